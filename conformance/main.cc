@@ -1,0 +1,181 @@
+// bpfemu-conformance: runs the conformance scenarios on the emulator and on the
+// host kernel and reports, per map type and operation, whether they agree.
+#include <getopt.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "bpfemu/emu_backend.h"
+#include "bpfemu/kernel_backend.h"
+#include "conformance/runner.h"
+#include "emu/bpffs.h"
+#include "emu/cpu.h"
+#include "emu/profile.h"
+
+using namespace bpfemu;
+using namespace bpfemu::conformance;
+
+namespace {
+
+constexpr long kBpfFsMagic = 0xcafe4a11;
+
+void usage(FILE* f) {
+  fprintf(f,
+          "usage: bpfemu-conformance [options]\n"
+          "\n"
+          "Runs every conformance scenario on the emulator and on the running kernel and\n"
+          "prints, per map type and operation, whether the two agree.\n"
+          "\n"
+          "  --backend emu|kernel|both  which side(s) to run (default: both when bpf() works\n"
+          "                             here, else emu with a note; comparisons need both)\n"
+          "  --types HASH,ARRAY,...     only these map types (names as in BPF_MAP_TYPE_*)\n"
+          "  --scenario TEXT            only scenarios whose name contains TEXT\n"
+          "  --format table|json        output format (default table)\n"
+          "  --profile NAME             emulator kernel profile (%s; default host)\n"
+          "  --cpu N                    pin this process to CPU N on both sides (default 0)\n"
+          "  --list                     list the scenarios and exit\n"
+          "  --verbose                  print both recordings of each differing scenario\n"
+          "  -h, --help                 this help\n"
+          "\n"
+          "Exit status: 0 when nothing differs, 1 when something differs, 2 on usage errors,\n"
+          "77 when the kernel side was requested but bpf() is not usable here.\n",
+          profile_names().c_str());
+}
+
+std::set<std::string> split_types(const std::string& s) {
+  std::set<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    uint32_t t = map_type_from_name(item.c_str());
+    out.insert(t != 0 ? map_type_name(t) : item);
+  }
+  return out;
+}
+
+// Kernel pin scenarios need a bpf filesystem at /sys/fs/bpf.
+void ensure_bpffs_mounted() {
+  struct statfs st {};
+  if (statfs("/sys/fs/bpf", &st) == 0 && static_cast<long>(st.f_type) == kBpfFsMagic) return;
+  mkdir("/sys/fs/bpf", 0700);
+  if (mount("bpf", "/sys/fs/bpf", "bpf", 0, nullptr) != 0)
+    fprintf(stderr, "note: could not mount bpffs at /sys/fs/bpf (%s); kernel pin scenarios will fail\n",
+            strerror(errno));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string backend_arg, format = "table", types_arg, profile = "host", scenario_filter;
+  int cpu = 0;
+  bool list = false, verbose = false;
+  static const option long_opts[] = {
+      {"backend", required_argument, nullptr, 'b'}, {"types", required_argument, nullptr, 't'},
+      {"format", required_argument, nullptr, 'f'},  {"profile", required_argument, nullptr, 'p'},
+      {"cpu", required_argument, nullptr, 'c'},     {"scenario", required_argument, nullptr, 's'},
+      {"list", no_argument, nullptr, 'l'},          {"verbose", no_argument, nullptr, 'v'},
+      {"help", no_argument, nullptr, 'h'},          {nullptr, 0, nullptr, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "h", long_opts, nullptr)) != -1) {
+    switch (c) {
+      case 'b': backend_arg = optarg; break;
+      case 't': types_arg = optarg; break;
+      case 'f': format = optarg; break;
+      case 'p': profile = optarg; break;
+      case 'c': cpu = atoi(optarg); break;
+      case 's': scenario_filter = optarg; break;
+      case 'l': list = true; break;
+      case 'v': verbose = true; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
+    }
+  }
+  if (format != "table" && format != "json") {
+    fprintf(stderr, "bpfemu-conformance: --format must be table or json\n");
+    return 2;
+  }
+  if (!backend_arg.empty() && backend_arg != "emu" && backend_arg != "kernel" && backend_arg != "both") {
+    fprintf(stderr, "bpfemu-conformance: --backend must be emu, kernel or both\n");
+    return 2;
+  }
+  if (!set_active_profile(profile)) {
+    fprintf(stderr, "bpfemu-conformance: unknown profile '%s' (known: %s)\n", profile.c_str(), profile_names().c_str());
+    return 2;
+  }
+  if (list) {
+    for (const auto& s : registry()) printf("%-18s %-22s %s\n", s.type.c_str(), s.op.c_str(), s.name.c_str());
+    printf("%zu scenarios\n", registry().size());
+    return 0;
+  }
+
+  // Both sides run on the same CPU: LRU state depends on which CPU runs a syscall.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0)
+    fprintf(stderr, "note: could not pin to CPU %d: %s\n", cpu, strerror(errno));
+  ScopedCpu scoped_cpu(cpu);
+
+  // The emulator's bpffs for this run: a private directory, removed at the end.
+  std::string emu_root;
+  if (getenv("BPFEMU_BPFFS") == nullptr) {
+    char tmpl[] = "/dev/shm/bpfemu-conformance-XXXXXX";
+    if (mkdtemp(tmpl) != nullptr) {
+      emu_root = tmpl;
+      setenv("BPFEMU_BPFFS", tmpl, 1);
+      emu::reset_bpffs_root();
+    }
+  }
+
+  RunConfig cfg;
+  cfg.types = split_types(types_arg);
+  cfg.name_filter = scenario_filter;
+  cfg.verbose = verbose;
+  std::unique_ptr<Backend> emu, kernel;
+  std::string why;
+  bool kernel_ok = kernel_bpf_available(&why);
+  bool want_emu = backend_arg != "kernel";
+  bool want_kernel = backend_arg == "kernel" || backend_arg == "both" || (backend_arg.empty() && kernel_ok);
+  if (want_kernel && !kernel_ok) {
+    // 77 = "skipped" for ctest: the kernel side cannot run in this environment.
+    fprintf(stderr, "SKIPPED: the kernel backend is not usable here: %s\n", why.c_str());
+    return 77;
+  }
+  if (backend_arg.empty() && !kernel_ok)
+    fprintf(stderr, "note: running the emulator only (%s); nothing is compared, rows say not_run\n", why.c_str());
+  struct utsname u {};
+  uname(&u);
+  if (want_emu) emu = std::make_unique<EmuBackend>();
+  if (want_kernel) {
+    ensure_bpffs_mounted();
+    kernel = std::make_unique<KernelBackend>();
+  }
+  cfg.emu = emu.get();
+  cfg.kernel = kernel.get();
+  cfg.kernel_label = want_kernel ? u.release : std::string("profile ") + active_profile().name;
+  if (!want_kernel) cfg.not_run_reason = kernel_ok ? "kernel side not requested" : "kernel not available: " + why;
+  if (!want_emu) cfg.not_run_reason = "emulator side not requested";
+
+  std::vector<Row> rows = run_scenarios(registry(), cfg);
+  if (format == "json") {
+    fputs(render_json(rows).c_str(), stdout);
+  } else {
+    fputs(render_table(rows).c_str(), stdout);
+  }
+  if (!emu_root.empty()) std::filesystem::remove_all(emu_root);
+  for (const Row& r : rows)
+    if (r.status == "differs") return 1;
+  return 0;
+}

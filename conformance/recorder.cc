@@ -1,0 +1,323 @@
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+#include "conformance/scenario.h"
+#include "emu/bpffs.h"
+
+namespace bpfemu::conformance {
+
+Bytes u32(uint32_t v) {
+  Bytes b(4);
+  memcpy(b.data(), &v, 4);
+  return b;
+}
+Bytes u64(uint64_t v) {
+  Bytes b(8);
+  memcpy(b.data(), &v, 8);
+  return b;
+}
+Bytes fill(size_t n, uint8_t byte) { return Bytes(n, byte); }
+Bytes concat(const Bytes& a, const Bytes& b) {
+  Bytes out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+Bytes lpm_key(uint32_t prefixlen, const Bytes& data) { return concat(u32(prefixlen), data); }
+
+namespace {
+
+std::string hex(const uint8_t* p, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  s.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    s += digits[p[i] >> 4];
+    s += digits[p[i] & 15];
+  }
+  return s;
+}
+std::string hex(const Bytes& b) { return hex(b.data(), b.size()); }
+std::string hex_opt(const std::optional<Bytes>& b) { return b ? hex(*b) : "NULL"; }
+
+constexpr uint8_t kPoison = 0xAA;
+
+bool is_percpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+}  // namespace
+
+Recorder::Recorder(Backend& backend) : b_(backend), ncpus_(backend.num_possible_cpus()) {}
+
+Recorder::~Recorder() {
+  for (const auto& p : pins_) {
+    if (b_.name() == "emu") {
+      emu::bpffs_unlink(p.c_str());
+    } else {
+      ::unlink(p.c_str());
+    }
+  }
+  for (int fd : open_fds_) b_.close(fd);
+}
+
+int Recorder::record(std::string call, long ret, std::string out) {
+  Step s;
+  s.call = std::move(call);
+  s.ret = ret;
+  s.err = ret < 0 ? errno : 0;
+  s.out = std::move(out);
+  steps_.push_back(std::move(s));
+  return static_cast<int>(ret);
+}
+
+void Recorder::note(const std::string& what, long value) { record("note(" + what + ")", value); }
+
+std::string Recorder::leaf_of(const std::string& path) const {
+  const std::string prefix = pin_path("");
+  return path.compare(0, prefix.size(), prefix) == 0 ? path.substr(prefix.size()) : path;
+}
+
+std::string Recorder::pin_path(const std::string& leaf) const {
+  return "/sys/fs/bpf/bpfemu_conf_" + std::to_string(getpid()) + "_" + leaf;
+}
+
+size_t Recorder::sys_value_size(uint32_t type, uint32_t value_size) const {
+  return is_percpu(type) ? ((value_size + 7) & ~7U) * static_cast<size_t>(ncpus_) : value_size;
+}
+
+size_t Recorder::value_size_of(int fd) {
+  MapInfo info{};
+  uint32_t len = sizeof(info);
+  int saved = errno;
+  if (b_.obj_get_info_by_fd(fd, &info, &len) != 0) {
+    errno = saved;
+    return 64;  // not a map (a scenario passing a bad fd): any buffer will do
+  }
+  errno = saved;
+  return sys_value_size(info.type, info.value_size);
+}
+
+int Recorder::create(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags,
+                     const char* name, uint64_t map_extra) {
+  MapCreateOpts o;
+  o.map_flags = flags;
+  o.map_extra = map_extra;
+  return create_opts(type, name, key_size, value_size, max_entries, o);
+}
+
+int Recorder::create_opts(uint32_t type, const char* name, uint32_t key_size, uint32_t value_size,
+                          uint32_t max_entries, const MapCreateOpts& opts) {
+  errno = 0;
+  int fd = b_.map_create(type, name, key_size, value_size, max_entries, &opts);
+  char call[200];
+  snprintf(call, sizeof(call), "create(type=%u,name=%s,key=%u,value=%u,max=%u,flags=0x%x,extra=%llu)", type,
+           name ? name : "NULL", key_size, value_size, max_entries, opts.map_flags,
+           static_cast<unsigned long long>(opts.map_extra));
+  if (fd >= 0) open_fds_.push_back(fd);
+  record(call, fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+int Recorder::update(int fd, const std::optional<Bytes>& key, const std::optional<Bytes>& value, uint64_t flags) {
+  errno = 0;
+  int r = b_.map_update_elem(fd, key ? key->data() : nullptr, value ? value->data() : nullptr, flags);
+  return record("update(k=" + hex_opt(key) + ",v=" + hex_opt(value) + ",flags=" + std::to_string(flags) + ")", r);
+}
+
+int Recorder::lookup(int fd, const std::optional<Bytes>& key, uint64_t flags, size_t out_size, bool null_out) {
+  Bytes out(out_size ? out_size : value_size_of(fd), kPoison);
+  errno = 0;
+  int r = b_.map_lookup_elem_flags(fd, key ? key->data() : nullptr, null_out ? nullptr : out.data(), flags);
+  return record("lookup(k=" + hex_opt(key) + ",flags=" + std::to_string(flags) + (null_out ? ",out=NULL)" : ")"), r,
+                null_out ? "" : hex(out));
+}
+
+int Recorder::lookup_and_delete(int fd, const std::optional<Bytes>& key, uint64_t flags, size_t out_size,
+                                bool null_out) {
+  Bytes out(out_size ? out_size : value_size_of(fd), kPoison);
+  errno = 0;
+  int r = b_.map_lookup_and_delete_elem_flags(fd, key ? key->data() : nullptr, null_out ? nullptr : out.data(), flags);
+  return record("lookup_and_delete(k=" + hex_opt(key) + ",flags=" + std::to_string(flags) +
+                    (null_out ? ",out=NULL)" : ")"),
+                r, null_out ? "" : hex(out));
+}
+
+int Recorder::remove(int fd, const std::optional<Bytes>& key, uint64_t flags) {
+  errno = 0;
+  int r = flags ? b_.map_delete_elem_flags(fd, key ? key->data() : nullptr, flags)
+                : b_.map_delete_elem(fd, key ? key->data() : nullptr);
+  return record("delete(k=" + hex_opt(key) + ",flags=" + std::to_string(flags) + ")", r);
+}
+
+int Recorder::next_key(int fd, const std::optional<Bytes>& key, size_t key_size, bool null_out) {
+  Bytes out(key_size ? key_size : 1, kPoison);
+  errno = 0;
+  int r = b_.map_get_next_key(fd, key ? key->data() : nullptr, null_out ? nullptr : out.data());
+  return record("next_key(k=" + hex_opt(key) + (null_out ? ",out=NULL)" : ")"), r, null_out ? "" : hex(out));
+}
+
+int Recorder::walk(int fd, size_t key_size, int limit) {
+  Bytes cur(key_size), next(key_size);
+  std::string keys;
+  bool first = true;
+  int r = 0, n = 0;
+  for (; n < limit; ++n) {
+    r = b_.map_get_next_key(fd, first ? nullptr : cur.data(), next.data());
+    if (r != 0) break;
+    keys += hex(next) + " ";
+    cur = next;
+    first = false;
+  }
+  return record("walk", r, std::to_string(n) + ": " + keys);
+}
+
+int Recorder::walk_set(int fd, size_t key_size, int limit) {
+  Bytes cur(key_size), next(key_size);
+  std::set<std::string> keys;
+  bool first = true;
+  int r = 0, n = 0;
+  for (; n < limit; ++n) {
+    r = b_.map_get_next_key(fd, first ? nullptr : cur.data(), next.data());
+    if (r != 0) break;
+    keys.insert(hex(next));
+    cur = next;
+    first = false;
+  }
+  std::string out = std::to_string(n) + ": ";
+  for (const auto& k : keys) out += k + " ";
+  return record("walk_set", r, out);
+}
+
+int Recorder::freeze(int fd) {
+  errno = 0;
+  return record("freeze", b_.map_freeze(fd));
+}
+
+int Recorder::info(int fd, uint32_t info_len) {
+  std::vector<uint8_t> buf(std::max<size_t>(info_len, sizeof(MapInfo)), 0);
+  uint32_t len = info_len;
+  errno = 0;
+  int r = b_.obj_get_info_by_fd(fd, buf.data(), &len);
+  MapInfo info{};
+  memcpy(&info, buf.data(), sizeof(info));
+  char out[256] = "";
+  if (r == 0) {
+    // ids differ between backends: record only that one was given.
+    snprintf(out, sizeof(out), "len=%u type=%u id>0=%d key=%u value=%u max=%u flags=0x%x name=%.16s extra=%llu",
+             std::min<uint32_t>(len, 88), info.type, info.id > 0, info.key_size, info.value_size, info.max_entries,
+             info.map_flags, info.name, static_cast<unsigned long long>(info.map_extra));
+  }
+  return record("info(len=" + std::to_string(info_len) + ")", r, out);
+}
+
+int Recorder::pin(int fd, const std::string& path) {
+  errno = 0;
+  int r = b_.obj_pin(fd, path.c_str());
+  if (r == 0) pins_.push_back(path);
+  return record("pin(" + leaf_of(path) + ")", r);
+}
+
+int Recorder::get(const std::string& path, uint32_t file_flags) {
+  ObjOpts o;
+  o.file_flags = file_flags;
+  errno = 0;
+  int fd = b_.obj_get_opts(path.c_str(), &o);
+  if (fd >= 0) open_fds_.push_back(fd);
+  record("get(" + leaf_of(path) + ",flags=" + std::to_string(file_flags) + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+int Recorder::unpin(const std::string& path) {
+  int r = b_.name() == "emu" ? emu::bpffs_unlink(path.c_str()) : (::unlink(path.c_str()) == 0 ? 0 : -errno);
+  if (r < 0) errno = -r;
+  pins_.erase(std::remove(pins_.begin(), pins_.end(), path), pins_.end());
+  return record("unpin", r);
+}
+
+int Recorder::get_fd_by_id_of(int fd) {
+  MapInfo info{};
+  uint32_t len = sizeof(info);
+  b_.obj_get_info_by_fd(fd, &info, &len);
+  errno = 0;
+  int nfd = b_.map_get_fd_by_id(info.id);
+  if (nfd >= 0) open_fds_.push_back(nfd);
+  record("get_fd_by_id", nfd >= 0 ? 1 : nfd);
+  return nfd;
+}
+
+int Recorder::next_id_finds(int fd) {
+  MapInfo info{};
+  uint32_t len = sizeof(info);
+  b_.obj_get_info_by_fd(fd, &info, &len);
+  uint32_t next = 0;
+  errno = 0;
+  int r = b_.map_get_next_id(info.id - 1, &next);
+  return record("next_id(id-1)", r, r == 0 ? (next == info.id ? "finds-id" : "other-id") : "");
+}
+
+int Recorder::close(int fd) {
+  errno = 0;
+  int r = b_.close(fd);
+  open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+  return record("close", r);
+}
+
+int Recorder::lookup_batch(int fd, std::optional<uint32_t> in_batch, uint32_t count, size_t key_size,
+                           size_t value_size, const BatchOpts& opts, bool do_delete) {
+  uint32_t in = in_batch.value_or(0), out_token = 0xAAAAAAAA;
+  Bytes keys(key_size * std::max<uint32_t>(count, 1), kPoison), values(value_size * std::max<uint32_t>(count, 1), kPoison);
+  uint32_t n = count;
+  errno = 0;
+  int r = do_delete ? b_.map_lookup_and_delete_batch(fd, in_batch ? &in : nullptr, &out_token, keys.data(),
+                                                     values.data(), &n, &opts)
+                    : b_.map_lookup_batch(fd, in_batch ? &in : nullptr, &out_token, keys.data(), values.data(), &n,
+                                          &opts);
+  size_t shown = std::min<size_t>(n, count);
+  std::string out = "count=" + std::to_string(n) + " token=" + std::to_string(out_token) +
+                    " keys=" + hex(keys.data(), shown * key_size) + " values=" + hex(values.data(), shown * value_size);
+  return record(std::string(do_delete ? "lookup_and_delete_batch" : "lookup_batch") + "(in=" +
+                    (in_batch ? std::to_string(*in_batch) : "NULL") + ",count=" + std::to_string(count) +
+                    ",elem_flags=" + std::to_string(opts.elem_flags) + ",flags=" + std::to_string(opts.flags) + ")",
+                r, out);
+}
+
+int Recorder::update_batch(int fd, const std::vector<Bytes>& keys, const std::vector<Bytes>& values, uint32_t count,
+                           const BatchOpts& opts) {
+  Bytes k, v;
+  for (const auto& x : keys) k.insert(k.end(), x.begin(), x.end());
+  for (const auto& x : values) v.insert(v.end(), x.begin(), x.end());
+  uint32_t n = count;
+  errno = 0;
+  int r = b_.map_update_batch(fd, k.data(), v.data(), &n, &opts);
+  return record("update_batch(count=" + std::to_string(count) + ",elem_flags=" + std::to_string(opts.elem_flags) +
+                    ",flags=" + std::to_string(opts.flags) + ")",
+                r, "count=" + std::to_string(n));
+}
+
+int Recorder::delete_batch(int fd, const std::vector<Bytes>& keys, uint32_t count, const BatchOpts& opts) {
+  Bytes k;
+  for (const auto& x : keys) k.insert(k.end(), x.begin(), x.end());
+  uint32_t n = count;
+  errno = 0;
+  int r = b_.map_delete_batch(fd, k.data(), &n, &opts);
+  return record("delete_batch(count=" + std::to_string(count) + ",elem_flags=" + std::to_string(opts.elem_flags) +
+                    ",flags=" + std::to_string(opts.flags) + ")",
+                r, "count=" + std::to_string(n));
+}
+
+std::vector<Scenario>& registry() {
+  static std::vector<Scenario> all;
+  return all;
+}
+
+Registrar::Registrar(const char* type, const char* op, const char* name, std::function<void(Recorder&)> body) {
+  registry().push_back(Scenario{type, op, name, std::move(body)});
+}
+
+}  // namespace bpfemu::conformance

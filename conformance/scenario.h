@@ -1,0 +1,119 @@
+// Backend-neutral conformance scenarios.
+//
+// A scenario is a function that drives a Recorder. The Recorder forwards each
+// call to a Backend and records what came back: return value, errno, and the
+// output bytes (buffers are pre-filled with 0xAA so a write on a failing path
+// shows). The runner executes each scenario once per backend and compares the
+// two recordings step by step. Values that legitimately differ between backends
+// (fd numbers, map ids) are recorded in normalised form.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpfemu/backend.h"
+
+namespace bpfemu::conformance {
+
+using Bytes = std::vector<uint8_t>;
+
+// Little-endian encodings used to build keys and values.
+Bytes u32(uint32_t v);
+Bytes u64(uint64_t v);
+Bytes fill(size_t n, uint8_t byte);
+Bytes concat(const Bytes& a, const Bytes& b);
+// An LPM trie key {prefixlen, data...}.
+Bytes lpm_key(uint32_t prefixlen, const Bytes& data);
+
+struct Step {
+  std::string call;  // e.g. "update(k=01000000,flags=1)"
+  long ret = 0;      // normalised: handles are recorded as 1 ("an fd")
+  int err = 0;       // errno when ret < 0
+  std::string out;   // hex of output bytes, or a normalised description
+};
+
+class Recorder {
+ public:
+  explicit Recorder(Backend& backend);
+  ~Recorder();  // closes every handle the scenario left open
+
+  Backend& backend() { return b_; }
+  int ncpus() const { return ncpus_; }
+  const std::vector<Step>& steps() const { return steps_; }
+
+  // Each returns the raw result; fds are real fds usable in later calls.
+  int create(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags = 0,
+             const char* name = "conf", uint64_t map_extra = 0);
+  int create_opts(uint32_t type, const char* name, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
+                  const MapCreateOpts& opts);
+  int update(int fd, const std::optional<Bytes>& key, const std::optional<Bytes>& value, uint64_t flags = BPF_ANY);
+  // Lookup into a buffer of out_size bytes (default: the map's syscall value size).
+  int lookup(int fd, const std::optional<Bytes>& key, uint64_t flags = 0, size_t out_size = 0, bool null_out = false);
+  int lookup_and_delete(int fd, const std::optional<Bytes>& key, uint64_t flags = 0, size_t out_size = 0,
+                        bool null_out = false);
+  int remove(int fd, const std::optional<Bytes>& key, uint64_t flags = 0);
+  int next_key(int fd, const std::optional<Bytes>& key, size_t key_size, bool null_out = false);
+  // get_next_key from NULL until ENOENT (at most limit steps), recording each key
+  // in order. For maps whose order is seeded randomly use walk_set.
+  int walk(int fd, size_t key_size, int limit = 1000);
+  // Same walk, but records only the sorted set of keys (and whether it ended in ENOENT).
+  int walk_set(int fd, size_t key_size, int limit = 1000);
+  int freeze(int fd);
+  int info(int fd, uint32_t info_len = sizeof(MapInfo));
+  int pin(int fd, const std::string& path);
+  int get(const std::string& path, uint32_t file_flags = 0);
+  int unpin(const std::string& path);
+  int get_fd_by_id_of(int fd);  // looks up fd's id, then map_get_fd_by_id(id)
+  int next_id_finds(int fd);    // map_get_next_id(id - 1) returns fd's id
+  int close(int fd);
+  int lookup_batch(int fd, std::optional<uint32_t> in_batch, uint32_t count, size_t key_size, size_t value_size,
+                   const BatchOpts& opts = {}, bool do_delete = false);
+  int update_batch(int fd, const std::vector<Bytes>& keys, const std::vector<Bytes>& values, uint32_t count,
+                   const BatchOpts& opts = {});
+  int delete_batch(int fd, const std::vector<Bytes>& keys, uint32_t count, const BatchOpts& opts = {});
+  // Records an arbitrary observation computed by the scenario.
+  void note(const std::string& what, long value);
+
+  // A pin path unique to this run, under /sys/fs/bpf (translated by the emulator).
+  std::string pin_path(const std::string& leaf) const;
+  // The value size syscalls use for a map created with these parameters.
+  size_t sys_value_size(uint32_t type, uint32_t value_size) const;
+
+ private:
+  int record(std::string call, long ret, std::string out = "");
+  std::string leaf_of(const std::string& path) const;
+  size_t value_size_of(int fd);
+
+  Backend& b_;
+  int ncpus_;
+  std::vector<Step> steps_;
+  std::vector<int> open_fds_;
+  std::vector<std::string> pins_;
+};
+
+struct Scenario {
+  std::string type;  // "HASH", "ARRAY", ... ("COMMON" for type-independent)
+  std::string op;    // "create", "update", "lookup", ...
+  std::string name;
+  std::function<void(Recorder&)> body;
+};
+
+std::vector<Scenario>& registry();
+
+struct Registrar {
+  Registrar(const char* type, const char* op, const char* name, std::function<void(Recorder&)> body);
+};
+
+#define BPFEMU_CAT2(a, b) a##b
+#define BPFEMU_CAT(a, b) BPFEMU_CAT2(a, b)
+// SCENARIO("HASH", "update", "noexist_on_existing") { r.create(...); ... }
+#define SCENARIO(type, op, name)                                                                  \
+  static void BPFEMU_CAT(scenario_fn_, __LINE__)(::bpfemu::conformance::Recorder & r);          \
+  static ::bpfemu::conformance::Registrar BPFEMU_CAT(scenario_reg_, __LINE__)(type, op, name,    \
+                                                                              BPFEMU_CAT(scenario_fn_, __LINE__)); \
+  static void BPFEMU_CAT(scenario_fn_, __LINE__)(::bpfemu::conformance::Recorder & r)
+
+}  // namespace bpfemu::conformance

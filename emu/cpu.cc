@@ -1,0 +1,67 @@
+#include "emu/cpu.h"
+
+#include <sched.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+namespace bpfemu {
+namespace {
+
+std::atomic<int> g_override{0};
+thread_local int t_cpu = -1;
+
+// Parses a cpu list such as "0-3,5" and returns the highest id + 1, like libbpf.
+int parse_possible(const char* s) {
+  int max_id = -1;
+  while (*s != '\0' && *s != '\n') {
+    char* end = nullptr;
+    long a = strtol(s, &end, 10);
+    if (end == s) break;
+    long b = a;
+    s = end;
+    if (*s == '-') {
+      b = strtol(s + 1, &end, 10);
+      s = end;
+    }
+    if (b > max_id) max_id = static_cast<int>(b);
+    if (*s == ',') ++s;
+  }
+  return max_id + 1;
+}
+
+}  // namespace
+
+int host_possible_cpus() {
+  static const int n = [] {
+    FILE* f = fopen("/sys/devices/system/cpu/possible", "re");
+    if (f == nullptr) return 1;
+    char buf[256] = {0};
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    int count = parse_possible(buf);
+    return count > 0 ? count : 1;
+  }();
+  return n;
+}
+
+int possible_cpus() {
+  int n = g_override.load(std::memory_order_relaxed);
+  return n > 0 ? n : host_possible_cpus();
+}
+
+void set_possible_cpus(int n) { g_override.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+int current_cpu() {
+  int ncpus = possible_cpus();
+  if (t_cpu >= 0) return t_cpu % ncpus;
+  int cpu = sched_getcpu();
+  return cpu < 0 ? 0 : cpu % ncpus;
+}
+
+ScopedCpu::ScopedCpu(int cpu) : saved_(t_cpu) { t_cpu = cpu; }
+ScopedCpu::~ScopedCpu() { t_cpu = saved_; }
+
+}  // namespace bpfemu

@@ -1,0 +1,36 @@
+// The emulated CPU model: how many CPUs are "possible" and which one a thread is on.
+//
+// Per-CPU maps keep one slot per possible CPU and LRU maps keep per-CPU lists, so
+// both the count and the current CPU change observable results. The count defaults
+// to what libbpf_num_possible_cpus() reports for the host; the current CPU defaults
+// to the CPU the thread really runs on (sched_getcpu), so a run pinned with
+// sched_setaffinity behaves like the kernel pinned the same way.
+#pragma once
+
+namespace bpfemu {
+
+// Number of possible CPUs maps are created with. Maps remember the count they were
+// created with; changing it affects only maps created afterwards.
+int possible_cpus();
+// Overrides the count (n >= 1); 0 restores the host default.
+void set_possible_cpus(int n);
+
+// The current CPU of the calling thread, always in [0, possible_cpus()).
+int current_cpu();
+
+// Pins the calling thread's emulated current CPU for the scope's lifetime.
+class ScopedCpu {
+ public:
+  explicit ScopedCpu(int cpu);
+  ~ScopedCpu();
+  ScopedCpu(const ScopedCpu&) = delete;
+  ScopedCpu& operator=(const ScopedCpu&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Host's possible CPU count from /sys/devices/system/cpu/possible (as libbpf reads it).
+int host_possible_cpus();
+
+}  // namespace bpfemu

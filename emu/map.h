@@ -1,0 +1,100 @@
+// One emulated BPF map as this process sees it.
+//
+// The map's whole state lives in its Region: the family-specific data area first
+// (so an mmapable array's values sit at file offset 0, as the kernel maps them),
+// then one MapHeader page at the end. A Map object is only a per-process view of
+// that region: several processes (or several attaches) may hold views of the same
+// region; everything mutable is in the region.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+#include "emu/region.h"
+#include "emu/spinlock.h"
+
+namespace bpfemu::maptypes {
+class MapOps;
+}
+
+namespace bpfemu::emu {
+
+// The create attributes the kernel keeps (bpf_attr's map_create part).
+struct MapAttr {
+  uint32_t map_type = 0;
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t map_flags = 0;
+  uint32_t inner_map_fd = 0;
+  uint32_t numa_node = 0;
+  char map_name[16] = {0};
+  uint32_t map_ifindex = 0;
+  uint32_t btf_fd = 0;
+  uint32_t btf_key_type_id = 0;
+  uint32_t btf_value_type_id = 0;
+  uint32_t btf_vmlinux_value_type_id = 0;
+  uint64_t map_extra = 0;
+};
+
+// Lives in the last page of the region. Room for a family's fixed state (counters,
+// seeds, list heads) so families need no separate allocation for it.
+struct MapHeader {
+  static constexpr uint64_t kMagic = 0x3170616d75656662ULL;  // "bfeumap1"
+  static constexpr size_t kFamilyStateSize = 2048;
+
+  uint64_t magic;
+  uint32_t header_size;
+  uint32_t nr_cpus;       // possible CPUs when created; per-CPU layouts use this
+  uint64_t data_size;     // bytes of the family data area at offset 0
+  MapAttr attr;
+  uint32_t id;            // id given by the creating process
+  char profile[16];       // kernel profile the map was created under
+  std::atomic<uint32_t> frozen;
+  SpinLock freeze_lock;
+  alignas(64) uint8_t family[kFamilyStateSize];
+};
+static_assert(sizeof(MapHeader) <= 4096);
+inline constexpr size_t kHeaderPage = 4096;
+
+class Map {
+ public:
+  Map(const maptypes::MapOps& ops, Region&& region)
+      : ops_(ops), region_(std::move(region)), hdr_(region_.at<MapHeader>(region_.size() - kHeaderPage)) {}
+
+  const maptypes::MapOps& ops() const { return ops_; }
+  const MapAttr& attr() const { return hdr_->attr; }
+  MapHeader& header() const { return *hdr_; }
+  Region& region() { return region_; }
+  uint8_t* data() const { return region_.base(); }
+  uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  // The map's id in this process (the creator's id unless another map here has it).
+  uint32_t id() const { return id_; }
+  void set_id(uint32_t id) { id_ = id; }
+  bool frozen() const { return hdr_->frozen.load(std::memory_order_acquire) != 0; }
+
+  // The family's fixed state inside the header page.
+  template <class T>
+  T& state() const {
+    static_assert(sizeof(T) <= MapHeader::kFamilyStateSize);
+    return *reinterpret_cast<T*>(hdr_->family);
+  }
+
+  // Handles (fds) this process holds on the map; the view is dropped at zero.
+  std::atomic<int> handles{0};
+
+ private:
+  const maptypes::MapOps& ops_;
+  Region region_;
+  MapHeader* hdr_;
+  uint32_t id_ = 0;
+};
+
+// True when `bytes` of eagerly allocated kernel memory could be had on this host
+// (families that preallocate use it to answer ENOMEM like the kernel's allocator).
+bool fits_in_memory(uint64_t bytes);
+
+inline uint32_t round_up8(uint32_t v) { return (v + 7U) & ~7U; }
+
+}  // namespace bpfemu::emu

@@ -1,0 +1,161 @@
+// ARRAY and PERCPU_ARRAY, after kernel/bpf/arraymap.c.
+//
+// Region layout: the values, index-major, starting at offset 0 so that mmap() of
+// a BPF_F_MMAPABLE array's fd sees them exactly where the kernel puts them.
+// ARRAY: elem i at i * round_up(value_size, 8). PERCPU_ARRAY: elem i, cpu c at
+// (i * nr_cpus + c) * round_up(value_size, 8). Every element always exists.
+#include <climits>
+#include <cstring>
+
+#include "emu/cpu.h"
+#include "maptypes/batch.h"
+#include "maptypes/families.h"
+
+namespace bpfemu::maptypes {
+namespace {
+
+constexpr uint32_t kArrayCreateFlags = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | BPF_F_RDONLY | BPF_F_WRONLY |
+                                       BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_PRESERVE_ELEMS |
+                                       BPF_F_INNER_MAP;
+constexpr uint32_t kPcpuMinUnit = 32 << 10;
+constexpr uint64_t kPage = 4096;
+
+class ArrayOps : public MapOps {
+ public:
+  explicit ArrayOps(bool percpu) : percpu_(percpu) {}
+
+  int alloc_check(MapAttr& attr, const CreateEnv&) const override {
+    bool rw_prog = (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) == (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+    if (attr.max_entries == 0 || attr.key_size != 4 || attr.value_size == 0 ||
+        (attr.map_flags & ~kArrayCreateFlags) || rw_prog || (percpu_ && (attr.map_flags & BPF_F_NUMA_NODE)))
+      return -EINVAL;
+    if (percpu_ && (attr.map_flags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP))) return -EINVAL;
+    if (attr.map_flags & BPF_F_PRESERVE_ELEMS) return -EINVAL;  // PERF_EVENT_ARRAY only
+    if (attr.value_size > INT_MAX) return -E2BIG;
+    if (percpu_ && emu::round_up8(attr.value_size) > kPcpuMinUnit) return -E2BIG;
+    return 0;
+  }
+
+  int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override {
+    uint64_t elems = uint64_t{attr.max_entries} * emu::round_up8(attr.value_size);
+    if (percpu_) elems *= env.nr_cpus;
+    if (attr.map_flags & BPF_F_MMAPABLE) elems = (elems + kPage - 1) & ~(kPage - 1);
+    // The kernel allocates (and zeroes) every element at create time.
+    if (!emu::fits_in_memory(elems)) return -ENOMEM;
+    return static_cast<int64_t>(elems);
+  }
+
+  int init(Map&) const override { return 0; }  // zero-filled region = all elements zero
+
+  uint32_t sys_value_size(const Map& map) const override {
+    return percpu_ ? stride(map) * map.nr_cpus() : map.attr().value_size;
+  }
+
+  int lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
+    uint32_t i = index(key);
+    if (i >= map.attr().max_entries) return -ENOENT;
+    if (percpu_) {
+      memcpy(value, slot(map, i, 0), uint64_t{stride(map)} * map.nr_cpus());
+    } else {
+      memcpy(value, slot(map, i, 0), map.attr().value_size);
+    }
+    return 0;
+  }
+
+  int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    return update_common(map, key, value, flags, true);
+  }
+
+  int delete_elem(Map&, const void*) const override { return -EINVAL; }
+
+  int get_next_key(Map& map, const void* key, void* next_key) const override {
+    uint32_t i = key != nullptr ? index(key) : UINT32_MAX;
+    uint32_t next;
+    if (i >= map.attr().max_entries) {
+      next = 0;
+    } else if (i == map.attr().max_entries - 1) {
+      return -ENOENT;
+    } else {
+      next = i + 1;
+    }
+    memcpy(next_key, &next, sizeof(next));
+    return 0;
+  }
+
+  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
+                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
+    if (do_delete) return -kENOTSUPP;
+    return generic_lookup_batch(map, in_batch, out_batch, keys, values, count, elem_flags, flags);
+  }
+  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
+                   uint64_t flags) const override {
+    return generic_update_batch(map, keys, values, count, elem_flags, flags);
+  }
+
+  void* prog_lookup(Map& map, const void* key) const override {
+    uint32_t i = index(key);
+    if (i >= map.attr().max_entries) return nullptr;
+    return slot(map, i, percpu_ ? static_cast<uint32_t>(current_cpu()) : 0);
+  }
+
+  long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    return update_common(map, key, value, flags, false);
+  }
+
+  long for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const override {
+    if (flags != 0) return -EINVAL;
+    const uint32_t cpu = percpu_ ? static_cast<uint32_t>(current_cpu()) : 0;
+    long visited = 0;
+    for (uint32_t i = 0; i < map.attr().max_entries; ++i) {
+      ++visited;
+      uint32_t key = i;
+      if (cb(map, &key, slot(map, i, cpu), ctx) != 0) break;
+    }
+    return visited;
+  }
+
+  bool mmapable(const Map& map) const override { return (map.attr().map_flags & BPF_F_MMAPABLE) != 0; }
+
+ private:
+  static uint32_t index(const void* key) {
+    uint32_t i;
+    memcpy(&i, key, sizeof(i));
+    return i;
+  }
+  static uint32_t stride(const Map& map) { return emu::round_up8(map.attr().value_size); }
+  uint8_t* slot(const Map& map, uint32_t i, uint32_t cpu) const {
+    uint64_t n = percpu_ ? uint64_t{i} * map.nr_cpus() + cpu : i;
+    return map.data() + n * stride(map);
+  }
+
+  int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const {
+    uint32_t i = index(key);
+    if (percpu_ && all_cpus) {
+      if (flags > BPF_EXIST) return -EINVAL;
+      if (i >= map.attr().max_entries) return -E2BIG;
+      if (flags == BPF_NOEXIST) return -EEXIST;
+      // User space supplies round_up(value_size, 8) bytes per CPU, padding included.
+      memcpy(slot(map, i, 0), value, uint64_t{stride(map)} * map.nr_cpus());
+      return 0;
+    }
+    if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+    if (i >= map.attr().max_entries) return -E2BIG;
+    if (flags & BPF_NOEXIST) return -EEXIST;
+    if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
+    uint32_t cpu = percpu_ ? static_cast<uint32_t>(current_cpu()) : 0;
+    memcpy(slot(map, i, cpu), value, map.attr().value_size);
+    return 0;
+  }
+
+  bool percpu_;
+};
+
+const ArrayOps kArray(false);
+const ArrayOps kPercpuArray(true);
+
+}  // namespace
+
+const MapOps& kArrayOps = kArray;
+const MapOps& kPercpuArrayOps = kPercpuArray;
+
+}  // namespace bpfemu::maptypes

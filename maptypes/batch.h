@@ -1,0 +1,20 @@
+// The kernel's generic batch commands (kernel/bpf/syscall.c generic_map_*_batch),
+// built on a family's single-element ops. Families whose kernel ops point at the
+// generic versions call these.
+#pragma once
+
+#include "maptypes/map_ops.h"
+
+namespace bpfemu::maptypes {
+
+// Walks with get_next_key from the key in in_batch (start when null); out_batch
+// receives the last key copied. *count: in = capacity, out = copied.
+int generic_lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
+                         uint32_t* count, uint64_t elem_flags, uint64_t flags);
+// Updates keys[i] = values[i] in order, stopping at the first error.
+int generic_update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
+                         uint64_t flags);
+// Deletes keys[i] in order, stopping at the first error.
+int generic_delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags);
+
+}  // namespace bpfemu::maptypes

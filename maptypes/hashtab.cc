@@ -1,0 +1,368 @@
+// HASH and PERCPU_HASH (LRU variants: see hashtab_lru.cc), after kernel/bpf/hashtab.c.
+//
+// Region layout: [buckets: n_buckets x Bucket][elements: capacity x elem_size].
+// Elements are addressed by 1-based index (0 = none); a bucket chains elements
+// through ElemHdr::next, newest first, exactly like the kernel's hlist, so
+// get_next_key walks buckets and chains in the kernel's order. With
+// BPF_F_ZERO_SEED the bucket of a key is the kernel's jhash(key, 0); otherwise
+// XXH3 with a random seed (the kernel's order is random then too).
+//
+// Invariants: `count` equals the number of linked elements and never exceeds
+// max_entries; an element is either linked in exactly one bucket, on the free
+// stack, or beyond next_fresh (never used). All chain edits hold the bucket lock.
+#include "maptypes/hashtab.h"
+
+#include <xxhash.h>
+
+#include <random>
+#include <vector>
+
+#include "emu/cpu.h"
+#include "maptypes/jhash.h"
+
+namespace bpfemu::maptypes {
+
+uint32_t Htab::hash(const void* key) const {
+  if (st_.zero_seed) return jhash(key, m_.attr().key_size, 0);
+  return static_cast<uint32_t>(XXH3_64bits_withSeed(key, m_.attr().key_size, st_.seed));
+}
+
+uint32_t Htab::find(const Bucket& b, uint32_t h, const void* key) const {
+  const uint32_t ks = m_.attr().key_size;
+  for (uint32_t i = b.head.load(std::memory_order_acquire); i != 0; i = hdr(i).next.load(std::memory_order_relaxed)) {
+    if (hdr(i).hash == h && memcmp(key_of(i), key, ks) == 0) return i;
+  }
+  return 0;
+}
+
+void Htab::link_head(Bucket& b, uint32_t idx) {
+  hdr(idx).next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  b.head.store(idx, std::memory_order_release);
+}
+
+bool Htab::unlink(Bucket& b, uint32_t idx) {
+  std::atomic<uint32_t>* link = &b.head;
+  for (uint32_t i = link->load(std::memory_order_relaxed); i != 0; i = link->load(std::memory_order_relaxed)) {
+    if (i == idx) {
+      link->store(hdr(i).next.load(std::memory_order_relaxed), std::memory_order_release);
+      return true;
+    }
+    link = &hdr(i).next;
+  }
+  return false;
+}
+
+uint32_t Htab::alloc_elem() {
+  uint64_t head = st_.free_head.load(std::memory_order_acquire);
+  while (static_cast<uint32_t>(head) != 0) {
+    uint32_t idx = static_cast<uint32_t>(head);
+    uint32_t next = hdr(idx).next.load(std::memory_order_relaxed);
+    uint64_t replacement = (((head >> 32) + 1) << 32) | next;
+    if (st_.free_head.compare_exchange_weak(head, replacement, std::memory_order_acq_rel)) return idx;
+  }
+  uint32_t fresh = st_.next_fresh.load(std::memory_order_relaxed);
+  while (fresh <= st_.capacity) {
+    if (st_.next_fresh.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed)) return fresh;
+  }
+  return 0;
+}
+
+void Htab::free_elem(uint32_t idx) {
+  uint64_t head = st_.free_head.load(std::memory_order_relaxed);
+  for (;;) {
+    hdr(idx).next.store(static_cast<uint32_t>(head), std::memory_order_relaxed);
+    uint64_t replacement = (((head >> 32) + 1) << 32) | idx;
+    if (st_.free_head.compare_exchange_weak(head, replacement, std::memory_order_acq_rel)) return;
+  }
+}
+
+void Htab::copy_value_in(uint32_t idx, const void* value, bool all_cpus) {
+  const uint32_t vs = m_.attr().value_size;
+  if (!st_.percpu) {
+    memcpy(value_of(idx), value, vs);
+    return;
+  }
+  const auto* src = static_cast<const uint8_t*>(value);
+  if (all_cpus) {  // syscall side: round_up(value_size, 8) bytes per possible CPU
+    for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memcpy(value_of(idx, cpu), src + cpu * st_.stride, st_.stride);
+    return;
+  }
+  memcpy(value_of(idx, static_cast<uint32_t>(current_cpu())), src, vs);
+}
+
+void Htab::copy_value_out(uint32_t idx, void* out) const {
+  if (!st_.percpu) {
+    memcpy(out, value_of(idx), m_.attr().value_size);
+    return;
+  }
+  auto* dst = static_cast<uint8_t*>(out);
+  for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memcpy(dst + cpu * st_.stride, value_of(idx, cpu), st_.stride);
+}
+
+namespace {
+
+// struct htab_elem in the kernel: hash node, lru node/pointer, hash, then the key.
+constexpr uint64_t kKernelElemHeader = 48;
+// KMALLOC_MAX_SIZE with 4 KiB pages and MAX_PAGE_ORDER 10.
+constexpr uint64_t kKmallocMax = uint64_t{1} << 22;
+// PCPU_MIN_UNIT_SIZE.
+constexpr uint32_t kPcpuMinUnit = 32 << 10;
+constexpr uint32_t kHtabCreateFlags = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | BPF_F_RDONLY |
+                                      BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_ZERO_SEED;
+
+uint32_t roundup_pow_of_two(uint32_t v) {
+  uint32_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+bool access_flags_ok(uint32_t flags) {
+  return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) != (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+}
+
+int HtabOps::alloc_check(MapAttr& attr, const CreateEnv& env) const {
+  const bool prealloc = !(attr.map_flags & BPF_F_NO_PREALLOC);
+  const bool percpu_lru = attr.map_flags & BPF_F_NO_COMMON_LRU;
+  if ((attr.map_flags & ~kHtabCreateFlags) || !access_flags_ok(attr.map_flags)) return -EINVAL;
+  if (!lru_ && percpu_lru) return -EINVAL;
+  if (lru_ && !prealloc) return -kENOTSUPP;
+  if ((attr.map_flags & BPF_F_NUMA_NODE) && (percpu_ || percpu_lru)) return -EINVAL;
+  if (attr.max_entries == 0 || attr.key_size == 0 || attr.value_size == 0) return -EINVAL;
+  if (uint64_t{attr.key_size} + attr.value_size >= kKmallocMax - kKernelElemHeader) return -E2BIG;
+  if (percpu_ && emu::round_up8(attr.value_size) > kPcpuMinUnit) return -E2BIG;
+  if (lru_ && percpu_lru) {
+    // Each CPU's list gets the same number of elements, at least one.
+    uint64_t n = env.nr_cpus;
+    uint64_t up = (attr.max_entries + n - 1) / n * n;
+    attr.max_entries = up > UINT32_MAX ? static_cast<uint32_t>(attr.max_entries / n * n) : static_cast<uint32_t>(up);
+  }
+  if (attr.max_entries > (1U << 31)) return -E2BIG;
+  if (roundup_pow_of_two(attr.max_entries) > UINT32_MAX / 16) return -E2BIG;
+  return 0;
+}
+
+HtabLayout HtabOps::layout(const MapAttr& attr, uint32_t nr_cpus) const {
+  HtabLayout l{};
+  l.n_buckets = roundup_pow_of_two(attr.max_entries);
+  l.stride = emu::round_up8(attr.value_size);
+  uint64_t lru_node = lru_ ? lru_node_size() : 0;
+  l.lru_node_off = sizeof(ElemHdr);
+  l.key_off = static_cast<uint32_t>(sizeof(ElemHdr) + lru_node);
+  l.value_off = l.key_off + emu::round_up8(attr.key_size);
+  uint64_t values = percpu_ ? uint64_t{l.stride} * nr_cpus : l.stride;
+  l.elem_size = l.value_off + values;
+  // Spare elements let an update of an existing key build the new element before
+  // the old one is unlinked, like the kernel's extra_elems.
+  l.capacity = uint64_t{attr.max_entries} + nr_cpus + 64;
+  l.buckets_off = 0;
+  l.elems_off = (uint64_t{l.n_buckets} * sizeof(Bucket) + 63) & ~uint64_t{63};
+  l.extra_off = l.elems_off + l.capacity * l.elem_size;
+  l.extra_off = (l.extra_off + 63) & ~uint64_t{63};
+  l.total = l.extra_off + extra_size(attr, nr_cpus);
+  return l;
+}
+
+int64_t HtabOps::data_size(const MapAttr& attr, const CreateEnv& env) const {
+  HtabLayout l = layout(attr, env.nr_cpus);
+  if (l.capacity > UINT32_MAX - 1) return -E2BIG;
+  // The kernel allocates the buckets always and the elements when preallocating.
+  uint64_t eager = uint64_t{l.n_buckets} * 16;
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC)) {
+    uint64_t kelem = kKernelElemHeader + emu::round_up8(attr.key_size) + (percpu_ ? 8 : l.stride);
+    eager += kelem * attr.max_entries;
+    if (percpu_) eager += uint64_t{l.stride} * env.nr_cpus * attr.max_entries;
+  }
+  if (!emu::fits_in_memory(eager)) return -ENOMEM;
+  return static_cast<int64_t>(l.total);
+}
+
+int HtabOps::init(Map& map) const {
+  auto& st = map.state<HtabState>();
+  static_cast<HtabLayout&>(st) = layout(map.attr(), map.nr_cpus());
+  st.percpu = percpu_;
+  st.lru = lru_;
+  st.zero_seed = (map.attr().map_flags & BPF_F_ZERO_SEED) != 0;
+  st.seed = st.zero_seed ? 0 : static_cast<uint32_t>(std::random_device{}());
+  st.next_fresh.store(1);
+  return init_extra(map);
+}
+
+uint32_t HtabOps::sys_value_size(const Map& map) const {
+  return percpu_ ? emu::round_up8(map.attr().value_size) * map.nr_cpus() : map.attr().value_size;
+}
+
+int HtabOps::lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
+  Htab h(map);
+  uint32_t hv = h.hash(key);
+  Bucket& b = h.bucket(hv);
+  emu::SpinGuard g(b.lock);
+  uint32_t idx = h.find(b, hv, key);
+  if (idx == 0) return -ENOENT;
+  h.copy_value_out(idx, value);
+  return 0;
+}
+
+int HtabOps::check_flags(uint32_t old_idx, uint64_t flags) {
+  uint64_t f = flags & ~uint64_t{BPF_F_LOCK};
+  if (old_idx != 0 && f == BPF_NOEXIST) return -EEXIST;
+  if (old_idx == 0 && f == BPF_EXIST) return -ENOENT;
+  return 0;
+}
+
+int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const {
+  if (percpu_ ? flags > BPF_EXIST : (flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+  if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
+  Htab h(map);
+  auto& st = h.state();
+  uint32_t hv = h.hash(key);
+  Bucket& b = h.bucket(hv);
+  emu::SpinGuard g(b.lock);
+  uint32_t old = h.find(b, hv, key);
+  if (int err = check_flags(old, flags); err != 0) return err;
+  if (old != 0 && percpu_) {  // per-CPU values are updated in place
+    h.copy_value_in(old, value, all_cpus);
+    return 0;
+  }
+  if (old == 0 && st.count.fetch_add(1, std::memory_order_relaxed) >= map.attr().max_entries) {
+    st.count.fetch_sub(1, std::memory_order_relaxed);
+    return -E2BIG;
+  }
+  uint32_t idx = h.alloc_elem();
+  if (idx == 0) {
+    if (old == 0) st.count.fetch_sub(1, std::memory_order_relaxed);
+    return -ENOMEM;
+  }
+  h.hdr(idx).hash = hv;
+  memcpy(h.key_of(idx), key, map.attr().key_size);
+  if (percpu_) {
+    // A new per-CPU element from a program has only the current CPU's slot set.
+    if (!all_cpus)
+      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(idx, cpu), 0, st.stride);
+    h.copy_value_in(idx, value, all_cpus);
+  } else {
+    h.copy_value_in(idx, value, all_cpus);
+  }
+  // New element goes to the head, then the old one is dropped: an update moves
+  // the key to the front of its bucket, as in the kernel.
+  h.link_head(b, idx);
+  if (old != 0) {
+    h.unlink(b, old);
+    h.free_elem(old);
+  }
+  return 0;
+}
+
+int HtabOps::update(Map& map, const void* key, const void* value, uint64_t flags) const {
+  return update_common(map, key, value, flags, true);
+}
+
+int HtabOps::delete_elem(Map& map, const void* key) const {
+  Htab h(map);
+  uint32_t hv = h.hash(key);
+  Bucket& b = h.bucket(hv);
+  emu::SpinGuard g(b.lock);
+  uint32_t idx = h.find(b, hv, key);
+  if (idx == 0) return -ENOENT;
+  h.unlink(b, idx);
+  h.state().count.fetch_sub(1, std::memory_order_relaxed);
+  release_elem(map, idx);
+  return 0;
+}
+
+int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
+  Htab h(map);
+  uint32_t hv = h.hash(key);
+  Bucket& b = h.bucket(hv);
+  emu::SpinGuard g(b.lock);
+  uint32_t idx = h.find(b, hv, key);
+  if (idx == 0) return -ENOENT;
+  h.copy_value_out(idx, value);
+  h.unlink(b, idx);
+  h.state().count.fetch_sub(1, std::memory_order_relaxed);
+  release_elem(map, idx);
+  return 0;
+}
+
+int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
+  Htab h(map);
+  const uint32_t ks = map.attr().key_size;
+  const uint32_t n = h.state().n_buckets;
+  uint32_t i = 0;
+  if (key != nullptr) {
+    uint32_t hv = h.hash(key);
+    Bucket& b = h.bucket(hv);
+    emu::SpinGuard g(b.lock);
+    uint32_t idx = h.find(b, hv, key);
+    if (idx != 0) {
+      uint32_t next = h.hdr(idx).next.load(std::memory_order_relaxed);
+      if (next != 0) {
+        memcpy(next_key, h.key_of(next), ks);
+        return 0;
+      }
+      i = (hv & (n - 1)) + 1;
+    }
+  }
+  for (; i < n; ++i) {
+    Bucket& b = h.bucket_at(i);
+    if (b.head.load(std::memory_order_acquire) == 0) continue;
+    emu::SpinGuard g(b.lock);
+    uint32_t first = b.head.load(std::memory_order_relaxed);
+    if (first != 0) {
+      memcpy(next_key, h.key_of(first), ks);
+      return 0;
+    }
+  }
+  return -ENOENT;
+}
+
+void* HtabOps::prog_lookup(Map& map, const void* key) const {
+  Htab h(map);
+  uint32_t hv = h.hash(key);
+  Bucket& b = h.bucket(hv);
+  emu::SpinGuard g(b.lock);
+  uint32_t idx = h.find(b, hv, key);
+  if (idx == 0) return nullptr;
+  return percpu_ ? h.value_of(idx, static_cast<uint32_t>(current_cpu())) : h.value_of(idx);
+}
+
+long HtabOps::prog_update(Map& map, const void* key, const void* value, uint64_t flags) const {
+  return update_common(map, key, value, flags, false);
+}
+
+long HtabOps::prog_delete(Map& map, const void* key) const { return delete_elem(map, key); }
+
+long HtabOps::for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const {
+  if (flags != 0) return -EINVAL;
+  Htab h(map);
+  long visited = 0;
+  std::vector<uint32_t> chain;
+  const uint32_t cpu = static_cast<uint32_t>(current_cpu());
+  for (uint32_t i = 0; i < h.state().n_buckets; ++i) {
+    Bucket& b = h.bucket_at(i);
+    chain.clear();
+    {
+      // Snapshot the chain: the callback may update or delete in this bucket.
+      emu::SpinGuard g(b.lock);
+      for (uint32_t e = b.head.load(std::memory_order_relaxed); e != 0; e = h.hdr(e).next.load(std::memory_order_relaxed))
+        chain.push_back(e);
+    }
+    for (uint32_t e : chain) {
+      ++visited;
+      void* v = percpu_ ? h.value_of(e, cpu) : h.value_of(e);
+      if (cb(map, h.key_of(e), v, ctx) != 0) return visited;
+    }
+  }
+  return visited;
+}
+
+namespace {
+const HtabOps kHash(false, false);
+const HtabOps kPercpuHash(true, false);
+}  // namespace
+
+const MapOps& kHtabOps = kHash;
+const MapOps& kHtabPercpuOps = kPercpuHash;
+
+}  // namespace bpfemu::maptypes

@@ -1,0 +1,129 @@
+// Shared declarations of the hash-table family (hashtab.cc, hashtab_lru.cc).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+#include "emu/spinlock.h"
+#include "maptypes/map_ops.h"
+
+namespace bpfemu::maptypes {
+
+// 16 bytes, like the kernel's struct bucket.
+struct Bucket {
+  std::atomic<uint32_t> head;  // first element index, 0 = empty
+  emu::SpinLock lock;
+  uint64_t reserved;
+};
+static_assert(sizeof(Bucket) == 16);
+
+struct ElemHdr {
+  std::atomic<uint32_t> next;  // next element in the bucket or free stack
+  uint32_t hash;
+};
+
+// Geometry, fixed at create time.
+struct HtabLayout {
+  uint64_t buckets_off;
+  uint64_t elems_off;
+  uint64_t extra_off;  // family extras (the LRU lists)
+  uint64_t total;
+  uint64_t capacity;   // elements in the pool (max_entries + spares)
+  uint64_t elem_size;
+  uint32_t n_buckets;
+  uint32_t stride;     // round_up(value_size, 8)
+  uint32_t lru_node_off;
+  uint32_t key_off;
+  uint32_t value_off;
+};
+
+// Lives in the map header's family area.
+struct HtabState : HtabLayout {
+  uint32_t seed;
+  bool percpu;
+  bool lru;
+  bool zero_seed;
+  std::atomic<uint32_t> count;       // linked elements
+  std::atomic<uint32_t> next_fresh;  // first never-used element index
+  std::atomic<uint64_t> free_head;   // free stack: index | (ABA tag << 32)
+};
+
+// A per-call view of one hash map's region.
+class Htab {
+ public:
+  explicit Htab(Map& m) : m_(m), st_(m.state<HtabState>()), base_(m.data()) {}
+
+  HtabState& state() const { return st_; }
+  uint32_t hash(const void* key) const;
+  Bucket& bucket(uint32_t hash) const { return bucket_at(hash & (st_.n_buckets - 1)); }
+  Bucket& bucket_at(uint32_t i) const { return reinterpret_cast<Bucket*>(base_ + st_.buckets_off)[i]; }
+  uint8_t* elem(uint32_t idx) const { return base_ + st_.elems_off + uint64_t{idx - 1} * st_.elem_size; }
+  ElemHdr& hdr(uint32_t idx) const { return *reinterpret_cast<ElemHdr*>(elem(idx)); }
+  uint8_t* key_of(uint32_t idx) const { return elem(idx) + st_.key_off; }
+  uint8_t* value_of(uint32_t idx, uint32_t cpu = 0) const { return elem(idx) + st_.value_off + cpu * st_.stride; }
+  uint8_t* extra() const { return base_ + st_.extra_off; }
+  // Element index of a pointer into element memory (e.g. an LRU node).
+  uint32_t index_of(const void* p) const {
+    return static_cast<uint32_t>((static_cast<const uint8_t*>(p) - (base_ + st_.elems_off)) / st_.elem_size) + 1;
+  }
+
+  // Chain operations; caller holds the bucket lock.
+  uint32_t find(const Bucket& b, uint32_t hash, const void* key) const;
+  void link_head(Bucket& b, uint32_t idx);
+  bool unlink(Bucket& b, uint32_t idx);
+
+  // Element pool (lock-free).
+  uint32_t alloc_elem();
+  void free_elem(uint32_t idx);
+
+  void copy_value_in(uint32_t idx, const void* value, bool all_cpus);
+  void copy_value_out(uint32_t idx, void* out) const;
+
+ private:
+  Map& m_;
+  HtabState& st_;
+  uint8_t* base_;
+};
+
+bool access_flags_ok(uint32_t flags);
+
+class HtabOps : public MapOps {
+ public:
+  HtabOps(bool percpu, bool lru) : percpu_(percpu), lru_(lru) {}
+
+  int alloc_check(MapAttr& attr, const CreateEnv& env) const override;
+  int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override;
+  int init(Map& map) const override;
+  uint32_t sys_value_size(const Map& map) const override;
+  int lookup(Map& map, const void* key, void* value, uint64_t flags) const override;
+  int update(Map& map, const void* key, const void* value, uint64_t flags) const override;
+  int delete_elem(Map& map, const void* key) const override;
+  int get_next_key(Map& map, const void* key, void* next_key) const override;
+  int lookup_and_delete(Map& map, const void* key, void* value, uint64_t flags) const override;
+  void* prog_lookup(Map& map, const void* key) const override;
+  long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override;
+  long prog_delete(Map& map, const void* key) const override;
+  long for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const override;
+  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
+                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override;
+  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
+                   uint64_t flags) const override;
+  int delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) const override;
+
+ protected:
+  static int check_flags(uint32_t old_idx, uint64_t flags);
+  HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;
+  int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
+  // Returns an unlinked element to its pool (LRU: to the LRU lists).
+  virtual void release_elem(Map& map, uint32_t idx) const { Htab(map).free_elem(idx); }
+  // LRU hooks: size of the per-element node, size and init of the lists.
+  virtual uint32_t lru_node_size() const { return 0; }
+  virtual uint64_t extra_size(const MapAttr&, uint32_t) const { return 0; }
+  virtual int init_extra(Map&) const { return 0; }
+
+  bool percpu_;
+  bool lru_;
+};
+
+}  // namespace bpfemu::maptypes
