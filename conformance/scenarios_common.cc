@@ -23,6 +23,10 @@ SCENARIO("COMMON", "fd", "bad_fds") {
   r.lookup(0, u32(0), 0, 8);   // stdin: an fd, but not a map
   r.info(0);
   r.lookup(-1, u32(0), 3, 8);  // flags are checked before the fd
+  r.remove(-1, u32(0), 1);
+  r.remove(-1, u32(0), BPF_F_LOCK);
+  r.lookup_and_delete(-1, u32(0), 1, 8);
+  r.update(-1, u32(0), u64(0), 77);
 }
 
 SCENARIO("COMMON", "info", "fields_and_lengths") {

@@ -156,6 +156,10 @@ SCENARIO("HASH", "delete", "delete_semantics") {
   r.update(fd, u32(1), u64(2), BPF_NOEXIST);
   r.remove(fd, u32(1), 1);
   r.remove(fd, u32(1), 7);
+  r.remove(fd, u32(1), BPF_F_LOCK);
+  r.remove(fd, u32(1), 2);
+  r.remove(fd, u32(9), 1);
+  r.lookup(fd, u32(1));
 }
 
 SCENARIO("HASH", "get_next_key", "empty_null_missing_last") {
@@ -286,6 +290,14 @@ SCENARIO("HASH", "batch", "update_and_delete_batch") {
   o.elem_flags = 0;
   o.flags = 1;
   r.delete_batch(fd, {u32(3)}, 1, o);
+  r.update_batch(fd, {u32(3)}, {u64(3)}, 1, o);
+  o.flags = 0;
+  o.elem_flags = BPF_F_LOCK;
+  r.delete_batch(fd, {u32(3)}, 1, o);
+  r.update_batch(fd, {u32(3)}, {u64(3)}, 1, o);
+  o.elem_flags = 2;
+  r.delete_batch(fd, {u32(3)}, 1, o);
+  r.walk(fd, 4);
 }
 
 SCENARIO("PERCPU_HASH", "batch", "lookup_batch_percpu") {

@@ -338,7 +338,9 @@ int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t fla
   return m->ops().update(*m, key, value, flags);
 }
 
-int sys_map_delete_elem(int fd, const void* key, uint64_t /*flags*/) {
+int sys_map_delete_elem(int fd, const void* key, uint64_t flags) {
+  // BPF_MAP_DELETE_ELEM's attr ends at `key`: any flags fail CHECK_ATTR.
+  if (flags != 0) return -EINVAL;
   uint8_t access = 0;
   int err = 0;
   Map* m = map_from_fd(fd, &access, &err);

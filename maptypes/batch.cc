@@ -60,7 +60,7 @@ int generic_update_batch(Map& map, const void* keys, const void* values, uint32_
                          uint64_t flags) {
   if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !map.ops().has_spin_lock(map)))
     return -EINVAL;
-  if (flags != 0) return -EINVAL;
+  (void)flags;  // the kernel does not look at batch.flags for updates
   const uint32_t max_count = *count;
   if (max_count == 0) return 0;
   *count = 0;
@@ -82,8 +82,9 @@ int generic_update_batch(Map& map, const void* keys, const void* values, uint32_
 }
 
 int generic_delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) {
-  if (elem_flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  if (flags != 0) return -EINVAL;
+  if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !map.ops().has_spin_lock(map)))
+    return -EINVAL;
+  (void)flags;  // the kernel does not look at batch.flags for deletes
   const uint32_t max_count = *count;
   if (max_count == 0) return 0;
   *count = 0;
