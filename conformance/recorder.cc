@@ -270,16 +270,18 @@ int Recorder::close(int fd) {
 
 int Recorder::lookup_batch(int fd, std::optional<uint32_t> in_batch, uint32_t count, size_t key_size,
                            size_t value_size, const BatchOpts& opts, bool do_delete) {
-  uint32_t in = in_batch.value_or(0), out_token = 0xAAAAAAAA;
+  // Tokens are a u32 bucket index (hash) or a whole key (generic batch code).
+  const size_t token_size = std::max<size_t>(key_size, 4);
+  Bytes in(token_size, 0), out_token(token_size, kPoison);
+  if (in_batch) memcpy(in.data(), &*in_batch, 4);
   Bytes keys(key_size * std::max<uint32_t>(count, 1), kPoison), values(value_size * std::max<uint32_t>(count, 1), kPoison);
   uint32_t n = count;
   errno = 0;
-  int r = do_delete ? b_.map_lookup_and_delete_batch(fd, in_batch ? &in : nullptr, &out_token, keys.data(),
-                                                     values.data(), &n, &opts)
-                    : b_.map_lookup_batch(fd, in_batch ? &in : nullptr, &out_token, keys.data(), values.data(), &n,
-                                          &opts);
+  void* inp = in_batch ? in.data() : nullptr;
+  int r = do_delete ? b_.map_lookup_and_delete_batch(fd, inp, out_token.data(), keys.data(), values.data(), &n, &opts)
+                    : b_.map_lookup_batch(fd, inp, out_token.data(), keys.data(), values.data(), &n, &opts);
   size_t shown = std::min<size_t>(n, count);
-  std::string out = "count=" + std::to_string(n) + " token=" + std::to_string(out_token) +
+  std::string out = "count=" + std::to_string(n) + " token=" + hex(out_token) +
                     " keys=" + hex(keys.data(), shown * key_size) + " values=" + hex(values.data(), shown * value_size);
   return record(std::string(do_delete ? "lookup_and_delete_batch" : "lookup_batch") + "(in=" +
                     (in_batch ? std::to_string(*in_batch) : "NULL") + ",count=" + std::to_string(count) +

@@ -38,6 +38,27 @@ SCENARIO("COMMON", "info", "fields_and_lengths") {
   r.info(fd, 8192);
   int ro = r.create(A, 4, 8, 2, BPF_F_RDONLY, "ro");
   r.info(ro);
+  // Fields the kernel does not fill for a plain map come back as the caller gave them.
+  MapInfo in{};
+  in.ifindex = 7;
+  in.netns_ino = 9;
+  in.btf_key_type_id = 3;
+  in.btf_vmlinux_value_type_id = 5;
+  in.type = 99;
+  uint32_t len = sizeof(in);
+  errno = 0;
+  int rc = r.backend().obj_get_info_by_fd(fd, &in, &len);
+  r.note("info echo ifindex", rc == 0 ? in.ifindex : rc);
+  r.note("info echo netns_ino", static_cast<long>(in.netns_ino));
+  r.note("info echo btf_key_type_id", in.btf_key_type_id);
+  r.note("info btf_vmlinux_value_type_id", in.btf_vmlinux_value_type_id);
+  r.note("info type", in.type);
+  r.note("info len", len);
+}
+
+SCENARIO("COMMON", "create", "name_charset") {
+  const char* names[] = {"\xc0x", "\xd7x", "\xf7x", "\xffx", "\x80x", "a:b", "a/b", "A.Z_9"};
+  for (const char* n : names) r.create(A, 4, 4, 1, 0, n);
 }
 
 SCENARIO("COMMON", "ids", "get_fd_by_id_and_next_id") {

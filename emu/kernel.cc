@@ -186,12 +186,19 @@ Map* attach_view_locked(int fd, int* err) {
 }
 
 
-// bpf_obj_name_cpy: [A-Za-z0-9_.] only, NUL-terminated within 16 bytes.
+// The kernel's isalnum() uses a Latin-1 ctype table: 0xC0-0xFF are letters,
+// except the multiplication (0xD7) and division (0xF7) signs.
+bool kernel_isalnum(unsigned char c) {
+  if (isalnum(c)) return true;
+  return c >= 0xC0 && c != 0xD7 && c != 0xF7;
+}
+
+// bpf_obj_name_cpy: alphanumerics, '_' and '.', NUL-terminated within 16 bytes.
 int check_name(const char (&name)[16]) {
   for (size_t i = 0; i < sizeof(name); ++i) {
-    char c = name[i];
+    auto c = static_cast<unsigned char>(name[i]);
     if (c == '\0') return 0;
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') return -EINVAL;
+    if (!kernel_isalnum(c) && c != '_' && c != '.') return -EINVAL;
   }
   return -EINVAL;
 }
@@ -510,7 +517,11 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
     if (!std::all_of(tail, tail + (len - kernel_size), [](uint8_t b) { return b == 0; })) return -E2BIG;
     len = kernel_size;
   }
+  if (len > 0 && info == nullptr) return -EFAULT;
+  // The kernel starts from the caller's bytes: fields it does not set for this
+  // map (ifindex, netns, BTF ids without BTF, hash) come back as given.
   MapInfo out{};
+  memcpy(&out, info, std::min<size_t>(len, sizeof(out)));
   const MapAttr& a = m->attr();
   out.type = a.map_type;
   out.id = m->id();
@@ -520,10 +531,15 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   out.map_flags = a.map_flags;
   memcpy(out.name, a.map_name, sizeof(out.name));
   out.map_extra = a.map_extra;
-  out.btf_key_type_id = a.btf_key_type_id;
-  out.btf_value_type_id = a.btf_value_type_id;
   out.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
-  if (len > 0 && info == nullptr) return -EFAULT;
+  if (a.btf_value_type_id != 0) {
+    out.btf_key_type_id = a.btf_key_type_id;
+    out.btf_value_type_id = a.btf_value_type_id;
+  }
+  if (kernel_size > offsetof(MapInfo, hash) && (out.hash != 0 || out.hash_size != 0)) {
+    // Only frozen ARRAY maps can be hashed (SHA-256 of the values); not emulated.
+    return -EINVAL;
+  }
   memcpy(info, &out, std::min<size_t>(len, sizeof(out)));
   *info_len = len;
   return 0;

@@ -48,11 +48,9 @@ int generic_lookup_batch(Map& map, const void* in_batch, void* out_batch, void* 
     retry = kLookupRetries;
     ++cp;
   }
+  if (cp != 0 && out_batch != nullptr) memcpy(out_batch, prev, ks);
   *count = cp;
-  if (cp != 0) {
-    if (out_batch == nullptr) return -EFAULT;
-    memcpy(out_batch, prev, ks);
-  }
+  if (cp != 0 && out_batch == nullptr) return -EFAULT;
   return err;
 }
 

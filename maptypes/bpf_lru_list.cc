@@ -194,7 +194,7 @@ struct Walker {
   // nr_scans nodes are looked at.
   uint32_t shrink_inactive(LruListSet& l, uint32_t tgt, LruLink* free_list, uint8_t free_type) const {
     LruLink* head = &l.lists[kInactive];
-    uint32_t nshrinked = 0, i = 0;
+    uint32_t freed = 0, i = 0;
     for (LruLink *cur = head->prev.get(), *prev; cur != head; cur = prev) {
       prev = cur->prev.get();
       LruNode* node = node_of(cur);
@@ -202,11 +202,11 @@ struct Walker {
         move(l, node, kActive);
       } else if (del(arg, node)) {
         move_to_free(l, node, free_list, free_type);
-        if (++nshrinked == tgt) break;
+        if (++freed == tgt) break;
       }
       if (++i == nr_scans) break;
     }
-    return nshrinked;
+    return freed;
   }
 
   // __bpf_lru_list_shrink: if the polite shrink frees nothing, evict the first

@@ -17,6 +17,7 @@ const Entry kTable[] = {
     {BPF_MAP_TYPE_PERCPU_HASH, &kHtabPercpuOps},
     {BPF_MAP_TYPE_ARRAY, &kArrayOps},
     {BPF_MAP_TYPE_PERCPU_ARRAY, &kPercpuArrayOps},
+    {BPF_MAP_TYPE_LPM_TRIE, &kLpmTrieOps},
 };
 
 }  // namespace

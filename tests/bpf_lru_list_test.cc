@@ -457,10 +457,7 @@ TEST(BpfLruPercpu, InactiveRotationCursorWindow) {
 
 // --- relocation: the same state used through different mappings ---
 
-struct Trace {
-  std::vector<int64_t> events;
-  void add(int64_t v) { events.push_back(v); }
-};
+using Trace = std::vector<int64_t>;
 
 // A fixed pseudo-random op sequence on 2 CPUs; `view(i)` gives the table view op i
 // runs through. Records every result, the slot used, and evictions.
@@ -474,20 +471,20 @@ void run_script(const std::function<FakeHtab&(int)>& view, Trace& trace, Keys& e
     switch (rng() % 4) {
       case 0:
       case 1:
-        trace.add(h.update(key, cpu));
-        trace.add(h.find(key) ? h.index(key) : -1);
+        trace.push_back(h.update(key, cpu));
+        trace.push_back(h.find(key) ? h.index(key) : -1);
         EXPECT_TRUE(!h.find(key) || h.owns(h.node(key)));
         break;
       case 2:
-        trace.add(h.lookup(key));
+        trace.push_back(h.lookup(key));
         break;
       default:
-        trace.add(h.erase(key));
+        trace.push_back(h.erase(key));
     }
     for (uint32_t k : h.evicted) evicted.push_back(k);
-    trace.add(static_cast<int64_t>(h.evicted.size()));
+    trace.push_back(static_cast<int64_t>(h.evicted.size()));
   }
-  for (uint32_t k : view(0).keys()) trace.add(k);
+  for (uint32_t k : view(0).keys()) trace.push_back(k);
 }
 
 TEST(BpfLruRelocation, SameMemfdMappedAtDifferentAddresses) {
@@ -527,7 +524,7 @@ TEST(BpfLruRelocation, SameMemfdMappedAtDifferentAddresses) {
   Trace trace;
   Keys evicted;
   run_script([&](int i) -> FakeHtab& { return i % 2 ? hc : hb; }, trace, evicted);
-  EXPECT_EQ(trace.events, ref_trace.events);
+  EXPECT_EQ(trace, ref_trace);
   EXPECT_EQ(evicted, ref_evicted);
   EXPECT_EQ(hb.lru->warnings(), 0u);
   munmap(b, size);
@@ -547,14 +544,11 @@ bool cas_out_of_table(void*, LruNode* node) {
 void check_invariants(BpfLru& lru, uint32_t n, bool percpu) {
   std::vector<LruNode*> all;
   auto take = [&](T list, int cpu) {
+    const bool free = list == T::kFree || list == T::kLocalFree;
     for (LruNode* node : lru.list_nodes(list, cpu)) {
       EXPECT_EQ(node->list_type(), list);
-      if (list == T::kFree || list == T::kLocalFree) {
-        EXPECT_EQ(reinterpret_cast<Elem*>(node)->in_table.load(), 0);
-      }
-      if (percpu || list == T::kLocalPending) {
-        EXPECT_EQ(node->cpu.load(), cpu);
-      }
+      EXPECT_TRUE(!free || reinterpret_cast<Elem*>(node)->in_table.load() == 0);
+      EXPECT_TRUE(!(percpu || list == T::kLocalPending) || node->cpu.load() == cpu);
       all.push_back(node);
     }
   };

@@ -1,0 +1,70 @@
+// LPM_TRIE: the ops-table adapter around LpmTrieCore (lpm_trie_core.cc), which
+// reproduces kernel/bpf/lpm_trie.c inside the map's region.
+#include "maptypes/batch.h"
+#include "maptypes/families.h"
+#include "maptypes/lpm_trie_core.h"
+
+namespace bpfemu::maptypes {
+namespace {
+
+class LpmTrieOps : public MapOps {
+ public:
+  int alloc_check(MapAttr& attr, const CreateEnv&) const override {
+    return LpmTrieCore::check_create(attr.key_size, attr.value_size, attr.max_entries, attr.map_flags);
+  }
+  int64_t data_size(const MapAttr& attr, const CreateEnv&) const override {
+    size_t n = LpmTrieCore::footprint(attr.key_size, attr.value_size, attr.max_entries);
+    return n == 0 ? -EINVAL : static_cast<int64_t>(n);
+  }
+  int init(Map& map) const override {
+    LpmTrieCore core;
+    const MapAttr& a = map.attr();
+    return core.init(map.data(), map.header().data_size, a.key_size, a.value_size, a.max_entries);
+  }
+
+  int lookup(Map& map, const void* key, void* value, uint64_t) const override {
+    return view(map).lookup_copy(key, value);
+  }
+  int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    return view(map).update(key, value, flags);
+  }
+  int delete_elem(Map& map, const void* key) const override { return view(map).delete_elem(key); }
+  int get_next_key(Map& map, const void* key, void* next_key) const override {
+    return view(map).get_next_key(key, next_key);
+  }
+  // The kernel's lpm trie uses the generic batch code (no lookup_and_delete).
+  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
+                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
+    if (do_delete) return -kENOTSUPP;
+    return generic_lookup_batch(map, in_batch, out_batch, keys, values, count, elem_flags, flags);
+  }
+  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
+                   uint64_t flags) const override {
+    return generic_update_batch(map, keys, values, count, elem_flags, flags);
+  }
+  int delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) const override {
+    return generic_delete_batch(map, keys, count, elem_flags, flags);
+  }
+
+  void* prog_lookup(Map& map, const void* key) const override { return view(map).lookup(key); }
+  long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    return view(map).update(key, value, flags);
+  }
+  long prog_delete(Map& map, const void* key) const override { return view(map).delete_elem(key); }
+  // bpf_for_each_map_elem on an LPM trie is rejected by the verifier.
+
+ private:
+  static LpmTrieCore view(Map& map) {
+    LpmTrieCore core;
+    core.attach(map.data(), map.header().data_size);
+    return core;
+  }
+};
+
+const LpmTrieOps kLpm;
+
+}  // namespace
+
+const MapOps& kLpmTrieOps = kLpm;
+
+}  // namespace bpfemu::maptypes
