@@ -1,0 +1,44 @@
+// Program-side access to emulated maps: what a BPF program's helper calls do.
+//
+// bpf_map_lookup_elem() in a program returns a pointer into the map's value
+// (the current CPU's slot for per-CPU maps) that stays valid as long as the
+// kernel's would (elements are preallocated in the map's region), sets the LRU
+// reference bit, and so on. Code written like a BPF program can be compiled
+// natively against these and run against the same maps a test inspects through
+// the syscall-style Backend API.
+#pragma once
+
+#include <cstdint>
+
+namespace bpfemu::prog {
+
+// Resolves a map fd once; the handle is cheap to copy and valid while the map is.
+class MapRef {
+ public:
+  MapRef() = default;
+  // An invalid ref (valid() == false) when fd is not an emulated map.
+  explicit MapRef(int map_fd);
+  bool valid() const { return map_ != nullptr; }
+
+  // bpf_map_lookup_elem: pointer to the value or nullptr.
+  void* lookup(const void* key) const;
+  // bpf_map_update_elem: 0 or -errno (program-side: per-CPU maps update only the
+  // current CPU's slot).
+  long update(const void* key, const void* value, uint64_t flags) const;
+  // bpf_map_delete_elem.
+  long remove(const void* key) const;
+  // bpf_for_each_map_elem: cb returns 0 to continue, 1 to stop; the result is the
+  // number of elements visited (the stopping one included) or -errno.
+  using Callback = long (*)(const MapRef& map, const void* key, void* value, void* ctx);
+  long for_each(Callback cb, void* ctx, uint64_t flags = 0) const;
+
+ private:
+  void* map_ = nullptr;  // emu::Map*
+};
+
+// One-shot forms of the above, by fd.
+void* map_lookup_elem(int map_fd, const void* key);
+long map_update_elem(int map_fd, const void* key, const void* value, uint64_t flags);
+long map_delete_elem(int map_fd, const void* key);
+
+}  // namespace bpfemu::prog

@@ -1,0 +1,56 @@
+#include "bpfemu/prog.h"
+
+#include <cerrno>
+
+#include "emu/kernel.h"
+#include "maptypes/map_ops.h"
+
+namespace bpfemu::prog {
+namespace {
+
+emu::Map* as_map(void* p) { return static_cast<emu::Map*>(p); }
+
+struct ForEachCtx {
+  const MapRef* ref;
+  MapRef::Callback cb;
+  void* ctx;
+};
+
+long trampoline(emu::Map&, const void* key, void* value, void* ctx) {
+  auto* c = static_cast<ForEachCtx*>(ctx);
+  return c->cb(*c->ref, key, value, c->ctx);
+}
+
+}  // namespace
+
+MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {}
+
+void* MapRef::lookup(const void* key) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? m->ops().prog_lookup(*m, key) : nullptr;
+}
+
+long MapRef::update(const void* key, const void* value, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? m->ops().prog_update(*m, key, value, flags) : -EBADF;
+}
+
+long MapRef::remove(const void* key) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? m->ops().prog_delete(*m, key) : -EBADF;
+}
+
+long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  if (m == nullptr) return -EBADF;
+  ForEachCtx c{this, cb, ctx};
+  return m->ops().for_each(*m, trampoline, &c, flags);
+}
+
+void* map_lookup_elem(int map_fd, const void* key) { return MapRef(map_fd).lookup(key); }
+long map_update_elem(int map_fd, const void* key, const void* value, uint64_t flags) {
+  return MapRef(map_fd).update(key, value, flags);
+}
+long map_delete_elem(int map_fd, const void* key) { return MapRef(map_fd).remove(key); }
+
+}  // namespace bpfemu::prog
