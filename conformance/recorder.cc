@@ -8,6 +8,9 @@
 
 #include "conformance/scenario.h"
 #include "emu/bpffs.h"
+#include "emu/cpu.h"
+
+#include <sched.h>
 
 namespace bpfemu::conformance {
 
@@ -64,6 +67,17 @@ Recorder::~Recorder() {
     }
   }
   for (int fd : open_fds_) b_.close(fd);
+  if (saved_cpu_ >= 0) set_cpu(saved_cpu_);
+}
+
+void Recorder::set_cpu(int cpu) {
+  if (saved_cpu_ < 0) saved_cpu_ = current_cpu();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  int rc = sched_setaffinity(0, sizeof(set), &set);
+  set_thread_cpu(cpu);
+  record("set_cpu(" + std::to_string(cpu) + ")", rc == 0 ? 0 : -1);
 }
 
 int Recorder::record(std::string call, long ret, std::string out) {

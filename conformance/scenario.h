@@ -74,6 +74,9 @@ class Recorder {
   int update_batch(int fd, const std::vector<Bytes>& keys, const std::vector<Bytes>& values, uint32_t count,
                    const BatchOpts& opts = {});
   int delete_batch(int fd, const std::vector<Bytes>& keys, uint32_t count, const BatchOpts& opts = {});
+  // Moves this thread to CPU `cpu` on both sides (sched_setaffinity for the
+  // kernel, the emulated current CPU for the emulator); restored at the end.
+  void set_cpu(int cpu);
   // Records an arbitrary observation computed by the scenario.
   void note(const std::string& what, long value);
 
@@ -92,6 +95,7 @@ class Recorder {
   std::vector<Step> steps_;
   std::vector<int> open_fds_;
   std::vector<std::string> pins_;
+  int saved_cpu_ = -1;
 };
 
 struct Scenario {

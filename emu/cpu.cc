@@ -61,6 +61,8 @@ int current_cpu() {
   return cpu < 0 ? 0 : cpu % ncpus;
 }
 
+void set_thread_cpu(int cpu) { t_cpu = cpu; }
+
 ScopedCpu::ScopedCpu(int cpu) : saved_(t_cpu) { t_cpu = cpu; }
 ScopedCpu::~ScopedCpu() { t_cpu = saved_; }
 

@@ -18,6 +18,9 @@ void set_possible_cpus(int n);
 // The current CPU of the calling thread, always in [0, possible_cpus()).
 int current_cpu();
 
+// Sets the calling thread's emulated current CPU (-1: follow sched_getcpu again).
+void set_thread_cpu(int cpu);
+
 // Pins the calling thread's emulated current CPU for the scope's lifetime.
 class ScopedCpu {
  public:

@@ -154,8 +154,9 @@ HtabLayout HtabOps::layout(const MapAttr& attr, uint32_t nr_cpus) const {
   uint64_t values = percpu_ ? uint64_t{l.stride} * nr_cpus : l.stride;
   l.elem_size = l.value_off + values;
   // Spare elements let an update of an existing key build the new element before
-  // the old one is unlinked, like the kernel's extra_elems.
-  l.capacity = uint64_t{attr.max_entries} + nr_cpus + 64;
+  // the old one is unlinked, like the kernel's extra_elems. LRU maps have none:
+  // every element is on the LRU lists.
+  l.capacity = lru_ ? uint64_t{attr.max_entries} : uint64_t{attr.max_entries} + nr_cpus + 64;
   l.buckets_off = 0;
   l.elems_off = (uint64_t{l.n_buckets} * sizeof(Bucket) + 63) & ~uint64_t{63};
   l.extra_off = l.elems_off + l.capacity * l.elem_size;
@@ -262,12 +263,15 @@ int HtabOps::delete_elem(Map& map, const void* key) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
-  emu::SpinGuard g(b.lock);
-  uint32_t idx = h.find(b, hv, key);
-  if (idx == 0) return -ENOENT;
-  h.unlink(b, idx);
-  h.state().count.fetch_sub(1, std::memory_order_relaxed);
-  release_elem(map, idx);
+  uint32_t idx;
+  {
+    emu::SpinGuard g(b.lock);
+    idx = h.find(b, hv, key);
+    if (idx == 0) return -ENOENT;
+    h.unlink(b, idx);
+    h.state().count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  release_elem(map, idx);  // after the bucket lock: the LRU takes its own locks
   return 0;
 }
 
@@ -275,12 +279,15 @@ int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t 
   Htab h(map);
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
-  emu::SpinGuard g(b.lock);
-  uint32_t idx = h.find(b, hv, key);
-  if (idx == 0) return -ENOENT;
-  h.copy_value_out(idx, value);
-  h.unlink(b, idx);
-  h.state().count.fetch_sub(1, std::memory_order_relaxed);
+  uint32_t idx;
+  {
+    emu::SpinGuard g(b.lock);
+    idx = h.find(b, hv, key);
+    if (idx == 0) return -ENOENT;
+    h.copy_value_out(idx, value);
+    h.unlink(b, idx);
+    h.state().count.fetch_sub(1, std::memory_order_relaxed);
+  }
   release_elem(map, idx);
   return 0;
 }

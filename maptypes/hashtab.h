@@ -63,6 +63,7 @@ class Htab {
   uint8_t* key_of(uint32_t idx) const { return elem(idx) + st_.key_off; }
   uint8_t* value_of(uint32_t idx, uint32_t cpu = 0) const { return elem(idx) + st_.value_off + cpu * st_.stride; }
   uint8_t* extra() const { return base_ + st_.extra_off; }
+  uint8_t* elems_base() const { return base_ + st_.elems_off; }
   // Element index of a pointer into element memory (e.g. an LRU node).
   uint32_t index_of(const void* p) const {
     return static_cast<uint32_t>((static_cast<const uint8_t*>(p) - (base_ + st_.elems_off)) / st_.elem_size) + 1;
@@ -114,7 +115,7 @@ class HtabOps : public MapOps {
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;
-  int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
+  virtual int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
   // Returns an unlinked element to its pool (LRU: to the LRU lists).
   virtual void release_elem(Map& map, uint32_t idx) const { Htab(map).free_elem(idx); }
   // LRU hooks: size of the per-element node, size and init of the lists.

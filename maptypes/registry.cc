@@ -15,6 +15,8 @@ struct Entry {
 const Entry kTable[] = {
     {BPF_MAP_TYPE_HASH, &kHtabOps},
     {BPF_MAP_TYPE_PERCPU_HASH, &kHtabPercpuOps},
+    {BPF_MAP_TYPE_LRU_HASH, &kHtabLruOps},
+    {BPF_MAP_TYPE_LRU_PERCPU_HASH, &kHtabLruPercpuOps},
     {BPF_MAP_TYPE_ARRAY, &kArrayOps},
     {BPF_MAP_TYPE_PERCPU_ARRAY, &kPercpuArrayOps},
     {BPF_MAP_TYPE_LPM_TRIE, &kLpmTrieOps},
