@@ -1,15 +1,206 @@
+// Unit tests of the emulated kernel's object model: handles, lifetime, ids,
+// access modes, fork, mmap, profiles. Map semantics themselves are checked
+// against the real kernel by the conformance suite.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "bpfemu/emu_backend.h"
+#include "emu/bpffs.h"
+#include "emu/cpu.h"
+#include "emu/kernel.h"
+#include "emu/profile.h"
 
-TEST(EmuBackend, CreateUpdateLookup) {
-  bpfemu::EmuBackend b;
-  int fd = b.map_create(BPF_MAP_TYPE_HASH, "t", 4, 8, 4, nullptr);
-  ASSERT_GE(fd, 3);
-  uint32_t k = 1;
-  uint64_t v = 42, out = 0;
-  EXPECT_EQ(b.map_update_elem(fd, &k, &v, BPF_ANY), 0);
-  EXPECT_EQ(b.map_lookup_elem(fd, &k, &out), 0);
-  EXPECT_EQ(out, 42u);
-  EXPECT_EQ(b.close(fd), 0);
+namespace {
+
+using bpfemu::EmuBackend;
+
+class EmuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/dev/shm/bpfemu-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    setenv("BPFEMU_BPFFS", tmpl, 1);
+    bpfemu::emu::reset_bpffs_root();
+    baseline_ = bpfemu::emu::live_map_count();
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    bpfemu::set_active_profile("host");
+  }
+  int make_array(uint32_t entries = 4, uint32_t flags = 0) {
+    bpfemu::MapCreateOpts o;
+    o.map_flags = flags;
+    return b_.map_create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, entries, &o);
+  }
+  EmuBackend b_;
+  std::string root_;
+  int baseline_ = 0;
+};
+
+TEST_F(EmuTest, ReturnsNegativeErrnoAndSetsErrno) {
+  errno = 0;
+  EXPECT_EQ(b_.map_create(BPF_MAP_TYPE_HASH, "x", 0, 8, 4, nullptr), -EINVAL);
+  EXPECT_EQ(errno, EINVAL);
+  uint32_t k = 0;
+  errno = 0;
+  EXPECT_EQ(b_.map_lookup_elem(-1, &k, &k), -EBADF);
+  EXPECT_EQ(errno, EBADF);
 }
+
+TEST_F(EmuTest, HandlesAreRealFdsAboveStdio) {
+  int fd = make_array();
+  ASSERT_GE(fd, 3);
+  EXPECT_NE(fcntl(fd, F_GETFD), -1);
+  EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  EXPECT_EQ(b_.close(fd), 0);
+  EXPECT_EQ(fcntl(fd, F_GETFD), -1);
+}
+
+TEST_F(EmuTest, LastCloseFreesTheMapAndItsId) {
+  int fd = make_array();
+  bpfemu::MapInfo info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(b_.obj_get_info_by_fd(fd, &info, &len), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_ + 1);
+  int second = b_.map_get_fd_by_id(info.id);
+  ASSERT_GE(second, 0);
+  EXPECT_EQ(b_.close(fd), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_ + 1);  // second handle keeps it
+  EXPECT_EQ(b_.close(second), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
+  EXPECT_EQ(b_.map_get_fd_by_id(info.id), -ENOENT);
+}
+
+TEST_F(EmuTest, DupOutsideTheApiIsAdopted) {
+  int fd = make_array();
+  uint32_t k = 1;
+  uint64_t v = 5, out = 0;
+  ASSERT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  int copy = dup(fd);  // libc dup, not through the emulator
+  ASSERT_GE(copy, 0);
+  EXPECT_EQ(b_.map_lookup_elem(copy, &k, &out), 0);
+  EXPECT_EQ(out, 5u);
+  EXPECT_EQ(b_.close(copy), 0);
+  EXPECT_EQ(b_.close(fd), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
+}
+
+TEST_F(EmuTest, NonMapFdIsEinval) {
+  int fd = open("/dev/null", O_RDONLY);
+  uint32_t k = 0;
+  uint64_t v = 0;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &v), -EINVAL);
+  ::close(fd);
+}
+
+TEST_F(EmuTest, ReadOnlyHandleRejectsWrites) {
+  int fd = make_array(4, BPF_F_RDONLY);
+  uint32_t k = 0;
+  uint64_t v = 1;
+  EXPECT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), -EPERM);
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &v), 0);
+  EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);  // the fd itself is read-only
+  b_.close(fd);
+}
+
+TEST_F(EmuTest, ForkedChildSharesTheMap) {
+  int fd = make_array();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    uint32_t k = 2;
+    uint64_t v = 42;
+    _exit(b_.map_update_elem(fd, &k, &v, BPF_ANY) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  uint32_t k = 2;
+  uint64_t out = 0;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &out), 0);
+  EXPECT_EQ(out, 42u);  // the child's write is visible: same memory, not a copy
+  b_.close(fd);
+}
+
+TEST_F(EmuTest, MmapableArraySharesValuesWithSyscalls) {
+  int fd = make_array(512, BPF_F_MMAPABLE);
+  ASSERT_GE(fd, 0);
+  auto* values = static_cast<uint64_t*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ASSERT_NE(values, MAP_FAILED);
+  values[7] = 0x1234;
+  uint32_t k = 7;
+  uint64_t out = 0;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &out), 0);
+  EXPECT_EQ(out, 0x1234u);
+  uint64_t v = 99;
+  k = 8;
+  EXPECT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  EXPECT_EQ(values[8], 99u);
+  munmap(values, 4096);
+  b_.close(fd);
+}
+
+TEST_F(EmuTest, PinnedMapOutlivesHandlesUntilUnpinned) {
+  int fd = make_array();
+  ASSERT_EQ(b_.obj_pin(fd, "/sys/fs/bpf/keep"), 0);
+  EXPECT_TRUE(std::filesystem::exists(root_ + "/keep"));
+  EXPECT_EQ(b_.obj_pin(fd, "/sys/fs/bpf/keep"), -EEXIST);
+  EXPECT_EQ(b_.obj_pin(fd, "/sys/fs/bpf/no/such/dir"), -ENOENT);
+  EXPECT_EQ(b_.obj_pin(fd, "/tmp/not-bpffs"), -EPERM);
+  b_.close(fd);
+  int again = b_.obj_get("/sys/fs/bpf/keep");
+  ASSERT_GE(again, 0);
+  EXPECT_EQ(bpfemu::emu::bpffs_unlink("/sys/fs/bpf/keep"), 0);
+  EXPECT_EQ(b_.obj_get("/sys/fs/bpf/keep"), -ENOENT);
+  b_.close(again);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
+}
+
+TEST_F(EmuTest, ProfileSelectsRefreezeErrno) {
+  int fd = make_array();
+  EXPECT_EQ(b_.map_freeze(fd), 0);
+  EXPECT_EQ(b_.map_freeze(fd), -EPERM);  // 6.18: write permission is gone once frozen
+  b_.close(fd);
+  ASSERT_TRUE(bpfemu::set_active_profile("6.1"));
+  fd = make_array();
+  EXPECT_EQ(b_.map_freeze(fd), 0);
+  EXPECT_EQ(b_.map_freeze(fd), -EBUSY);  // 6.1 checks "already frozen" first
+  b_.close(fd);
+}
+
+TEST_F(EmuTest, PossibleCpusShapePerCpuValues) {
+  bpfemu::set_possible_cpus(4);
+  int fd = b_.map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pc", 4, 4, 2, nullptr);
+  ASSERT_GE(fd, 0);
+  uint64_t values[4] = {1, 2, 3, 4};  // 4 CPUs x round_up(4, 8)
+  uint32_t k = 1;
+  EXPECT_EQ(b_.map_update_elem(fd, &k, values, BPF_ANY), 0);
+  uint64_t out[4] = {};
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, out), 0);
+  EXPECT_EQ(out[3], 4u);
+  b_.close(fd);
+  bpfemu::set_possible_cpus(0);
+}
+
+TEST_F(EmuTest, AbsurdSizesFailWithoutAllocating) {
+  EXPECT_EQ(b_.map_create(BPF_MAP_TYPE_ARRAY, "big", 4, 1 << 20, 0xFFFFFFFF, nullptr), -ENOMEM);
+  bpfemu::MapCreateOpts o;
+  o.map_flags = BPF_F_NO_PREALLOC;
+  EXPECT_EQ(b_.map_create(BPF_MAP_TYPE_HASH, "big", 4, 8, 0xFFFFFFFF, &o), -E2BIG);
+  // A large sparse no-prealloc hash is fine: pages are only touched when used.
+  int fd = b_.map_create(BPF_MAP_TYPE_HASH, "sparse", 8, 64, 1 << 27, &o);
+  EXPECT_GE(fd, 0);
+  b_.close(fd);
+}
+
+}  // namespace

@@ -1,0 +1,110 @@
+// Program-side API: pointers into values, per-CPU slots, LRU reference bits,
+// bpf_for_each_map_elem return codes.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "bpfemu/emu_backend.h"
+#include "bpfemu/prog.h"
+#include "emu/bpffs.h"
+#include "emu/cpu.h"
+
+namespace {
+
+using bpfemu::EmuBackend;
+using bpfemu::prog::MapRef;
+
+class ProgApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/dev/shm/bpfemu-prog-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    setenv("BPFEMU_BPFFS", tmpl, 1);
+    bpfemu::emu::reset_bpffs_root();
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  EmuBackend b_;
+  std::string root_;
+};
+
+TEST_F(ProgApiTest, LookupReturnsPointerIntoTheValue) {
+  int fd = b_.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, 16, nullptr);
+  MapRef map(fd);
+  ASSERT_TRUE(map.valid());
+  uint32_t k = 3;
+  uint64_t v = 10;
+  ASSERT_EQ(map.update(&k, &v, BPF_ANY), 0);
+  auto* p = static_cast<uint64_t*>(map.lookup(&k));
+  ASSERT_NE(p, nullptr);
+  __atomic_fetch_add(p, 5, __ATOMIC_RELAXED);  // what a BPF program does
+  uint64_t out = 0;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &out), 0);
+  EXPECT_EQ(out, 15u);
+  uint32_t missing = 4;
+  EXPECT_EQ(map.lookup(&missing), nullptr);
+  b_.close(fd);
+}
+
+TEST_F(ProgApiTest, PerCpuUpdateTouchesOnlyTheCurrentCpu) {
+  bpfemu::set_possible_cpus(2);
+  int fd = b_.map_create(BPF_MAP_TYPE_PERCPU_HASH, "pch", 4, 4, 4, nullptr);
+  MapRef map(fd);
+  uint32_t k = 1, v = 7;
+  {
+    bpfemu::ScopedCpu cpu(1);
+    ASSERT_EQ(map.update(&k, &v, BPF_ANY), 0);
+    EXPECT_EQ(*static_cast<uint32_t*>(map.lookup(&k)), 7u);
+  }
+  uint64_t all[2] = {~0ULL, ~0ULL};
+  ASSERT_EQ(b_.map_lookup_elem(fd, &k, all), 0);
+  EXPECT_EQ(all[0], 0u);  // other CPUs' slots of a new element are zeroed
+  EXPECT_EQ(all[1], 7u);
+  b_.close(fd);
+  bpfemu::set_possible_cpus(0);
+}
+
+TEST_F(ProgApiTest, ProgramLookupProtectsLruEntriesFromEviction) {
+  bpfemu::set_possible_cpus(1);
+  bpfemu::ScopedCpu cpu(0);
+  bpfemu::MapCreateOpts o;
+  o.map_flags = BPF_F_NO_COMMON_LRU;  // one list, batch of 4: easy to reason about
+  int fd = b_.map_create(BPF_MAP_TYPE_LRU_HASH, "lru", 4, 4, 8, &o);
+  MapRef map(fd);
+  for (uint32_t k = 0; k < 8; ++k) ASSERT_EQ(map.update(&k, &k, BPF_ANY), 0);
+  // Keys 0..3 are the oldest; a program touches 0 and 1, setting their ref bits.
+  for (uint32_t k = 0; k < 2; ++k) ASSERT_NE(map.lookup(&k), nullptr);
+  for (uint32_t k = 8; k < 10; ++k) ASSERT_EQ(map.update(&k, &k, BPF_ANY), 0);
+  uint32_t out;
+  uint32_t k0 = 0, k1 = 1, k2 = 2;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k0, &out), 0);      // referenced: survived
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k1, &out), 0);
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k2, &out), -ENOENT);  // unreferenced: evicted
+  b_.close(fd);
+  bpfemu::set_possible_cpus(0);
+}
+
+struct Acc {
+  int seen = 0;
+  int stop_at = -1;
+};
+
+long count_until(const MapRef&, const void*, void*, void* ctx) {
+  auto* acc = static_cast<Acc*>(ctx);
+  return ++acc->seen == acc->stop_at ? 1 : 0;
+}
+
+TEST_F(ProgApiTest, ForEachCountsTheStoppingElement) {
+  int fd = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 4, 10, nullptr);
+  MapRef map(fd);
+  Acc all;
+  EXPECT_EQ(map.for_each(count_until, &all), 10);
+  Acc stop;
+  stop.stop_at = 3;
+  EXPECT_EQ(map.for_each(count_until, &stop), 3);
+  EXPECT_EQ(map.for_each(count_until, &stop, 1), -EINVAL);  // flags must be 0
+  b_.close(fd);
+}
+
+}  // namespace
