@@ -12,6 +12,7 @@
 // stack, or beyond next_fresh (never used). All chain edits hold the bucket lock.
 #include "maptypes/hashtab.h"
 
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <random>
@@ -28,9 +29,8 @@ uint32_t Htab::hash(const void* key) const {
 }
 
 uint32_t Htab::find(const Bucket& b, uint32_t h, const void* key) const {
-  const uint32_t ks = m_.attr().key_size;
   for (uint32_t i = b.head.load(std::memory_order_acquire); i != 0; i = hdr(i).next.load(std::memory_order_relaxed)) {
-    if (hdr(i).hash == h && memcmp(key_of(i), key, ks) == 0) return i;
+    if (hdr(i).hash == h && keys_equal(key_of(i), key)) return i;
   }
   return 0;
 }
@@ -197,12 +197,8 @@ uint32_t HtabOps::sys_value_size(const Map& map) const {
 int HtabOps::lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
-  Bucket& b = h.bucket(hv);
-  emu::SpinGuard g(b.lock);
-  uint32_t idx = h.find(b, hv, key);
-  if (idx == 0) return -ENOENT;
-  h.copy_value_out(idx, value);
-  return 0;
+  bool found = h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { h.copy_value_out(idx, value); });
+  return found ? 0 : -ENOENT;
 }
 
 int HtabOps::check_flags(uint32_t old_idx, uint64_t flags) {
@@ -219,7 +215,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   auto& st = h.state();
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
-  emu::SpinGuard g(b.lock);
+  BucketWriteGuard g(b);
   uint32_t old = h.find(b, hv, key);
   if (int err = check_flags(old, flags); err != 0) return err;
   if (old != 0 && percpu_) {  // per-CPU values are updated in place
@@ -265,7 +261,7 @@ int HtabOps::delete_elem(Map& map, const void* key) const {
   Bucket& b = h.bucket(hv);
   uint32_t idx;
   {
-    emu::SpinGuard g(b.lock);
+    BucketWriteGuard g(b);
     idx = h.find(b, hv, key);
     if (idx == 0) return -ENOENT;
     h.unlink(b, idx);
@@ -281,7 +277,7 @@ int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t 
   Bucket& b = h.bucket(hv);
   uint32_t idx;
   {
-    emu::SpinGuard g(b.lock);
+    BucketWriteGuard g(b);
     idx = h.find(b, hv, key);
     if (idx == 0) return -ENOENT;
     h.copy_value_out(idx, value);
@@ -327,11 +323,10 @@ int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
 void* HtabOps::prog_lookup(Map& map, const void* key) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
-  Bucket& b = h.bucket(hv);
-  emu::SpinGuard g(b.lock);
-  uint32_t idx = h.find(b, hv, key);
-  if (idx == 0) return nullptr;
-  return percpu_ ? h.value_of(idx, static_cast<uint32_t>(current_cpu())) : h.value_of(idx);
+  uint32_t found = 0;
+  h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { found = idx; });
+  if (found == 0) return nullptr;
+  return percpu_ ? h.value_of(found, static_cast<uint32_t>(current_cpu())) : h.value_of(found);
 }
 
 long HtabOps::prog_update(Map& map, const void* key, const void* value, uint64_t flags) const {

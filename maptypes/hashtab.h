@@ -10,13 +10,35 @@
 
 namespace bpfemu::maptypes {
 
-// 16 bytes, like the kernel's struct bucket.
+// 16 bytes, like the kernel's struct bucket. Writers hold `lock` and make `seq`
+// odd while they edit the chain (a seqlock), so lookups can walk the chain
+// without writing to shared memory — our stand-in for the kernel's RCU readers.
 struct Bucket {
   std::atomic<uint32_t> head;  // first element index, 0 = empty
   emu::SpinLock lock;
-  uint64_t reserved;
+  std::atomic<uint32_t> seq;
+  uint32_t reserved;
 };
 static_assert(sizeof(Bucket) == 16);
+
+// Holds a bucket for writing: lock, then seq odd until the guard ends.
+class BucketWriteGuard {
+ public:
+  explicit BucketWriteGuard(Bucket& b) : b_(b) {
+    b_.lock.lock();
+    b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  ~BucketWriteGuard() {
+    b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    b_.lock.unlock();
+  }
+  BucketWriteGuard(const BucketWriteGuard&) = delete;
+  BucketWriteGuard& operator=(const BucketWriteGuard&) = delete;
+
+ private:
+  Bucket& b_;
+};
 
 struct ElemHdr {
   std::atomic<uint32_t> next;  // next element in the bucket or free stack
@@ -52,7 +74,7 @@ struct HtabState : HtabLayout {
 // A per-call view of one hash map's region.
 class Htab {
  public:
-  explicit Htab(Map& m) : m_(m), st_(m.state<HtabState>()), base_(m.data()) {}
+  explicit Htab(Map& m) : m_(m), st_(m.state<HtabState>()), base_(m.data()), key_size_(m.attr().key_size) {}
 
   HtabState& state() const { return st_; }
   uint32_t hash(const void* key) const;
@@ -71,6 +93,11 @@ class Htab {
 
   // Chain operations; caller holds the bucket lock.
   uint32_t find(const Bucket& b, uint32_t hash, const void* key) const;
+  // Lock-free lookup: calls on_found(idx) on a consistent snapshot of the chain
+  // (retrying while writers are active) and returns whether the key was found.
+  // on_found may run more than once; only its last run counts.
+  template <class F>
+  bool find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const;
   void link_head(Bucket& b, uint32_t idx);
   bool unlink(Bucket& b, uint32_t idx);
 
@@ -82,12 +109,63 @@ class Htab {
   void copy_value_out(uint32_t idx, void* out) const;
 
  private:
+  bool keys_equal(const uint8_t* stored, const void* key) const {
+    // Common key sizes compare as integers instead of calling memcmp.
+    switch (key_size_) {
+      case 4: return load<uint32_t>(stored) == load<uint32_t>(key);
+      case 8: return load<uint64_t>(stored) == load<uint64_t>(key);
+      case 16:
+        return load<uint64_t>(stored) == load<uint64_t>(key) &&
+               load<uint64_t>(stored + 8) == load<uint64_t>(static_cast<const uint8_t*>(key) + 8);
+      default: return memcmp(stored, key, key_size_) == 0;
+    }
+  }
+  template <class T>
+  static T load(const void* p) {
+    T v;
+    memcpy(&v, p, sizeof(T));
+    return v;
+  }
+
   Map& m_;
   HtabState& st_;
   uint8_t* base_;
+  uint32_t key_size_;
 };
 
 bool access_flags_ok(uint32_t flags);
+
+template <class F>
+bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const {
+#if defined(__SANITIZE_THREAD__)
+  // The seqlock's deliberate races would drown real reports: lock instead.
+  emu::SpinGuard g(const_cast<Bucket&>(b).lock);
+  uint32_t idx = find(b, hash, key);
+  if (idx != 0) on_found(idx);
+  return idx != 0;
+#else
+  for (;;) {
+    uint32_t s1 = b.seq.load(std::memory_order_acquire);
+    if (s1 & 1) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    // Bounded walk: a chain edited under us may be momentarily inconsistent.
+    uint32_t idx = 0;
+    uint64_t steps = 0;
+    for (uint32_t i = b.head.load(std::memory_order_acquire); i != 0 && i <= st_.capacity && steps <= st_.capacity;
+         i = hdr(i).next.load(std::memory_order_relaxed), ++steps) {
+      if (hdr(i).hash == hash && keys_equal(key_of(i), key)) {
+        idx = i;
+        break;
+      }
+    }
+    if (idx != 0) on_found(idx);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (b.seq.load(std::memory_order_relaxed) == s1) return idx != 0;
+  }
+#endif
+}
 
 class HtabOps : public MapOps {
  public:

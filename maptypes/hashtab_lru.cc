@@ -22,9 +22,8 @@ class HtabLruOps : public HtabOps {
   void* prog_lookup(Map& map, const void* key) const override {
     Htab h(map);
     uint32_t hv = h.hash(key);
-    Bucket& b = h.bucket(hv);
-    emu::SpinGuard g(b.lock);
-    uint32_t idx = h.find(b, hv, key);
+    uint32_t idx = 0;
+    h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t i) { idx = i; });
     if (idx == 0) return nullptr;
     BpfLru::set_ref(node(h, idx));
     return percpu_ ? h.value_of(idx, static_cast<uint32_t>(current_cpu())) : h.value_of(idx);
@@ -76,7 +75,7 @@ class HtabLruOps : public HtabOps {
     uint32_t old = 0;
     int ret;
     {
-      emu::SpinGuard g(b.lock);
+      BucketWriteGuard g(b);
       old = h.find(b, hv, key);
       ret = check_flags(old, flags);
       if (ret == 0 && percpu_) {
@@ -123,7 +122,7 @@ class HtabLruOps : public HtabOps {
     Htab& h = *static_cast<EvictCtx*>(arg)->h;
     uint32_t idx = h.index_of(n);
     Bucket& b = h.bucket(h.hdr(idx).hash);
-    emu::SpinGuard g(b.lock);
+    BucketWriteGuard g(b);
     if (!h.unlink(b, idx)) return false;
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
     return true;
