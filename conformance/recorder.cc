@@ -70,6 +70,46 @@ Recorder::~Recorder() {
   if (saved_cpu_ >= 0) set_cpu(saved_cpu_);
 }
 
+ProgSide& Recorder::prog() {
+  if (!prog_) prog_ = ProgSide::for_backend(b_);
+  return *prog_;
+}
+
+long Recorder::prog_lookup(int fd, uint32_t key) {
+  MapInfo info{};
+  uint32_t len = sizeof(info);
+  int saved = errno;
+  b_.obj_get_info_by_fd(fd, &info, &len);
+  errno = saved;
+  Bytes out(std::min<uint32_t>(std::max<uint32_t>(info.value_size, 1), 8), kPoison);
+  long r = prog().lookup(fd, key, out.data(), static_cast<uint32_t>(out.size()));
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  // A failed program lookup has no value to show (the test program's context
+  // buffer is not a user buffer the kernel leaves untouched).
+  return record("prog_lookup(k=" + std::to_string(key) + ")", r, r == 0 ? hex(out) : "");
+}
+
+long Recorder::prog_update(int fd, uint32_t key, const Bytes& value, uint64_t flags) {
+  long r = prog().update(fd, key, value.data(), static_cast<uint32_t>(value.size()), flags);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_update(k=" + std::to_string(key) + ",v=" + hex(value) + ",flags=" + std::to_string(flags) + ")",
+                r);
+}
+
+long Recorder::prog_delete(int fd, uint32_t key) {
+  long r = prog().remove(fd, key);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_delete(k=" + std::to_string(key) + ")", r);
+}
+
+long Recorder::prog_for_each(int fd, uint32_t stop_at, uint64_t flags) {
+  uint32_t visited = 0;
+  long r = prog().for_each(fd, stop_at, flags, &visited);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_for_each(stop_at=" + std::to_string(stop_at) + ",flags=" + std::to_string(flags) + ")", r,
+                "visited=" + std::to_string(visited));
+}
+
 void Recorder::set_cpu(int cpu) {
   if (saved_cpu_ < 0) saved_cpu_ = current_cpu();
   cpu_set_t set;
@@ -325,6 +365,51 @@ int Recorder::delete_batch(int fd, const std::vector<Bytes>& keys, uint32_t coun
   return record("delete_batch(count=" + std::to_string(count) + ",elem_flags=" + std::to_string(opts.elem_flags) +
                     ",flags=" + std::to_string(opts.flags) + ")",
                 r, "count=" + std::to_string(n));
+}
+
+int Recorder::batch_walk(int fd, uint32_t count, size_t key_size, size_t value_size, const BatchOpts& opts,
+                         bool do_delete, bool as_set, int limit) {
+  const size_t token_size = std::max<size_t>(key_size, 4);
+  Bytes in(token_size, 0), out_token(token_size, kPoison);
+  const std::string name = std::string(do_delete ? "lookup_and_delete_batch" : "lookup_batch");
+  const std::string args = "count=" + std::to_string(count) + ",elem_flags=" + std::to_string(opts.elem_flags) +
+                           ",flags=" + std::to_string(opts.flags) + ")";
+  std::set<std::string> pairs;
+  size_t total = 0;
+  int r = 0, calls = 0;
+  for (; calls < limit; ++calls) {
+    Bytes keys(key_size * std::max<uint32_t>(count, 1), kPoison), values(value_size * std::max<uint32_t>(count, 1), kPoison);
+    std::fill(out_token.begin(), out_token.end(), kPoison);
+    uint32_t n = count;
+    errno = 0;
+    void* inp = calls == 0 ? nullptr : in.data();
+    r = do_delete ? b_.map_lookup_and_delete_batch(fd, inp, out_token.data(), keys.data(), values.data(), &n, &opts)
+                  : b_.map_lookup_batch(fd, inp, out_token.data(), keys.data(), values.data(), &n, &opts);
+    const int saved = errno;
+    size_t shown = std::min<size_t>(n, count);
+    if (as_set) {
+      if (r == 0 || saved == ENOENT) {
+        total += shown;
+        for (size_t i = 0; i < shown; ++i)
+          pairs.insert(hex(keys.data() + i * key_size, key_size) + "=" + hex(values.data() + i * value_size, value_size));
+      }
+    } else {
+      errno = saved;
+      record(name + "_walk[" + std::to_string(calls) + "](" + args, r,
+             "count=" + std::to_string(n) + " token=" + hex(out_token) + " keys=" + hex(keys.data(), shown * key_size) +
+                 " values=" + hex(values.data(), shown * value_size));
+    }
+    if (r != 0) {
+      errno = saved;
+      break;
+    }
+    in = out_token;
+  }
+  if (!as_set) return r;
+  const int made = r != 0 ? calls + 1 : calls;  // the failing call counts too
+  std::string out = "calls=" + std::to_string(made) + " total=" + std::to_string(total) + ":";
+  for (const auto& p : pairs) out += " " + p;
+  return record(name + "_walk_set(" + args, r, out);
 }
 
 std::vector<Scenario>& registry() {

@@ -1,6 +1,7 @@
 #include "conformance/runner.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <sstream>
@@ -139,6 +140,156 @@ std::string render_json(const std::vector<Row>& rows) {
   }
   out << "\n]}\n";
   return out.str();
+}
+
+namespace {
+
+// A minimal JSON reader for render_json() documents: objects, arrays, strings
+// (with the escapes json_escape writes, plus \/ \b \f \r and \uXXXX below
+// 0x80), and bare scalars (numbers, true, false, null), which are skipped.
+struct JsonReader {
+  const std::string& t;
+  size_t i = 0;
+  std::string err;
+
+  void ws() {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) ++i;
+  }
+  bool fail(const std::string& what) {
+    if (err.empty()) err = what + " at offset " + std::to_string(i);
+    return false;
+  }
+  bool eat(char c) {
+    ws();
+    if (i < t.size() && t[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+  bool str(std::string* out) {
+    ws();
+    if (i >= t.size() || t[i] != '"') return fail("expected a string");
+    ++i;
+    out->clear();
+    while (i < t.size() && t[i] != '"') {
+      char c = t[i++];
+      if (c != '\\') {
+        *out += c;
+        continue;
+      }
+      if (i >= t.size()) break;
+      char e = t[i++];
+      switch (e) {
+        case 'n': *out += '\n'; break;
+        case 't': *out += '\t'; break;
+        case 'r': *out += '\r'; break;
+        case 'b': *out += '\b'; break;
+        case 'f': *out += '\f'; break;
+        case 'u': {
+          if (i + 4 > t.size()) return fail("short \\u escape");
+          unsigned v = static_cast<unsigned>(strtoul(t.substr(i, 4).c_str(), nullptr, 16));
+          i += 4;
+          *out += static_cast<char>(v < 0x80 ? v : '?');
+          break;
+        }
+        default: *out += e; break;
+      }
+    }
+    if (i >= t.size()) return fail("unterminated string");
+    ++i;
+    return true;
+  }
+  // Skips any value.
+  bool skip() {
+    ws();
+    if (i >= t.size()) return fail("unexpected end");
+    if (t[i] == '"') {
+      std::string ignored;
+      return str(&ignored);
+    }
+    if (t[i] == '{' || t[i] == '[') {
+      char close = t[i] == '{' ? '}' : ']';
+      bool object = t[i] == '{';
+      ++i;
+      if (eat(close)) return true;
+      do {
+        if (object) {
+          std::string k;
+          if (!str(&k) || !eat(':')) return fail("bad object");
+        }
+        if (!skip()) return false;
+      } while (eat(','));
+      return eat(close) || fail("expected a closing bracket");
+    }
+    size_t start = i;
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n') ++i;
+    return i > start || fail("expected a value");
+  }
+  bool row(Row* r) {
+    if (!eat('{')) return fail("expected a row object");
+    if (eat('}')) return true;
+    do {
+      std::string k, v;
+      if (!str(&k) || !eat(':')) return fail("bad row");
+      ws();
+      if (i < t.size() && t[i] == '"') {
+        if (!str(&v)) return false;
+        if (k == "type") r->type = v;
+        else if (k == "op") r->op = v;
+        else if (k == "case") r->name = v;
+        else if (k == "kernel") r->kernel = v;
+        else if (k == "status") r->status = v;
+        else if (k == "detail") r->detail = v;
+      } else if (!skip()) {
+        return false;
+      }
+    } while (eat(','));
+    return eat('}') || fail("expected '}'");
+  }
+};
+
+}  // namespace
+
+bool parse_json_rows(const std::string& text, std::vector<Row>* rows, std::string* error) {
+  JsonReader j{text};
+  bool found = false;
+  rows->clear();
+  if (!j.eat('{')) {
+    j.fail("expected '{'");
+  } else if (!j.eat('}')) {
+    do {
+      std::string key;
+      if (!j.str(&key) || !j.eat(':')) {
+        j.fail("bad document");
+        break;
+      }
+      if (key != "rows") {
+        if (!j.skip()) break;
+        continue;
+      }
+      found = true;
+      if (!j.eat('[')) {
+        j.fail("expected '['");
+        break;
+      }
+      if (j.eat(']')) continue;
+      do {
+        Row r;
+        if (!j.row(&r)) break;
+        rows->push_back(std::move(r));
+      } while (j.eat(','));
+      if (j.err.empty() && !j.eat(']')) j.fail("expected ']'");
+      if (!j.err.empty()) break;
+    } while (j.eat(','));
+    if (j.err.empty() && !j.eat('}')) j.fail("expected '}'");
+  }
+  if (j.err.empty() && !found) j.err = "no \"rows\" array";
+  if (!j.err.empty()) {
+    if (error != nullptr) *error = j.err;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace bpfemu::conformance

@@ -40,5 +40,8 @@ std::vector<Row> run_scenarios(const std::vector<Scenario>& scenarios, const Run
 std::string render_table(const std::vector<Row>& rows);
 std::string render_json(const std::vector<Row>& rows);
 std::string json_escape(const std::string& s);
+// Parses render_json() output (e.g. saved from a VM run) back into rows; false
+// with *error set when the text is not such a document.
+bool parse_json_rows(const std::string& text, std::vector<Row>* rows, std::string* error);
 
 }  // namespace bpfemu::conformance

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bpfemu/backend.h"
+#include "conformance/prog_side.h"
 
 namespace bpfemu::conformance {
 
@@ -43,6 +44,8 @@ class Recorder {
   Backend& backend() { return b_; }
   int ncpus() const { return ncpus_; }
   const std::vector<Step>& steps() const { return steps_; }
+  // Forgets the steps recorded so far (long runs compare incrementally).
+  void clear_steps() { steps_.clear(); }
 
   // Each returns the raw result; fds are real fds usable in later calls.
   int create(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags = 0,
@@ -74,6 +77,20 @@ class Recorder {
   int update_batch(int fd, const std::vector<Bytes>& keys, const std::vector<Bytes>& values, uint32_t count,
                    const BatchOpts& opts = {});
   int delete_batch(int fd, const std::vector<Bytes>& keys, uint32_t count, const BatchOpts& opts = {});
+  // A whole batch walk: lookup_batch (or lookup_and_delete_batch) from a NULL token,
+  // feeding each out token back in, until a call fails (ENOENT at the end) or limit
+  // calls. Records one step per call; with as_set, one step holding only the sorted
+  // set of key/value pairs returned, the total count and the final result (for maps
+  // whose order is seeded randomly: use a count no bucket can exceed).
+  int batch_walk(int fd, uint32_t count, size_t key_size, size_t value_size, const BatchOpts& opts = {},
+                 bool do_delete = false, bool as_set = false, int limit = 1000);
+  // Program-side operations (a BPF program's helper calls; see prog_side.h), for
+  // maps with 4-byte keys and 4- or 8-byte values. Values are the current CPU's.
+  long prog_lookup(int fd, uint32_t key);
+  long prog_update(int fd, uint32_t key, const Bytes& value, uint64_t flags = BPF_ANY);
+  long prog_delete(int fd, uint32_t key);
+  long prog_for_each(int fd, uint32_t stop_at, uint64_t flags = 0);
+
   // Moves this thread to CPU `cpu` on both sides (sched_setaffinity for the
   // kernel, the emulated current CPU for the emulator); restored at the end.
   void set_cpu(int cpu);
@@ -96,6 +113,8 @@ class Recorder {
   std::vector<int> open_fds_;
   std::vector<std::string> pins_;
   int saved_cpu_ = -1;
+  std::unique_ptr<ProgSide> prog_;
+  ProgSide& prog();
 };
 
 struct Scenario {

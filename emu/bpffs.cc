@@ -1,8 +1,11 @@
 #include "emu/bpffs.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -67,4 +70,46 @@ int bpffs_unlink(const char* path) {
   if (!bpffs_translate(path, &target)) return -EPERM;
   return ::unlink(target.c_str()) == 0 ? 0 : -errno;
 }
+}  // namespace bpfemu::emu
+
+namespace bpfemu::emu {
+namespace {
+
+std::mutex g_id_mu;
+std::string g_id_root;                          // root the mapping below belongs to
+std::atomic<uint32_t>* g_id_counter = nullptr;  // one shared word in <root>.ids
+
+std::atomic<uint32_t>* map_id_counter(const std::string& root) {
+  int fd = open((root + ".ids").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return nullptr;
+  // Creators may race; each only ever grows the file to the same size, so a
+  // counter already in use is never reset.
+  struct stat st {};
+  void* p = MAP_FAILED;
+  if (fstat(fd, &st) == 0 && (st.st_size >= 4096 || ftruncate(fd, 4096) == 0))
+    p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  return p == MAP_FAILED ? nullptr : static_cast<std::atomic<uint32_t>*>(p);
+}
+
+}  // namespace
+
+uint32_t bpffs_alloc_id() {
+  std::string root = bpffs_root();
+  int saved = errno;
+  std::lock_guard<std::mutex> lock(g_id_mu);
+  if (g_id_counter == nullptr || g_id_root != root) {
+    if (g_id_counter != nullptr) munmap(g_id_counter, 4096);
+    g_id_root = root;
+    g_id_counter = map_id_counter(root);
+  }
+  errno = saved;
+  if (g_id_counter == nullptr) return 0;
+  // Like the kernel's idr_alloc_cyclic(1, INT_MAX): ids stay positive ints.
+  for (;;) {
+    uint32_t id = (g_id_counter->fetch_add(1, std::memory_order_relaxed) + 1) & 0x7fffffffU;
+    if (id != 0) return id;
+  }
+}
+
 }  // namespace bpfemu::emu

@@ -7,6 +7,7 @@
 // /sys/fs/bpf/x work; paths already inside the root are taken as they are.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace bpfemu::emu {
@@ -20,6 +21,13 @@ void reset_bpffs_root();
 // on the emulated bpffs (the kernel's answer is EPERM for pins there).
 bool bpffs_translate(const char* path, std::string* out);
 
+}  // namespace bpfemu::emu
+
+namespace bpfemu::emu {
+// A fresh map id from a counter shared by every process using the current root
+// (a small file beside the root, never inside it where it would look like a pin).
+// 0 when that file cannot be used; the caller then uses per-process ids.
+uint32_t bpffs_alloc_id();
 }  // namespace bpfemu::emu
 
 namespace bpfemu::emu {

@@ -18,6 +18,7 @@
 
 #include "emu/bpffs.h"
 #include "emu/cpu.h"
+#include "emu/faults.h"
 #include "emu/profile.h"
 #include "maptypes/map_ops.h"
 
@@ -144,6 +145,13 @@ int new_handle(Map* m, uint8_t access) {
 }
 
 uint32_t alloc_id_locked() {
+  // Ids come from a counter shared by every process using this bpffs root, so a
+  // pinned map keeps one id everywhere (the kernel's ids are system-wide). A map
+  // attached from another root may already hold the id here: take the next one.
+  for (uint32_t id = bpffs_alloc_id(); id != 0; id = bpffs_alloc_id()) {
+    if (g_by_id.count(id) == 0) return id;
+  }
+  // No shared counter (unwritable location): ids unique in this process only.
   while (g_by_id.count(g_next_id) != 0 || g_next_id == 0) ++g_next_id;
   return g_next_id++;
 }
@@ -290,6 +298,7 @@ int sys_map_create(const MapAttr& in) {
   if (int err = check_name(attr.map_name); err != 0) return err;
   if (attr.btf_value_type_id != 0) return -EINVAL;  // BTF-described values are not emulated yet
 
+  if (int err = fault_check(FaultSite::kMapCreate); err != 0) return err;
   Region region;
   if (int err = Region::create(data_bytes + kHeaderPage, bpffs_root(), region); err != 0) return err;
   auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) MapHeader();
@@ -487,6 +496,7 @@ int sys_map_get_fd_by_id(uint32_t id, uint32_t open_flags) {
 }
 
 int sys_map_get_next_id(uint32_t start_id, uint32_t* next_id) {
+  if (start_id >= INT32_MAX) return -EINVAL;  // ids live in [1, INT_MAX)
   std::lock_guard<std::mutex> lock(g_mu);
   for (auto it = g_by_id.upper_bound(start_id); it != g_by_id.end();) {
     Map* m = it->second;
@@ -519,9 +529,10 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   }
   if (len > 0 && info == nullptr) return -EFAULT;
   // The kernel starts from the caller's bytes: fields it does not set for this
-  // map (ifindex, netns, BTF ids without BTF, hash) come back as given.
+  // map (ifindex, netns, BTF ids without BTF, hash) come back as given. Older
+  // kernels (6.1) start from zeros (profile map_info_echoes_input).
   MapInfo out{};
-  memcpy(&out, info, std::min<size_t>(len, sizeof(out)));
+  if (profile == nullptr || profile->map_info_echoes_input) memcpy(&out, info, std::min<size_t>(len, sizeof(out)));
   const MapAttr& a = m->attr();
   out.type = a.map_type;
   out.id = m->id();
@@ -561,7 +572,17 @@ void note_dup(int old_fd, int new_fd) {
   if (old_fd == new_fd) return;
   Slot* s = slot_for(old_fd, false);
   Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
-  if (m == nullptr) return;
+  if (m == nullptr) {
+    // dup2/dup3 onto a map handle closed that handle: forget it.
+    Slot* d = slot_for(new_fd, false);
+    if (d == nullptr || d->map.load(std::memory_order_acquire) == nullptr) return;
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (Map* prev = d->map.exchange(nullptr); prev != nullptr) {
+      prev->handles.fetch_sub(1);
+      maybe_release_locked(prev);
+    }
+    return;
+  }
   std::lock_guard<std::mutex> lock(g_mu);
   Slot* d = slot_for(new_fd, true);
   if (Map* prev = d->map.exchange(nullptr); prev != nullptr) {
@@ -569,6 +590,15 @@ void note_dup(int old_fd, int new_fd) {
     maybe_release_locked(prev);
   }
   install(new_fd, m, s->access.load());
+}
+
+void collect_unpinned_views() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (auto it = g_by_id.begin(); it != g_by_id.end();) {
+    Map* m = it->second;
+    ++it;
+    maybe_release_locked(m);
+  }
 }
 
 }  // namespace bpfemu::emu

@@ -43,8 +43,12 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len);
 // no pin keeps the map.
 int sys_close(int fd);
 // Records that `new_fd` (made by dup/dup2/fcntl outside our API) is another
-// handle of the same map as `old_fd`. No-op when old_fd is not a map handle.
+// handle of the same map as `old_fd`. When old_fd is not a map handle, new_fd is
+// not one either (dup2 onto a map handle closed it).
 void note_dup(int old_fd, int new_fd);
+// Drops this process's views of maps that no handle here and no pin holds any
+// more (called after a pin was unlinked, so the memory goes as the kernel's would).
+void collect_unpinned_views();
 // True when fd is a handle of an emulated map.
 bool is_map_fd(int fd);
 // Number of maps this process currently has a view of (tests use it to check

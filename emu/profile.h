@@ -23,6 +23,21 @@ struct KernelProfile {
   unsigned max_map_type;
   // bpf_map_info size the kernel copies out.
   unsigned map_info_size;
+  // BPF_OBJ_GET_INFO_BY_FD starts from the caller's bpf_map_info (copy_from_user,
+  // needed for the 6.18 map hash), so fields the kernel does not set for this map
+  // (ifindex, netns, BTF ids, ...) come back as given. 6.1 starts from zeros.
+  // Checked: 6.1.0-56-cloud-amd64 in the VM runner, 6.18 on the host.
+  bool map_info_echoes_input;
+  // sizeof(struct lpm_trie_node) in the kernel: 40 on 6.1 (with an rcu_head),
+  // 24 once the trie moved to bpf_mem_alloc. LPM_TRIE value_size may be at most
+  // KMALLOC_MAX_SIZE (4 MiB) - 256 - this, else EINVAL (6.1: 4194008, 6.18: 4194024).
+  unsigned lpm_node_size;
+  // Program side: the map ops behind bpf_map_update_elem / _delete_elem /
+  // bpf_for_each_map_elem return int before 6.4 ("bpf: return long from
+  // bpf_map_ops funcs"); the JIT (on by default) calls them directly, so a program
+  // sees a negative errno zero-extended: -EEXIST reads as 4294967279 in a 64-bit
+  // register. Checked on 6.1.0-56-cloud-amd64 (JIT on) through BPF_PROG_TEST_RUN.
+  bool prog_map_ops_ret_u32;
 };
 
 // The active profile for maps created from now on (process-wide).

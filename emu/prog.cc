@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "emu/kernel.h"
+#include "emu/profile.h"
 #include "maptypes/map_ops.h"
 
 namespace bpfemu::prog {
@@ -15,6 +16,14 @@ struct ForEachCtx {
   MapRef::Callback cb;
   void* ctx;
 };
+
+// What a program sees of a map op's result: before 6.4 the ops returned int and
+// the JIT'ed call leaves a negative errno zero-extended (profile.h).
+long as_seen(const emu::Map& m, long rc) {
+  if (rc >= 0) return rc;
+  const KernelProfile* p = find_profile(m.header().profile);
+  return p != nullptr && p->prog_map_ops_ret_u32 ? static_cast<long>(static_cast<uint32_t>(rc)) : rc;
+}
 
 long trampoline(emu::Map&, const void* key, void* value, void* ctx) {
   auto* c = static_cast<ForEachCtx*>(ctx);
@@ -32,19 +41,19 @@ void* MapRef::lookup(const void* key) const {
 
 long MapRef::update(const void* key, const void* value, uint64_t flags) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? m->ops().prog_update(*m, key, value, flags) : -EBADF;
+  return m != nullptr ? as_seen(*m, m->ops().prog_update(*m, key, value, flags)) : -EBADF;
 }
 
 long MapRef::remove(const void* key) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? m->ops().prog_delete(*m, key) : -EBADF;
+  return m != nullptr ? as_seen(*m, m->ops().prog_delete(*m, key)) : -EBADF;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {
   emu::Map* m = as_map(map_);
   if (m == nullptr) return -EBADF;
   ForEachCtx c{this, cb, ctx};
-  return m->ops().for_each(*m, trampoline, &c, flags);
+  return as_seen(*m, m->ops().for_each(*m, trampoline, &c, flags));
 }
 
 void* map_lookup_elem(int map_fd, const void* key) { return MapRef(map_fd).lookup(key); }

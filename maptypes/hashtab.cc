@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "emu/cpu.h"
+#include "emu/faults.h"
 #include "maptypes/jhash.h"
 
 namespace bpfemu::maptypes {
@@ -52,14 +53,7 @@ bool Htab::unlink(Bucket& b, uint32_t idx) {
   return false;
 }
 
-uint32_t Htab::alloc_elem() {
-  uint64_t head = st_.free_head.load(std::memory_order_acquire);
-  while (static_cast<uint32_t>(head) != 0) {
-    uint32_t idx = static_cast<uint32_t>(head);
-    uint32_t next = hdr(idx).next.load(std::memory_order_relaxed);
-    uint64_t replacement = (((head >> 32) + 1) << 32) | next;
-    if (st_.free_head.compare_exchange_weak(head, replacement, std::memory_order_acq_rel)) return idx;
-  }
+uint32_t Htab::fresh_elem() {
   uint32_t fresh = st_.next_fresh.load(std::memory_order_relaxed);
   while (fresh <= st_.capacity) {
     if (st_.next_fresh.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed)) return fresh;
@@ -67,7 +61,44 @@ uint32_t Htab::alloc_elem() {
   return 0;
 }
 
+uint32_t Htab::alloc_elem() {
+  if (st_.pcpu_freelist) {
+    // The current CPU's list first, then the others in CPU order, wrapping.
+    const uint32_t ncpus = m_.nr_cpus();
+    const uint32_t start = static_cast<uint32_t>(current_cpu());
+    for (uint32_t n = 0; n < ncpus; ++n) {
+      PcpuFreeList& l = pcpu_list((start + n) % ncpus);
+      emu::SpinGuard g(l.lock);
+      if (l.head != 0) {
+        uint32_t idx = l.head;
+        l.head = hdr(idx).next.load(std::memory_order_relaxed);
+        return idx;
+      }
+      if (l.fresh_left != 0) {
+        --l.fresh_left;
+        return fresh_elem();
+      }
+    }
+    return 0;
+  }
+  uint64_t head = st_.free_head.load(std::memory_order_acquire);
+  while (static_cast<uint32_t>(head) != 0) {
+    uint32_t idx = static_cast<uint32_t>(head);
+    uint32_t next = hdr(idx).next.load(std::memory_order_relaxed);
+    uint64_t replacement = (((head >> 32) + 1) << 32) | next;
+    if (st_.free_head.compare_exchange_weak(head, replacement, std::memory_order_acq_rel)) return idx;
+  }
+  return fresh_elem();
+}
+
 void Htab::free_elem(uint32_t idx) {
+  if (st_.pcpu_freelist) {
+    PcpuFreeList& l = pcpu_list(static_cast<uint32_t>(current_cpu()));
+    emu::SpinGuard g(l.lock);
+    hdr(idx).next.store(l.head, std::memory_order_relaxed);
+    l.head = idx;
+    return;
+  }
   uint64_t head = st_.free_head.load(std::memory_order_relaxed);
   for (;;) {
     hdr(idx).next.store(static_cast<uint32_t>(head), std::memory_order_relaxed);
@@ -186,8 +217,30 @@ int HtabOps::init(Map& map) const {
   st.lru = lru_;
   st.zero_seed = (map.attr().map_flags & BPF_F_ZERO_SEED) != 0;
   st.seed = st.zero_seed ? 0 : static_cast<uint32_t>(std::random_device{}());
+  st.pcpu_freelist = percpu_ && !lru_ && !(map.attr().map_flags & BPF_F_NO_PREALLOC);
   st.next_fresh.store(1);
   return init_extra(map);
+}
+
+uint64_t HtabOps::extra_size(const MapAttr& attr, uint32_t nr_cpus) const {
+  bool pcpu_freelist = percpu_ && !lru_ && !(attr.map_flags & BPF_F_NO_PREALLOC);
+  return pcpu_freelist ? uint64_t{nr_cpus} * sizeof(PcpuFreeList) : 0;
+}
+
+int HtabOps::init_extra(Map& map) const {
+  Htab h(map);
+  if (!h.state().pcpu_freelist) return 0;
+  // pcpu_freelist_populate: max_entries / nr_cpus + 1 elements per CPU in CPU
+  // order, the last CPUs getting what is left.
+  const uint32_t n = map.attr().max_entries;
+  const uint32_t per_cpu = n / map.nr_cpus() + 1;
+  uint32_t left = n;
+  for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) {
+    auto* l = new (h.extra() + cpu * sizeof(PcpuFreeList)) PcpuFreeList();
+    l->fresh_left = std::min(per_cpu, left);
+    left -= l->fresh_left;
+  }
+  return 0;
 }
 
 uint32_t HtabOps::sys_value_size(const Map& map) const {
@@ -226,17 +279,20 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
     st.count.fetch_sub(1, std::memory_order_relaxed);
     return -E2BIG;
   }
-  uint32_t idx = h.alloc_elem();
+  const int fault = old == 0 ? emu::fault_check(FaultSite::kElemAlloc) : 0;
+  uint32_t idx = fault != 0 ? 0 : h.alloc_elem();
   if (idx == 0) {
     if (old == 0) st.count.fetch_sub(1, std::memory_order_relaxed);
-    return -ENOMEM;
+    return fault != 0 ? fault : -ENOMEM;
   }
   h.hdr(idx).hash = hv;
   memcpy(h.key_of(idx), key, map.attr().key_size);
   if (percpu_) {
-    // A new per-CPU element from a program has only the current CPU's slot set.
+    // A new per-CPU element from a program has only the current CPU's slot set;
+    // like the kernel, only value_size bytes per CPU are written, so a reused
+    // element's padding keeps what an earlier syscall update put there.
     if (!all_cpus)
-      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(idx, cpu), 0, st.stride);
+      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(idx, cpu), 0, map.attr().value_size);
     h.copy_value_in(idx, value, all_cpus);
   } else {
     h.copy_value_in(idx, value, all_cpus);

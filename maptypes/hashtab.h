@@ -66,9 +66,20 @@ struct HtabState : HtabLayout {
   bool percpu;
   bool lru;
   bool zero_seed;
+  bool pcpu_freelist;  // per-CPU free lists at extra_off (preallocated PERCPU_HASH)
   std::atomic<uint32_t> count;       // linked elements
   std::atomic<uint32_t> next_fresh;  // first never-used element index
   std::atomic<uint64_t> free_head;   // free stack: index | (ABA tag << 32)
+};
+
+// One CPU's free list of a preallocated PERCPU_HASH (the kernel's
+// pcpu_freelist): freed elements are pushed on the freeing CPU's list and popped
+// from the current CPU's list first. Which element a new key gets is visible
+// through the padding bytes of per-CPU values, which keep stale contents.
+struct alignas(64) PcpuFreeList {
+  emu::SpinLock lock;
+  uint32_t head;        // freed elements, newest first, chained by ElemHdr::next
+  uint32_t fresh_left;  // never-used elements this CPU was populated with
 };
 
 // A per-call view of one hash map's region.
@@ -101,7 +112,7 @@ class Htab {
   void link_head(Bucket& b, uint32_t idx);
   bool unlink(Bucket& b, uint32_t idx);
 
-  // Element pool (lock-free).
+  // Element pool: a lock-free stack, or per-CPU lists (pcpu_freelist).
   uint32_t alloc_elem();
   void free_elem(uint32_t idx);
 
@@ -126,6 +137,9 @@ class Htab {
     memcpy(&v, p, sizeof(T));
     return v;
   }
+
+  uint32_t fresh_elem();
+  PcpuFreeList& pcpu_list(uint32_t cpu) const { return reinterpret_cast<PcpuFreeList*>(extra())[cpu]; }
 
   Map& m_;
   HtabState& st_;
@@ -198,8 +212,8 @@ class HtabOps : public MapOps {
   virtual void release_elem(Map& map, uint32_t idx) const { Htab(map).free_elem(idx); }
   // LRU hooks: size of the per-element node, size and init of the lists.
   virtual uint32_t lru_node_size() const { return 0; }
-  virtual uint64_t extra_size(const MapAttr&, uint32_t) const { return 0; }
-  virtual int init_extra(Map&) const { return 0; }
+  virtual uint64_t extra_size(const MapAttr& attr, uint32_t nr_cpus) const;
+  virtual int init_extra(Map& map) const;
 
   bool percpu_;
   bool lru_;

@@ -7,6 +7,7 @@
 // the node but does not undo the eviction. A syscall lookup leaves the reference
 // bit alone; program-side lookups set it, and so does replacing a key.
 #include "emu/cpu.h"
+#include "emu/faults.h"
 #include "emu/profile.h"
 #include "maptypes/bpf_lru_list.h"
 #include "maptypes/families.h"
@@ -68,6 +69,7 @@ class HtabLruOps : public HtabOps {
     // Pop before taking the bucket lock: eviction locks other buckets.
     uint32_t fresh = 0;
     if (!percpu_ || flags != BPF_EXIST) {
+      if (int fault = emu::fault_check(FaultSite::kElemAlloc); fault != 0) return fault;
       fresh = pop(map, h, hv, key);
       if (fresh == 0) return -ENOMEM;
       if (!percpu_) memcpy(h.value_of(fresh), value, map.attr().value_size);
@@ -84,7 +86,7 @@ class HtabLruOps : public HtabOps {
           h.copy_value_in(old, value, all_cpus);
         } else {
           if (!all_cpus)
-            for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(fresh, cpu), 0, st.stride);
+            for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(fresh, cpu), 0, map.attr().value_size);
           h.copy_value_in(fresh, value, all_cpus);
           h.link_head(b, fresh);
           fresh = 0;  // now owned by the table

@@ -1,5 +1,6 @@
 // LPM_TRIE: the ops-table adapter around LpmTrieCore (lpm_trie_core.cc), which
 // reproduces kernel/bpf/lpm_trie.c inside the map's region.
+#include "emu/profile.h"
 #include "maptypes/batch.h"
 #include "maptypes/families.h"
 #include "maptypes/lpm_trie_core.h"
@@ -9,8 +10,13 @@ namespace {
 
 class LpmTrieOps : public MapOps {
  public:
-  int alloc_check(MapAttr& attr, const CreateEnv&) const override {
-    return LpmTrieCore::check_create(attr.key_size, attr.value_size, attr.max_entries, attr.map_flags);
+  int alloc_check(MapAttr& attr, const CreateEnv& env) const override {
+    int rc = LpmTrieCore::check_create(attr.key_size, attr.value_size, attr.max_entries, attr.map_flags);
+    // LPM_VAL_SIZE_MAX depends on the kernel's node header (profile.h).
+    if (rc == 0 && env.profile != nullptr &&
+        attr.value_size > LpmTrieCore::kKmallocMaxSize - LpmTrieCore::kDataSizeMax - env.profile->lpm_node_size)
+      rc = -EINVAL;
+    return rc;
   }
   int64_t data_size(const MapAttr& attr, const CreateEnv&) const override {
     size_t n = LpmTrieCore::footprint(attr.key_size, attr.value_size, attr.max_entries);

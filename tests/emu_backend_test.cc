@@ -204,3 +204,30 @@ TEST_F(EmuTest, AbsurdSizesFailWithoutAllocating) {
 }
 
 }  // namespace
+
+#include "bpfemu/faults.h"
+
+namespace {
+
+TEST_F(EmuTest, InjectedFaultsFailTheNthEventOnce) {
+  bpfemu::inject_fault(bpfemu::FaultSite::kMapCreate, 2, ENOMEM);
+  int a = make_array();
+  EXPECT_GE(a, 0);
+  EXPECT_EQ(make_array(), -ENOMEM);  // the 2nd create
+  int c = make_array();
+  EXPECT_GE(c, 0);  // once only
+  b_.close(a);
+  b_.close(c);
+
+  int fd = b_.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, 8, nullptr);
+  bpfemu::inject_fault(bpfemu::FaultSite::kElemAlloc, 1, ENOMEM);
+  uint32_t k = 1;
+  uint64_t v = 1;
+  EXPECT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), -ENOMEM);
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &v), -ENOENT);  // nothing half-inserted
+  EXPECT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  bpfemu::clear_faults();
+  b_.close(fd);
+}
+
+}  // namespace
