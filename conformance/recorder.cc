@@ -30,6 +30,13 @@ Bytes concat(const Bytes& a, const Bytes& b) {
   out.insert(out.end(), b.begin(), b.end());
   return out;
 }
+Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed) {
+  size_t stride = (value_size + 7) & ~7U;
+  Bytes v(stride * r.ncpus());
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed + i);
+  return v;
+}
+
 Bytes lpm_key(uint32_t prefixlen, const Bytes& data) { return concat(u32(prefixlen), data); }
 
 namespace {

@@ -26,6 +26,10 @@ Bytes u32(uint32_t v);
 Bytes u64(uint64_t v);
 Bytes fill(size_t n, uint8_t byte);
 Bytes concat(const Bytes& a, const Bytes& b);
+// A syscall-side per-CPU value (round_up(value_size, 8) bytes per possible CPU)
+// whose bytes all differ, padding included.
+class Recorder;
+Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed);
 // An LPM trie key {prefixlen, data...}.
 Bytes lpm_key(uint32_t prefixlen, const Bytes& data);
 

@@ -7,12 +7,6 @@ namespace {
 constexpr uint32_t A = BPF_MAP_TYPE_ARRAY;
 constexpr uint32_t PA = BPF_MAP_TYPE_PERCPU_ARRAY;
 
-Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed) {
-  size_t stride = (value_size + 7) & ~7U;
-  Bytes v(stride * r.ncpus());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed + i);
-  return v;
-}
 
 }  // namespace
 

@@ -7,13 +7,6 @@ namespace {
 constexpr uint32_t H = BPF_MAP_TYPE_HASH;
 constexpr uint32_t PH = BPF_MAP_TYPE_PERCPU_HASH;
 
-// A per-CPU value whose bytes differ per CPU, padding included.
-Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed) {
-  size_t stride = (value_size + 7) & ~7U;
-  Bytes v(stride * r.ncpus());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed + i);
-  return v;
-}
 
 }  // namespace
 

@@ -8,12 +8,6 @@ namespace {
 constexpr uint32_t LH = BPF_MAP_TYPE_LRU_HASH;
 constexpr uint32_t LPH = BPF_MAP_TYPE_LRU_PERCPU_HASH;
 
-Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed) {
-  size_t stride = (value_size + 7) & ~7U;
-  Bytes v(stride * r.ncpus());
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(seed + i);
-  return v;
-}
 
 void fill_and_survivors(Recorder& r, uint32_t type, uint32_t max, uint32_t inserts, uint32_t flags) {
   int fd = r.create(type, 4, 8, max, flags | BPF_F_ZERO_SEED);

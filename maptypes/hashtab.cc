@@ -311,7 +311,7 @@ int HtabOps::update(Map& map, const void* key, const void* value, uint64_t flags
   return update_common(map, key, value, flags, true);
 }
 
-int HtabOps::delete_elem(Map& map, const void* key) const {
+int HtabOps::remove_key(Map& map, const void* key, void* value_out) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
@@ -320,6 +320,7 @@ int HtabOps::delete_elem(Map& map, const void* key) const {
     BucketWriteGuard g(b);
     idx = h.find(b, hv, key);
     if (idx == 0) return -ENOENT;
+    if (value_out != nullptr) h.copy_value_out(idx, value_out);
     h.unlink(b, idx);
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -327,21 +328,10 @@ int HtabOps::delete_elem(Map& map, const void* key) const {
   return 0;
 }
 
+int HtabOps::delete_elem(Map& map, const void* key) const { return remove_key(map, key, nullptr); }
+
 int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
-  Htab h(map);
-  uint32_t hv = h.hash(key);
-  Bucket& b = h.bucket(hv);
-  uint32_t idx;
-  {
-    BucketWriteGuard g(b);
-    idx = h.find(b, hv, key);
-    if (idx == 0) return -ENOENT;
-    h.copy_value_out(idx, value);
-    h.unlink(b, idx);
-    h.state().count.fetch_sub(1, std::memory_order_relaxed);
-  }
-  release_elem(map, idx);
-  return 0;
+  return remove_key(map, key, value);
 }
 
 int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {

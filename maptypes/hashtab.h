@@ -206,6 +206,8 @@ class HtabOps : public MapOps {
 
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);
+  // Unlinks `key` (copying its value out first when value_out is set).
+  int remove_key(Map& map, const void* key, void* value_out) const;
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;
   virtual int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
   // Returns an unlinked element to its pool (LRU: to the LRU lists).
