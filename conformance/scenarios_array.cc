@@ -7,7 +7,6 @@ namespace {
 constexpr uint32_t A = BPF_MAP_TYPE_ARRAY;
 constexpr uint32_t PA = BPF_MAP_TYPE_PERCPU_ARRAY;
 
-
 }  // namespace
 
 SCENARIO("ARRAY", "create", "sizes") {

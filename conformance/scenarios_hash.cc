@@ -7,7 +7,6 @@ namespace {
 constexpr uint32_t H = BPF_MAP_TYPE_HASH;
 constexpr uint32_t PH = BPF_MAP_TYPE_PERCPU_HASH;
 
-
 }  // namespace
 
 SCENARIO("HASH", "create", "invalid_sizes_and_entries") {

@@ -8,7 +8,6 @@ namespace {
 constexpr uint32_t LH = BPF_MAP_TYPE_LRU_HASH;
 constexpr uint32_t LPH = BPF_MAP_TYPE_LRU_PERCPU_HASH;
 
-
 void fill_and_survivors(Recorder& r, uint32_t type, uint32_t max, uint32_t inserts, uint32_t flags) {
   int fd = r.create(type, 4, 8, max, flags | BPF_F_ZERO_SEED);
   for (uint32_t k = 0; k < inserts; ++k) {
