@@ -75,12 +75,12 @@ int bpffs_unlink(const char* path) {
 namespace bpfemu::emu {
 namespace {
 
-std::mutex g_id_mu;
-std::string g_id_root;                          // root the mapping below belongs to
-std::atomic<uint32_t>* g_id_counter = nullptr;  // one shared word in <root>.ids
+std::once_flag g_id_once;
+std::atomic<uint32_t>* g_id_counter = nullptr;  // one shared word, see bpffs_alloc_id()
 
-std::atomic<uint32_t>* map_id_counter(const std::string& root) {
-  int fd = open((root + ".ids").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+std::atomic<uint32_t>* map_id_counter() {
+  std::string path = "/dev/shm/bpfemu-" + std::to_string(getuid()) + ".ids";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return nullptr;
   // Creators may race; each only ever grows the file to the same size, so a
   // counter already in use is never reset.
@@ -94,15 +94,11 @@ std::atomic<uint32_t>* map_id_counter(const std::string& root) {
 
 }  // namespace
 
+// One counter per user, whatever the root: ids only need to be unique, and a
+// per-root file would outlive the temporary roots tests make and remove.
 uint32_t bpffs_alloc_id() {
-  std::string root = bpffs_root();
   int saved = errno;
-  std::lock_guard<std::mutex> lock(g_id_mu);
-  if (g_id_counter == nullptr || g_id_root != root) {
-    if (g_id_counter != nullptr) munmap(g_id_counter, 4096);
-    g_id_root = root;
-    g_id_counter = map_id_counter(root);
-  }
+  std::call_once(g_id_once, [] { g_id_counter = map_id_counter(); });
   errno = saved;
   if (g_id_counter == nullptr) return 0;
   // Like the kernel's idr_alloc_cyclic(1, INT_MAX): ids stay positive ints.

@@ -24,8 +24,9 @@ bool bpffs_translate(const char* path, std::string* out);
 }  // namespace bpfemu::emu
 
 namespace bpfemu::emu {
-// A fresh map id from a counter shared by every process using the current root
-// (a small file beside the root, never inside it where it would look like a pin).
+// A fresh map id from a counter shared by all of this user's processes
+// (/dev/shm/bpfemu-<uid>.ids, beside the default root, never inside a root where
+// it would look like a pin), so a pinned map has one id in every process.
 // 0 when that file cannot be used; the caller then uses per-process ids.
 uint32_t bpffs_alloc_id();
 }  // namespace bpfemu::emu

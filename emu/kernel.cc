@@ -145,9 +145,9 @@ int new_handle(Map* m, uint8_t access) {
 }
 
 uint32_t alloc_id_locked() {
-  // Ids come from a counter shared by every process using this bpffs root, so a
-  // pinned map keeps one id everywhere (the kernel's ids are system-wide). A map
-  // attached from another root may already hold the id here: take the next one.
+  // Ids come from a counter shared by all of this user's processes, so a pinned
+  // map keeps one id everywhere (the kernel's ids are system-wide). A map made
+  // by another user may already hold the id here: take the next one.
   for (uint32_t id = bpffs_alloc_id(); id != 0; id = bpffs_alloc_id()) {
     if (g_by_id.count(id) == 0) return id;
   }
