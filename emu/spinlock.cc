@@ -35,12 +35,12 @@ uint32_t SpinLock::self_pid() noexcept {
   return p;
 }
 
-void SpinLock::lock_slow() noexcept {
+bool SpinLock::lock_slow() noexcept {
   const uint32_t me = self_pid();
   for (unsigned spins = 1;; ++spins) {
     uint32_t cur = word_.load(std::memory_order_relaxed);
     if (cur == 0) {
-      if (word_.compare_exchange_weak(cur, me, std::memory_order_acquire)) return;
+      if (word_.compare_exchange_weak(cur, me, std::memory_order_acquire)) return false;
       continue;
     }
     if (spins % 64 == 0) sched_yield();
@@ -52,7 +52,7 @@ void SpinLock::lock_slow() noexcept {
       int saved = errno;
       if (word_.compare_exchange_strong(cur, me, std::memory_order_acquire)) {
         errno = saved;
-        return;
+        return true;
       }
       errno = saved;
     }

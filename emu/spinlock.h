@@ -18,10 +18,13 @@ class SpinLock {
   SpinLock(const SpinLock&) = delete;
   SpinLock& operator=(const SpinLock&) = delete;
 
-  void lock() noexcept {
+  void lock() noexcept { (void)lock_recovering(); }
+  // Like lock(); returns true when the lock was taken over from a dead owner,
+  // i.e. the state it protects may be half-updated and needs repair.
+  bool lock_recovering() noexcept {
     uint32_t expected = 0;
-    if (word_.compare_exchange_strong(expected, self_pid(), std::memory_order_acquire)) return;
-    lock_slow();
+    if (word_.compare_exchange_strong(expected, self_pid(), std::memory_order_acquire)) return false;
+    return lock_slow();
   }
   bool try_lock() noexcept {
     uint32_t expected = 0;
@@ -34,7 +37,7 @@ class SpinLock {
   static uint32_t self_pid() noexcept;
 
  private:
-  void lock_slow() noexcept;
+  bool lock_slow() noexcept;
   std::atomic<uint32_t> word_{0};
 };
 static_assert(sizeof(SpinLock) == 4);

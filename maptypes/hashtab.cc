@@ -36,12 +36,12 @@ uint32_t Htab::find(const Bucket& b, uint32_t h, const void* key) const {
   return 0;
 }
 
-void Htab::link_head(Bucket& b, uint32_t idx) {
+void Htab::link_head(Bucket& b, uint32_t idx) const {
   hdr(idx).next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
   b.head.store(idx, std::memory_order_release);
 }
 
-bool Htab::unlink(Bucket& b, uint32_t idx) {
+bool Htab::unlink(Bucket& b, uint32_t idx) const {
   std::atomic<uint32_t>* link = &b.head;
   for (uint32_t i = link->load(std::memory_order_relaxed); i != 0; i = link->load(std::memory_order_relaxed)) {
     if (i == idx) {
@@ -51,6 +51,35 @@ bool Htab::unlink(Bucket& b, uint32_t idx) {
     link = &hdr(i).next;
   }
   return false;
+}
+
+void Htab::replace(Bucket& b, uint32_t fresh, uint32_t old) const {
+  if (old == 0) {
+    link_head(b, fresh);
+    return;
+  }
+  b.replacing.store(old, std::memory_order_relaxed);
+  link_head(b, fresh);
+  unlink(b, old);
+  b.replacing.store(0, std::memory_order_relaxed);
+}
+
+void Htab::repair_bucket(Bucket& b) const {
+  // seq was left odd by the dead writer: make it even again (the guard then
+  // makes it odd for us).
+  uint32_t s = b.seq.load(std::memory_order_relaxed);
+  b.seq.store(s + (s & 1), std::memory_order_relaxed);
+  // Killed between linking a replacement and unlinking the element it replaces:
+  // if the head now holds the same key, the update was committed — finish it.
+  // The dead writer's element is not returned to the pool (a small leak within
+  // the spare elements) because the pool's state for it is unknown.
+  uint32_t old = b.replacing.load(std::memory_order_relaxed);
+  uint32_t first = b.head.load(std::memory_order_relaxed);
+  if (old != 0 && first != 0 && first != old && first <= st_.capacity && old <= st_.capacity &&
+      keys_equal(key_of(first), key_of(old))) {
+    unlink(b, old);
+  }
+  b.replacing.store(0, std::memory_order_relaxed);
 }
 
 uint32_t Htab::fresh_elem() {
@@ -268,7 +297,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   auto& st = h.state();
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
-  BucketWriteGuard g(b);
+  BucketWriteGuard g(h, b);
   uint32_t old = h.find(b, hv, key);
   if (int err = check_flags(old, flags); err != 0) return err;
   if (old != 0 && percpu_) {  // per-CPU values are updated in place
@@ -299,11 +328,8 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   }
   // New element goes to the head, then the old one is dropped: an update moves
   // the key to the front of its bucket, as in the kernel.
-  h.link_head(b, idx);
-  if (old != 0) {
-    h.unlink(b, old);
-    h.free_elem(old);
-  }
+  h.replace(b, idx, old);
+  if (old != 0) h.free_elem(old);
   return 0;
 }
 
@@ -317,7 +343,7 @@ int HtabOps::remove_key(Map& map, const void* key, void* value_out) const {
   Bucket& b = h.bucket(hv);
   uint32_t idx;
   {
-    BucketWriteGuard g(b);
+    BucketWriteGuard g(h, b);
     idx = h.find(b, hv, key);
     if (idx == 0) return -ENOENT;
     if (value_out != nullptr) h.copy_value_out(idx, value_out);

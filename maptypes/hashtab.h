@@ -13,22 +13,29 @@ namespace bpfemu::maptypes {
 // 16 bytes, like the kernel's struct bucket. Writers hold `lock` and make `seq`
 // odd while they edit the chain (a seqlock), so lookups can walk the chain
 // without writing to shared memory — our stand-in for the kernel's RCU readers.
+// `replacing` names the element an update is replacing while both are linked,
+// so that a writer killed in between can be finished by the next one.
 struct Bucket {
   std::atomic<uint32_t> head;  // first element index, 0 = empty
   emu::SpinLock lock;
   std::atomic<uint32_t> seq;
-  uint32_t reserved;
+  std::atomic<uint32_t> replacing;
 };
 static_assert(sizeof(Bucket) == 16);
 
-// Holds a bucket for writing: lock, then seq odd until the guard ends.
+struct ElemHdr {
+  std::atomic<uint32_t> next;  // next element in the bucket or free stack
+  uint32_t hash;
+};
+
+class Htab;
+
+// Holds a bucket for writing: lock, then seq odd until the guard ends. When the
+// lock is taken over from a process that died holding it, the bucket is
+// repaired first (see Htab::repair_bucket).
 class BucketWriteGuard {
  public:
-  explicit BucketWriteGuard(Bucket& b) : b_(b) {
-    b_.lock.lock();
-    b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
-  }
+  BucketWriteGuard(const Htab& h, Bucket& b);
   ~BucketWriteGuard() {
     b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     b_.lock.unlock();
@@ -38,11 +45,6 @@ class BucketWriteGuard {
 
  private:
   Bucket& b_;
-};
-
-struct ElemHdr {
-  std::atomic<uint32_t> next;  // next element in the bucket or free stack
-  uint32_t hash;
 };
 
 // Geometry, fixed at create time.
@@ -104,13 +106,18 @@ class Htab {
 
   // Chain operations; caller holds the bucket lock.
   uint32_t find(const Bucket& b, uint32_t hash, const void* key) const;
+  // Links `fresh` at the head in place of `old` (0: nothing to replace) and
+  // unlinks `old`, recording the replacement so a crash in between is repairable.
+  void replace(Bucket& b, uint32_t fresh, uint32_t old) const;
+  // Finishes what a writer that died holding the lock left half done.
+  void repair_bucket(Bucket& b) const;
   // Lock-free lookup: calls on_found(idx) on a consistent snapshot of the chain
   // (retrying while writers are active) and returns whether the key was found.
   // on_found may run more than once; only its last run counts.
   template <class F>
   bool find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const;
-  void link_head(Bucket& b, uint32_t idx);
-  bool unlink(Bucket& b, uint32_t idx);
+  void link_head(Bucket& b, uint32_t idx) const;
+  bool unlink(Bucket& b, uint32_t idx) const;
 
   // Element pool: a lock-free stack, or per-CPU lists (pcpu_freelist).
   uint32_t alloc_elem();
@@ -149,6 +156,12 @@ class Htab {
 
 bool access_flags_ok(uint32_t flags);
 
+inline BucketWriteGuard::BucketWriteGuard(const Htab& h, Bucket& b) : b_(b) {
+  if (b_.lock.lock_recovering()) h.repair_bucket(b_);
+  b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
 template <class F>
 bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const {
 #if defined(__SANITIZE_THREAD__)
@@ -158,9 +171,12 @@ bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& 
   if (idx != 0) on_found(idx);
   return idx != 0;
 #else
-  for (;;) {
+  for (unsigned spins = 0;;) {
     uint32_t s1 = b.seq.load(std::memory_order_acquire);
     if (s1 & 1) {
+      // A writer is active — or died mid-write: taking the lock now and then
+      // repairs the bucket in the latter case.
+      if (++spins % (1U << 16) == 0) BucketWriteGuard repair(*this, const_cast<Bucket&>(b));
       __builtin_ia32_pause();
       continue;
     }

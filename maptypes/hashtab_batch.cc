@@ -28,7 +28,7 @@ int HtabOps::lookup_batch(Map& map, const void* in_batch, void* out_batch, void*
   for (;;) {
     Bucket& b = h.bucket_at(batch);
     {
-      BucketWriteGuard g(b);
+      BucketWriteGuard g(h, b);
       chain.clear();
       for (uint32_t e = b.head.load(std::memory_order_relaxed); e != 0; e = h.hdr(e).next.load(std::memory_order_relaxed))
         chain.push_back(e);

@@ -77,7 +77,7 @@ class HtabLruOps : public HtabOps {
     uint32_t old = 0;
     int ret;
     {
-      BucketWriteGuard g(b);
+      BucketWriteGuard g(h, b);
       old = h.find(b, hv, key);
       ret = check_flags(old, flags);
       if (ret == 0 && percpu_) {
@@ -92,12 +92,9 @@ class HtabLruOps : public HtabOps {
           fresh = 0;  // now owned by the table
         }
       } else if (ret == 0) {
-        h.link_head(b, fresh);
-        if (old != 0) {
-          BpfLru::set_ref(node(h, fresh));
-          h.unlink(b, old);
-          st.count.fetch_sub(1, std::memory_order_relaxed);
-        }
+        if (old != 0) BpfLru::set_ref(node(h, fresh));
+        h.replace(b, fresh, old);
+        if (old != 0) st.count.fetch_sub(1, std::memory_order_relaxed);
         fresh = 0;
       }
     }
@@ -124,7 +121,7 @@ class HtabLruOps : public HtabOps {
     Htab& h = *static_cast<EvictCtx*>(arg)->h;
     uint32_t idx = h.index_of(n);
     Bucket& b = h.bucket(h.hdr(idx).hash);
-    BucketWriteGuard g(b);
+    BucketWriteGuard g(h, b);
     if (!h.unlink(b, idx)) return false;
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
     return true;
