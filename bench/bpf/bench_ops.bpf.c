@@ -1,0 +1,130 @@
+// In-kernel per-op cost of map helpers, for the `kernel_prog` benchmarks.
+//
+// Each XDP program below does OPS_PER_RUN map operations per run on `target`
+// and is driven by BPF_PROG_TEST_RUN with a large `repeat`, so
+// per-op cost = reported duration / OPS_PER_RUN. The loader (bench/kernel_prog.cc)
+// rewrites `target`'s type, sizes, max_entries and flags before load, so one
+// object serves every map type. `target` has no BTF key/value types for that
+// reason: only key_size/value_size, which libbpf lets us change.
+//
+// Keys walk 0..nkeys-1 with a fixed stride (k += stride mod nkeys): the same
+// sequence the emulator-side benchmarks use, so both touch the same keys in the
+// same order. The walk position persists in cfg between runs.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#define OPS_PER_RUN 256
+
+struct cfg {
+  __u32 nkeys;
+  __u32 stride;
+  __u32 pos;
+  __u32 misses;
+  __u64 sum;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cfg);
+} cfg_map SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __uint(key_size, 4);
+  __uint(value_size, 8);
+} target SEC(".maps");
+
+// LPM_TRIE keys: a /32 prefix whose address is the key index mixed by a
+// bijection on u32 (the same mixing as bench/common.h's lpm_addr()).
+struct lpm_key {
+  __u32 prefixlen;
+  __u32 addr;
+};
+
+static __always_inline __u32 lpm_addr(__u32 k) { return k * 2654435761u; }
+
+static __always_inline struct cfg *get_cfg(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&cfg_map, &zero);
+}
+
+SEC("xdp")
+int lookup_u32(struct xdp_md *ctx) {
+  struct cfg *c = get_cfg();
+  if (!c) return XDP_ABORTED;
+  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
+  __u64 sum = 0;
+  for (int i = 0; i < OPS_PER_RUN; i++) {
+    k += s;
+    if (k >= n) k -= n;
+    __u64 *v = bpf_map_lookup_elem(&target, &k);
+    if (v)
+      sum += *v;
+    else
+      miss++;
+  }
+  c->pos = k;
+  c->sum += sum;
+  c->misses += miss;
+  return XDP_PASS;
+}
+
+SEC("xdp")
+int update_u32(struct xdp_md *ctx) {
+  struct cfg *c = get_cfg();
+  if (!c) return XDP_ABORTED;
+  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
+  for (int i = 0; i < OPS_PER_RUN; i++) {
+    k += s;
+    if (k >= n) k -= n;
+    __u64 v = k;
+    if (bpf_map_update_elem(&target, &k, &v, BPF_ANY)) miss++;
+  }
+  c->pos = k;
+  c->misses += miss;
+  return XDP_PASS;
+}
+
+SEC("xdp")
+int lookup_lpm(struct xdp_md *ctx) {
+  struct cfg *c = get_cfg();
+  if (!c) return XDP_ABORTED;
+  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
+  __u64 sum = 0;
+  for (int i = 0; i < OPS_PER_RUN; i++) {
+    k += s;
+    if (k >= n) k -= n;
+    struct lpm_key key = {32, lpm_addr(k)};
+    __u64 *v = bpf_map_lookup_elem(&target, &key);
+    if (v)
+      sum += *v;
+    else
+      miss++;
+  }
+  c->pos = k;
+  c->sum += sum;
+  c->misses += miss;
+  return XDP_PASS;
+}
+
+SEC("xdp")
+int update_lpm(struct xdp_md *ctx) {
+  struct cfg *c = get_cfg();
+  if (!c) return XDP_ABORTED;
+  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
+  for (int i = 0; i < OPS_PER_RUN; i++) {
+    k += s;
+    if (k >= n) k -= n;
+    struct lpm_key key = {32, lpm_addr(k)};
+    __u64 v = k;
+    if (bpf_map_update_elem(&target, &key, &v, BPF_ANY)) miss++;
+  }
+  c->pos = k;
+  c->misses += miss;
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,113 @@
+// Shared pieces of the benchmark suites: the map-type matrix, the key walk every
+// backend uses, and a cache of filled maps so that each (backend, type, entries)
+// map is created and filled once per run, however many benchmarks read it.
+//
+// Every benchmark reports items processed = map operations done, and the harness
+// times CPU time of the benchmark threads (user + kernel), so the report derives
+// CPU ns/op as 1e9 / items_per_second whatever an iteration contains (one op, a
+// batch of ops between PauseTiming calls, or a whole BPF_PROG_TEST_RUN). CPU
+// time rather than wall time: on a shared machine other processes' load does
+// not count, while kernel time spent in bpf(2) does.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfemu/backend.h"
+
+namespace bench {
+
+// Key 4 bytes (u32), value 8 bytes (u64), as in the kernel's own map_perf_test;
+// LPM_TRIE keys are {u32 prefixlen = 32; u32 addr}.
+inline constexpr uint32_t kKeySize = 4;
+inline constexpr uint32_t kLpmKeySize = 8;
+inline constexpr uint32_t kValueSize = 8;
+
+struct TypeInfo {
+  uint32_t type;
+  const char* name;
+  bool hash_like;  // keys can be inserted and deleted (not an array)
+  bool percpu;
+  bool lru;
+  bool lpm;
+};
+// HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, ARRAY, PERCPU_ARRAY, LPM_TRIE.
+const std::vector<TypeInfo>& all_types();
+const std::vector<uint32_t>& all_sizes();  // 1k, 100k, 1M entries
+int host_cpus();
+
+// Deterministic walk over 0..n-1: k = (k + stride) mod n with a stride coprime
+// to n near n * 0.618, so consecutive keys land far apart (no prefetch luck on
+// arrays) and every key is visited once per n steps. bench_ops.bpf.c walks the
+// same way, so the emulator and the kernel see identical key sequences.
+uint32_t stride_for(uint32_t n);
+struct KeyWalk {
+  KeyWalk(uint32_t n, uint32_t start = 0) : n(n), stride(stride_for(n)), k(start % n) {}
+  uint32_t next() {
+    k += stride;
+    if (k >= n) k -= n;
+    return k;
+  }
+  uint32_t n, stride, k;
+};
+
+// LPM address of key index k: a bijection on u32 (same as bench_ops.bpf.c).
+inline uint32_t lpm_addr(uint32_t k) { return k * 2654435761u; }
+
+// The key bytes of index k for a map type (u32, or an LPM /32 key).
+struct KeyBuf {
+  uint32_t w[2];
+  const void* set(const TypeInfo& t, uint32_t k) {
+    if (t.lpm) {
+      w[0] = 32;
+      w[1] = lpm_addr(k);
+    } else {
+      w[0] = k;
+    }
+    return w;
+  }
+};
+inline uint32_t key_size_of(const TypeInfo& t) { return t.lpm ? kLpmKeySize : kKeySize; }
+
+// A filled map: keys 0..entries-1 with value k (every CPU's slot for per-CPU).
+struct MapFixture {
+  bpfemu::Backend* backend = nullptr;
+  const TypeInfo* type = nullptr;
+  int fd = -1;
+  uint32_t entries = 0;
+  uint32_t value_bytes = 0;  // syscall-side value size (per-CPU: ncpus * 8)
+};
+
+// "emu" or "kernel". nullptr (with *why) when the backend is unusable.
+bpfemu::Backend* backend(const std::string& name, std::string* why);
+
+// The cached filled map, created on first use (thread-safe). nullptr with *why
+// when the backend is unavailable or creation failed (e.g. a type not emulated yet).
+// Benchmarks that leave a map in another state (LRU eviction) use their own tag.
+MapFixture* filled_map(const std::string& backend_name, const TypeInfo& t, uint32_t entries, std::string* why,
+                       const char* tag = "");
+// A fresh map (not cached, caller closes) with max_entries = entries, filled with
+// keys 0..fill-1.
+int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why);
+// Inserts keys [from, to) with value k.
+int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to);
+
+// Skips the benchmark (and keeps the loop contract) with a message.
+void skip(benchmark::State& state, const std::string& why);
+
+// Benchmark name in the suite's scheme: op/TYPE/backend/entries.
+std::string bench_name(const char* op, const char* type, const char* backend, uint32_t entries);
+
+// Suite registration. bench_main.cc calls these per (type, entries) in an order
+// that runs every read-only benchmark of a map before anything that mutates it.
+void register_syscall_reads(const TypeInfo& t, uint32_t n);
+void register_syscall_writes(const TypeInfo& t, uint32_t n);
+void register_prog_reads(const TypeInfo& t, uint32_t n);
+void register_prog_writes(const TypeInfo& t, uint32_t n);
+void register_reference(uint32_t n);
+void register_memory(uint32_t n);
+
+}  // namespace bench
