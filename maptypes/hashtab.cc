@@ -53,6 +53,19 @@ bool Htab::unlink(Bucket& b, uint32_t idx) const {
   return false;
 }
 
+uint32_t Htab::take_spare() {
+  if (st_.percpu || st_.lru) return 0;
+  auto* slots = reinterpret_cast<SpareSlot*>(extra());
+  return slots[static_cast<uint32_t>(current_cpu())].idx.exchange(0, std::memory_order_acquire);
+}
+
+bool Htab::put_spare(uint32_t idx) {
+  if (st_.percpu || st_.lru) return false;
+  auto* slots = reinterpret_cast<SpareSlot*>(extra());
+  uint32_t empty = 0;
+  return slots[static_cast<uint32_t>(current_cpu())].idx.compare_exchange_strong(empty, idx, std::memory_order_release);
+}
+
 void Htab::replace(Bucket& b, uint32_t fresh, uint32_t old) const {
   if (old == 0) {
     link_head(b, fresh);
@@ -252,8 +265,10 @@ int HtabOps::init(Map& map) const {
 }
 
 uint64_t HtabOps::extra_size(const MapAttr& attr, uint32_t nr_cpus) const {
-  bool pcpu_freelist = percpu_ && !lru_ && !(attr.map_flags & BPF_F_NO_PREALLOC);
-  return pcpu_freelist ? uint64_t{nr_cpus} * sizeof(PcpuFreeList) : 0;
+  if (lru_) return 0;
+  bool pcpu_freelist = percpu_ && !(attr.map_flags & BPF_F_NO_PREALLOC);
+  if (pcpu_freelist) return uint64_t{nr_cpus} * sizeof(PcpuFreeList);
+  return percpu_ ? 0 : uint64_t{nr_cpus} * sizeof(SpareSlot);
 }
 
 int HtabOps::init_extra(Map& map) const {
@@ -309,7 +324,10 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
     return -E2BIG;
   }
   const int fault = old == 0 ? emu::fault_check(FaultSite::kElemAlloc) : 0;
-  uint32_t idx = fault != 0 ? 0 : h.alloc_elem();
+  // Replacing a key takes this CPU's spare element (the kernel's extra_elems),
+  // so updates of existing keys do not all meet on the shared free stack.
+  uint32_t idx = fault != 0 ? 0 : (old != 0 ? h.take_spare() : 0);
+  if (idx == 0 && fault == 0) idx = h.alloc_elem();
   if (idx == 0) {
     if (old == 0) st.count.fetch_sub(1, std::memory_order_relaxed);
     return fault != 0 ? fault : -ENOMEM;
@@ -329,7 +347,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   // New element goes to the head, then the old one is dropped: an update moves
   // the key to the front of its bucket, as in the kernel.
   h.replace(b, idx, old);
-  if (old != 0) h.free_elem(old);
+  if (old != 0 && !h.put_spare(old)) h.free_elem(old);
   return 0;
 }
 

@@ -84,6 +84,13 @@ struct alignas(64) PcpuFreeList {
   uint32_t fresh_left;  // never-used elements this CPU was populated with
 };
 
+// A CPU's spare element for replacing an existing key (HASH only; the kernel's
+// per-CPU extra_elems). 0 = none; taken with an exchange, so two threads that
+// share an emulated CPU cannot take the same one.
+struct alignas(64) SpareSlot {
+  std::atomic<uint32_t> idx;
+};
+
 // A per-call view of one hash map's region.
 class Htab {
  public:
@@ -119,6 +126,9 @@ class Htab {
   void link_head(Bucket& b, uint32_t idx) const;
   bool unlink(Bucket& b, uint32_t idx) const;
 
+  // This CPU's spare element (0 if none), and giving one back (false: slot full).
+  uint32_t take_spare();
+  bool put_spare(uint32_t idx);
   // Element pool: a lock-free stack, or per-CPU lists (pcpu_freelist).
   uint32_t alloc_elem();
   void free_elem(uint32_t idx);
