@@ -231,3 +231,40 @@ TEST_F(EmuTest, InjectedFaultsFailTheNthEventOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// Behaviours the "6.1" profile carries, each checked against a real 6.1 kernel
+// by conformance/vm/run-vm.sh.
+TEST_F(EmuTest, Profile61InfoStartsFromZeros) {
+  auto info_ifindex = [&](int fd) {
+    bpfemu::MapInfo in{};
+    in.ifindex = 7;  // not filled for a plain map: 6.18 echoes it, 6.1 zeroes it
+    uint32_t len = sizeof(in);
+    EXPECT_EQ(b_.obj_get_info_by_fd(fd, &in, &len), 0);
+    return in.ifindex;
+  };
+  int fd = make_array();
+  EXPECT_EQ(info_ifindex(fd), 7u);
+  b_.close(fd);
+  ASSERT_TRUE(bpfemu::set_active_profile("6.1"));
+  fd = make_array();
+  EXPECT_EQ(info_ifindex(fd), 0u);
+  b_.close(fd);
+}
+
+TEST_F(EmuTest, Profile61LpmValueLimit) {
+  bpfemu::MapCreateOpts o;
+  o.map_flags = BPF_F_NO_PREALLOC;
+  ASSERT_TRUE(bpfemu::set_active_profile("6.1"));
+  EXPECT_EQ(b_.map_create(BPF_MAP_TYPE_LPM_TRIE, "l", 8, 4194024, 1, &o), -EINVAL);  // 6.1's node header is 40 bytes
+  int fd = b_.map_create(BPF_MAP_TYPE_LPM_TRIE, "l", 8, 4194008, 1, &o);
+  EXPECT_GE(fd, 0);
+  b_.close(fd);
+  ASSERT_TRUE(bpfemu::set_active_profile("6.18"));
+  fd = b_.map_create(BPF_MAP_TYPE_LPM_TRIE, "l", 8, 4194024, 1, &o);
+  EXPECT_GE(fd, 0);
+  b_.close(fd);
+}
+
+}  // namespace
