@@ -11,8 +11,8 @@ namespace {
 // Ordered oldest to newest. Only versions we can check against a real kernel
 // (the host's 6.18, and 6.1 in the VM runner) get a profile.
 constexpr KernelProfile kProfiles[] = {
-    {"6.1", 6, 1, false, false, 31, 88, false, 40, true},
-    {"6.18", 6, 18, true, true, 33, 104, true, 24, false},
+    {"6.1", 6, 1, false, false, 31, 88, false, 40, true, true},
+    {"6.18", 6, 18, true, true, 33, 104, true, 24, false, false},
 };
 
 std::atomic<const KernelProfile*> g_active{nullptr};

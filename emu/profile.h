@@ -38,6 +38,14 @@ struct KernelProfile {
   // sees a negative errno zero-extended: -EEXIST reads as 4294967279 in a 64-bit
   // register. Checked on 6.1.0-56-cloud-amd64 (JIT on) through BPF_PROG_TEST_RUN.
   bool prog_map_ops_ret_u32;
+  // Program side: a new per-CPU hash element (PERCPU_HASH, LRU_PERCPU_HASH)
+  // gets round_up(value_size, 8) zero bytes on the other CPUs (6.1), or only
+  // value_size bytes (6.18: padding keeps what the reused element held).
+  // Checked with the random differential runner on both kernels. (6.1 also
+  // copies round_up(value_size, 8) bytes from the program's value buffer into the
+  // current CPU's slot, so that slot's padding holds whatever the program's stack
+  // held past the value: not reproducible, and left as stale bytes here.)
+  bool prog_percpu_init_zeroes_padding;
 };
 
 // The active profile for maps created from now on (process-wide).

@@ -20,6 +20,7 @@
 
 #include "emu/cpu.h"
 #include "emu/faults.h"
+#include "emu/profile.h"
 #include "maptypes/jhash.h"
 
 namespace bpfemu::maptypes {
@@ -161,6 +162,18 @@ void Htab::copy_value_in(uint32_t idx, const void* value, bool all_cpus) {
     return;
   }
   memcpy(value_of(idx, static_cast<uint32_t>(current_cpu())), src, vs);
+}
+
+void Htab::init_percpu_value(uint32_t idx, const void* value, bool all_cpus) {
+  if (!all_cpus) {
+    // A new element from a program has only the current CPU's slot set. 6.18
+    // clears value_size bytes per CPU, so a reused element's padding keeps what
+    // an earlier syscall update put there; 6.1 clears the whole slot.
+    const KernelProfile* p = find_profile(m_.header().profile);
+    const uint32_t clear = p != nullptr && p->prog_percpu_init_zeroes_padding ? st_.stride : m_.attr().value_size;
+    for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memset(value_of(idx, cpu), 0, clear);
+  }
+  copy_value_in(idx, value, all_cpus);
 }
 
 void Htab::copy_value_out(uint32_t idx, void* out) const {
@@ -335,12 +348,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   h.hdr(idx).hash = hv;
   memcpy(h.key_of(idx), key, map.attr().key_size);
   if (percpu_) {
-    // A new per-CPU element from a program has only the current CPU's slot set;
-    // like the kernel, only value_size bytes per CPU are written, so a reused
-    // element's padding keeps what an earlier syscall update put there.
-    if (!all_cpus)
-      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(idx, cpu), 0, map.attr().value_size);
-    h.copy_value_in(idx, value, all_cpus);
+    h.init_percpu_value(idx, value, all_cpus);
   } else {
     h.copy_value_in(idx, value, all_cpus);
   }

@@ -134,6 +134,9 @@ class Htab {
   void free_elem(uint32_t idx);
 
   void copy_value_in(uint32_t idx, const void* value, bool all_cpus);
+  // Fills a new per-CPU element: all CPUs from a syscall buffer, or (program
+  // side) the current CPU's value with the other CPUs cleared as the profile says.
+  void init_percpu_value(uint32_t idx, const void* value, bool all_cpus);
   void copy_value_out(uint32_t idx, void* out) const;
 
  private:

@@ -85,9 +85,7 @@ class HtabLruOps : public HtabOps {
           BpfLru::set_ref(node(h, old));
           h.copy_value_in(old, value, all_cpus);
         } else {
-          if (!all_cpus)
-            for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu) memset(h.value_of(fresh, cpu), 0, map.attr().value_size);
-          h.copy_value_in(fresh, value, all_cpus);
+          h.init_percpu_value(fresh, value, all_cpus);
           h.link_head(b, fresh);
           fresh = 0;  // now owned by the table
         }
