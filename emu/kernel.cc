@@ -270,6 +270,18 @@ int live_map_count() {
   return static_cast<int>(g_by_id.size());
 }
 
+// The map behind fd when this handle grants `need` (kCanRead/kCanWrite bits);
+// otherwise nullptr with *err = -EBADF/-EINVAL (not a map) or -EPERM.
+static Map* map_with_perms(int fd, uint8_t need, int* err) {
+  uint8_t access = 0;
+  Map* m = map_from_fd(fd, &access, err);
+  if (m != nullptr && (sys_perms(*m, access) & need) != need) {
+    *err = -EPERM;
+    return nullptr;
+  }
+  return m;
+}
+
 int sys_map_create(const MapAttr& in) {
   MapAttr attr = in;
   const KernelProfile& profile = active_profile();
@@ -327,11 +339,9 @@ int sys_map_create(const MapAttr& in) {
 
 int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanRead, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanRead)) return -EPERM;
   if ((flags & BPF_F_LOCK) && !m->ops().has_spin_lock(*m)) return -EINVAL;
   if (int e = check_key(*m, key); e != 0) return e;
   if (value == nullptr) {
@@ -343,11 +353,9 @@ int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags) {
 }
 
 int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t flags) {
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanWrite, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanWrite)) return -EPERM;
   if ((flags & BPF_F_LOCK) && !m->ops().has_spin_lock(*m)) return -EINVAL;
   if (int e = check_key(*m, key); e != 0) return e;
   if (value == nullptr) return -EFAULT;
@@ -357,21 +365,17 @@ int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t fla
 int sys_map_delete_elem(int fd, const void* key, uint64_t flags) {
   // BPF_MAP_DELETE_ELEM's attr ends at `key`: any flags fail CHECK_ATTR.
   if (flags != 0) return -EINVAL;
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanWrite, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanWrite)) return -EPERM;
   if (int e = check_key(*m, key); e != 0) return e;
   return m->ops().delete_elem(*m, key);
 }
 
 int sys_map_get_next_key(int fd, const void* key, void* next_key) {
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanRead, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanRead)) return -EPERM;
   if (key != nullptr && m->attr().key_size == 0) return -EINVAL;
   if (next_key == nullptr) {
     Scratch tmp(m->attr().key_size);
@@ -383,12 +387,9 @@ int sys_map_get_next_key(int fd, const void* key, void* next_key) {
 
 int sys_map_lookup_and_delete_elem(int fd, const void* key, void* value, uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanRead | kCanWrite, &err);
   if (m == nullptr) return err;
-  uint8_t perms = sys_perms(*m, access);
-  if (!(perms & kCanRead) || !(perms & kCanWrite)) return -EPERM;
   if ((flags & BPF_F_LOCK) && !m->ops().has_spin_lock(*m)) return -EINVAL;
   if (int e = check_key(*m, key); e != 0) return e;
   if (value == nullptr) {
@@ -416,33 +417,26 @@ int sys_map_freeze(int fd) {
 
 int sys_map_lookup_batch(int fd, void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
                          uint64_t elem_flags, uint64_t flags, bool do_delete) {
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, static_cast<uint8_t>(do_delete ? kCanRead | kCanWrite : kCanRead), &err);
   if (m == nullptr) return err;
-  uint8_t perms = sys_perms(*m, access);
-  if (!(perms & kCanRead) || (do_delete && !(perms & kCanWrite))) return -EPERM;
   if (count == nullptr) return -EFAULT;
   return m->ops().lookup_batch(*m, in_batch, out_batch, keys, values, count, elem_flags, flags, do_delete);
 }
 
 int sys_map_update_batch(int fd, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
                          uint64_t flags) {
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanWrite, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanWrite)) return -EPERM;
   if (count == nullptr) return -EFAULT;
   return m->ops().update_batch(*m, keys, values, count, elem_flags, flags);
 }
 
 int sys_map_delete_batch(int fd, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) {
-  uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_with_perms(fd, kCanWrite, &err);
   if (m == nullptr) return err;
-  if (!(sys_perms(*m, access) & kCanWrite)) return -EPERM;
   if (count == nullptr) return -EFAULT;
   return m->ops().delete_batch(*m, keys, count, elem_flags, flags);
 }
