@@ -18,29 +18,10 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "map_memory.h"
 
 namespace bench {
 namespace {
-
-uint64_t emu_bytes(int fd) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return 0;
-  uint64_t b = static_cast<uint64_t>(st.st_blocks) * 512;
-  return b >= 4096 ? b - 4096 : b;  // the MapHeader page, touched at create
-}
-
-uint64_t kernel_memlock(int fd) {
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-  FILE* f = fopen(path, "re");
-  if (f == nullptr) return 0;
-  char line[256];
-  unsigned long long v = 0;
-  while (fgets(line, sizeof(line), f) != nullptr)
-    if (sscanf(line, "memlock: %llu", &v) == 1) break;
-  fclose(f);
-  return v;
-}
 
 void report(benchmark::State& state, uint64_t bytes, uint32_t n, uint32_t payload) {
   for (auto _ : state) {
@@ -67,7 +48,7 @@ void map_memory(benchmark::State& state, const std::string& be_name, const TypeI
     if (be == nullptr) return skip(state, why);
     int fd = make_map(*be, t, n, n, &why);
     if (fd < 0) return skip(state, why);
-    uint64_t bytes = be_name == "emu" ? emu_bytes(fd) : kernel_memlock(fd);
+    uint64_t bytes = be_name == "emu" ? emu_map_bytes(fd) : kernel_map_bytes(fd);
     uint32_t value = t.percpu ? kValueSize * static_cast<uint32_t>(be->num_possible_cpus()) : kValueSize;
     be->close(fd);
     it = cache.emplace(key, Measured{bytes, key_size_of(t) + value}).first;

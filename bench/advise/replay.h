@@ -10,6 +10,8 @@
 #include "advise/candidates.h"
 #include "bpfemu/backend.h"
 
+#include "map_memory.h"
+
 namespace advise {
 
 struct RunResult {
@@ -34,10 +36,9 @@ RunResult replay_syscall(bpfemu::Backend& be, const Candidate& c, const Stream& 
 // with it so that other processes on a shared machine do not inflate the cost.
 double thread_cpu_ns();
 
-// Bytes a map uses: emulator = allocated blocks of its region file (minus the
-// header page); kernel = `memlock:` of /proc/self/fdinfo/<fd>.
-uint64_t emu_map_bytes(int fd);
-uint64_t kernel_map_bytes(int fd);
+// Bytes a map uses (bench/map_memory.h).
+using bench::emu_map_bytes;
+using bench::kernel_map_bytes;
 
 // Makes `cpu` the emulated current CPU and, with pin_host, also moves the
 // thread to host CPU cpu % ncpus (the kernel's per-CPU slots and LRU lists

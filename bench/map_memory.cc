@@ -1,0 +1,29 @@
+#include "map_memory.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+
+namespace bench {
+
+uint64_t emu_map_bytes(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return 0;
+  uint64_t b = static_cast<uint64_t>(st.st_blocks) * 512;
+  return b >= 4096 ? b - 4096 : b;
+}
+
+uint64_t kernel_map_bytes(int fd) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  unsigned long long v = 0;
+  while (fgets(line, sizeof(line), f) != nullptr)
+    if (sscanf(line, "memlock: %llu", &v) == 1) break;
+  fclose(f);
+  return v;
+}
+
+}  // namespace bench
