@@ -20,7 +20,8 @@ constexpr uint32_t kArrayCreateFlags = BPF_F_NUMA_NODE | BPF_F_MMAPABLE | BPF_F_
 constexpr uint32_t kPcpuMinUnit = 32 << 10;
 constexpr uint64_t kPage = 4096;
 
-class ArrayOps : public MapOps {
+// Arrays use the generic lookup/update batch code and have no delete batch.
+class ArrayOps : public GenericBatchOps<false> {
  public:
   explicit ArrayOps(bool percpu) : percpu_(percpu) {}
 
@@ -80,16 +81,6 @@ class ArrayOps : public MapOps {
     }
     memcpy(next_key, &next, sizeof(next));
     return 0;
-  }
-
-  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
-                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
-    if (do_delete) return -kENOTSUPP;
-    return generic_lookup_batch(map, in_batch, out_batch, keys, values, count, elem_flags, flags);
-  }
-  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
-                   uint64_t flags) const override {
-    return generic_update_batch(map, keys, values, count, elem_flags, flags);
   }
 
   void* prog_lookup(Map& map, const void* key) const override {

@@ -8,7 +8,8 @@
 namespace bpfemu::maptypes {
 namespace {
 
-class LpmTrieOps : public MapOps {
+// The kernel's lpm trie uses the generic batch code, delete included.
+class LpmTrieOps : public GenericBatchOps<true> {
  public:
   int alloc_check(MapAttr& attr, const CreateEnv& env) const override {
     int rc = LpmTrieCore::check_create(attr.key_size, attr.value_size, attr.max_entries, attr.map_flags);
@@ -37,19 +38,6 @@ class LpmTrieOps : public MapOps {
   int delete_elem(Map& map, const void* key) const override { return view(map).delete_elem(key); }
   int get_next_key(Map& map, const void* key, void* next_key) const override {
     return view(map).get_next_key(key, next_key);
-  }
-  // The kernel's lpm trie uses the generic batch code (no lookup_and_delete).
-  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
-                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
-    if (do_delete) return -kENOTSUPP;
-    return generic_lookup_batch(map, in_batch, out_batch, keys, values, count, elem_flags, flags);
-  }
-  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
-                   uint64_t flags) const override {
-    return generic_update_batch(map, keys, values, count, elem_flags, flags);
-  }
-  int delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) const override {
-    return generic_delete_batch(map, keys, count, elem_flags, flags);
   }
 
   void* prog_lookup(Map& map, const void* key) const override { return view(map).lookup(key); }
