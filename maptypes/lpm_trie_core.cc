@@ -15,18 +15,19 @@ namespace bpfemu::maptypes {
 namespace {
 
 constexpr uint32_t kMagic = 0x4c504d54;  // "LPMT"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: 12-byte node header
 constexpr uint32_t kFlagIntermediate = 1u << 0;
 constexpr size_t kHeaderBytes = 128;
-constexpr uint32_t kNodeHeaderBytes = 16;  // child[2], prefixlen, flags
+constexpr uint32_t kNodeHeaderBytes = 12;  // child[2], u16 prefixlen, u16 flags
 constexpr uint64_t kMaxSlots = 0xFFFFFFFEull;  // refs are slot + 1 in a u32, 0 = none
 constexpr uint32_t kMaxPrefixBits = LpmTrieCore::kDataSizeMax * 8;
 
 constexpr uint64_t round8(uint64_t x) { return (x + 7) & ~uint64_t{7}; }
 
-uint64_t node_stride(uint32_t data_size, uint32_t value_size) {
-  return kNodeHeaderBytes + round8(data_size) + round8(value_size);
-}
+// The value starts 8-aligned after the key data (programs read it in place); the
+// node is as small as that allows, since glue nodes come from the same pool.
+uint64_t value_offset(uint32_t data_size) { return round8(kNodeHeaderBytes + uint64_t{data_size}); }
+uint64_t node_stride(uint32_t data_size, uint32_t value_size) { return round8(value_offset(data_size) + value_size); }
 
 bool sizes_ok(uint32_t key_size, uint32_t value_size) {
   return key_size >= LpmTrieCore::kKeyHeader + LpmTrieCore::kDataSizeMin &&
@@ -82,8 +83,8 @@ struct LpmTrieCore::Header {
 
 struct LpmTrieCore::Node {
   uint32_t child[2];
-  uint32_t prefixlen;
-  uint32_t flags;
+  uint16_t prefixlen;  // <= 2048 (256 data bytes)
+  uint16_t flags;
   uint8_t* data() { return reinterpret_cast<uint8_t*>(this + 1); }
   const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(this + 1); }
   bool intermediate() const { return flags & kFlagIntermediate; }
@@ -156,7 +157,7 @@ LpmTrieCore::Node* LpmTrieCore::node(uint32_t ref) const {
   return reinterpret_cast<Node*>(pool_ + uint64_t{ref - 1} * hdr_->stride);
 }
 
-uint8_t* LpmTrieCore::value_of(Node* n) const { return n->data() + round8(hdr_->data_size); }
+uint8_t* LpmTrieCore::value_of(Node* n) const { return reinterpret_cast<uint8_t*>(n) + value_offset(hdr_->data_size); }
 
 uint32_t LpmTrieCore::alloc_node() {
   Header& h = *hdr_;
@@ -190,7 +191,7 @@ void LpmTrieCore::free_node(uint32_t ref) {
 // Number of leading bits that n's data and the key share, capped at
 // min(n->prefixlen, key_plen): the kernel's longest_prefix_match().
 uint32_t LpmTrieCore::match_len(const Node* n, const uint8_t* kd, uint32_t key_plen) const {
-  const uint32_t limit = std::min(n->prefixlen, key_plen);
+  const uint32_t limit = std::min<uint32_t>(n->prefixlen, key_plen);
   const uint8_t* nd = n->data();
   const uint32_t size = hdr_->data_size;
   uint32_t i = 0;
