@@ -54,17 +54,17 @@ bool Htab::unlink(Bucket& b, uint32_t idx) const {
   return false;
 }
 
-uint32_t Htab::take_spare() {
+uint32_t Htab::take_spare(uint32_t cpu) {
   if (st_.percpu || st_.lru) return 0;
   auto* slots = reinterpret_cast<SpareSlot*>(extra());
-  return slots[static_cast<uint32_t>(current_cpu())].idx.exchange(0, std::memory_order_acquire);
+  return slots[cpu].idx.exchange(0, std::memory_order_acquire);
 }
 
-bool Htab::put_spare(uint32_t idx) {
+bool Htab::put_spare(uint32_t cpu, uint32_t idx) {
   if (st_.percpu || st_.lru) return false;
   auto* slots = reinterpret_cast<SpareSlot*>(extra());
   uint32_t empty = 0;
-  return slots[static_cast<uint32_t>(current_cpu())].idx.compare_exchange_strong(empty, idx, std::memory_order_release);
+  return slots[cpu].idx.compare_exchange_strong(empty, idx, std::memory_order_release);
 }
 
 void Htab::replace(Bucket& b, uint32_t fresh, uint32_t old) const {
@@ -339,7 +339,8 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   const int fault = old == 0 ? emu::fault_check(FaultSite::kElemAlloc) : 0;
   // Replacing a key takes this CPU's spare element (the kernel's extra_elems),
   // so updates of existing keys do not all meet on the shared free stack.
-  uint32_t idx = fault != 0 ? 0 : (old != 0 ? h.take_spare() : 0);
+  const uint32_t cpu = old != 0 ? static_cast<uint32_t>(current_cpu()) : 0;
+  uint32_t idx = fault != 0 ? 0 : (old != 0 ? h.take_spare(cpu) : 0);
   if (idx == 0 && fault == 0) idx = h.alloc_elem();
   if (idx == 0) {
     if (old == 0) st.count.fetch_sub(1, std::memory_order_relaxed);
@@ -355,7 +356,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   // New element goes to the head, then the old one is dropped: an update moves
   // the key to the front of its bucket, as in the kernel.
   h.replace(b, idx, old);
-  if (old != 0 && !h.put_spare(old)) h.free_elem(old);
+  if (old != 0 && !h.put_spare(cpu, old)) h.free_elem(old);
   return 0;
 }
 

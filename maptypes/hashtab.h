@@ -127,8 +127,8 @@ class Htab {
   bool unlink(Bucket& b, uint32_t idx) const;
 
   // This CPU's spare element (0 if none), and giving one back (false: slot full).
-  uint32_t take_spare();
-  bool put_spare(uint32_t idx);
+  uint32_t take_spare(uint32_t cpu);
+  bool put_spare(uint32_t cpu, uint32_t idx);
   // Element pool: a lock-free stack, or per-CPU lists (pcpu_freelist).
   uint32_t alloc_elem();
   void free_elem(uint32_t idx);
