@@ -83,12 +83,8 @@ ProgSide& Recorder::prog() {
 }
 
 long Recorder::prog_lookup(int fd, uint32_t key) {
-  MapInfo info{};
-  uint32_t len = sizeof(info);
-  int saved = errno;
-  b_.obj_get_info_by_fd(fd, &info, &len);
-  errno = saved;
-  Bytes out(std::min<uint32_t>(std::max<uint32_t>(info.value_size, 1), 8), kPoison);
+  const uint32_t value_size = info_of(fd).value_or(MapInfo{}).value_size;
+  Bytes out(std::min<uint32_t>(std::max<uint32_t>(value_size, 1), 8), kPoison);
   long r = prog().lookup(fd, key, out.data(), static_cast<uint32_t>(out.size()));
   errno = r < 0 ? static_cast<int>(-r) : 0;
   // A failed program lookup has no value to show (the test program's context
@@ -152,16 +148,20 @@ size_t Recorder::sys_value_size(uint32_t type, uint32_t value_size) const {
   return is_percpu(type) ? ((value_size + 7) & ~7U) * static_cast<size_t>(ncpus_) : value_size;
 }
 
-size_t Recorder::value_size_of(int fd) {
+std::optional<MapInfo> Recorder::info_of(int fd) {
   MapInfo info{};
   uint32_t len = sizeof(info);
   int saved = errno;
-  if (b_.obj_get_info_by_fd(fd, &info, &len) != 0) {
-    errno = saved;
-    return 64;  // not a map (a scenario passing a bad fd): any buffer will do
-  }
+  int r = b_.obj_get_info_by_fd(fd, &info, &len);
   errno = saved;
-  return sys_value_size(info.type, info.value_size);
+  if (r != 0) return std::nullopt;
+  return info;
+}
+
+size_t Recorder::value_size_of(int fd) {
+  std::optional<MapInfo> info = info_of(fd);
+  // Not a map (a scenario passing a bad fd): any buffer will do.
+  return info ? sys_value_size(info->type, info->value_size) : 64;
 }
 
 int Recorder::create(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t max_entries, uint32_t flags,
@@ -302,24 +302,20 @@ int Recorder::unpin(const std::string& path) {
 }
 
 int Recorder::get_fd_by_id_of(int fd) {
-  MapInfo info{};
-  uint32_t len = sizeof(info);
-  b_.obj_get_info_by_fd(fd, &info, &len);
+  const uint32_t id = info_of(fd).value_or(MapInfo{}).id;
   errno = 0;
-  int nfd = b_.map_get_fd_by_id(info.id);
+  int nfd = b_.map_get_fd_by_id(id);
   if (nfd >= 0) open_fds_.push_back(nfd);
   record("get_fd_by_id", nfd >= 0 ? 1 : nfd);
   return nfd;
 }
 
 int Recorder::next_id_finds(int fd) {
-  MapInfo info{};
-  uint32_t len = sizeof(info);
-  b_.obj_get_info_by_fd(fd, &info, &len);
+  const uint32_t id = info_of(fd).value_or(MapInfo{}).id;
   uint32_t next = 0;
   errno = 0;
-  int r = b_.map_get_next_id(info.id - 1, &next);
-  return record("next_id(id-1)", r, r == 0 ? (next == info.id ? "finds-id" : "other-id") : "");
+  int r = b_.map_get_next_id(id - 1, &next);
+  return record("next_id(id-1)", r, r == 0 ? (next == id ? "finds-id" : "other-id") : "");
 }
 
 int Recorder::close(int fd) {

@@ -110,6 +110,8 @@ class Recorder {
   int record(std::string call, long ret, std::string out = "");
   std::string leaf_of(const std::string& path) const;
   size_t value_size_of(int fd);
+  // bpf_map_info of fd without recording anything or touching errno.
+  std::optional<MapInfo> info_of(int fd);
 
   Backend& b_;
   int ncpus_;
