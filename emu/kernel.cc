@@ -406,9 +406,7 @@ int sys_map_freeze(int fd) {
   Map* m = map_from_fd(fd, &access, &err);
   if (m == nullptr) return err;
   if (m->ops().has_spin_lock(*m)) return -kENOTSUPP;
-  const KernelProfile* profile = find_profile(m->header().profile);
-  bool perm_first = profile == nullptr || profile->refreeze_eperm;
-  if (perm_first && !(sys_perms(*m, access) & kCanWrite)) return -EPERM;
+  if (m->profile().refreeze_eperm && !(sys_perms(*m, access) & kCanWrite)) return -EPERM;
   SpinGuard guard(m->header().freeze_lock);
   if (m->frozen()) return -EBUSY;
   m->header().frozen.store(1, std::memory_order_release);
@@ -511,8 +509,8 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   int err = 0;
   Map* m = map_from_fd(fd, nullptr, &err);
   if (m == nullptr) return err == -EBADF ? -EBADFD : err;
-  const KernelProfile* profile = find_profile(m->header().profile);
-  const uint32_t kernel_size = profile != nullptr ? profile->map_info_size : sizeof(MapInfo);
+  const KernelProfile& profile = m->profile();
+  const uint32_t kernel_size = profile.map_info_size;
   uint32_t len = *info_len;
   if (len > 4096) return -E2BIG;
   if (len > kernel_size) {
@@ -526,7 +524,7 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   // map (ifindex, netns, BTF ids without BTF, hash) come back as given. Older
   // kernels (6.1) start from zeros (profile map_info_echoes_input).
   MapInfo out{};
-  if (profile == nullptr || profile->map_info_echoes_input) memcpy(&out, info, std::min<size_t>(len, sizeof(out)));
+  if (profile.map_info_echoes_input) memcpy(&out, info, std::min<size_t>(len, sizeof(out)));
   const MapAttr& a = m->attr();
   out.type = a.map_type;
   out.id = m->id();

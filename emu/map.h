@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "emu/profile.h"
 #include "emu/region.h"
 #include "emu/spinlock.h"
 
@@ -60,8 +61,14 @@ inline constexpr size_t kHeaderPage = 4096;
 
 class Map {
  public:
+  // The region's header must be filled in (its profile name included).
   Map(const maptypes::MapOps& ops, Region&& region)
-      : ops_(ops), region_(std::move(region)), hdr_(region_.at<MapHeader>(region_.size() - kHeaderPage)) {}
+      : ops_(ops),
+        region_(std::move(region)),
+        hdr_(region_.at<MapHeader>(region_.size() - kHeaderPage)),
+        profile_(find_profile(hdr_->profile)) {
+    if (profile_ == nullptr) profile_ = &active_profile();  // made by a build with other profiles
+  }
 
   const maptypes::MapOps& ops() const { return ops_; }
   const MapAttr& attr() const { return hdr_->attr; }
@@ -69,6 +76,8 @@ class Map {
   Region& region() { return region_; }
   uint8_t* data() const { return region_.base(); }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  // The kernel profile the map was created under (resolved once per view).
+  const KernelProfile& profile() const { return *profile_; }
   // The map's id in this process (the creator's id unless another map here has it).
   uint32_t id() const { return id_; }
   void set_id(uint32_t id) { id_ = id; }
@@ -88,6 +97,7 @@ class Map {
   const maptypes::MapOps& ops_;
   Region region_;
   MapHeader* hdr_;
+  const KernelProfile* profile_;
   uint32_t id_ = 0;
 };
 

@@ -21,8 +21,7 @@ struct ForEachCtx {
 // the JIT'ed call leaves a negative errno zero-extended (profile.h).
 long as_seen(const emu::Map& m, long rc) {
   if (rc >= 0) return rc;
-  const KernelProfile* p = find_profile(m.header().profile);
-  return p != nullptr && p->prog_map_ops_ret_u32 ? static_cast<long>(static_cast<uint32_t>(rc)) : rc;
+  return m.profile().prog_map_ops_ret_u32 ? static_cast<long>(static_cast<uint32_t>(rc)) : rc;
 }
 
 long trampoline(emu::Map&, const void* key, void* value, void* ctx) {

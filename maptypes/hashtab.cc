@@ -169,8 +169,7 @@ void Htab::init_percpu_value(uint32_t idx, const void* value, bool all_cpus) {
     // A new element from a program has only the current CPU's slot set. 6.18
     // clears value_size bytes per CPU, so a reused element's padding keeps what
     // an earlier syscall update put there; 6.1 clears the whole slot.
-    const KernelProfile* p = find_profile(m_.header().profile);
-    const uint32_t clear = p != nullptr && p->prog_percpu_init_zeroes_padding ? st_.stride : m_.attr().value_size;
+    const uint32_t clear = st_.prog_init_zeroes_padding ? st_.stride : m_.attr().value_size;
     for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memset(value_of(idx, cpu), 0, clear);
   }
   copy_value_in(idx, value, all_cpus);
@@ -273,6 +272,7 @@ int HtabOps::init(Map& map) const {
   st.zero_seed = (map.attr().map_flags & BPF_F_ZERO_SEED) != 0;
   st.seed = st.zero_seed ? 0 : static_cast<uint32_t>(std::random_device{}());
   st.pcpu_freelist = percpu_ && !lru_ && !(map.attr().map_flags & BPF_F_NO_PREALLOC);
+  st.prog_init_zeroes_padding = map.profile().prog_percpu_init_zeroes_padding;
   st.next_fresh.store(1);
   return init_extra(map);
 }

@@ -69,6 +69,7 @@ struct HtabState : HtabLayout {
   bool lru;
   bool zero_seed;
   bool pcpu_freelist;  // per-CPU free lists at extra_off (preallocated PERCPU_HASH)
+  bool prog_init_zeroes_padding;  // the profile's prog_percpu_init_zeroes_padding
   std::atomic<uint32_t> count;       // linked elements
   std::atomic<uint32_t> next_fresh;  // first never-used element index
   std::atomic<uint64_t> free_head;   // free stack: index | (ABA tag << 32)

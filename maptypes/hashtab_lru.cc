@@ -39,13 +39,12 @@ class HtabLruOps : public HtabOps {
   int init_extra(Map& map) const override {
     Htab h(map);
     const auto& st = h.state();
-    const KernelProfile* profile = find_profile(map.header().profile);
     BpfLru::Params p;
     p.nr_cpus = map.nr_cpus();
     p.percpu = (map.attr().map_flags & BPF_F_NO_COMMON_LRU) != 0;
     // The element's hash sits just before its LRU node (ElemHdr::hash).
     p.hash_offset = static_cast<int32_t>(offsetof(ElemHdr, hash)) - static_cast<int32_t>(st.lru_node_off);
-    p.target_free = profile != nullptr && !profile->lru_scaled_target_free
+    p.target_free = !map.profile().lru_scaled_target_free
                         ? BpfLru::kLocalFreeTarget
                         : BpfLru::target_free_for(map.attr().max_entries, map.nr_cpus());
     BpfLru* lru = BpfLru::init(h.extra(), p);
