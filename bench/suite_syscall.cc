@@ -29,9 +29,8 @@ void lookup(benchmark::State& state, MapFixture& f) {
   state.counters["miss_rate"] = benchmark::Counter(static_cast<double>(misses), benchmark::Counter::kAvgIterations);
 }
 
-void update_existing(benchmark::State& state, MapFixture& f) {
-  const uint32_t threads = static_cast<uint32_t>(state.threads());
-  KeyWalk w(f.entries, f.entries / threads * static_cast<uint32_t>(state.thread_index()));
+// BPF_ANY updates of the keys `w` walks, one per iteration.
+void update_walk(benchmark::State& state, MapFixture& f, KeyWalk w) {
   KeyBuf kb;
   std::vector<uint64_t> value(f.value_bytes / 8, 1);
   int64_t errors = 0;
@@ -42,6 +41,11 @@ void update_existing(benchmark::State& state, MapFixture& f) {
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["error_rate"] = benchmark::Counter(static_cast<double>(errors), benchmark::Counter::kAvgIterations);
+}
+
+void update_existing(benchmark::State& state, MapFixture& f) {
+  const uint32_t threads = static_cast<uint32_t>(state.threads());
+  update_walk(state, f, KeyWalk(f.entries, f.entries / threads * static_cast<uint32_t>(state.thread_index())));
 }
 
 // Timed: one of insert / delete / lookup_and_delete over a batch of absent or
@@ -133,19 +137,7 @@ void lookup_batch(benchmark::State& state, MapFixture& f) {
 
 // LRU under eviction: the map is full and keys walk a space twice its size, so
 // every update inserts a key the LRU no longer holds and evicts another.
-void update_evict(benchmark::State& state, MapFixture& f) {
-  KeyWalk w(f.entries * 2, f.entries);
-  KeyBuf kb;
-  std::vector<uint64_t> value(f.value_bytes / 8, 1);
-  int64_t errors = 0;
-  for (auto _ : state) {
-    uint32_t k = w.next();
-    value[0] = k;
-    errors += f.backend->map_update_elem(f.fd, kb.set(*f.type, k), value.data(), BPF_ANY) != 0;
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.counters["error_rate"] = benchmark::Counter(static_cast<double>(errors), benchmark::Counter::kAvgIterations);
-}
+void update_evict(benchmark::State& state, MapFixture& f) { update_walk(state, f, KeyWalk(f.entries * 2, f.entries)); }
 
 benchmark::internal::Benchmark* add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body,
                                     const char* tag = "") {

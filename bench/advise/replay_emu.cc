@@ -74,6 +74,19 @@ struct SegmentTimer {
   double t0 = 0, total = 0;
 };
 
+// Runs the warm-up ops untimed and the measured ops timed, and records the cost
+// per logical op. exec(from, to, result, timer) replays ops [from, to).
+template <class Exec>
+void run_measured(const Stream& st, Exec& exec, RunResult& res) {
+  RunResult scratch;
+  SegmentTimer untimed(false), timed(true);
+  exec(0, st.measured_begin, scratch, untimed);
+  timed.start();
+  exec(st.measured_begin, st.ops.size(), res, timed);
+  res.ns_per_op = timed.stop() / static_cast<double>(st.measured_logical);
+  res.ran = true;
+}
+
 int create(bpfemu::Backend& be, const Candidate& c, std::string* why) {
   bpfemu::MapCreateOpts opts;
   opts.map_flags = c.flags;
@@ -153,15 +166,8 @@ RunResult replay_prog(const Candidate& c, const Stream& st) {
       }
     }
   };
-  RunResult scratch;
-  SegmentTimer untimed(false), timed(true);
-  exec(0, st.measured_begin, scratch, untimed);
-  timed.start();
-  exec(st.measured_begin, st.ops.size(), res, timed);
-  double ns = timed.stop();
-  res.ns_per_op = ns / static_cast<double>(st.measured_logical);
+  run_measured(st, exec, res);
   res.mem_bytes = emu_map_bytes(fd);
-  res.ran = true;
   if (sum == 42) fprintf(stderr, " ");  // keeps the value reads
   be.close(fd);
   return res;
@@ -223,15 +229,8 @@ RunResult replay_syscall(bpfemu::Backend& be, const Candidate& c, const Stream& 
       }
     }
   };
-  RunResult scratch;
-  SegmentTimer untimed(false), timed(true);
-  exec(0, st.measured_begin, scratch, untimed);
-  timed.start();
-  exec(st.measured_begin, st.ops.size(), res, timed);
-  double ns = timed.stop();
-  res.ns_per_op = ns / static_cast<double>(st.measured_logical);
+  run_measured(st, exec, res);
   res.mem_bytes = be.name() == "emu" ? emu_map_bytes(fd) : kernel_map_bytes(fd);
-  res.ran = true;
   be.close(fd);
   return res;
 }

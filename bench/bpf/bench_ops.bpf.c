@@ -51,8 +51,28 @@ static __always_inline struct cfg *get_cfg(void) {
   return bpf_map_lookup_elem(&cfg_map, &zero);
 }
 
-SEC("xdp")
-int lookup_u32(struct xdp_md *ctx) {
+// One key of the walk, as the map wants it: the u32 itself, or its /32 LPM key.
+// `lpm` is a compile-time constant in every caller, so each program keeps only
+// one branch.
+static __always_inline __u64 *lookup_key(__u32 k, const int lpm) {
+  if (lpm) {
+    struct lpm_key key = {32, lpm_addr(k)};
+    return bpf_map_lookup_elem(&target, &key);
+  }
+  return bpf_map_lookup_elem(&target, &k);
+}
+
+static __always_inline long update_key(__u32 k, const int lpm) {
+  __u64 v = k;
+  if (lpm) {
+    struct lpm_key key = {32, lpm_addr(k)};
+    return bpf_map_update_elem(&target, &key, &v, BPF_ANY);
+  }
+  return bpf_map_update_elem(&target, &k, &v, BPF_ANY);
+}
+
+// OPS_PER_RUN lookups of the next keys of the walk.
+static __always_inline int lookup_run(const int lpm) {
   struct cfg *c = get_cfg();
   if (!c) return XDP_ABORTED;
   __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
@@ -60,7 +80,7 @@ int lookup_u32(struct xdp_md *ctx) {
   for (int i = 0; i < OPS_PER_RUN; i++) {
     k += s;
     if (k >= n) k -= n;
-    __u64 *v = bpf_map_lookup_elem(&target, &k);
+    __u64 *v = lookup_key(k, lpm);
     if (v)
       sum += *v;
     else
@@ -72,16 +92,15 @@ int lookup_u32(struct xdp_md *ctx) {
   return XDP_PASS;
 }
 
-SEC("xdp")
-int update_u32(struct xdp_md *ctx) {
+// OPS_PER_RUN BPF_ANY updates of the next keys of the walk.
+static __always_inline int update_run(const int lpm) {
   struct cfg *c = get_cfg();
   if (!c) return XDP_ABORTED;
   __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
   for (int i = 0; i < OPS_PER_RUN; i++) {
     k += s;
     if (k >= n) k -= n;
-    __u64 v = k;
-    if (bpf_map_update_elem(&target, &k, &v, BPF_ANY)) miss++;
+    if (update_key(k, lpm)) miss++;
   }
   c->pos = k;
   c->misses += miss;
@@ -89,42 +108,15 @@ int update_u32(struct xdp_md *ctx) {
 }
 
 SEC("xdp")
-int lookup_lpm(struct xdp_md *ctx) {
-  struct cfg *c = get_cfg();
-  if (!c) return XDP_ABORTED;
-  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
-  __u64 sum = 0;
-  for (int i = 0; i < OPS_PER_RUN; i++) {
-    k += s;
-    if (k >= n) k -= n;
-    struct lpm_key key = {32, lpm_addr(k)};
-    __u64 *v = bpf_map_lookup_elem(&target, &key);
-    if (v)
-      sum += *v;
-    else
-      miss++;
-  }
-  c->pos = k;
-  c->sum += sum;
-  c->misses += miss;
-  return XDP_PASS;
-}
+int lookup_u32(struct xdp_md *ctx) { return lookup_run(0); }
 
 SEC("xdp")
-int update_lpm(struct xdp_md *ctx) {
-  struct cfg *c = get_cfg();
-  if (!c) return XDP_ABORTED;
-  __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
-  for (int i = 0; i < OPS_PER_RUN; i++) {
-    k += s;
-    if (k >= n) k -= n;
-    struct lpm_key key = {32, lpm_addr(k)};
-    __u64 v = k;
-    if (bpf_map_update_elem(&target, &key, &v, BPF_ANY)) miss++;
-  }
-  c->pos = k;
-  c->misses += miss;
-  return XDP_PASS;
-}
+int update_u32(struct xdp_md *ctx) { return update_run(0); }
+
+SEC("xdp")
+int lookup_lpm(struct xdp_md *ctx) { return lookup_run(1); }
+
+SEC("xdp")
+int update_lpm(struct xdp_md *ctx) { return update_run(1); }
 
 char LICENSE[] SEC("license") = "GPL";
