@@ -42,19 +42,25 @@ constexpr size_t kChunkSize = size_t{1} << kChunkBits;
 constexpr size_t kChunks = 1024;  // fds up to 1M
 std::array<std::atomic<Slot*>, kChunks> g_chunks{};
 
+// The slot of fd, or nullptr when its chunk was never made (no map fd there).
+// Inline: every map operation starts here.
+inline Slot* find_slot(int fd) {
+  const size_t chunk = static_cast<size_t>(static_cast<unsigned>(fd)) >> kChunkBits;
+  if (chunk >= kChunks) return nullptr;  // also fd < 0
+  Slot* c = g_chunks[chunk].load(std::memory_order_acquire);
+  return c != nullptr ? &c[static_cast<size_t>(fd) & (kChunkSize - 1)] : nullptr;
+}
+
 Slot* slot_for(int fd, bool create) {
   if (fd < 0) return nullptr;
-  size_t chunk = static_cast<size_t>(fd) >> kChunkBits;
-  if (chunk >= kChunks) return nullptr;
-  Slot* c = g_chunks[chunk].load(std::memory_order_acquire);
-  if (c == nullptr) {
-    if (!create) return nullptr;
-    auto* fresh = new Slot[kChunkSize];
-    if (!g_chunks[chunk].compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) {
-      delete[] fresh;
-    } else {
-      c = fresh;
-    }
+  if (Slot* s = find_slot(fd); s != nullptr || !create) return s;
+  const size_t chunk = static_cast<size_t>(fd) >> kChunkBits;
+  Slot* c = nullptr;
+  auto* fresh = new Slot[kChunkSize];
+  if (!g_chunks[chunk].compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) {
+    delete[] fresh;
+  } else {
+    c = fresh;
   }
   return &c[static_cast<size_t>(fd) & (kChunkSize - 1)];
 }
@@ -184,7 +190,7 @@ Map* attach_view_locked(int fd, int* err) {
     *err = -EINVAL;
     return nullptr;
   }
-  auto* m = new Map(*ops, std::move(region));
+  auto* m = new Map(ops->variant_for(hdr->attr), std::move(region));
   // Ids are per process: a map made elsewhere keeps its id unless it collides.
   uint32_t id = m->header().id;
   m->set_id(id == 0 || g_by_id.count(id) != 0 ? alloc_id_locked() : id);
@@ -233,13 +239,20 @@ bool fits_in_memory(uint64_t bytes) {
   return bytes <= static_cast<uint64_t>(si.totalram) * si.mem_unit;
 }
 
+// Maps this process has not seen under fd yet (map_from_fd's slow path).
+static Map* adopt_fd(int fd, uint8_t* access, int* err);
+
 Map* map_from_fd(int fd, uint8_t* access, int* err) {
-  Slot* s = slot_for(fd, false);
+  Slot* s = find_slot(fd);
   Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
-  if (m != nullptr) {
+  if (m != nullptr) [[likely]] {
     if (access != nullptr) *access = s->access.load(std::memory_order_relaxed);
     return m;
   }
+  return adopt_fd(fd, access, err);
+}
+
+static Map* adopt_fd(int fd, uint8_t* access, int* err) {
   // Not ours (yet): a closed fd, some other file, or a map handle made outside
   // our API (dup in user code, inherited across fork/exec). Adopt the latter.
   int flags = fcntl(fd, F_GETFL);
@@ -249,7 +262,7 @@ Map* map_from_fd(int fd, uint8_t* access, int* err) {
   }
   std::lock_guard<std::mutex> lock(g_mu);
   int e = -EINVAL;
-  m = attach_view_locked(fd, &e);
+  Map* m = attach_view_locked(fd, &e);
   if (m == nullptr) {
     if (err != nullptr) *err = -EINVAL;
     return nullptr;
@@ -297,6 +310,7 @@ int sys_map_create(const MapAttr& in) {
   if (attr.map_type >= profile.max_map_type) return -EINVAL;
   const MapOps* ops = maptypes::ops_for_type(attr.map_type);
   if (ops == nullptr) return -EINVAL;
+  ops = &ops->variant_for(attr);
   const uint32_t ncpus = static_cast<uint32_t>(possible_cpus());
   CreateEnv env{ncpus, &profile};
   if (int err = ops->alloc_check(attr, env); err != 0) return err;

@@ -44,6 +44,11 @@ class MapOps {
   virtual int64_t data_size(const MapAttr& attr, const CreateEnv& env) const = 0;
   // Lays out a fresh, zero-filled region.
   virtual int init(Map& map) const = 0;
+  // The implementation serving maps with these attributes. A family may keep a
+  // second layout for attribute combinations where it can be faster with the
+  // same observable semantics; the syscall layer asks before creating or
+  // attaching a map, so every process picks the same one.
+  virtual const MapOps& variant_for(const MapAttr&) const { return *this; }
 
   // --- syscall side (key/value already copied and non-null where the kernel requires) ---
   // Bytes of a value as syscalls copy it (per-CPU types: nr_cpus * round_up(value_size, 8)).
