@@ -1,4 +1,6 @@
-// HASH and PERCPU_HASH (LRU variants: see hashtab_lru.cc), after kernel/bpf/hashtab.c.
+// HASH with BPF_F_ZERO_SEED, and PERCPU_HASH (LRU variants: see
+// hashtab_lru.cc), after kernel/bpf/hashtab.c. Plain HASH maps with a random
+// seed use the open-addressing layout of hashtab_flat.cc (variant_for below).
 //
 // Region layout: [buckets: n_buckets x Bucket][elements: capacity x elem_size].
 // Elements are addressed by 1-based index (0 = none); a bucket chains elements
@@ -195,13 +197,13 @@ constexpr uint32_t kPcpuMinUnit = 32 << 10;
 constexpr uint32_t kHtabCreateFlags = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | BPF_F_RDONLY |
                                       BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_ZERO_SEED;
 
+}  // namespace
+
 uint32_t roundup_pow_of_two(uint32_t v) {
   uint32_t p = 1;
   while (p < v) p <<= 1;
   return p;
 }
-
-}  // namespace
 
 bool access_flags_ok(uint32_t flags) {
   return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) != (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
@@ -250,18 +252,30 @@ HtabLayout HtabOps::layout(const MapAttr& attr, uint32_t nr_cpus) const {
   return l;
 }
 
+bool HtabOps::kernel_allocation_fits(const MapAttr& attr, const CreateEnv& env) const {
+  // The kernel allocates the buckets always and the elements when preallocating.
+  const uint64_t stride = emu::round_up8(attr.value_size);
+  uint64_t eager = uint64_t{roundup_pow_of_two(attr.max_entries)} * 16;
+  if (!(attr.map_flags & BPF_F_NO_PREALLOC)) {
+    uint64_t kelem = kKernelElemHeader + emu::round_up8(attr.key_size) + (percpu_ ? 8 : stride);
+    eager += kelem * attr.max_entries;
+    if (percpu_) eager += stride * env.nr_cpus * attr.max_entries;
+  }
+  return emu::fits_in_memory(eager);
+}
+
 int64_t HtabOps::data_size(const MapAttr& attr, const CreateEnv& env) const {
   HtabLayout l = layout(attr, env.nr_cpus);
   if (l.capacity > UINT32_MAX - 1) return -E2BIG;
-  // The kernel allocates the buckets always and the elements when preallocating.
-  uint64_t eager = uint64_t{l.n_buckets} * 16;
-  if (!(attr.map_flags & BPF_F_NO_PREALLOC)) {
-    uint64_t kelem = kKernelElemHeader + emu::round_up8(attr.key_size) + (percpu_ ? 8 : l.stride);
-    eager += kelem * attr.max_entries;
-    if (percpu_) eager += uint64_t{l.stride} * env.nr_cpus * attr.max_entries;
-  }
-  if (!emu::fits_in_memory(eager)) return -ENOMEM;
+  if (!kernel_allocation_fits(attr, env)) return -ENOMEM;
   return static_cast<int64_t>(l.total);
+}
+
+const MapOps& HtabOps::variant_for(const MapAttr& attr) const {
+  // A random seed makes the kernel's element order unpredictable, so plain HASH
+  // maps can use the faster open-addressing layout (hashtab_flat.cc).
+  if (!percpu_ && !lru_ && !(attr.map_flags & BPF_F_ZERO_SEED)) return flat_htab_ops();
+  return *this;
 }
 
 int HtabOps::init(Map& map) const {

@@ -169,6 +169,7 @@ class Htab {
 };
 
 bool access_flags_ok(uint32_t flags);
+uint32_t roundup_pow_of_two(uint32_t v);
 
 inline BucketWriteGuard::BucketWriteGuard(const Htab& h, Bucket& b) : b_(b) {
   if (b_.lock.lock_recovering()) h.repair_bucket(b_);
@@ -211,6 +212,9 @@ bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& 
 #endif
 }
 
+// HASH without BPF_F_ZERO_SEED (hashtab_flat.cc).
+const MapOps& flat_htab_ops();
+
 class HtabOps : public MapOps {
  public:
   HtabOps(bool percpu, bool lru) : percpu_(percpu), lru_(lru) {}
@@ -218,6 +222,7 @@ class HtabOps : public MapOps {
   int alloc_check(MapAttr& attr, const CreateEnv& env) const override;
   int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override;
   int init(Map& map) const override;
+  const MapOps& variant_for(const MapAttr& attr) const override;
   uint32_t sys_value_size(const Map& map) const override;
   int lookup(Map& map, const void* key, void* value, uint64_t flags) const override;
   int update(Map& map, const void* key, const void* value, uint64_t flags) const override;
@@ -236,6 +241,13 @@ class HtabOps : public MapOps {
 
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);
+  // Whether the memory the kernel allocates at create time could be had here.
+  bool kernel_allocation_fits(const MapAttr& attr, const CreateEnv& env) const;
+  // The elem_flags/flags checks of the hash batch commands.
+  int check_batch_flags(const Map& map, uint64_t elem_flags, uint64_t flags) const {
+    if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !has_spin_lock(map))) return -EINVAL;
+    return flags != 0 ? -EINVAL : 0;
+  }
   // Unlinks `key` (copying its value out first when value_out is set).
   int remove_key(Map& map, const void* key, void* value_out) const;
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;

@@ -10,8 +10,7 @@ namespace bpfemu::maptypes {
 
 int HtabOps::lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
                           uint32_t* count, uint64_t elem_flags, uint64_t flags, bool do_delete) const {
-  if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !has_spin_lock(map))) return -EINVAL;
-  if (flags != 0) return -EINVAL;
+  if (int err = check_batch_flags(map, elem_flags, flags); err != 0) return err;
   const uint32_t max_count = *count;
   if (max_count == 0) return 0;
   *count = 0;

@@ -43,9 +43,15 @@ std::set<uint32_t> keys_of(bpfemu::Backend& b, int fd) {
   return keys;
 }
 
-TEST(Concurrency, HashThreadsOnDisjointKeys) {
+// Both HASH layouts: chained (BPF_F_ZERO_SEED) and open addressing (random seed).
+class HashLayouts : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(HashLayouts, ThreadsOnDisjointKeys) {
   bpfemu::EmuBackend b;
-  int fd = b.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, kThreads * kKeysPerThread, nullptr);
+  bpfemu::MapCreateOpts opts;
+  opts.map_flags = GetParam();
+  int fd = b.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, kThreads * kKeysPerThread, &opts);
+  ASSERT_GE(fd, 0);
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t) ts.emplace_back([&, t] { hammer(b, fd, t, false); });
   for (auto& t : ts) t.join();
@@ -54,6 +60,9 @@ TEST(Concurrency, HashThreadsOnDisjointKeys) {
   for (uint32_t k : keys) EXPECT_NE(k % kKeysPerThread % 3, 0u);
   b.close(fd);
 }
+
+INSTANTIATE_TEST_SUITE_P(Concurrency, HashLayouts, ::testing::Values(0u, uint32_t{BPF_F_ZERO_SEED}),
+                         [](const auto& info) { return std::string(info.param ? "Chained" : "Flat"); });
 
 TEST(Concurrency, LruNeverExceedsCapacity) {
   bpfemu::EmuBackend b;

@@ -1,0 +1,457 @@
+// HASH maps without BPF_F_ZERO_SEED: open addressing with keys and values
+// inline, so a lookup touches one slot (usually one cache line) instead of a
+// bucket and then an element.
+//
+// Why a second layout is allowed: with a random seed the kernel's element order
+// (which hashtab.cc reproduces for BPF_F_ZERO_SEED) is unpredictable, so only
+// the set of keys, the values, the counts and the error codes are observable,
+// and those are the same here.
+//
+// Region: slot_count slots of slot_size bytes, each
+//   [u32 meta][key][pad to 8][value: round_up(value_size, 8)]
+// meta = state (low 2 bits) | version (the rest); every change of a slot bumps
+// the version. Linear probing from hash & mask; slot_count is twice
+// roundup_pow_of_two(max_entries), so at most half the slots are live.
+//
+// Invariants:
+//  - Writers hold FlatState::writer (one lock per map, process-shared, taken
+//    over from a dead holder). Readers take no lock: they check a slot's meta
+//    before and after reading it (a seqlock per slot), and wait out BUSY slots.
+//  - A live key is in exactly one slot, and no slot between its home and it is
+//    EMPTY. A LIVE slot's key bytes never change while it is LIVE.
+//  - Deleting leaves a TOMB. A TOMB followed by an EMPTY slot is turned EMPTY
+//    (and so on backwards), which keeps the invariant above without moving any
+//    live slot, so value pointers handed to programs stay put.
+//  - count is the number of LIVE slots (recounted when a dead writer's lock is
+//    taken over).
+//
+// Known difference (see conformance/README.md): an update of an existing key
+// rewrites its value in place. The kernel links a new element instead, so a
+// program pointer taken before the update still shows the old value there.
+// Use BPF_F_ZERO_SEED (the chained layout) where that matters.
+#include <random>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "emu/cpu.h"
+#include "emu/faults.h"
+#include "maptypes/hashtab.h"
+
+namespace bpfemu::maptypes {
+namespace {
+
+enum SlotState : uint32_t { kEmpty = 0, kLive = 1, kTomb = 2, kBusy = 3 };
+constexpr uint32_t kStateMask = 3;
+constexpr uint32_t kVersionStep = 4;
+
+// Lives in the map header's family area.
+struct FlatState {
+  uint64_t slot_size;
+  uint32_t slot_count;  // power of two
+  uint32_t value_off;
+  uint64_t seed;
+  std::atomic<uint32_t> count;
+  emu::SpinLock writer;
+  // The slot a writer has marked BUSY and what it was before (0 = none), so the
+  // next writer can finish the job if this one dies.
+  std::atomic<uint32_t> busy_slot;  // index + 1
+  std::atomic<uint32_t> busy_prev;  // meta before BUSY
+};
+
+constexpr uint32_t kKeyOff = 4;
+
+class Flat {
+ public:
+  // Copies the geometry out of the shared state once: the probe loop's acquire
+  // loads would otherwise make the compiler reload it on every step.
+  explicit Flat(Map& m)
+      : st_(m.state<FlatState>()),
+        base_(m.data()),
+        slot_size_(st_.slot_size),
+        seed_(st_.seed),
+        mask_(st_.slot_count - 1),
+        value_off_(st_.value_off),
+        ks_(m.attr().key_size) {}
+
+  FlatState& state() const { return st_; }
+  uint32_t slots() const { return mask_ + 1; }
+  uint32_t home(const void* key) const {
+    // 4- and 8-byte keys (the common ones) get a multiply-xorshift mix of the
+    // seeded key: a few instructions instead of XXH3's setup, which matters
+    // because a short lookup lets the CPU overlap the cache misses of several.
+    switch (ks_) {
+      case 4: return mix(load<uint32_t>(key)) & mask_;
+      case 8: return mix(load<uint64_t>(key)) & mask_;
+      default: return wide_hash(key) & mask_;
+    }
+  }
+  uint8_t* slot(uint32_t i) const { return base_ + i * slot_size_; }
+  std::atomic<uint32_t>& meta(uint32_t i) const { return *reinterpret_cast<std::atomic<uint32_t>*>(slot(i)); }
+  uint8_t* key_of(uint32_t i) const { return slot(i) + kKeyOff; }
+  uint8_t* value_of(uint32_t i) const { return slot(i) + value_off_; }
+  uint32_t next(uint32_t i) const { return (i + 1) & mask_; }
+
+  bool key_is(uint32_t i, const void* key) const {
+    const uint8_t* k = key_of(i);
+    switch (ks_) {  // common sizes as integer compares instead of a memcmp call
+      case 4: return load<uint32_t>(k) == load<uint32_t>(key);
+      case 8: return load<uint64_t>(k) == load<uint64_t>(key);
+      default: return memcmp(k, key, ks_) == 0;
+    }
+  }
+
+  // Lock-free: the slot holding key (UINT32_MAX if none) and its meta as read.
+  // A caller that reads more of the slot than the key checks afterwards that
+  // meta(slot) still equals *seen (a seqlock per slot), and probes again if not.
+  uint32_t probe(const void* key, uint32_t* seen) const {
+    switch (ks_) {  // the common key sizes get a loop with the compare inlined
+      case 4: return probe_as<4>(key, seen);
+      case 8: return probe_as<8>(key, seen);
+      default: return probe_as<0>(key, seen);
+    }
+  }
+  bool unchanged(uint32_t i, uint32_t seen) const {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return meta(i).load(std::memory_order_relaxed) == seen;
+  }
+
+  // --- writer side: caller holds st_.writer ---
+  // The slot holding key (or UINT32_MAX), and the first reusable slot on its
+  // probe path (TOMB before the end, or the EMPTY that ends it).
+  uint32_t find_locked(const void* key, uint32_t* free_slot) const;
+  // Marks slot i BUSY, runs write(), then makes it LIVE.
+  template <class W>
+  void write_slot(uint32_t i, W&& write) const {
+    const uint32_t m = meta(i).load(std::memory_order_relaxed);
+    st_.busy_prev.store(m, std::memory_order_relaxed);
+    st_.busy_slot.store(i + 1, std::memory_order_relaxed);
+    // Release stores keep the journal ahead of BUSY and LIVE ahead of clearing
+    // it, even for a writer killed in between.
+    meta(i).store(((m & ~kStateMask) + kVersionStep) | kBusy, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_release);
+    write();
+    meta(i).store(((m & ~kStateMask) + 2 * kVersionStep) | kLive, std::memory_order_release);
+    st_.busy_slot.store(0, std::memory_order_release);
+  }
+  void set_state(uint32_t i, uint32_t state) const {
+    const uint32_t m = meta(i).load(std::memory_order_relaxed);
+    meta(i).store(((m & ~kStateMask) + kVersionStep) | state, std::memory_order_release);
+  }
+  // Deletes the key in slot i.
+  void remove_slot(uint32_t i) const {
+    set_state(i, kTomb);
+    // A tombstone right before an EMPTY slot ends no probe path that leads
+    // anywhere: clear it, and any tombstones it was shielding behind it.
+    const uint32_t mask = slots() - 1;
+    for (uint32_t j = i, n = 0; n < slots(); ++n, j = (j - 1) & mask) {
+      if ((meta(j).load(std::memory_order_relaxed) & kStateMask) != kTomb) break;
+      if ((meta(next(j)).load(std::memory_order_relaxed) & kStateMask) != kEmpty) break;
+      set_state(j, kEmpty);
+    }
+    st_.count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // Takes the writer lock; a lock taken over from a dead process is repaired.
+  void lock() const {
+    if (st_.writer.lock_recovering()) repair();
+  }
+  void unlock() const { st_.writer.unlock(); }
+
+ private:
+  template <class T>
+  static T load(const void* p) {
+    T v;
+    memcpy(&v, p, sizeof(T));
+    return v;
+  }
+  uint64_t mix(uint64_t k) const {
+    uint64_t x = (k ^ seed_) * 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ULL;
+    return x ^ (x >> 32);
+  }
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] uint32_t probe_as(const void* key, uint32_t* seen) const;
+  // Out of line, so the short-key path above stays small enough to inline.
+  [[gnu::noinline]] uint32_t wide_hash(const void* key) const {
+    return static_cast<uint32_t>(XXH3_64bits_withSeed(key, ks_, seed_));
+  }
+  void repair() const;
+
+  FlatState& st_;
+  uint8_t* base_;
+  uint64_t slot_size_;
+  uint64_t seed_;
+  uint32_t mask_;
+  uint32_t value_off_;
+  uint32_t ks_;
+};
+
+class WriterGuard {
+ public:
+  explicit WriterGuard(const Flat& f) : f_(f) { f_.lock(); }
+  ~WriterGuard() { f_.unlock(); }
+  WriterGuard(const WriterGuard&) = delete;
+  WriterGuard& operator=(const WriterGuard&) = delete;
+
+ private:
+  const Flat& f_;
+};
+
+template <uint32_t kKeySize>
+inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
+#if defined(__SANITIZE_THREAD__)
+  // The per-slot seqlock races on purpose; under TSan, probe under the lock
+  // (the callers' unchanged() check then always holds).
+  WriterGuard g(*this);
+  uint32_t free_slot;
+  const uint32_t at = find_locked(key, &free_slot);
+  if (at != UINT32_MAX) *seen = meta(at).load(std::memory_order_relaxed);
+  return at;
+#else
+  // Locals, so that the loop runs in registers: a short lookup lets the CPU
+  // overlap the cache misses of consecutive lookups.
+  uint8_t* const base = base_;
+  const uint64_t size = slot_size_;
+  const uint32_t mask = mask_;
+  uint32_t i = home(key);
+  for (uint32_t n = 0, spins = 0; n <= mask;) {
+    const uint8_t* s = base + i * size;
+    const uint32_t m = reinterpret_cast<const std::atomic<uint32_t>*>(s)->load(std::memory_order_acquire);
+    const uint32_t state = m & kStateMask;
+    if (state == kLive) {
+      bool match;
+      if constexpr (kKeySize == 4) {
+        match = load<uint32_t>(s + kKeyOff) == load<uint32_t>(key);
+      } else if constexpr (kKeySize == 8) {
+        match = load<uint64_t>(s + kKeyOff) == load<uint64_t>(key);
+      } else {
+        match = memcmp(s + kKeyOff, key, ks_) == 0;
+      }
+      if (match) {
+        *seen = m;
+        return i;
+      }
+    } else if (state == kEmpty) {
+      return UINT32_MAX;
+    } else if (state == kBusy) {
+      // Being written (or its writer died: taking the lock repairs it).
+      if (++spins % (1U << 16) == 0) WriterGuard repair(*this);
+      __builtin_ia32_pause();
+      continue;
+    }
+    i = (i + 1) & mask;
+    ++n;
+  }
+  return UINT32_MAX;
+#endif
+}
+
+uint32_t Flat::find_locked(const void* key, uint32_t* free_slot) const {
+  *free_slot = UINT32_MAX;
+  uint32_t i = home(key);
+  for (uint32_t n = 0; n < slots(); ++n, i = next(i)) {
+    const uint32_t state = meta(i).load(std::memory_order_relaxed) & kStateMask;
+    if (state == kEmpty) {
+      if (*free_slot == UINT32_MAX) *free_slot = i;
+      return UINT32_MAX;
+    }
+    if (state == kLive && key_is(i, key)) return i;
+    if (state == kTomb && *free_slot == UINT32_MAX) *free_slot = i;
+  }
+  return UINT32_MAX;
+}
+
+void Flat::repair() const {
+  // A writer died holding the lock. A BUSY slot it left was either a new key
+  // half written (drop it) or a value being rewritten in place (keep the key;
+  // a value wider than one store may be torn, as with an ARRAY). Then recount.
+  const uint32_t journal = st_.busy_slot.load(std::memory_order_relaxed);
+  const bool was_live = (st_.busy_prev.load(std::memory_order_relaxed) & kStateMask) == kLive;
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < slots(); ++i) {
+    const uint32_t state = meta(i).load(std::memory_order_relaxed) & kStateMask;
+    if (state == kBusy) set_state(i, i + 1 == journal && was_live ? kLive : kTomb);
+    live += (meta(i).load(std::memory_order_relaxed) & kStateMask) == kLive;
+  }
+  st_.busy_slot.store(0, std::memory_order_relaxed);
+  st_.count.store(live, std::memory_order_relaxed);
+}
+
+class FlatHtabOps : public HtabOps {
+ public:
+  FlatHtabOps() : HtabOps(false, false) {}
+
+  const MapOps& variant_for(const MapAttr&) const override { return *this; }
+
+  int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override {
+    if (!kernel_allocation_fits(attr, env)) return -ENOMEM;
+    return static_cast<int64_t>(uint64_t{slot_count(attr)} * slot_size(attr));
+  }
+
+  int init(Map& map) const override {
+    auto& st = map.state<FlatState>();
+    st.slot_count = slot_count(map.attr());
+    st.slot_size = slot_size(map.attr());
+    st.value_off = emu::round_up8(kKeyOff + map.attr().key_size);
+    st.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+    return 0;
+  }
+
+  int lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
+    Flat f(map);
+    const uint32_t vs = map.attr().value_size;
+#if defined(__SANITIZE_THREAD__)
+    WriterGuard g(f);  // see probe_as
+    uint32_t free_slot;
+    const uint32_t at = f.find_locked(key, &free_slot);
+    if (at == UINT32_MAX) return -ENOENT;
+    memcpy(value, f.value_of(at), vs);
+    return 0;
+#endif
+    for (;;) {
+      uint32_t seen;
+      const uint32_t i = f.probe(key, &seen);
+      if (i == UINT32_MAX) return -ENOENT;
+      if (vs == 8) {  // the common size, without a memcpy call
+        memcpy(value, f.value_of(i), 8);
+      } else {
+        memcpy(value, f.value_of(i), vs);
+      }
+      if (f.unchanged(i, seen)) return 0;
+    }
+  }
+
+  int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
+    if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
+    Flat f(map);
+    const uint32_t vs = map.attr().value_size;
+    WriterGuard g(f);
+    uint32_t free_slot;
+    const uint32_t i = f.find_locked(key, &free_slot);
+    const bool exists = i != UINT32_MAX;
+    if (int err = check_flags(exists ? 1 : 0, flags); err != 0) return err;
+    if (exists) {
+      f.write_slot(i, [&] { memcpy(f.value_of(i), value, vs); });
+      return 0;
+    }
+    auto& st = f.state();
+    if (st.count.load(std::memory_order_relaxed) >= map.attr().max_entries) return -E2BIG;
+    if (int fault = emu::fault_check(FaultSite::kElemAlloc); fault != 0) return fault;
+    if (free_slot == UINT32_MAX) return -ENOMEM;  // cannot happen below half load
+    f.write_slot(free_slot, [&] {
+      memcpy(f.key_of(free_slot), key, map.attr().key_size);
+      memcpy(f.value_of(free_slot), value, vs);
+    });
+    st.count.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+
+  int delete_elem(Map& map, const void* key) const override { return remove_key(map, key, nullptr); }
+
+  int lookup_and_delete(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
+    return remove_key(map, key, value);
+  }
+
+  int get_next_key(Map& map, const void* key, void* next_key) const override {
+    // Slot order; an absent key starts the walk over, as in the kernel.
+    Flat f(map);
+    WriterGuard g(f);
+    uint32_t start = 0;
+    if (key != nullptr) {
+      uint32_t free_slot;
+      const uint32_t at = f.find_locked(key, &free_slot);
+      if (at != UINT32_MAX) start = at + 1;
+    }
+    for (uint32_t i = start; i < f.slots(); ++i) {
+      if ((f.meta(i).load(std::memory_order_relaxed) & kStateMask) != kLive) continue;
+      memcpy(next_key, f.key_of(i), map.attr().key_size);
+      return 0;
+    }
+    return -ENOENT;
+  }
+
+  void* prog_lookup(Map& map, const void* key) const override {
+    Flat f(map);
+    uint32_t seen;
+    const uint32_t i = f.probe(key, &seen);
+    return i != UINT32_MAX ? f.value_of(i) : nullptr;
+  }
+
+  long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    return update(map, key, value, flags);
+  }
+
+  long prog_delete(Map& map, const void* key) const override { return delete_elem(map, key); }
+
+  long for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const override {
+    if (flags != 0) return -EINVAL;
+    Flat f(map);
+    long visited = 0;
+    for (uint32_t i = 0; i < f.slots(); ++i) {
+      if ((f.meta(i).load(std::memory_order_acquire) & kStateMask) != kLive) continue;
+      ++visited;
+      if (cb(map, f.key_of(i), f.value_of(i), ctx) != 0) break;
+    }
+    return visited;
+  }
+
+  // Like the chained table's batch with one slot per bucket: the u32 token is
+  // the next slot to look at, and a batch never runs out of room mid-bucket.
+  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
+                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
+    if (int err = check_batch_flags(map, elem_flags, flags); err != 0) return err;
+    const uint32_t max_count = *count;
+    if (max_count == 0) return 0;
+    *count = 0;
+    uint32_t pos = 0;
+    if (in_batch != nullptr) memcpy(&pos, in_batch, sizeof(pos));
+    Flat f(map);
+    if (pos >= f.slots()) return -ENOENT;
+    const uint32_t ks = map.attr().key_size;
+    const uint32_t vs = map.attr().value_size;
+    uint32_t total = 0;
+    {
+      WriterGuard g(f);
+      for (; pos < f.slots(); ++pos) {
+        if ((f.meta(pos).load(std::memory_order_relaxed) & kStateMask) != kLive) continue;
+        if (total == max_count) break;
+        if (keys == nullptr || values == nullptr) return -EFAULT;
+        memcpy(static_cast<uint8_t*>(keys) + uint64_t{total} * ks, f.key_of(pos), ks);
+        memcpy(static_cast<uint8_t*>(values) + uint64_t{total} * vs, f.value_of(pos), vs);
+        ++total;
+        if (do_delete) f.remove_slot(pos);
+      }
+    }
+    if (out_batch == nullptr) return -EFAULT;
+    memcpy(out_batch, &pos, sizeof(pos));
+    *count = total;
+    return pos >= f.slots() ? -ENOENT : 0;
+  }
+
+ private:
+  static uint32_t slot_count(const MapAttr& attr) { return 2 * roundup_pow_of_two(attr.max_entries); }
+  static uint64_t slot_size(const MapAttr& attr) {
+    return emu::round_up8(kKeyOff + attr.key_size) + uint64_t{emu::round_up8(attr.value_size)};
+  }
+
+  int remove_key(Map& map, const void* key, void* value_out) const {
+    Flat f(map);
+    WriterGuard g(f);
+    uint32_t free_slot;
+    const uint32_t i = f.find_locked(key, &free_slot);
+    if (i == UINT32_MAX) return -ENOENT;
+    if (value_out != nullptr) memcpy(value_out, f.value_of(i), map.attr().value_size);
+    f.remove_slot(i);
+    return 0;
+  }
+};
+
+const FlatHtabOps kFlat;
+
+}  // namespace
+
+const MapOps& flat_htab_ops() { return kFlat; }
+
+}  // namespace bpfemu::maptypes
