@@ -55,10 +55,10 @@ int possible_cpus() {
 void set_possible_cpus(int n) { g_override.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 
 int current_cpu() {
-  int ncpus = possible_cpus();
-  if (t_cpu >= 0) return t_cpu % ncpus;
-  int cpu = sched_getcpu();
-  return cpu < 0 ? 0 : cpu % ncpus;
+  const int ncpus = possible_cpus();
+  int cpu = t_cpu >= 0 ? t_cpu : sched_getcpu();  // glibc reads the rseq area: no syscall
+  if (cpu < 0) return 0;
+  return cpu < ncpus ? cpu : cpu % ncpus;  // a division only when the count was lowered
 }
 
 void set_thread_cpu(int cpu) { t_cpu = cpu; }

@@ -10,8 +10,10 @@
 // Region: slot_count slots of slot_size bytes, each
 //   [u32 meta][key][pad to 8][value: round_up(value_size, 8)]
 // meta = state (low 2 bits) | version (the rest); every change of a slot bumps
-// the version. Linear probing from hash & mask; slot_count is twice
-// roundup_pow_of_two(max_entries), so at most half the slots are live.
+// the version. Linear probing from the hash scaled to [0, slot_count). At most
+// half the slots are live when slots are small (16-32 bytes: short probes are
+// cheap), two thirds when they are bigger, so memory stays within about 1.5x
+// of the kernel's preallocated elements whatever the value size.
 //
 // Invariants:
 //  - Writers hold FlatState::writer (one lock per map, process-shared, taken
@@ -48,7 +50,7 @@ constexpr uint32_t kVersionStep = 4;
 // Lives in the map header's family area.
 struct FlatState {
   uint64_t slot_size;
-  uint32_t slot_count;  // power of two
+  uint32_t slot_count;
   uint32_t value_off;
   uint64_t seed;
   std::atomic<uint32_t> count;
@@ -70,27 +72,28 @@ class Flat {
         base_(m.data()),
         slot_size_(st_.slot_size),
         seed_(st_.seed),
-        mask_(st_.slot_count - 1),
+        n_(st_.slot_count),
         value_off_(st_.value_off),
         ks_(m.attr().key_size) {}
 
   FlatState& state() const { return st_; }
-  uint32_t slots() const { return mask_ + 1; }
+  uint32_t slots() const { return n_; }
   uint32_t home(const void* key) const {
     // 4- and 8-byte keys (the common ones) get a multiply-xorshift mix of the
     // seeded key: a few instructions instead of XXH3's setup, which matters
     // because a short lookup lets the CPU overlap the cache misses of several.
     switch (ks_) {
-      case 4: return mix(load<uint32_t>(key)) & mask_;
-      case 8: return mix(load<uint64_t>(key)) & mask_;
-      default: return wide_hash(key) & mask_;
+      case 4: return scale(mix(load<uint32_t>(key)));
+      case 8: return scale(mix(load<uint64_t>(key)));
+      default: return scale(wide_hash(key));
     }
   }
   uint8_t* slot(uint32_t i) const { return base_ + i * slot_size_; }
   std::atomic<uint32_t>& meta(uint32_t i) const { return *reinterpret_cast<std::atomic<uint32_t>*>(slot(i)); }
   uint8_t* key_of(uint32_t i) const { return slot(i) + kKeyOff; }
   uint8_t* value_of(uint32_t i) const { return slot(i) + value_off_; }
-  uint32_t next(uint32_t i) const { return (i + 1) & mask_; }
+  uint32_t next(uint32_t i) const { return i + 1 == n_ ? 0 : i + 1; }
+  uint32_t prev(uint32_t i) const { return i == 0 ? n_ - 1 : i - 1; }
 
   bool key_is(uint32_t i, const void* key) const {
     const uint8_t* k = key_of(i);
@@ -143,8 +146,7 @@ class Flat {
     set_state(i, kTomb);
     // A tombstone right before an EMPTY slot ends no probe path that leads
     // anywhere: clear it, and any tombstones it was shielding behind it.
-    const uint32_t mask = slots() - 1;
-    for (uint32_t j = i, n = 0; n < slots(); ++n, j = (j - 1) & mask) {
+    for (uint32_t j = i, n = 0; n < slots(); ++n, j = prev(j)) {
       if ((meta(j).load(std::memory_order_relaxed) & kStateMask) != kTomb) break;
       if ((meta(next(j)).load(std::memory_order_relaxed) & kStateMask) != kEmpty) break;
       set_state(j, kEmpty);
@@ -164,6 +166,8 @@ class Flat {
     memcpy(&v, p, sizeof(T));
     return v;
   }
+  // [0, n_) from a 32-bit hash without a division (Lemire's multiply-shift).
+  uint32_t scale(uint64_t h) const { return static_cast<uint32_t>((static_cast<uint32_t>(h) * uint64_t{n_}) >> 32); }
   uint64_t mix(uint64_t k) const {
     uint64_t x = (k ^ seed_) * 0x9e3779b97f4a7c15ULL;
     x ^= x >> 32;
@@ -182,7 +186,7 @@ class Flat {
   uint8_t* base_;
   uint64_t slot_size_;
   uint64_t seed_;
-  uint32_t mask_;
+  uint32_t n_;  // slot count
   uint32_t value_off_;
   uint32_t ks_;
 };
@@ -213,9 +217,9 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
   // overlap the cache misses of consecutive lookups.
   uint8_t* const base = base_;
   const uint64_t size = slot_size_;
-  const uint32_t mask = mask_;
+  const uint32_t n_slots = n_;
   uint32_t i = home(key);
-  for (uint32_t n = 0, spins = 0; n <= mask;) {
+  for (uint32_t n = 0, spins = 0; n < n_slots;) {
     const uint8_t* s = base + i * size;
     const uint32_t m = reinterpret_cast<const std::atomic<uint32_t>*>(s)->load(std::memory_order_acquire);
     const uint32_t state = m & kStateMask;
@@ -240,7 +244,7 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
       __builtin_ia32_pause();
       continue;
     }
-    i = (i + 1) & mask;
+    i = i + 1 == n_slots ? 0 : i + 1;
     ++n;
   }
   return UINT32_MAX;
@@ -431,7 +435,11 @@ class FlatHtabOps : public HtabOps {
   }
 
  private:
-  static uint32_t slot_count(const MapAttr& attr) { return 2 * roundup_pow_of_two(attr.max_entries); }
+  static uint32_t slot_count(const MapAttr& attr) {
+    // alloc_check bounds max_entries by 2^28, so this fits in 32 bits.
+    const uint32_t n = attr.max_entries;
+    return slot_size(attr) <= 32 ? 2 * n + 1 : n + n / 2 + 1;
+  }
   static uint64_t slot_size(const MapAttr& attr) {
     return emu::round_up8(kKeyOff + attr.key_size) + uint64_t{emu::round_up8(attr.value_size)};
   }
