@@ -1,6 +1,7 @@
 #include "emu/cpu.h"
 
 #include <sched.h>
+#include <sys/rseq.h>
 
 #include <atomic>
 #include <cstdio>
@@ -9,8 +10,6 @@
 namespace bpfemu {
 namespace {
 
-std::atomic<int> g_override{0};
-thread_local int t_cpu = -1;
 
 // Parses a cpu list such as "0-3,5" and returns the highest id + 1, like libbpf.
 int parse_possible(const char* s) {
@@ -47,19 +46,35 @@ int host_possible_cpus() {
   return n;
 }
 
-int possible_cpus() {
-  int n = g_override.load(std::memory_order_relaxed);
-  return n > 0 ? n : host_possible_cpus();
+void set_possible_cpus(int n) { cpu_detail::g_possible.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+namespace cpu_detail {
+
+constinit std::atomic<int> g_possible{0};
+constinit thread_local int t_cpu = -1;
+
+int host_default() {
+  // Cache the host's count; a racing set_possible_cpus() wins.
+  int expected = 0;
+  g_possible.compare_exchange_strong(expected, host_possible_cpus(), std::memory_order_relaxed);
+  return possible_cpus();
 }
 
-void set_possible_cpus(int n) { g_override.store(n > 0 ? n : 0, std::memory_order_relaxed); }
-
-int current_cpu() {
-  const int ncpus = possible_cpus();
-  int cpu = t_cpu >= 0 ? t_cpu : sched_getcpu();  // glibc reads the rseq area: no syscall
-  if (cpu < 0) return 0;
-  return cpu < ncpus ? cpu : cpu % ncpus;  // a division only when the count was lowered
+int real_cpu() {
+  // glibc registers rseq for every thread; the kernel keeps cpu_id current
+  // there, so reading it is one load (sched_getcpu does the same, behind a call).
+  if (__rseq_size != 0) {
+    const auto* rs = reinterpret_cast<const struct rseq*>(static_cast<const char*>(__builtin_thread_pointer()) +
+                                                          __rseq_offset);
+    const int cpu = static_cast<int>(rs->cpu_id);
+    if (cpu >= 0) return cpu;
+  }
+  return sched_getcpu();
 }
+
+}  // namespace cpu_detail
+
+using cpu_detail::t_cpu;
 
 void set_thread_cpu(int cpu) { t_cpu = cpu; }
 

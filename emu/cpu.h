@@ -7,16 +7,19 @@
 // sched_setaffinity behaves like the kernel pinned the same way.
 #pragma once
 
+#include <atomic>
+
 namespace bpfemu {
 
 // Number of possible CPUs maps are created with. Maps remember the count they were
 // created with; changing it affects only maps created afterwards.
-int possible_cpus();
+inline int possible_cpus();
 // Overrides the count (n >= 1); 0 restores the host default.
 void set_possible_cpus(int n);
 
 // The current CPU of the calling thread, always in [0, possible_cpus()).
-int current_cpu();
+// Inline: per-CPU maps ask on every program-side operation.
+inline int current_cpu();
 
 // Sets the calling thread's emulated current CPU (-1: follow sched_getcpu again).
 void set_thread_cpu(int cpu);
@@ -35,5 +38,25 @@ class ScopedCpu {
 
 // Host's possible CPU count from /sys/devices/system/cpu/possible (as libbpf reads it).
 int host_possible_cpus();
+
+namespace cpu_detail {
+// Inline fast paths below: per-CPU maps ask on every program-side operation.
+extern constinit std::atomic<int> g_possible;  // 0 = not yet read from the host
+extern constinit thread_local int t_cpu;       // the thread's emulated CPU, -1 = the real one
+int host_default();                            // caches and returns the host's count
+int real_cpu();  // the CPU the thread runs on now (rseq area, else sched_getcpu)
+}  // namespace cpu_detail
+
+inline int possible_cpus() {
+  const int n = cpu_detail::g_possible.load(std::memory_order_relaxed);
+  return n > 0 ? n : cpu_detail::host_default();
+}
+
+inline int current_cpu() {
+  const int ncpus = possible_cpus();
+  const int cpu = cpu_detail::t_cpu >= 0 ? cpu_detail::t_cpu : cpu_detail::real_cpu();
+  if (cpu < 0) return 0;
+  return cpu < ncpus ? cpu : cpu % ncpus;  // a division only when the count was lowered
+}
 
 }  // namespace bpfemu

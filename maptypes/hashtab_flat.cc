@@ -68,7 +68,8 @@ class Flat {
   // Copies the geometry out of the shared state once: the probe loop's acquire
   // loads would otherwise make the compiler reload it on every step.
   explicit Flat(Map& m)
-      : st_(m.state<FlatState>()),
+      : map_(m),
+        st_(m.state<FlatState>()),
         base_(m.data()),
         slot_size_(st_.slot_size),
         seed_(st_.seed),
@@ -181,7 +182,11 @@ class Flat {
     return static_cast<uint32_t>(XXH3_64bits_withSeed(key, ks_, seed_));
   }
   void repair() const;
+  // A reader's wait on a BUSY slot, out of line so that the probe loop never
+  // takes this object's address (which would keep it out of registers).
+  [[gnu::noinline]] static void wait_for_writer(Map& m, uint32_t spins);
 
+  Map& map_;
   FlatState& st_;
   uint8_t* base_;
   uint64_t slot_size_;
@@ -239,9 +244,7 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
     } else if (state == kEmpty) {
       return UINT32_MAX;
     } else if (state == kBusy) {
-      // Being written (or its writer died: taking the lock repairs it).
-      if (++spins % (1U << 16) == 0) WriterGuard repair(*this);
-      __builtin_ia32_pause();
+      wait_for_writer(map_, ++spins);
       continue;
     }
     i = i + 1 == n_slots ? 0 : i + 1;
@@ -249,6 +252,16 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
   }
   return UINT32_MAX;
 #endif
+}
+
+void Flat::wait_for_writer(Map& m, uint32_t spins) {
+  // Being written, or its writer died: now and then take the lock, which
+  // repairs the slot in that case.
+  if (spins % (1U << 16) == 0) {
+    Flat f(m);
+    WriterGuard g(f);
+  }
+  __builtin_ia32_pause();
 }
 
 uint32_t Flat::find_locked(const void* key, uint32_t* free_slot) const {
