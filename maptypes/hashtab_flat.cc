@@ -237,10 +237,13 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
       } else {
         match = memcmp(s + kKeyOff, key, ks_) == 0;
       }
-      if (match) {
+      // The key was read between two loads of meta: a slot reused under us
+      // could have shown a torn key, so a match counts only if meta held still.
+      if (match && unchanged(i, m)) {
         *seen = m;
         return i;
       }
+      if (match) continue;  // read this slot again
     } else if (state == kEmpty) {
       return UINT32_MAX;
     } else if (state == kBusy) {
