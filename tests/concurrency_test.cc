@@ -23,7 +23,9 @@ void hammer(bpfemu::Backend& b, int fd, int t, bool lru) {
       uint64_t v = k + round;
       b.map_update_elem(fd, &k, &v, BPF_ANY);
       uint64_t out;
-      if (b.map_lookup_elem(fd, &k, &out) == 0 && !lru) ASSERT_EQ(out, v);
+      if (b.map_lookup_elem(fd, &k, &out) == 0 && !lru) {
+        ASSERT_EQ(out, v);
+      }
       if (i % 3 == 0) b.map_delete_elem(fd, &k);
       uint32_t next;
       b.map_get_next_key(fd, &k, &next);

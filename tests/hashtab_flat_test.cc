@@ -64,7 +64,9 @@ TEST(FlatHash, LongChurnMatchesAModel) {
         uint64_t out = 0;
         auto m = model.find(q);
         ASSERT_EQ(b.map_lookup_elem(fd, &q, &out), m == model.end() ? -ENOENT : 0) << "key " << q;
-        if (m != model.end()) ASSERT_EQ(out, m->second);
+        if (m != model.end()) {
+          ASSERT_EQ(out, m->second);
+        }
       }
       ASSERT_EQ(walk_count(b, fd), model.size());
     }
