@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "emu/cpu.h"
 #include "emu/profile.h"
 #include "emu/region.h"
 #include "emu/spinlock.h"
@@ -76,6 +77,13 @@ class Map {
   Region& region() { return region_; }
   uint8_t* data() const { return region_.base(); }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
+  // The calling thread's CPU as this map sees it: below nr_cpus() even when the
+  // possible-CPU count was raised after the map was made (ids wrap around).
+  uint32_t current_cpu() const {
+    const auto cpu = static_cast<uint32_t>(bpfemu::current_cpu());
+    const uint32_t n = nr_cpus();
+    return cpu < n ? cpu : cpu % n;
+  }
   // The kernel profile the map was created under (resolved once per view).
   const KernelProfile& profile() const { return *profile_; }
   // The map's id in this process (the creator's id unless another map here has it).

@@ -86,7 +86,7 @@ class ArrayOps : public GenericBatchOps<false> {
   void* prog_lookup(Map& map, const void* key) const override {
     uint32_t i = index(key);
     if (i >= map.attr().max_entries) return nullptr;
-    return slot(map, i, percpu_ ? static_cast<uint32_t>(current_cpu()) : 0);
+    return slot(map, i, percpu_ ? map.current_cpu() : 0);
   }
 
   long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
@@ -95,7 +95,7 @@ class ArrayOps : public GenericBatchOps<false> {
 
   long for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const override {
     if (flags != 0) return -EINVAL;
-    const uint32_t cpu = percpu_ ? static_cast<uint32_t>(current_cpu()) : 0;
+    const uint32_t cpu = percpu_ ? map.current_cpu() : 0;
     long visited = 0;
     for (uint32_t i = 0; i < map.attr().max_entries; ++i) {
       ++visited;
@@ -133,7 +133,7 @@ class ArrayOps : public GenericBatchOps<false> {
     if (i >= map.attr().max_entries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;
     if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
-    uint32_t cpu = percpu_ ? static_cast<uint32_t>(current_cpu()) : 0;
+    uint32_t cpu = percpu_ ? map.current_cpu() : 0;
     memcpy(slot(map, i, cpu), value, map.attr().value_size);
     return 0;
   }

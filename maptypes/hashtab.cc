@@ -110,7 +110,7 @@ uint32_t Htab::alloc_elem() {
   if (st_.pcpu_freelist) {
     // The current CPU's list first, then the others in CPU order, wrapping.
     const uint32_t ncpus = m_.nr_cpus();
-    const uint32_t start = static_cast<uint32_t>(current_cpu());
+    const uint32_t start = m_.current_cpu();
     for (uint32_t n = 0; n < ncpus; ++n) {
       PcpuFreeList& l = pcpu_list((start + n) % ncpus);
       emu::SpinGuard g(l.lock);
@@ -138,7 +138,7 @@ uint32_t Htab::alloc_elem() {
 
 void Htab::free_elem(uint32_t idx) {
   if (st_.pcpu_freelist) {
-    PcpuFreeList& l = pcpu_list(static_cast<uint32_t>(current_cpu()));
+    PcpuFreeList& l = pcpu_list(m_.current_cpu());
     emu::SpinGuard g(l.lock);
     hdr(idx).next.store(l.head, std::memory_order_relaxed);
     l.head = idx;
@@ -163,7 +163,7 @@ void Htab::copy_value_in(uint32_t idx, const void* value, bool all_cpus) {
     for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memcpy(value_of(idx, cpu), src + cpu * st_.stride, st_.stride);
     return;
   }
-  memcpy(value_of(idx, static_cast<uint32_t>(current_cpu())), src, vs);
+  memcpy(value_of(idx, m_.current_cpu()), src, vs);
 }
 
 void Htab::init_percpu_value(uint32_t idx, const void* value, bool all_cpus) {
@@ -353,7 +353,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   const int fault = old == 0 ? emu::fault_check(FaultSite::kElemAlloc) : 0;
   // Replacing a key takes this CPU's spare element (the kernel's extra_elems),
   // so updates of existing keys do not all meet on the shared free stack.
-  const uint32_t cpu = old != 0 ? static_cast<uint32_t>(current_cpu()) : 0;
+  const uint32_t cpu = old != 0 ? map.current_cpu() : 0;
   uint32_t idx = fault != 0 ? 0 : (old != 0 ? h.take_spare(cpu) : 0);
   if (idx == 0 && fault == 0) idx = h.alloc_elem();
   if (idx == 0) {
@@ -439,7 +439,7 @@ void* HtabOps::prog_lookup(Map& map, const void* key) const {
   uint32_t found = 0;
   h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { found = idx; });
   if (found == 0) return nullptr;
-  return percpu_ ? h.value_of(found, static_cast<uint32_t>(current_cpu())) : h.value_of(found);
+  return percpu_ ? h.value_of(found, map.current_cpu()) : h.value_of(found);
 }
 
 long HtabOps::prog_update(Map& map, const void* key, const void* value, uint64_t flags) const {
@@ -453,7 +453,7 @@ long HtabOps::for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) 
   Htab h(map);
   long visited = 0;
   std::vector<uint32_t> chain;
-  const uint32_t cpu = static_cast<uint32_t>(current_cpu());
+  const uint32_t cpu = map.current_cpu();
   for (uint32_t i = 0; i < h.state().n_buckets; ++i) {
     Bucket& b = h.bucket_at(i);
     chain.clear();

@@ -27,7 +27,7 @@ class HtabLruOps : public HtabOps {
     h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t i) { idx = i; });
     if (idx == 0) return nullptr;
     BpfLru::set_ref(node(h, idx));
-    return percpu_ ? h.value_of(idx, static_cast<uint32_t>(current_cpu())) : h.value_of(idx);
+    return percpu_ ? h.value_of(idx, map.current_cpu()) : h.value_of(idx);
   }
 
  protected:
@@ -127,7 +127,7 @@ class HtabLruOps : public HtabOps {
   // prealloc_lru_pop: a node for `key`, with the key already written.
   uint32_t pop(Map& map, Htab& h, uint32_t hv, const void* key) const {
     EvictCtx ctx{&h};
-    LruNode* n = lru(h)->pop_free(hv, current_cpu(), &HtabLruOps::delete_node, &ctx);
+    LruNode* n = lru(h)->pop_free(hv, map.current_cpu(), &HtabLruOps::delete_node, &ctx);
     if (n == nullptr) return 0;
     uint32_t idx = h.index_of(n);
     h.state().count.fetch_add(1, std::memory_order_relaxed);

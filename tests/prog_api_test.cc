@@ -65,6 +65,37 @@ TEST_F(ProgApiTest, PerCpuUpdateTouchesOnlyTheCurrentCpu) {
   bpfemu::set_possible_cpus(0);
 }
 
+// The possible-CPU count may grow after a map was made (a test changing it);
+// the map keeps its own count, so a thread on a CPU beyond it must still land
+// inside the map (on CPU id modulo the map's count), never past its end.
+TEST_F(ProgApiTest, CpusBeyondAMapsCountStayInsideTheMap) {
+  bpfemu::set_possible_cpus(2);
+  int arr = b_.map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pca", 4, 8, 1, nullptr);
+  int hash = b_.map_create(BPF_MAP_TYPE_PERCPU_HASH, "pch", 4, 8, 2, nullptr);
+  int lru = b_.map_create(BPF_MAP_TYPE_LRU_PERCPU_HASH, "lru", 4, 8, 4, nullptr);
+  ASSERT_GE(arr, 0);
+  ASSERT_GE(hash, 0);
+  ASSERT_GE(lru, 0);
+  bpfemu::set_possible_cpus(8);
+  {
+    bpfemu::ScopedCpu cpu(7);  // map CPU 7 % 2 = 1
+    const uint32_t k = 0;
+    const uint64_t v = 77;
+    for (int fd : {arr, hash, lru}) {
+      MapRef map(fd);
+      ASSERT_EQ(map.update(&k, &v, BPF_ANY), 0) << fd;
+      auto* p = static_cast<uint64_t*>(map.lookup(&k));
+      ASSERT_NE(p, nullptr) << fd;
+      EXPECT_EQ(*p, 77u);
+      uint64_t all[2] = {~0ULL, ~0ULL};
+      ASSERT_EQ(b_.map_lookup_elem(fd, &k, all), 0);
+      EXPECT_EQ(all[1], 77u) << fd;
+    }
+  }
+  bpfemu::set_possible_cpus(0);
+  for (int fd : {arr, hash, lru}) b_.close(fd);
+}
+
 TEST_F(ProgApiTest, ProgramLookupProtectsLruEntriesFromEviction) {
   bpfemu::set_possible_cpus(1);
   bpfemu::ScopedCpu cpu(0);
