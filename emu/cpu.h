@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 
 namespace bpfemu {
 
@@ -52,11 +53,20 @@ inline int possible_cpus() {
   return n > 0 ? n : cpu_detail::host_default();
 }
 
+// current_cpu() wrapped into [0, n): how a map made for n CPUs sees the thread
+// when the possible-CPU count was raised after the map was made.
+inline uint32_t current_cpu_below(uint32_t n);
+
 inline int current_cpu() {
   const int ncpus = possible_cpus();
   const int cpu = cpu_detail::t_cpu >= 0 ? cpu_detail::t_cpu : cpu_detail::real_cpu();
   if (cpu < 0) return 0;
   return cpu < ncpus ? cpu : cpu % ncpus;  // a division only when the count was lowered
+}
+
+inline uint32_t current_cpu_below(uint32_t n) {
+  const auto cpu = static_cast<uint32_t>(current_cpu());
+  return cpu < n ? cpu : cpu % n;
 }
 
 }  // namespace bpfemu

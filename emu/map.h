@@ -79,11 +79,7 @@ class Map {
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
   // The calling thread's CPU as this map sees it: below nr_cpus() even when the
   // possible-CPU count was raised after the map was made (ids wrap around).
-  uint32_t current_cpu() const {
-    const auto cpu = static_cast<uint32_t>(bpfemu::current_cpu());
-    const uint32_t n = nr_cpus();
-    return cpu < n ? cpu : cpu % n;
-  }
+  uint32_t current_cpu() const { return current_cpu_below(nr_cpus()); }
   // The kernel profile the map was created under (resolved once per view).
   const KernelProfile& profile() const { return *profile_; }
   // The map's id in this process (the creator's id unless another map here has it).

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 
+#include "emu/cpu.h"
 #include "emu/kernel.h"
 #include "emu/profile.h"
 #include "maptypes/map_ops.h"
@@ -31,9 +32,23 @@ long trampoline(emu::Map&, const void* key, void* value, void* ctx) {
 
 }  // namespace
 
-MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {}
+namespace detail {
+uint32_t cpu_below(uint32_t nr_cpus) { return current_cpu_below(nr_cpus); }
+}  // namespace detail
 
-void* MapRef::lookup(const void* key) const {
+MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {
+  emu::Map* m = as_map(map_);
+  maptypes::MapOps::ArrayLayout layout;
+  if (m != nullptr && m->ops().array_layout(*m, &layout)) {
+    array_.base = layout.base;
+    array_.elem_stride = layout.elem_stride;
+    array_.cpu_stride = layout.cpu_stride;
+    array_.max_entries = layout.max_entries;
+    array_.nr_cpus = m->nr_cpus();
+  }
+}
+
+void* MapRef::lookup_call(const void* key) const {
   emu::Map* m = as_map(map_);
   return m != nullptr ? m->ops().prog_lookup(*m, key) : nullptr;
 }

@@ -107,6 +107,12 @@ class ArrayOps : public GenericBatchOps<false> {
 
   bool mmapable(const Map& map) const override { return (map.attr().map_flags & BPF_F_MMAPABLE) != 0; }
 
+  bool array_layout(const Map& map, ArrayLayout* out) const override {
+    const uint32_t cpus = percpu_ ? map.nr_cpus() : 1;
+    *out = ArrayLayout{map.data(), uint64_t{stride(map)} * cpus, percpu_ ? stride(map) : 0, map.attr().max_entries};
+    return true;
+  }
+
  private:
   static uint32_t index(const void* key) {
     uint32_t i;

@@ -71,6 +71,16 @@ class MapOps {
   virtual int delete_batch(Map&, const void*, uint32_t*, uint64_t, uint64_t) const { return -kENOTSUPP; }
 
   // --- program side (what helpers called from a BPF program do) ---
+  // Plain arrays: where value i (CPU c) lives, base + i * elem_stride +
+  // c * cpu_stride, so that a caller can inline the lookup the way the kernel's
+  // verifier inlines array lookups (map_gen_lookup). False: no such layout.
+  struct ArrayLayout {
+    uint8_t* base;
+    uint64_t elem_stride;
+    uint32_t cpu_stride;  // 0 unless per-CPU
+    uint32_t max_entries;
+  };
+  virtual bool array_layout(const Map&, ArrayLayout*) const { return false; }
   // Pointer to the value for `key` (the current CPU's slot for per-CPU types), or nullptr.
   virtual void* prog_lookup(Map&, const void*) const { return nullptr; }
   virtual long prog_update(Map&, const void*, const void*, uint64_t) const { return -EINVAL; }

@@ -9,8 +9,14 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace bpfemu::prog {
+
+namespace detail {
+// The calling thread's CPU wrapped into [0, nr_cpus) (see emu/cpu.h).
+uint32_t cpu_below(uint32_t nr_cpus);
+}  // namespace detail
 
 // Resolves a map fd once; the handle is cheap to copy and valid while the map is.
 class MapRef {
@@ -20,8 +26,17 @@ class MapRef {
   explicit MapRef(int map_fd);
   bool valid() const { return map_ != nullptr; }
 
-  // bpf_map_lookup_elem: pointer to the value or nullptr.
-  void* lookup(const void* key) const;
+  // bpf_map_lookup_elem: pointer to the value or nullptr. Arrays are looked up
+  // inline, as the kernel's verifier inlines array lookups into the program.
+  void* lookup(const void* key) const {
+    if (array_.base == nullptr) return lookup_call(key);
+    uint32_t i;
+    std::memcpy(&i, key, sizeof(i));
+    if (i >= array_.max_entries) return nullptr;
+    uint8_t* p = array_.base + i * array_.elem_stride;
+    if (array_.cpu_stride != 0) p += uint64_t{detail::cpu_below(array_.nr_cpus)} * array_.cpu_stride;
+    return p;
+  }
   // bpf_map_update_elem: 0 or -errno (program-side: per-CPU maps update only the
   // current CPU's slot).
   long update(const void* key, const void* value, uint64_t flags) const;
@@ -33,7 +48,16 @@ class MapRef {
   long for_each(Callback cb, void* ctx, uint64_t flags = 0) const;
 
  private:
+  void* lookup_call(const void* key) const;
+
   void* map_ = nullptr;  // emu::Map*
+  struct {
+    uint8_t* base = nullptr;  // set for plain arrays only
+    uint64_t elem_stride = 0;
+    uint32_t cpu_stride = 0;
+    uint32_t max_entries = 0;
+    uint32_t nr_cpus = 1;
+  } array_;
 };
 
 // One-shot forms of the above, by fd.
