@@ -16,21 +16,24 @@
 // of the kernel's preallocated elements whatever the value size.
 //
 // Invariants:
-//  - Writers hold FlatState::writer (one lock per map, process-shared, taken
-//    over from a dead holder). Readers take no lock: they check a slot's meta
-//    before and after reading it (a seqlock per slot), and wait out BUSY slots.
+//  - Slots are grouped in stripes of kStripeSlots, one process-shared lock each
+//    (taken over from a dead holder). A writer holds the stripes of every slot
+//    its probe path reads or writes; readers take no lock: they check a slot's
+//    meta before and after reading it (a seqlock per slot), and wait out BUSY.
 //  - A live key is in exactly one slot, and no slot between its home and it is
 //    EMPTY. A LIVE slot's key bytes never change while it is LIVE.
 //  - Deleting leaves a TOMB. A TOMB followed by an EMPTY slot is turned EMPTY
 //    (and so on backwards), which keeps the invariant above without moving any
 //    live slot, so value pointers handed to programs stay put.
-//  - count is the number of LIVE slots (recounted when a dead writer's lock is
-//    taken over).
+//  - count is the number of LIVE slots plus inserts in flight (an insert
+//    reserves its place first, so concurrent inserts never overshoot
+//    max_entries). A writer killed at the wrong instant may leak one unit.
 //
 // Known difference (see conformance/README.md): an update of an existing key
 // rewrites its value in place. The kernel links a new element instead, so a
 // program pointer taken before the update still shows the old value there.
 // Use BPF_F_ZERO_SEED (the chained layout) where that matters.
+#include <algorithm>
 #include <random>
 
 #define XXH_INLINE_ALL
@@ -46,22 +49,34 @@ namespace {
 enum SlotState : uint32_t { kEmpty = 0, kLive = 1, kTomb = 2, kBusy = 3 };
 constexpr uint32_t kStateMask = 3;
 constexpr uint32_t kVersionStep = 4;
+constexpr uint32_t kKeyOff = 4;
+// Slots per lock: small enough that two writers rarely meet, big enough that
+// the locks of a 1M-entry map (2M slots) fit in 256 KiB.
+constexpr uint32_t kStripeSlots = 128;
+// A writer that had to give up this many times takes every stripe in order.
+constexpr uint32_t kAttemptsBeforeAllStripes = 64;
+constexpr uint32_t kRestart = UINT32_MAX - 1;  // find_locked: could not lock in order
+
+// One stripe's lock and the journal of the slot its holder is writing, so the
+// next holder can finish the job if that writer died.
+struct Stripe {
+  emu::SpinLock lock;
+  std::atomic<uint32_t> busy_slot;    // index + 1, 0 = none
+  std::atomic<uint32_t> busy_prev;    // the slot's meta before
+  std::atomic<uint32_t> busy_insert;  // 1: a new key (its count already taken)
+};
+static_assert(sizeof(Stripe) == 16);
 
 // Lives in the map header's family area.
 struct FlatState {
   uint64_t slot_size;
-  uint32_t slot_count;
-  uint32_t value_off;
+  uint64_t stripes_off;
   uint64_t seed;
+  uint32_t slot_count;
+  uint32_t stripe_count;
+  uint32_t value_off;
   std::atomic<uint32_t> count;
-  emu::SpinLock writer;
-  // The slot a writer has marked BUSY and what it was before (0 = none), so the
-  // next writer can finish the job if this one dies.
-  std::atomic<uint32_t> busy_slot;  // index + 1
-  std::atomic<uint32_t> busy_prev;  // meta before BUSY
 };
-
-constexpr uint32_t kKeyOff = 4;
 
 class Flat {
  public:
@@ -79,6 +94,9 @@ class Flat {
 
   FlatState& state() const { return st_; }
   uint32_t slots() const { return n_; }
+  uint32_t stripes() const { return st_.stripe_count; }
+  static uint32_t stripe_of(uint32_t slot) { return slot / kStripeSlots; }
+  Stripe& stripe(uint32_t s) const { return reinterpret_cast<Stripe*>(base_ + st_.stripes_off)[s]; }
   uint32_t home(const void* key) const {
     // 4- and 8-byte keys (the common ones) get a multiply-xorshift mix of the
     // seeded key: a few instructions instead of XXH3's setup, which matters
@@ -91,6 +109,7 @@ class Flat {
   }
   uint8_t* slot(uint32_t i) const { return base_ + i * slot_size_; }
   std::atomic<uint32_t>& meta(uint32_t i) const { return *reinterpret_cast<std::atomic<uint32_t>*>(slot(i)); }
+  uint32_t state_of(uint32_t i) const { return meta(i).load(std::memory_order_relaxed) & kStateMask; }
   uint8_t* key_of(uint32_t i) const { return slot(i) + kKeyOff; }
   uint8_t* value_of(uint32_t i) const { return slot(i) + value_off_; }
   uint32_t next(uint32_t i) const { return i + 1 == n_ ? 0 : i + 1; }
@@ -119,48 +138,41 @@ class Flat {
     std::atomic_thread_fence(std::memory_order_acquire);
     return meta(i).load(std::memory_order_relaxed) == seen;
   }
+  // A reader's wait on a BUSY slot. Out of line, so that the probe loop never
+  // takes this object's address (which would keep it out of registers).
+  [[gnu::noinline]] static void wait_for_writer(Map& m, uint32_t slot, uint32_t spins);
 
-  // --- writer side: caller holds st_.writer ---
-  // The slot holding key (or UINT32_MAX), and the first reusable slot on its
-  // probe path (TOMB before the end, or the EMPTY that ends it).
-  uint32_t find_locked(const void* key, uint32_t* free_slot) const;
-  // Marks slot i BUSY, runs write(), then makes it LIVE.
+  // --- writer side ---
+  // Takes stripe s (blocking); a lock taken over from a dead process is repaired.
+  void lock_stripe(uint32_t s) const {
+    if (stripe(s).lock.lock_recovering()) repair_stripe(s);
+  }
+  // Marks slot i BUSY, runs write(), then makes it LIVE; the caller holds its
+  // stripe. `insert`: a new key, whose count the caller has taken.
   template <class W>
-  void write_slot(uint32_t i, W&& write) const {
+  void write_slot(uint32_t i, bool insert, W&& write) const {
+    Stripe& s = stripe(stripe_of(i));
     const uint32_t m = meta(i).load(std::memory_order_relaxed);
-    st_.busy_prev.store(m, std::memory_order_relaxed);
-    st_.busy_slot.store(i + 1, std::memory_order_relaxed);
+    s.busy_prev.store(m, std::memory_order_relaxed);
+    s.busy_insert.store(insert ? 1 : 0, std::memory_order_relaxed);
+    s.busy_slot.store(i + 1, std::memory_order_release);
     // Release stores keep the journal ahead of BUSY and LIVE ahead of clearing
     // it, even for a writer killed in between.
-    meta(i).store(((m & ~kStateMask) + kVersionStep) | kBusy, std::memory_order_release);
+    meta(i).store(busy_meta(m), std::memory_order_release);
     std::atomic_thread_fence(std::memory_order_release);
     write();
-    meta(i).store(((m & ~kStateMask) + 2 * kVersionStep) | kLive, std::memory_order_release);
-    st_.busy_slot.store(0, std::memory_order_release);
+    meta(i).store(live_meta(m), std::memory_order_release);
+    s.busy_slot.store(0, std::memory_order_release);
   }
   void set_state(uint32_t i, uint32_t state) const {
     const uint32_t m = meta(i).load(std::memory_order_relaxed);
     meta(i).store(((m & ~kStateMask) + kVersionStep) | state, std::memory_order_release);
   }
-  // Deletes the key in slot i.
-  void remove_slot(uint32_t i) const {
-    set_state(i, kTomb);
-    // A tombstone right before an EMPTY slot ends no probe path that leads
-    // anywhere: clear it, and any tombstones it was shielding behind it.
-    for (uint32_t j = i, n = 0; n < slots(); ++n, j = prev(j)) {
-      if ((meta(j).load(std::memory_order_relaxed) & kStateMask) != kTomb) break;
-      if ((meta(next(j)).load(std::memory_order_relaxed) & kStateMask) != kEmpty) break;
-      set_state(j, kEmpty);
-    }
-    st_.count.fetch_sub(1, std::memory_order_relaxed);
-  }
-  // Takes the writer lock; a lock taken over from a dead process is repaired.
-  void lock() const {
-    if (st_.writer.lock_recovering()) repair();
-  }
-  void unlock() const { st_.writer.unlock(); }
 
  private:
+  friend class StripeLocks;
+  static uint32_t busy_meta(uint32_t m) { return ((m & ~kStateMask) + kVersionStep) | kBusy; }
+  static uint32_t live_meta(uint32_t m) { return ((m & ~kStateMask) + 2 * kVersionStep) | kLive; }
   template <class T>
   static T load(const void* p) {
     T v;
@@ -181,10 +193,7 @@ class Flat {
   [[gnu::noinline]] uint32_t wide_hash(const void* key) const {
     return static_cast<uint32_t>(XXH3_64bits_withSeed(key, ks_, seed_));
   }
-  void repair() const;
-  // A reader's wait on a BUSY slot, out of line so that the probe loop never
-  // takes this object's address (which would keep it out of registers).
-  [[gnu::noinline]] static void wait_for_writer(Map& m, uint32_t spins);
+  void repair_stripe(uint32_t s) const;
 
   Map& map_;
   FlatState& st_;
@@ -196,27 +205,147 @@ class Flat {
   uint32_t ks_;
 };
 
-class WriterGuard {
+// The stripes one writer holds: a run of consecutive stripes (wrapping past
+// the last one) that grows forward as its probe advances, and backward when a
+// delete clears tombstones. Deadlock-free by construction: a writer blocks on
+// a lock only while every lock it holds has a lower index, in the order taken;
+// anything else is a try_lock, and a failed one makes the caller give up
+// (tombstone cleanup just stops) or start over.
+class StripeLocks {
  public:
-  explicit WriterGuard(const Flat& f) : f_(f) { f_.lock(); }
-  ~WriterGuard() { f_.unlock(); }
-  WriterGuard(const WriterGuard&) = delete;
-  WriterGuard& operator=(const WriterGuard&) = delete;
+  // Holds stripe `first`, or every stripe when `all`.
+  StripeLocks(const Flat& f, uint32_t first, bool all) : f_(f), first_(all ? 0 : first) {
+    const uint32_t n = all ? f.stripes() : 1;
+    for (uint32_t s = first_; count_ < n; ++s, ++count_) f_.lock_stripe(s);
+  }
+  ~StripeLocks() {
+    for (uint32_t k = 0; k < count_; ++k) f_.stripe((first_ + k) % f_.stripes()).lock.unlock();
+  }
+  StripeLocks(const StripeLocks&) = delete;
+  StripeLocks& operator=(const StripeLocks&) = delete;
+
+  bool holds(uint32_t s) const { return (s + f_.stripes() - first_) % f_.stripes() < count_; }
+  // Takes the stripe after the run. False: it would have to wait out of order.
+  bool extend_forward() {
+    if (count_ == f_.stripes()) return true;
+    const uint32_t s = first_ + count_;
+    if (in_order_ && s < f_.stripes()) {
+      f_.lock_stripe(s);
+    } else if (!f_.stripe(s % f_.stripes()).lock.try_lock()) {
+      return false;
+    } else {
+      in_order_ = false;
+    }
+    ++count_;
+    return true;
+  }
+  // Takes the stripe before the run, if free right now.
+  bool extend_backward() {
+    if (count_ == f_.stripes()) return true;
+    const uint32_t s = (first_ + f_.stripes() - 1) % f_.stripes();
+    if (!f_.stripe(s).lock.try_lock()) return false;
+    first_ = s;
+    ++count_;
+    in_order_ = false;
+    return true;
+  }
 
  private:
   const Flat& f_;
+  uint32_t first_;
+  uint32_t count_ = 0;
+  bool in_order_ = true;
 };
+
+// Under `locks` (grown as the probe advances): the slot holding key, or
+// UINT32_MAX with *free_slot = the first TOMB on the path or the EMPTY that
+// ends it; kRestart when a stripe could not be taken in order.
+uint32_t find_locked(const Flat& f, StripeLocks& locks, const void* key, uint32_t* free_slot) {
+  *free_slot = UINT32_MAX;
+  uint32_t i = f.home(key);
+  for (uint32_t n = 0; n < f.slots(); ++n, i = f.next(i)) {
+    if (!locks.holds(Flat::stripe_of(i)) && !locks.extend_forward()) return kRestart;
+    const uint32_t state = f.state_of(i);
+    if (state == kEmpty) {
+      if (*free_slot == UINT32_MAX) *free_slot = i;
+      return UINT32_MAX;
+    }
+    if (state == kLive && f.key_is(i, key)) return i;
+    if (state == kTomb && *free_slot == UINT32_MAX) *free_slot = i;
+  }
+  return UINT32_MAX;
+}
+
+// Runs op(locks, slot, free_slot) with the stripes of key's probe path held
+// (slot, free_slot as find_locked gives them), starting over when the stripes
+// could not all be taken in order.
+template <class Op>
+auto with_path_locked(const Flat& f, const void* key, Op&& op) {
+  const uint32_t first = Flat::stripe_of(f.home(key));
+  for (uint32_t attempt = 0;; ++attempt) {
+    StripeLocks locks(f, first, attempt >= kAttemptsBeforeAllStripes);
+    uint32_t free_slot;
+    const uint32_t i = find_locked(f, locks, key, &free_slot);
+    if (i != kRestart) return op(locks, i, free_slot);
+  }
+}
+
+// Deletes the key in slot i (its stripe held).
+void remove_slot(const Flat& f, StripeLocks& locks, uint32_t i) {
+  f.set_state(i, kTomb);
+  f.state().count.fetch_sub(1, std::memory_order_relaxed);
+  // A tombstone right before an EMPTY slot ends no probe path that leads
+  // anywhere: clear it, and the tombstones it was shielding behind it. Both
+  // slots' stripes must be held (an insert could be filling the EMPTY one); a
+  // stripe that is busy just ends the cleanup early, which is always safe.
+  for (uint32_t j = i, n = 0; n < f.slots(); ++n) {
+    if (f.state_of(j) != kTomb) return;
+    const uint32_t after = f.next(j);
+    if (!locks.holds(Flat::stripe_of(after)) && !locks.extend_forward()) return;
+    if (f.state_of(after) != kEmpty) return;
+    f.set_state(j, kEmpty);
+    j = f.prev(j);
+    if (!locks.holds(Flat::stripe_of(j)) && !locks.extend_backward()) return;
+  }
+}
+
+void Flat::repair_stripe(uint32_t s) const {
+  // The holder died. A BUSY slot it left was either a new key half written
+  // (drop it, and its place in count) or a value being rewritten in place
+  // (keep the key; a value wider than one store may be torn, as with an ARRAY).
+  Stripe& st = stripe(s);
+  const uint32_t busy = st.busy_slot.load(std::memory_order_relaxed);
+  if (busy != 0 && busy <= n_) {
+    const uint32_t i = busy - 1;
+    const uint32_t prev = st.busy_prev.load(std::memory_order_relaxed);
+    const bool insert = st.busy_insert.load(std::memory_order_relaxed) != 0;
+    const uint32_t m = meta(i).load(std::memory_order_relaxed);
+    if ((m & kStateMask) == kBusy) set_state(i, insert ? kTomb : kLive);
+    if (insert && m != live_meta(prev)) st_.count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  st.busy_slot.store(0, std::memory_order_relaxed);
+}
+
+void Flat::wait_for_writer(Map& m, uint32_t slot, uint32_t spins) {
+  // Being written, or its writer died: now and then take the stripe's lock,
+  // which repairs the slot in that case.
+  if (spins % (1U << 16) == 0) {
+    Flat f(m);
+    f.lock_stripe(stripe_of(slot));
+    f.stripe(stripe_of(slot)).lock.unlock();
+  }
+  __builtin_ia32_pause();
+}
 
 template <uint32_t kKeySize>
 inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
 #if defined(__SANITIZE_THREAD__)
-  // The per-slot seqlock races on purpose; under TSan, probe under the lock
-  // (the callers' unchanged() check then always holds).
-  WriterGuard g(*this);
-  uint32_t free_slot;
-  const uint32_t at = find_locked(key, &free_slot);
-  if (at != UINT32_MAX) *seen = meta(at).load(std::memory_order_relaxed);
-  return at;
+  // The per-slot seqlock races on purpose; under TSan, probe with the path's
+  // stripes held (the callers' unchanged() check then always holds).
+  return with_path_locked(*this, key, [&](StripeLocks&, uint32_t at, uint32_t) {
+    if (at != UINT32_MAX) *seen = meta(at).load(std::memory_order_relaxed);
+    return at;
+  });
 #else
   // Locals, so that the loop runs in registers: a short lookup lets the CPU
   // overlap the cache misses of consecutive lookups.
@@ -247,7 +376,7 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
     } else if (state == kEmpty) {
       return UINT32_MAX;
     } else if (state == kBusy) {
-      wait_for_writer(map_, ++spins);
+      wait_for_writer(map_, i, ++spins);
       continue;
     }
     i = i + 1 == n_slots ? 0 : i + 1;
@@ -257,45 +386,26 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
 #endif
 }
 
-void Flat::wait_for_writer(Map& m, uint32_t spins) {
-  // Being written, or its writer died: now and then take the lock, which
-  // repairs the slot in that case.
-  if (spins % (1U << 16) == 0) {
-    Flat f(m);
-    WriterGuard g(f);
-  }
-  __builtin_ia32_pause();
-}
-
-uint32_t Flat::find_locked(const void* key, uint32_t* free_slot) const {
-  *free_slot = UINT32_MAX;
-  uint32_t i = home(key);
-  for (uint32_t n = 0; n < slots(); ++n, i = next(i)) {
-    const uint32_t state = meta(i).load(std::memory_order_relaxed) & kStateMask;
-    if (state == kEmpty) {
-      if (*free_slot == UINT32_MAX) *free_slot = i;
-      return UINT32_MAX;
+// Copies slot i's key when the slot is LIVE (a consistent snapshot); false
+// when it is not.
+bool copy_live_key(const Flat& f, Map& map, uint32_t i, void* out) {
+#if defined(__SANITIZE_THREAD__)
+  StripeLocks locks(f, Flat::stripe_of(i), false);
+  if (f.state_of(i) != kLive) return false;
+  memcpy(out, f.key_of(i), map.attr().key_size);
+  return true;
+#else
+  for (uint32_t spins = 0;;) {
+    const uint32_t m = f.meta(i).load(std::memory_order_acquire);
+    if ((m & kStateMask) == kBusy) {
+      Flat::wait_for_writer(map, i, ++spins);
+      continue;
     }
-    if (state == kLive && key_is(i, key)) return i;
-    if (state == kTomb && *free_slot == UINT32_MAX) *free_slot = i;
+    if ((m & kStateMask) != kLive) return false;
+    memcpy(out, f.key_of(i), map.attr().key_size);
+    if (f.unchanged(i, m)) return true;
   }
-  return UINT32_MAX;
-}
-
-void Flat::repair() const {
-  // A writer died holding the lock. A BUSY slot it left was either a new key
-  // half written (drop it) or a value being rewritten in place (keep the key;
-  // a value wider than one store may be torn, as with an ARRAY). Then recount.
-  const uint32_t journal = st_.busy_slot.load(std::memory_order_relaxed);
-  const bool was_live = (st_.busy_prev.load(std::memory_order_relaxed) & kStateMask) == kLive;
-  uint32_t live = 0;
-  for (uint32_t i = 0; i < slots(); ++i) {
-    const uint32_t state = meta(i).load(std::memory_order_relaxed) & kStateMask;
-    if (state == kBusy) set_state(i, i + 1 == journal && was_live ? kLive : kTomb);
-    live += (meta(i).load(std::memory_order_relaxed) & kStateMask) == kLive;
-  }
-  st_.busy_slot.store(0, std::memory_order_relaxed);
-  st_.count.store(live, std::memory_order_relaxed);
+#endif
 }
 
 class FlatHtabOps : public HtabOps {
@@ -306,13 +416,15 @@ class FlatHtabOps : public HtabOps {
 
   int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override {
     if (!kernel_allocation_fits(attr, env)) return -ENOMEM;
-    return static_cast<int64_t>(uint64_t{slot_count(attr)} * slot_size(attr));
+    return static_cast<int64_t>(stripes_off(attr) + uint64_t{stripe_count(attr)} * sizeof(Stripe));
   }
 
   int init(Map& map) const override {
     auto& st = map.state<FlatState>();
     st.slot_count = slot_count(map.attr());
     st.slot_size = slot_size(map.attr());
+    st.stripes_off = stripes_off(map.attr());
+    st.stripe_count = stripe_count(map.attr());
     st.value_off = emu::round_up8(kKeyOff + map.attr().key_size);
     st.seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     return 0;
@@ -322,12 +434,11 @@ class FlatHtabOps : public HtabOps {
     Flat f(map);
     const uint32_t vs = map.attr().value_size;
 #if defined(__SANITIZE_THREAD__)
-    WriterGuard g(f);  // see probe_as
-    uint32_t free_slot;
-    const uint32_t at = f.find_locked(key, &free_slot);
-    if (at == UINT32_MAX) return -ENOENT;
-    memcpy(value, f.value_of(at), vs);
-    return 0;
+    return with_path_locked(f, key, [&](StripeLocks&, uint32_t at, uint32_t) {  // see probe_as
+      if (at == UINT32_MAX) return -ENOENT;
+      memcpy(value, f.value_of(at), vs);
+      return 0;
+    });
 #endif
     for (;;) {
       uint32_t seen;
@@ -347,25 +458,31 @@ class FlatHtabOps : public HtabOps {
     if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
     Flat f(map);
     const uint32_t vs = map.attr().value_size;
-    WriterGuard g(f);
-    uint32_t free_slot;
-    const uint32_t i = f.find_locked(key, &free_slot);
-    const bool exists = i != UINT32_MAX;
-    if (int err = check_flags(exists ? 1 : 0, flags); err != 0) return err;
-    if (exists) {
-      f.write_slot(i, [&] { memcpy(f.value_of(i), value, vs); });
+    return with_path_locked(f, key, [&](StripeLocks&, uint32_t i, uint32_t free_slot) {
+      const bool exists = i != UINT32_MAX;
+      if (int err = check_flags(exists ? 1 : 0, flags); err != 0) return err;
+      if (exists) {
+        f.write_slot(i, false, [&] { memcpy(f.value_of(i), value, vs); });
+        return 0;
+      }
+      // A place in count first (E2BIG when full), then the element "allocation".
+      auto& count = f.state().count;
+      if (count.fetch_add(1, std::memory_order_relaxed) >= map.attr().max_entries) {
+        count.fetch_sub(1, std::memory_order_relaxed);
+        return -E2BIG;
+      }
+      int err = emu::fault_check(FaultSite::kElemAlloc);
+      if (err == 0 && free_slot == UINT32_MAX) err = -ENOMEM;  // cannot happen below 2/3 load
+      if (err != 0) {
+        count.fetch_sub(1, std::memory_order_relaxed);
+        return err;
+      }
+      f.write_slot(free_slot, true, [&] {
+        memcpy(f.key_of(free_slot), key, map.attr().key_size);
+        memcpy(f.value_of(free_slot), value, vs);
+      });
       return 0;
-    }
-    auto& st = f.state();
-    if (st.count.load(std::memory_order_relaxed) >= map.attr().max_entries) return -E2BIG;
-    if (int fault = emu::fault_check(FaultSite::kElemAlloc); fault != 0) return fault;
-    if (free_slot == UINT32_MAX) return -ENOMEM;  // cannot happen below half load
-    f.write_slot(free_slot, [&] {
-      memcpy(f.key_of(free_slot), key, map.attr().key_size);
-      memcpy(f.value_of(free_slot), value, vs);
     });
-    st.count.fetch_add(1, std::memory_order_relaxed);
-    return 0;
   }
 
   int delete_elem(Map& map, const void* key) const override { return remove_key(map, key, nullptr); }
@@ -377,18 +494,14 @@ class FlatHtabOps : public HtabOps {
   int get_next_key(Map& map, const void* key, void* next_key) const override {
     // Slot order; an absent key starts the walk over, as in the kernel.
     Flat f(map);
-    WriterGuard g(f);
     uint32_t start = 0;
     if (key != nullptr) {
-      uint32_t free_slot;
-      const uint32_t at = f.find_locked(key, &free_slot);
+      uint32_t seen;
+      const uint32_t at = f.probe(key, &seen);
       if (at != UINT32_MAX) start = at + 1;
     }
-    for (uint32_t i = start; i < f.slots(); ++i) {
-      if ((f.meta(i).load(std::memory_order_relaxed) & kStateMask) != kLive) continue;
-      memcpy(next_key, f.key_of(i), map.attr().key_size);
-      return 0;
-    }
+    for (uint32_t i = start; i < f.slots(); ++i)
+      if (copy_live_key(f, map, i, next_key)) return 0;
     return -ENOENT;
   }
 
@@ -432,16 +545,22 @@ class FlatHtabOps : public HtabOps {
     const uint32_t ks = map.attr().key_size;
     const uint32_t vs = map.attr().value_size;
     uint32_t total = 0;
-    {
-      WriterGuard g(f);
-      for (; pos < f.slots(); ++pos) {
-        if ((f.meta(pos).load(std::memory_order_relaxed) & kStateMask) != kLive) continue;
-        if (total == max_count) break;
+    bool full = false;
+    while (pos < f.slots() && !full) {
+      // One stripe at a time, under its lock.
+      StripeLocks locks(f, Flat::stripe_of(pos), false);
+      const uint32_t end = std::min(f.slots(), (Flat::stripe_of(pos) + 1) * kStripeSlots);
+      for (; pos < end; ++pos) {
+        if (f.state_of(pos) != kLive) continue;
+        if (total == max_count) {
+          full = true;
+          break;
+        }
         if (keys == nullptr || values == nullptr) return -EFAULT;
         memcpy(static_cast<uint8_t*>(keys) + uint64_t{total} * ks, f.key_of(pos), ks);
         memcpy(static_cast<uint8_t*>(values) + uint64_t{total} * vs, f.value_of(pos), vs);
         ++total;
-        if (do_delete) f.remove_slot(pos);
+        if (do_delete) remove_slot(f, locks, pos);
       }
     }
     if (out_batch == nullptr) return -EFAULT;
@@ -459,16 +578,19 @@ class FlatHtabOps : public HtabOps {
   static uint64_t slot_size(const MapAttr& attr) {
     return emu::round_up8(kKeyOff + attr.key_size) + uint64_t{emu::round_up8(attr.value_size)};
   }
+  static uint32_t stripe_count(const MapAttr& attr) { return (slot_count(attr) + kStripeSlots - 1) / kStripeSlots; }
+  static uint64_t stripes_off(const MapAttr& attr) {
+    return (uint64_t{slot_count(attr)} * slot_size(attr) + 63) & ~uint64_t{63};
+  }
 
   int remove_key(Map& map, const void* key, void* value_out) const {
     Flat f(map);
-    WriterGuard g(f);
-    uint32_t free_slot;
-    const uint32_t i = f.find_locked(key, &free_slot);
-    if (i == UINT32_MAX) return -ENOENT;
-    if (value_out != nullptr) memcpy(value_out, f.value_of(i), map.attr().value_size);
-    f.remove_slot(i);
-    return 0;
+    return with_path_locked(f, key, [&](StripeLocks& locks, uint32_t i, uint32_t) {
+      if (i == UINT32_MAX) return -ENOENT;
+      if (value_out != nullptr) memcpy(value_out, f.value_of(i), map.attr().value_size);
+      remove_slot(f, locks, i);
+      return 0;
+    });
   }
 };
 

@@ -74,6 +74,50 @@ TEST(FlatHash, LongChurnMatchesAModel) {
   b.close(fd);
 }
 
+// Writers on every core, each with its own keys but sharing stripes and probe
+// paths (a small table, full to the brim): every thread's model must match the
+// map at the end, and no insert may see E2BIG while its own keys fit.
+TEST(FlatHash, ConcurrentWritersKeepEveryThreadsModel) {
+  constexpr int kThreads = 4;
+  constexpr uint32_t kKeysPerThread = 40;
+  bpfemu::EmuBackend b;
+  int fd = b.map_create(BPF_MAP_TYPE_HASH, "stripes", 4, 8, kThreads * kKeysPerThread, nullptr);
+  ASSERT_GE(fd, 0);
+  std::vector<std::map<uint32_t, uint64_t>> models(kThreads);
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      std::mt19937 rng(100 + t);
+      auto& model = models[t];
+      for (int step = 0; step < 20000; ++step) {
+        const uint32_t k = static_cast<uint32_t>(t) * kKeysPerThread + rng() % kKeysPerThread;
+        const uint64_t v = rng();
+        if (rng() % 2 == 0) {
+          if (b.map_update_elem(fd, &k, &v, BPF_ANY) != 0) ++errors;
+          model[k] = v;
+        } else {
+          const int want = model.count(k) != 0 ? 0 : -ENOENT;
+          if (b.map_delete_elem(fd, &k) != want) ++errors;
+          model.erase(k);
+        }
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  size_t expected = 0;
+  for (const auto& model : models) {
+    expected += model.size();
+    for (const auto& [k, v] : model) {
+      uint64_t out = 0;
+      ASSERT_EQ(b.map_lookup_elem(fd, &k, &out), 0) << k;
+      EXPECT_EQ(out, v);
+    }
+  }
+  EXPECT_EQ(walk_count(b, fd), expected);
+  b.close(fd);
+}
+
 // A program's value pointer stays on its key while other keys come and go.
 TEST(FlatHash, ValuePointersStayPut) {
   bpfemu::EmuBackend b;
