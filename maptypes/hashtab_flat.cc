@@ -13,7 +13,8 @@
 // the version. Linear probing from the hash scaled to [0, slot_count). At most
 // half the slots are live when slots are small (16-32 bytes: short probes are
 // cheap), two thirds when they are bigger, so memory stays within about 1.5x
-// of the kernel's preallocated elements whatever the value size.
+// of the kernel's preallocated elements whatever the value size. The stripe
+// locks (16 bytes per kStripeSlots slots) follow the slots.
 //
 // Invariants:
 //  - Slots are grouped in stripes of kStripeSlots, one process-shared lock each
@@ -29,7 +30,7 @@
 //    reserves its place first, so concurrent inserts never overshoot
 //    max_entries). A writer killed at the wrong instant may leak one unit.
 //
-// Known difference (see conformance/README.md): an update of an existing key
+// Known difference (README.md, "Known differences from the kernel"): an update of an existing key
 // rewrites its value in place. The kernel links a new element instead, so a
 // program pointer taken before the update still shows the old value there.
 // Use BPF_F_ZERO_SEED (the chained layout) where that matters.
