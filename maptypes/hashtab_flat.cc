@@ -128,13 +128,16 @@ class Flat {
   // Lock-free: the slot holding key (UINT32_MAX if none) and its meta as read.
   // A caller that reads more of the slot than the key checks afterwards that
   // meta(slot) still equals *seen (a seqlock per slot), and probes again if not.
+  // probe_as<4> and <8> are for maps with that key size (0: any size).
   uint32_t probe(const void* key, uint32_t* seen) const {
-    switch (ks_) {  // the common key sizes get a loop with the compare inlined
+    switch (ks_) {
       case 4: return probe_as<4>(key, seen);
       case 8: return probe_as<8>(key, seen);
       default: return probe_as<0>(key, seen);
     }
   }
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] uint32_t probe_as(const void* key, uint32_t* seen) const;
   bool unchanged(uint32_t i, uint32_t seen) const {
     std::atomic_thread_fence(std::memory_order_acquire);
     return meta(i).load(std::memory_order_relaxed) == seen;
@@ -188,8 +191,13 @@ class Flat {
     x *= 0xd6e8feb86659fd93ULL;
     return x ^ (x >> 32);
   }
+  // The home slot of a key of kKeySize bytes (0: ks_ bytes).
   template <uint32_t kKeySize>
-  [[gnu::always_inline]] uint32_t probe_as(const void* key, uint32_t* seen) const;
+  uint32_t home_as(const void* key) const {
+    if constexpr (kKeySize == 4) return scale(mix(load<uint32_t>(key)));
+    if constexpr (kKeySize == 8) return scale(mix(load<uint64_t>(key)));
+    return home(key);
+  }
   // Out of line, so the short-key path above stays small enough to inline.
   [[gnu::noinline]] uint32_t wide_hash(const void* key) const {
     return static_cast<uint32_t>(XXH3_64bits_withSeed(key, ks_, seed_));
@@ -353,7 +361,7 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
   uint8_t* const base = base_;
   const uint64_t size = slot_size_;
   const uint32_t n_slots = n_;
-  uint32_t i = home(key);
+  uint32_t i = home_as<kKeySize>(key);
   for (uint32_t n = 0, spins = 0; n < n_slots;) {
     const uint8_t* s = base + i * size;
     const uint32_t m = reinterpret_cast<const std::atomic<uint32_t>*>(s)->load(std::memory_order_acquire);
@@ -432,25 +440,10 @@ class FlatHtabOps : public HtabOps {
   }
 
   int lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
-    Flat f(map);
-    const uint32_t vs = map.attr().value_size;
-#if defined(__SANITIZE_THREAD__)
-    return with_path_locked(f, key, [&](StripeLocks&, uint32_t at, uint32_t) {  // see probe_as
-      if (at == UINT32_MAX) return -ENOENT;
-      memcpy(value, f.value_of(at), vs);
-      return 0;
-    });
-#endif
-    for (;;) {
-      uint32_t seen;
-      const uint32_t i = f.probe(key, &seen);
-      if (i == UINT32_MAX) return -ENOENT;
-      if (vs == 8) {  // the common size, without a memcpy call
-        memcpy(value, f.value_of(i), 8);
-      } else {
-        memcpy(value, f.value_of(i), vs);
-      }
-      if (f.unchanged(i, seen)) return 0;
+    switch (map.attr().key_size) {  // one copy per common key size, all in registers
+      case 4: return copy_value<4>(map, key, value);
+      case 8: return copy_value<8>(map, key, value);
+      default: return copy_value<0>(map, key, value);
     }
   }
 
@@ -507,10 +500,11 @@ class FlatHtabOps : public HtabOps {
   }
 
   void* prog_lookup(Map& map, const void* key) const override {
-    Flat f(map);
-    uint32_t seen;
-    const uint32_t i = f.probe(key, &seen);
-    return i != UINT32_MAX ? f.value_of(i) : nullptr;
+    switch (map.attr().key_size) {
+      case 4: return value_pointer<4>(map, key);
+      case 8: return value_pointer<8>(map, key);
+      default: return value_pointer<0>(map, key);
+    }
   }
 
   long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
@@ -571,6 +565,37 @@ class FlatHtabOps : public HtabOps {
   }
 
  private:
+  template <uint32_t kKeySize>
+  static int copy_value(Map& map, const void* key, void* value) {
+    Flat f(map);
+    const uint32_t vs = map.attr().value_size;
+#if defined(__SANITIZE_THREAD__)
+    return with_path_locked(f, key, [&](StripeLocks&, uint32_t at, uint32_t) {  // see probe_as
+      if (at == UINT32_MAX) return -ENOENT;
+      memcpy(value, f.value_of(at), vs);
+      return 0;
+    });
+#endif
+    for (;;) {
+      uint32_t seen;
+      const uint32_t i = f.probe_as<kKeySize>(key, &seen);
+      if (i == UINT32_MAX) return -ENOENT;
+      if (vs == 8) {  // the common size, without a memcpy call
+        memcpy(value, f.value_of(i), 8);
+      } else {
+        memcpy(value, f.value_of(i), vs);
+      }
+      if (f.unchanged(i, seen)) return 0;
+    }
+  }
+  template <uint32_t kKeySize>
+  static void* value_pointer(Map& map, const void* key) {
+    Flat f(map);
+    uint32_t seen;
+    const uint32_t i = f.probe_as<kKeySize>(key, &seen);
+    return i != UINT32_MAX ? f.value_of(i) : nullptr;
+  }
+
   static uint32_t slot_count(const MapAttr& attr) {
     // alloc_check bounds max_entries by 2^28, so this fits in 32 bits.
     const uint32_t n = attr.max_entries;
