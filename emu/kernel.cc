@@ -240,9 +240,11 @@ bool fits_in_memory(uint64_t bytes) {
 }
 
 // Maps this process has not seen under fd yet (map_from_fd's slow path).
-static Map* adopt_fd(int fd, uint8_t* access, int* err);
+[[gnu::noinline]] static Map* adopt_fd(int fd, uint8_t* access, int* err);
 
-Map* map_from_fd(int fd, uint8_t* access, int* err) {
+// map_from_fd, inlined into the syscall entry points: every map operation
+// starts here, and the common case is two loads.
+[[gnu::always_inline]] static inline Map* resolve_fd(int fd, uint8_t* access, int* err) {
   Slot* s = find_slot(fd);
   Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
   if (m != nullptr) [[likely]] {
@@ -251,6 +253,8 @@ Map* map_from_fd(int fd, uint8_t* access, int* err) {
   }
   return adopt_fd(fd, access, err);
 }
+
+Map* map_from_fd(int fd, uint8_t* access, int* err) { return resolve_fd(fd, access, err); }
 
 static Map* adopt_fd(int fd, uint8_t* access, int* err) {
   // Not ours (yet): a closed fd, some other file, or a map handle made outside
@@ -285,9 +289,9 @@ int live_map_count() {
 
 // The map behind fd when this handle grants `need` (kCanRead/kCanWrite bits);
 // otherwise nullptr with *err = -EBADF/-EINVAL (not a map) or -EPERM.
-static Map* map_with_perms(int fd, uint8_t need, int* err) {
+static inline Map* map_with_perms(int fd, uint8_t need, int* err) {
   uint8_t access = 0;
-  Map* m = map_from_fd(fd, &access, err);
+  Map* m = resolve_fd(fd, &access, err);
   if (m != nullptr && (sys_perms(*m, access) & need) != need) {
     *err = -EPERM;
     return nullptr;
