@@ -499,11 +499,12 @@ class FlatHtabOps : public HtabOps {
     return -ENOENT;
   }
 
-  void* prog_lookup(Map& map, const void* key) const override {
+  void* prog_lookup(Map& map, const void* key) const override { return prog_lookup_fn(map)(map, key); }
+  LookupFn prog_lookup_fn(const Map& map) const override {
     switch (map.attr().key_size) {
-      case 4: return value_pointer<4>(map, key);
-      case 8: return value_pointer<8>(map, key);
-      default: return value_pointer<0>(map, key);
+      case 4: return value_pointer<4>;
+      case 8: return value_pointer<8>;
+      default: return value_pointer<0>;
     }
   }
 

@@ -81,6 +81,11 @@ class MapOps {
     uint32_t max_entries;
   };
   virtual bool array_layout(const Map&, ArrayLayout*) const { return false; }
+  // The function prog_lookup ends up in for this map, for callers that resolve
+  // a map once and look up many times (the kernel's verifier likewise turns
+  // bpf_map_lookup_elem into a direct call of the family's lookup).
+  using LookupFn = void* (*)(Map&, const void*);
+  virtual LookupFn prog_lookup_fn(const Map&) const { return nullptr; }
   // Pointer to the value for `key` (the current CPU's slot for per-CPU types), or nullptr.
   virtual void* prog_lookup(Map&, const void*) const { return nullptr; }
   virtual long prog_update(Map&, const void*, const void*, uint64_t) const { return -EINVAL; }

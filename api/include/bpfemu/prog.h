@@ -11,6 +11,10 @@
 #include <cstdint>
 #include <cstring>
 
+namespace bpfemu::emu {
+class Map;
+}  // namespace bpfemu::emu
+
 namespace bpfemu::prog {
 
 namespace detail {
@@ -29,7 +33,10 @@ class MapRef {
   // bpf_map_lookup_elem: pointer to the value or nullptr. Arrays are looked up
   // inline, as the kernel's verifier inlines array lookups into the program.
   void* lookup(const void* key) const {
-    if (array_.base == nullptr) return lookup_call(key);
+    if (array_.base == nullptr) {
+      if (lookup_fn_ != nullptr) return lookup_fn_(*static_cast<emu::Map*>(map_), key);
+      return lookup_call(key);
+    }
     uint32_t i;
     std::memcpy(&i, key, sizeof(i));
     if (i >= array_.max_entries) return nullptr;
@@ -51,6 +58,7 @@ class MapRef {
   void* lookup_call(const void* key) const;
 
   void* map_ = nullptr;  // emu::Map*
+  void* (*lookup_fn_)(emu::Map&, const void*) = nullptr;  // the family's direct lookup, if it has one
   struct {
     uint8_t* base = nullptr;  // set for plain arrays only
     uint64_t elem_stride = 0;
