@@ -375,9 +375,13 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
       } else {
         match = memcmp(s + kKeyOff, key, ks_) == 0;
       }
-      // The key was read between two loads of meta: a slot reused under us
-      // could have shown a torn key, so a match counts only if meta held still.
-      if (match && unchanged(i, m)) {
+      // A slot reused under us could show a torn key, so a match counts only
+      // if meta held still while the key was read. A 4-byte key sits 4-aligned
+      // and is read in one load, so it cannot tear; the slot may still be
+      // reused right after (callers that copy the value check `seen`), and a
+      // program's pointer may then show the new key's value being written --
+      // as in the kernel, whose preallocated elements are reused at once.
+      if (match && (kKeySize == 4 || unchanged(i, m))) {
         *seen = m;
         return i;
       }
