@@ -10,7 +10,6 @@
 namespace bpfemu {
 namespace {
 
-
 // Parses a cpu list such as "0-3,5" and returns the highest id + 1, like libbpf.
 int parse_possible(const char* s) {
   int max_id = -1;
