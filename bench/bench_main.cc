@@ -48,6 +48,7 @@ void register_all() {
     bench::register_reference(n);
     bench::register_memory(n);
   }
+  bench::register_latency();
 }
 
 }  // namespace

@@ -109,5 +109,6 @@ void register_prog_reads(const TypeInfo& t, uint32_t n);
 void register_prog_writes(const TypeInfo& t, uint32_t n);
 void register_reference(uint32_t n);
 void register_memory(uint32_t n);
+void register_latency();
 
 }  // namespace bench
