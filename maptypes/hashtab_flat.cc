@@ -40,6 +40,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "bpfemu/detail/flat_hash.h"
 #include "emu/cpu.h"
 #include "emu/faults.h"
 #include "maptypes/hashtab.h"
@@ -47,10 +48,10 @@
 namespace bpfemu::maptypes {
 namespace {
 
-enum SlotState : uint32_t { kEmpty = 0, kLive = 1, kTomb = 2, kBusy = 3 };
-constexpr uint32_t kStateMask = 3;
+enum SlotState : uint32_t { kEmpty = 0, kLive = detail::kFlatLive, kTomb = 2, kBusy = 3 };
+constexpr uint32_t kStateMask = detail::kFlatStateMask;
 constexpr uint32_t kVersionStep = 4;
-constexpr uint32_t kKeyOff = 4;
+constexpr uint32_t kKeyOff = detail::kFlatKeyOff;
 // Slots per lock: small enough that two writers rarely meet, big enough that
 // the locks of a 1M-entry map (2M slots) fit in 256 KiB.
 constexpr uint32_t kStripeSlots = 128;
@@ -99,9 +100,8 @@ class Flat {
   static uint32_t stripe_of(uint32_t slot) { return slot / kStripeSlots; }
   Stripe& stripe(uint32_t s) const { return reinterpret_cast<Stripe*>(base_ + st_.stripes_off)[s]; }
   uint32_t home(const void* key) const {
-    // 4- and 8-byte keys (the common ones) get a multiply-xorshift mix of the
-    // seeded key: a few instructions instead of XXH3's setup, which matters
-    // because a short lookup lets the CPU overlap the cache misses of several.
+    // 4- and 8-byte keys (the common ones) get detail::flat_hash_mix, other
+    // sizes XXH3.
     switch (ks_) {
       case 4: return scale(mix(load<uint32_t>(key)));
       case 8: return scale(mix(load<uint64_t>(key)));
@@ -138,6 +138,27 @@ class Flat {
   }
   template <uint32_t kKeySize>
   [[gnu::always_inline]] uint32_t probe_as(const void* key, uint32_t* seen) const;
+  // The common case on its own (see detail::flat_near_home): key sits LIVE
+  // near its home. Wide keys (memcmp) only check the home slot. False says
+  // nothing: probe() decides.
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] bool near_home(const void* key, uint32_t* slot, uint32_t* seen) const {
+    if constexpr (kKeySize != 0) {
+      return detail::flat_near_home<kKeySize>(layout(), key, slot, seen);
+    } else {
+#if defined(__SANITIZE_THREAD__)
+      return false;  // see probe_as
+#else
+      const uint32_t i = home(key);
+      const uint32_t m = meta(i).load(std::memory_order_acquire);
+      if ((m & kStateMask) != kLive || memcmp(key_of(i), key, ks_) != 0 || !unchanged(i, m)) return false;
+      *slot = i;
+      *seen = m;
+      return true;
+#endif
+    }
+  }
+  detail::FlatHashLayout layout() const { return {base_, slot_size_, seed_, n_, value_off_, ks_}; }
   bool unchanged(uint32_t i, uint32_t seen) const {
     std::atomic_thread_fence(std::memory_order_acquire);
     return meta(i).load(std::memory_order_relaxed) == seen;
@@ -183,14 +204,8 @@ class Flat {
     memcpy(&v, p, sizeof(T));
     return v;
   }
-  // [0, n_) from a 32-bit hash without a division (Lemire's multiply-shift).
-  uint32_t scale(uint64_t h) const { return static_cast<uint32_t>((static_cast<uint32_t>(h) * uint64_t{n_}) >> 32); }
-  uint64_t mix(uint64_t k) const {
-    uint64_t x = (k ^ seed_) * 0x9e3779b97f4a7c15ULL;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ULL;
-    return x ^ (x >> 32);
-  }
+  uint32_t scale(uint64_t h) const { return detail::flat_hash_scale(h, n_); }
+  uint64_t mix(uint64_t k) const { return detail::flat_hash_mix(k, seed_); }
   // The home slot of a key of kKeySize bytes (0: ks_ bytes).
   template <uint32_t kKeySize>
   uint32_t home_as(const void* key) const {
@@ -504,6 +519,10 @@ class FlatHtabOps : public HtabOps {
   }
 
   void* prog_lookup(Map& map, const void* key) const override { return prog_lookup_fn(map)(map, key); }
+  bool flat_hash_layout(const Map& map, detail::FlatHashLayout* out) const override {
+    *out = Flat(const_cast<Map&>(map)).layout();
+    return true;
+  }
   LookupFn prog_lookup_fn(const Map& map) const override {
     switch (map.attr().key_size) {
       case 4: return value_pointer<4>;
@@ -573,6 +592,21 @@ class FlatHtabOps : public HtabOps {
   template <uint32_t kKeySize>
   static int copy_value(Map& map, const void* key, void* value) {
     Flat f(map);
+    uint32_t i, seen;
+    if (f.near_home<kKeySize>(key, &i, &seen)) {
+      const uint32_t vs = map.attr().value_size;
+      if (vs == 8) {  // the common size, without a memcpy call
+        memcpy(value, f.value_of(i), 8);
+      } else {
+        memcpy(value, f.value_of(i), vs);
+      }
+      if (f.unchanged(i, seen)) return 0;
+    }
+    return copy_value_probing<kKeySize>(map, key, value);
+  }
+  template <uint32_t kKeySize>
+  [[gnu::noinline]] static int copy_value_probing(Map& map, const void* key, void* value) {
+    Flat f(map);
     const uint32_t vs = map.attr().value_size;
 #if defined(__SANITIZE_THREAD__)
     return with_path_locked(f, key, [&](StripeLocks&, uint32_t at, uint32_t) {  // see probe_as
@@ -595,6 +629,13 @@ class FlatHtabOps : public HtabOps {
   }
   template <uint32_t kKeySize>
   static void* value_pointer(Map& map, const void* key) {
+    Flat f(map);
+    uint32_t i, seen;
+    if (f.near_home<kKeySize>(key, &i, &seen)) return f.value_of(i);
+    return value_pointer_probing<kKeySize>(map, key);
+  }
+  template <uint32_t kKeySize>
+  [[gnu::noinline]] static void* value_pointer_probing(Map& map, const void* key) {
     Flat f(map);
     uint32_t seen;
     const uint32_t i = f.probe_as<kKeySize>(key, &seen);

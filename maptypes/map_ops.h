@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "bpfemu/detail/flat_hash.h"
 #include "bpfemu/uapi.h"
 #include "emu/map.h"
 
@@ -81,6 +82,9 @@ class MapOps {
     uint32_t max_entries;
   };
   virtual bool array_layout(const Map&, ArrayLayout*) const { return false; }
+  // Open-addressing HASH maps: the geometry detail::flat_near_home needs, so a
+  // caller can inline the common case of a lookup. False: not such a map.
+  virtual bool flat_hash_layout(const Map&, detail::FlatHashLayout*) const { return false; }
   // The function prog_lookup ends up in for this map, for callers that resolve
   // a map once and look up many times (the kernel's verifier likewise turns
   // bpf_map_lookup_elem into a direct call of the family's lookup).

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "bpfemu/detail/flat_hash.h"
+
 namespace bpfemu::emu {
 class Map;
 }  // namespace bpfemu::emu
@@ -31,9 +33,16 @@ class MapRef {
   bool valid() const { return map_ != nullptr; }
 
   // bpf_map_lookup_elem: pointer to the value or nullptr. Arrays are looked up
-  // inline, as the kernel's verifier inlines array lookups into the program.
+  // inline, as the kernel's verifier inlines array lookups into the program;
+  // so is the common case in a HASH map with 4-byte keys (the rest of its
+  // lookup is a direct call, as the verifier makes it).
   void* lookup(const void* key) const {
     if (array_.base == nullptr) {
+      if (hash_.base != nullptr) {
+        uint32_t slot, meta;
+        if (bpfemu::detail::flat_near_home<4>(hash_, key, &slot, &meta))
+          return hash_.base + slot * hash_.slot_size + hash_.value_off;
+      }
       if (lookup_fn_ != nullptr) return lookup_fn_(*static_cast<emu::Map*>(map_), key);
       return lookup_call(key);
     }
@@ -66,6 +75,8 @@ class MapRef {
     uint32_t max_entries = 0;
     uint32_t nr_cpus = 1;
   } array_;
+  bpfemu::detail::FlatHashLayout hash_;  // base set for open-addressing HASH maps with 4-byte keys
+
 };
 
 // One-shot forms of the above, by fd.
