@@ -589,19 +589,25 @@ class FlatHtabOps : public HtabOps {
   }
 
  private:
+  // Out of line, so that each key size's common case runs without the stack
+  // frame another one needs; likewise the copy of a value of any other size
+  // than 8 bytes (a memcpy call).
   template <uint32_t kKeySize>
-  static int copy_value(Map& map, const void* key, void* value) {
+  [[gnu::noinline]] static int copy_value(Map& map, const void* key, void* value) {
     Flat f(map);
     uint32_t i, seen;
-    if (f.near_home<kKeySize>(key, &i, &seen)) {
-      const uint32_t vs = map.attr().value_size;
-      if (vs == 8) {  // the common size, without a memcpy call
-        memcpy(value, f.value_of(i), 8);
-      } else {
-        memcpy(value, f.value_of(i), vs);
-      }
-      if (f.unchanged(i, seen)) return 0;
-    }
+    if (!f.near_home<kKeySize>(key, &i, &seen)) return copy_value_probing<kKeySize>(map, key, value);
+    if (map.attr().value_size != 8) return copy_value_at<kKeySize>(map, key, value, i, seen);
+    memcpy(value, f.value_of(i), 8);
+    if (f.unchanged(i, seen)) return 0;
+    return copy_value_probing<kKeySize>(map, key, value);
+  }
+  // Copies slot i's value (seen as in probe()), or probes again if it changed.
+  template <uint32_t kKeySize>
+  [[gnu::noinline]] static int copy_value_at(Map& map, const void* key, void* value, uint32_t i, uint32_t seen) {
+    Flat f(map);
+    memcpy(value, f.value_of(i), map.attr().value_size);
+    if (f.unchanged(i, seen)) return 0;
     return copy_value_probing<kKeySize>(map, key, value);
   }
   template <uint32_t kKeySize>

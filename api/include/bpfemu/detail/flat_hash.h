@@ -98,8 +98,12 @@ template <uint32_t kKeySize>
                         uint32_t{((w2 ^ want) & compared) == 0} << 2 | uint32_t{((w3 ^ want) & compared) == 0} << 3;
   if (hits == 0) return false;
   const uint32_t found = static_cast<uint32_t>(std::countr_zero(hits));
-  const uint64_t words[] = {w0, w1, w2, w3};
-  const uint32_t m = static_cast<uint32_t>(words[found]);
+  // The found slot's word, by conditional moves (the lowest hit wins).
+  uint64_t w = w3;
+  w = (hits & 4) != 0 ? w2 : w;
+  w = (hits & 2) != 0 ? w1 : w;
+  w = (hits & 1) != 0 ? w0 : w;
+  const uint32_t m = static_cast<uint32_t>(w);
   if constexpr (kKeySize == 8) {
     // The other four bytes, read after meta: they count only if meta held still.
     const uint8_t* sk = s + found * size;
