@@ -96,6 +96,8 @@ class Flat {
 
   FlatState& state() const { return st_; }
   uint32_t slots() const { return n_; }
+  uint32_t key_size() const { return ks_; }
+  uint32_t value_size() const { return map_.attr().value_size; }
   uint32_t stripes() const { return st_.stripe_count; }
   static uint32_t stripe_of(uint32_t slot) { return slot / kStripeSlots; }
   Stripe& stripe(uint32_t s) const { return reinterpret_cast<Stripe*>(base_ + st_.stripes_off)[s]; }
@@ -471,6 +473,7 @@ class FlatHtabOps : public HtabOps {
     if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
     Flat f(map);
     const uint32_t vs = map.attr().value_size;
+    if (int r; update_near_home(f, key, value, flags, &r)) return r;
     return with_path_locked(f, key, [&](StripeLocks&, uint32_t i, uint32_t free_slot) {
       const bool exists = i != UINT32_MAX;
       if (int err = check_flags(exists ? 1 : 0, flags); err != 0) return err;
@@ -496,6 +499,37 @@ class FlatHtabOps : public HtabOps {
       });
       return 0;
     });
+  }
+
+  // The common case of an update: key found near its home without a lock,
+  // then only that slot's stripe locked and the slot checked again. Keys are
+  // unique, so a LIVE slot holding key is the one to rewrite, whatever lies on
+  // its probe path. False: not found there, the full path decides.
+  static bool update_near_home(const Flat& f, const void* key, const void* value, uint64_t flags, int* result) {
+    uint32_t i, seen;
+    bool near;
+    switch (f.key_size()) {
+      case 4: near = f.near_home<4>(key, &i, &seen); break;
+      case 8: near = f.near_home<8>(key, &i, &seen); break;
+      default: near = f.near_home<0>(key, &i, &seen);
+    }
+    if (!near) return false;
+    const uint32_t s = Flat::stripe_of(i);
+    f.lock_stripe(s);
+    const bool still = f.state_of(i) == kLive && f.key_is(i, key);
+    if (still) {
+      *result = (flags & ~uint64_t{BPF_F_LOCK}) == BPF_NOEXIST ? -EEXIST : 0;  // check_flags for a key that exists
+      const uint32_t vs = f.value_size();
+      if (*result == 0) f.write_slot(i, false, [&] {
+        if (vs == 8) {  // the common size, without a memcpy call
+          memcpy(f.value_of(i), value, 8);
+        } else {
+          memcpy(f.value_of(i), value, vs);
+        }
+      });
+    }
+    f.stripe(s).lock.unlock();
+    return still;
   }
 
   int delete_elem(Map& map, const void* key) const override { return remove_key(map, key, nullptr); }
