@@ -59,17 +59,7 @@ int host_default() {
   return possible_cpus();
 }
 
-int real_cpu() {
-  // glibc registers rseq for every thread; the kernel keeps cpu_id current
-  // there, so reading it is one load (sched_getcpu does the same, behind a call).
-  if (__rseq_size != 0) {
-    const auto* rs = reinterpret_cast<const struct rseq*>(static_cast<const char*>(__builtin_thread_pointer()) +
-                                                          __rseq_offset);
-    const int cpu = static_cast<int>(rs->cpu_id);
-    if (cpu >= 0) return cpu;
-  }
-  return sched_getcpu();
-}
+int sched_cpu() { return sched_getcpu(); }
 
 }  // namespace cpu_detail
 

@@ -7,6 +7,8 @@
 // sched_setaffinity behaves like the kernel pinned the same way.
 #pragma once
 
+#include <sys/rseq.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -45,7 +47,20 @@ namespace cpu_detail {
 extern constinit std::atomic<int> g_possible;  // 0 = not yet read from the host
 extern constinit thread_local int t_cpu;       // the thread's emulated CPU, -1 = the real one
 int host_default();                            // caches and returns the host's count
-int real_cpu();  // the CPU the thread runs on now (rseq area, else sched_getcpu)
+int sched_cpu();  // sched_getcpu()
+
+// The CPU the thread runs on now. glibc registers rseq for every thread and
+// the kernel keeps its cpu_id current, so this is one load (sched_getcpu
+// reads the same, behind a call); without rseq, sched_getcpu.
+inline int real_cpu() {
+  if (__rseq_size != 0) {
+    const auto* rs = reinterpret_cast<const struct rseq*>(static_cast<const char*>(__builtin_thread_pointer()) +
+                                                          __rseq_offset);
+    const int cpu = static_cast<int>(rs->cpu_id);
+    if (cpu >= 0) return cpu;
+  }
+  return sched_cpu();
+}
 }  // namespace cpu_detail
 
 inline int possible_cpus() {
