@@ -19,8 +19,12 @@
 // Invariants:
 //  - Slots are grouped in stripes of kStripeSlots, one process-shared lock each
 //    (taken over from a dead holder). A writer holds the stripes of every slot
-//    its probe path reads or writes; readers take no lock: they check a slot's
+//    its probe path reads or writes -- except the rewrite of a value whose key
+//    a lock-free lookup found, which holds that slot's stripe and checks the
+//    slot again (keys are unique). Readers take no lock: they check a slot's
 //    meta before and after reading it (a seqlock per slot), and wait out BUSY.
+//    Most lookups only compare the four slots from home, without branches
+//    (detail/flat_hash.h, which prog::MapRef inlines).
 //  - A live key is in exactly one slot, and no slot between its home and it is
 //    EMPTY. A LIVE slot's key bytes never change while it is LIVE.
 //  - Deleting leaves a TOMB. A TOMB followed by an EMPTY slot is turned EMPTY
