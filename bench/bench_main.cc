@@ -39,7 +39,8 @@ void add_context() {
 void register_all() {
   for (uint32_t n : bench::all_sizes()) {
     for (const bench::TypeInfo& t : bench::all_types()) {
-      // Reads first: the write benchmarks (LRU updates evict) change the maps.
+      // Reads first, then writes (which on LRU maps use maps of their own, as
+      // updates evict: see writes_tag), so that the order does not matter.
       bench::register_syscall_reads(t, n);
       bench::register_prog_reads(t, n);
       bench::register_syscall_writes(t, n);

@@ -95,6 +95,12 @@ int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t 
 // Inserts keys [from, to) with value k.
 int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to);
 
+// The filled_map tag of write benchmarks: LRU maps lose keys to eviction
+// under updates, so their writes get maps of their own, and read benchmarks
+// see full maps whatever order the benchmarks run in (run-full.sh interleaves
+// repetitions at random).
+inline const char* writes_tag(const TypeInfo& t) { return t.lru ? "writes" : ""; }
+
 // Skips the benchmark (and keeps the loop contract) with a message.
 void skip(benchmark::State& state, const std::string& why);
 

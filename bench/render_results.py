@@ -351,7 +351,8 @@ def main():
             "(Google Benchmark JSON). Do not edit by hand: rerun the command.", "")
     machine_section(rep, ctx, machine, args.command)
     rep.add("Per-op cost is CPU ns per operation of the benchmark threads (user + kernel time: bpf(2) time counts), "
-            "median of the repetitions; `kernel_prog` rows use the kernel-measured BPF_PROG_TEST_RUN duration per op.", "")
+            "median of the repetitions, which ran interleaved at random with every other benchmark's (so that "
+            "a slow spell of a shared machine spreads over all rows rather than hitting a few); `kernel_prog` rows use the kernel-measured BPF_PROG_TEST_RUN duration per op.", "")
     rep.summary_at = len(rep.lines)
     targets_section(rep)
     chart = scaling_chart(rep, args.charts)

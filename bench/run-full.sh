@@ -44,6 +44,7 @@ mkdir -p "$OUT" "$RESULTS_DIR"
   --benchmark_filter="$FILTER" \
   --benchmark_min_time="$MIN_TIME" \
   --benchmark_repetitions="$REPS" \
+  --benchmark_enable_random_interleaving=true \
   --benchmark_out="$OUT/bench.json" --benchmark_out_format=json
 
 for spec in "$ROOT"/examples/workloads/*.spec; do

@@ -100,9 +100,10 @@ void kernel_run(benchmark::State& state, MapFixture& f, Keys keys, bool update) 
 
 using Body = void (*)(benchmark::State&, MapFixture&, Keys);
 
-void add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body, Keys keys, bool scaled) {
+void add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body, Keys keys, bool scaled,
+         bool writes = false) {
   const char* fixture_be = std::string(be) == "emu_prog" ? "emu" : "kernel";
-  const char* tag = keys == Keys::kEvict ? "evict" : "";
+  const char* tag = keys == Keys::kEvict ? "evict" : writes ? writes_tag(t) : "";
   auto fn = [&t, fixture_be, n, body, keys, tag](benchmark::State& state) {
     std::string why;
     MapFixture* f = filled_map(fixture_be, t, n, &why, tag);
@@ -125,8 +126,8 @@ void register_prog_reads(const TypeInfo& t, uint32_t n) {
 }
 
 void register_prog_writes(const TypeInfo& t, uint32_t n) {
-  add("update_existing", t, "emu_prog", n, emu_update, Keys::kFilled, true);
-  add("update_existing", t, "kernel_prog", n, kernel_update, Keys::kFilled, true);
+  add("update_existing", t, "emu_prog", n, emu_update, Keys::kFilled, true, true);
+  add("update_existing", t, "kernel_prog", n, kernel_update, Keys::kFilled, true, true);
   if (t.lru) {
     add("update_evict", t, "emu_prog", n, emu_update, Keys::kEvict, false);
     add("update_evict", t, "kernel_prog", n, kernel_update, Keys::kEvict, false);

@@ -152,9 +152,9 @@ benchmark::internal::Benchmark* add(const char* op, const TypeInfo& t, const cha
 }
 
 // The same benchmark once single-threaded and once on every core.
-void add_scaled(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body) {
-  add(op, t, be, n, body);
-  if (host_cpus() > 1) add(op, t, be, n, body)->Threads(host_cpus());
+void add_scaled(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body, const char* tag = "") {
+  add(op, t, be, n, body, tag);
+  if (host_cpus() > 1) add(op, t, be, n, body, tag)->Threads(host_cpus());
 }
 
 }  // namespace
@@ -168,12 +168,13 @@ void register_syscall_reads(const TypeInfo& t, uint32_t n) {
 }
 
 void register_syscall_writes(const TypeInfo& t, uint32_t n) {
+  const char* tag = writes_tag(t);
   for (const char* be : {"emu", "kernel"}) {
-    add_scaled("update_existing", t, be, n, update_existing);
+    add_scaled("update_existing", t, be, n, update_existing, tag);
     if (!t.hash_like) continue;
-    add("update_new", t, be, n, mutate<Mutation::kInsert>);
-    add("delete", t, be, n, mutate<Mutation::kDelete>);
-    if (!t.lpm) add("lookup_and_delete", t, be, n, mutate<Mutation::kLookupAndDelete>);
+    add("update_new", t, be, n, mutate<Mutation::kInsert>, tag);
+    add("delete", t, be, n, mutate<Mutation::kDelete>, tag);
+    if (!t.lpm) add("lookup_and_delete", t, be, n, mutate<Mutation::kLookupAndDelete>, tag);
     if (t.lru) add("update_evict", t, be, n, update_evict, "evict");
   }
 }
