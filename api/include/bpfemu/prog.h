@@ -76,7 +76,6 @@ class MapRef {
     uint32_t nr_cpus = 1;
   } array_;
   bpfemu::detail::FlatHashLayout hash_;  // base set for open-addressing HASH maps with 4-byte keys
-
 };
 
 // One-shot forms of the above, by fd.
