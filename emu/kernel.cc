@@ -242,15 +242,19 @@ bool fits_in_memory(uint64_t bytes) {
 // Maps this process has not seen under fd yet (map_from_fd's slow path).
 [[gnu::noinline]] static Map* adopt_fd(int fd, uint8_t* access, int* err);
 
-// map_from_fd, inlined into the syscall entry points: every map operation
-// starts here, and the common case is two loads.
-[[gnu::always_inline]] static inline Map* resolve_fd(int fd, uint8_t* access, int* err) {
+// The map behind fd if this process already knows it (two loads), else nullptr.
+[[gnu::always_inline]] static inline Map* known_fd(int fd, uint8_t* access) {
   Slot* s = find_slot(fd);
   Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
-  if (m != nullptr) [[likely]] {
-    if (access != nullptr) *access = s->access.load(std::memory_order_relaxed);
+  if (m != nullptr && access != nullptr) *access = s->access.load(std::memory_order_relaxed);
+  return m;
+}
+
+// map_from_fd, inlined into the syscall entry points: every map operation
+// starts here.
+[[gnu::always_inline]] static inline Map* resolve_fd(int fd, uint8_t* access, int* err) {
+  if (Map* m = known_fd(fd, access); m != nullptr) [[likely]]
     return m;
-  }
   return adopt_fd(fd, access, err);
 }
 
@@ -305,10 +309,9 @@ static inline Map* map_with_perms(int fd, uint8_t need, int* err) {
 // general path out of line, it lets the element ops' common case run without a
 // stack frame.
 [[gnu::always_inline]] static inline Map* known_map(int fd, uint8_t need) {
-  Slot* s = find_slot(fd);
-  Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
-  if (m == nullptr || (sys_perms(*m, s->access.load(std::memory_order_relaxed)) & need) != need) return nullptr;
-  return m;
+  uint8_t access = 0;
+  Map* m = known_fd(fd, &access);
+  return m != nullptr && (sys_perms(*m, access) & need) == need ? m : nullptr;
 }
 
 int sys_map_create(const MapAttr& in) {

@@ -102,18 +102,15 @@ class Flat {
 
   FlatState& state() const { return st_; }
   uint32_t slots() const { return n_; }
-  uint32_t key_size() const { return ks_; }
   uint32_t value_size() const { return map_.attr().value_size; }
   uint32_t stripes() const { return st_.stripe_count; }
   static uint32_t stripe_of(uint32_t slot) { return slot / kStripeSlots; }
   Stripe& stripe(uint32_t s) const { return reinterpret_cast<Stripe*>(base_ + st_.stripes_off)[s]; }
   uint32_t home(const void* key) const {
-    // 4- and 8-byte keys (the common ones) get detail::flat_hash_mix, other
-    // sizes XXH3.
     switch (ks_) {
-      case 4: return scale(mix(load<uint32_t>(key)));
-      case 8: return scale(mix(load<uint64_t>(key)));
-      default: return scale(wide_hash(key));
+      case 4: return home_as<4>(key);
+      case 8: return home_as<8>(key);
+      default: return home_as<0>(key);
     }
   }
   uint8_t* slot(uint32_t i) const { return base_ + i * slot_size_; }
@@ -146,6 +143,14 @@ class Flat {
   }
   template <uint32_t kKeySize>
   [[gnu::always_inline]] uint32_t probe_as(const void* key, uint32_t* seen) const;
+  // near_home<> for this map's key size.
+  bool near(const void* key, uint32_t* slot, uint32_t* seen) const {
+    switch (ks_) {
+      case 4: return near_home<4>(key, slot, seen);
+      case 8: return near_home<8>(key, slot, seen);
+      default: return near_home<0>(key, slot, seen);
+    }
+  }
   // The common case on its own (see detail::flat_near_home): key sits LIVE
   // near its home. Wide keys (memcmp) only check the home slot. False says
   // nothing: probe() decides.
@@ -207,19 +212,16 @@ class Flat {
   static uint32_t busy_meta(uint32_t m) { return ((m & ~kStateMask) + kVersionStep) | kBusy; }
   static uint32_t live_meta(uint32_t m) { return ((m & ~kStateMask) + 2 * kVersionStep) | kLive; }
   template <class T>
-  static T load(const void* p) {
-    T v;
-    memcpy(&v, p, sizeof(T));
-    return v;
-  }
+  static T load(const void* p) { return detail::flat_load<T>(p); }
   uint32_t scale(uint64_t h) const { return detail::flat_hash_scale(h, n_); }
   uint64_t mix(uint64_t k) const { return detail::flat_hash_mix(k, seed_); }
-  // The home slot of a key of kKeySize bytes (0: ks_ bytes).
+  // The home slot of a key of kKeySize bytes (0: ks_ bytes). 4- and 8-byte
+  // keys (the common ones) get detail::flat_hash_mix, other sizes XXH3.
   template <uint32_t kKeySize>
   uint32_t home_as(const void* key) const {
     if constexpr (kKeySize == 4) return scale(mix(load<uint32_t>(key)));
     if constexpr (kKeySize == 8) return scale(mix(load<uint64_t>(key)));
-    return home(key);
+    return scale(wide_hash(key));
   }
   // Out of line, so the short-key path above stays small enough to inline.
   [[gnu::noinline]] uint32_t wide_hash(const void* key) const {
@@ -422,6 +424,15 @@ inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
 #endif
 }
 
+// Copies n value bytes; the common size without a memcpy call.
+inline void copy_value_bytes(void* dst, const void* src, uint32_t n) {
+  if (n == 8) {
+    memcpy(dst, src, 8);
+  } else {
+    memcpy(dst, src, n);
+  }
+}
+
 // Copies slot i's key when the slot is LIVE (a consistent snapshot); false
 // when it is not.
 bool copy_live_key(const Flat& f, Map& map, uint32_t i, void* out) {
@@ -513,26 +524,13 @@ class FlatHtabOps : public HtabOps {
   // its probe path. False: not found there, the full path decides.
   static bool update_near_home(const Flat& f, const void* key, const void* value, uint64_t flags, int* result) {
     uint32_t i, seen;
-    bool near;
-    switch (f.key_size()) {
-      case 4: near = f.near_home<4>(key, &i, &seen); break;
-      case 8: near = f.near_home<8>(key, &i, &seen); break;
-      default: near = f.near_home<0>(key, &i, &seen);
-    }
-    if (!near) return false;
+    if (!f.near(key, &i, &seen)) return false;
     const uint32_t s = Flat::stripe_of(i);
     f.lock_stripe(s);
     const bool still = f.state_of(i) == kLive && f.key_is(i, key);
     if (still) {
       *result = (flags & ~uint64_t{BPF_F_LOCK}) == BPF_NOEXIST ? -EEXIST : 0;  // check_flags for a key that exists
-      const uint32_t vs = f.value_size();
-      if (*result == 0) f.write_slot(i, false, [&] {
-        if (vs == 8) {  // the common size, without a memcpy call
-          memcpy(f.value_of(i), value, 8);
-        } else {
-          memcpy(f.value_of(i), value, vs);
-        }
-      });
+      if (*result == 0) f.write_slot(i, false, [&] { copy_value_bytes(f.value_of(i), value, f.value_size()); });
     }
     f.stripe(s).lock.unlock();
     return still;
@@ -665,11 +663,7 @@ class FlatHtabOps : public HtabOps {
       uint32_t seen;
       const uint32_t i = f.probe_as<kKeySize>(key, &seen);
       if (i == UINT32_MAX) return -ENOENT;
-      if (vs == 8) {  // the common size, without a memcpy call
-        memcpy(value, f.value_of(i), 8);
-      } else {
-        memcpy(value, f.value_of(i), vs);
-      }
+      copy_value_bytes(value, f.value_of(i), vs);
       if (f.unchanged(i, seen)) return 0;
     }
   }
