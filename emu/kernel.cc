@@ -23,6 +23,10 @@
 #include "maptypes/map_ops.h"
 
 namespace bpfemu::emu {
+
+std::array<fd_table::Slot, fd_table::kChunkSize> fd_table::g_first{};
+std::array<std::atomic<fd_table::Slot*>, fd_table::kChunks> fd_table::g_chunks{fd_table::g_first.data()};
+
 namespace {
 
 using maptypes::CreateEnv;
@@ -31,30 +35,18 @@ using maptypes::MapOps;
 constexpr uint32_t kAccessMask = BPF_F_RDONLY | BPF_F_WRONLY;
 constexpr uint32_t kObjPathFd = 1U << 14;  // BPF_F_PATH_FD (6.5+)
 
-// ---- fd table: fd -> (map view, access), lock-free for readers ----
+// ---- fd table (emu/fd_table.h): this file is its only writer ----
 
-struct Slot {
-  std::atomic<Map*> map{nullptr};
-  std::atomic<uint8_t> access{0};
-};
-constexpr size_t kChunkBits = 10;
-constexpr size_t kChunkSize = size_t{1} << kChunkBits;
-constexpr size_t kChunks = 1024;  // fds up to 1M
-std::array<std::atomic<Slot*>, kChunks> g_chunks{};
-
-// The slot of fd, or nullptr when its chunk was never made (no map fd there).
-// Inline: every map operation starts here.
-inline Slot* find_slot(int fd) {
-  const size_t chunk = static_cast<size_t>(static_cast<unsigned>(fd)) >> kChunkBits;
-  if (chunk >= kChunks) return nullptr;  // also fd < 0
-  Slot* c = g_chunks[chunk].load(std::memory_order_acquire);
-  return c != nullptr ? &c[static_cast<size_t>(fd) & (kChunkSize - 1)] : nullptr;
-}
+using fd_table::Slot;
+using fd_table::kChunkBits;
+using fd_table::kChunkSize;
+using fd_table::g_chunks;
 
 Slot* slot_for(int fd, bool create) {
   if (fd < 0) return nullptr;
-  if (Slot* s = find_slot(fd); s != nullptr || !create) return s;
+  if (Slot* s = fd_table::find(fd); s != nullptr || !create) return s;
   const size_t chunk = static_cast<size_t>(fd) >> kChunkBits;
+  if (chunk >= fd_table::kChunks) return nullptr;  // beyond the table: not a map handle
   Slot* c = nullptr;
   auto* fresh = new Slot[kChunkSize];
   if (!g_chunks[chunk].compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) {
@@ -122,11 +114,13 @@ uint8_t access_from_bpf_flags(uint32_t flags) {
   return kCanRead | kCanWrite;
 }
 
-void install(int fd, Map* m, uint8_t access) {
+// False when fd is beyond what the table can hold.
+bool install(int fd, Map* m, uint8_t access) {
   Slot* s = slot_for(fd, true);
-  s->access.store(access, std::memory_order_relaxed);
-  s->map.store(m, std::memory_order_release);
+  if (s == nullptr) return false;
+  s->set(m, access);
   m->handles.fetch_add(1);
+  return true;
 }
 
 // A new handle (fd >= 3, close-on-exec) on m's region with the given access.
@@ -146,7 +140,10 @@ int new_handle(Map* m, uint8_t access) {
     }
   }
   if (fd < 0) return -errno;
-  install(fd, m, access);
+  if (!install(fd, m, access)) {
+    ::close(fd);
+    return -EMFILE;
+  }
   return fd;
 }
 
@@ -191,6 +188,7 @@ Map* attach_view_locked(int fd, int* err) {
     return nullptr;
   }
   auto* m = new Map(ops->variant_for(hdr->attr), std::move(region));
+  m->ops().bind_view(*m);
   // Ids are per process: a map made elsewhere keeps its id unless it collides.
   uint32_t id = m->header().id;
   m->set_id(id == 0 || g_by_id.count(id) != 0 ? alloc_id_locked() : id);
@@ -244,9 +242,9 @@ bool fits_in_memory(uint64_t bytes) {
 
 // The map behind fd if this process already knows it (two loads), else nullptr.
 [[gnu::always_inline]] static inline Map* known_fd(int fd, uint8_t* access) {
-  Slot* s = find_slot(fd);
-  Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
-  if (m != nullptr && access != nullptr) *access = s->access.load(std::memory_order_relaxed);
+  uint8_t a = 0;
+  Map* m = fd_table::known(fd, &a);
+  if (access != nullptr) *access = a;
   return m;
 }
 
@@ -276,14 +274,18 @@ static Map* adopt_fd(int fd, uint8_t* access, int* err) {
     return nullptr;
   }
   uint8_t acc = access_from_open_flags(flags);
-  install(fd, m, acc);
+  if (!install(fd, m, acc)) {  // an fd beyond what the table holds
+    maybe_release_locked(m);
+    if (err != nullptr) *err = -EINVAL;
+    return nullptr;
+  }
   if (access != nullptr) *access = acc;
   return m;
 }
 
 bool is_map_fd(int fd) {
   Slot* s = slot_for(fd, false);
-  return s != nullptr && s->map.load(std::memory_order_acquire) != nullptr;
+  return s != nullptr && s->map() != nullptr;
 }
 
 int live_map_count() {
@@ -301,17 +303,6 @@ static inline Map* map_with_perms(int fd, uint8_t need, int* err) {
     return nullptr;
   }
   return m;
-}
-
-// The common case of map_with_perms, which has no error to report: the map
-// behind fd when this process knows it and the fd allows `need`. nullptr sends
-// the caller to its general path, which reports the error. Together with the
-// general path out of line, it lets the element ops' common case run without a
-// stack frame.
-[[gnu::always_inline]] static inline Map* known_map(int fd, uint8_t need) {
-  uint8_t access = 0;
-  Map* m = known_fd(fd, &access);
-  return m != nullptr && (sys_perms(*m, access) & need) == need ? m : nullptr;
 }
 
 int sys_map_create(const MapAttr& in) {
@@ -360,6 +351,7 @@ int sys_map_create(const MapAttr& in) {
     delete m;
     return err;
   }
+  ops->bind_view(*m);
   std::lock_guard<std::mutex> lock(g_mu);
   hdr->id = alloc_id_locked();
   m->set_id(hdr->id);
@@ -370,7 +362,7 @@ int sys_map_create(const MapAttr& in) {
   return fd;
 }
 
-[[gnu::noinline]] static int map_lookup_elem_general(int fd, const void* key, void* value, uint64_t flags) {
+int sys_map_lookup_elem_general(int fd, const void* key, void* value, uint64_t flags) {
   if (flags & ~uint64_t{BPF_F_LOCK}) return -EINVAL;
   int err = 0;
   Map* m = map_with_perms(fd, kCanRead, &err);
@@ -385,14 +377,7 @@ int sys_map_create(const MapAttr& in) {
   return m->ops().lookup(*m, key, value, flags);
 }
 
-int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags) {
-  Map* m = known_map(fd, kCanRead);
-  if (m != nullptr && flags == 0 && key != nullptr && value != nullptr && m->attr().key_size != 0) [[likely]]
-    return m->ops().lookup(*m, key, value, 0);
-  return map_lookup_elem_general(fd, key, value, flags);
-}
-
-[[gnu::noinline]] static int map_update_elem_general(int fd, const void* key, const void* value, uint64_t flags) {
+int sys_map_update_elem_general(int fd, const void* key, const void* value, uint64_t flags) {
   int err = 0;
   Map* m = map_with_perms(fd, kCanWrite, &err);
   if (m == nullptr) return err;
@@ -400,14 +385,6 @@ int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags) {
   if (int e = check_key(*m, key); e != 0) return e;
   if (value == nullptr) return -EFAULT;
   return m->ops().update(*m, key, value, flags);
-}
-
-int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t flags) {
-  Map* m = known_map(fd, kCanWrite);
-  if (m != nullptr && (flags & BPF_F_LOCK) == 0 && key != nullptr && value != nullptr && m->attr().key_size != 0)
-      [[likely]]
-    return m->ops().update(*m, key, value, flags);
-  return map_update_elem_general(fd, key, value, flags);
 }
 
 int sys_map_delete_elem(int fd, const void* key, uint64_t flags) {
@@ -598,7 +575,7 @@ int sys_obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
 
 int sys_close(int fd) {
   Slot* s = slot_for(fd, false);
-  Map* m = s != nullptr ? s->map.exchange(nullptr, std::memory_order_acq_rel) : nullptr;
+  Map* m = s != nullptr ? s->take() : nullptr;
   int rc = ::close(fd) == 0 ? 0 : -errno;
   if (m != nullptr) {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -611,13 +588,13 @@ int sys_close(int fd) {
 void note_dup(int old_fd, int new_fd) {
   if (old_fd == new_fd) return;
   Slot* s = slot_for(old_fd, false);
-  Map* m = s != nullptr ? s->map.load(std::memory_order_acquire) : nullptr;
+  Map* m = s != nullptr ? s->map() : nullptr;
   if (m == nullptr) {
     // dup2/dup3 onto a map handle closed that handle: forget it.
     Slot* d = slot_for(new_fd, false);
-    if (d == nullptr || d->map.load(std::memory_order_acquire) == nullptr) return;
+    if (d == nullptr || d->map() == nullptr) return;
     std::lock_guard<std::mutex> lock(g_mu);
-    if (Map* prev = d->map.exchange(nullptr); prev != nullptr) {
+    if (Map* prev = d->take(); prev != nullptr) {
       prev->handles.fetch_sub(1);
       maybe_release_locked(prev);
     }
@@ -625,11 +602,11 @@ void note_dup(int old_fd, int new_fd) {
   }
   std::lock_guard<std::mutex> lock(g_mu);
   Slot* d = slot_for(new_fd, true);
-  if (Map* prev = d->map.exchange(nullptr); prev != nullptr) {
+  if (Map* prev = d->take(); prev != nullptr) {
     prev->handles.fetch_sub(1);
     maybe_release_locked(prev);
   }
-  install(new_fd, m, s->access.load());
+  (void)install(new_fd, m, s->access());  // beyond the table: new_fd stays unknown
 }
 
 void collect_unpinned_views() {

@@ -10,20 +10,25 @@
 
 #include <cstdint>
 
+#include "bpfemu/uapi.h"
+#include "emu/fd_table.h"
 #include "emu/map.h"
 
 namespace bpfemu::emu {
-
-inline constexpr uint8_t kCanRead = 1;
-inline constexpr uint8_t kCanWrite = 2;
 
 // Resolves a handle to its map for program-side code and tools; nullptr (with
 // *err = -EBADF or -EINVAL) when fd is not an emulated map handle.
 Map* map_from_fd(int fd, uint8_t* access = nullptr, int* err = nullptr);
 
 int sys_map_create(const MapAttr& attr);
-int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags);
-int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t flags);
+// Lookup and update: the common case (a handle this process knows, with the
+// access the call needs, plain flags, non-null buffers) goes straight to the
+// map's fast path (Map::fast); everything else takes the general path, which
+// makes every check in the kernel's order.
+inline int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags);
+inline int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t flags);
+int sys_map_lookup_elem_general(int fd, const void* key, void* value, uint64_t flags);
+int sys_map_update_elem_general(int fd, const void* key, const void* value, uint64_t flags);
 int sys_map_delete_elem(int fd, const void* key, uint64_t flags);
 int sys_map_get_next_key(int fd, const void* key, void* next_key);
 int sys_map_lookup_and_delete_elem(int fd, const void* key, void* value, uint64_t flags);
@@ -54,5 +59,22 @@ bool is_map_fd(int fd);
 // Number of maps this process currently has a view of (tests use it to check
 // lifetime).
 int live_map_count();
+
+inline int sys_map_lookup_elem(int fd, const void* key, void* value, uint64_t flags) {
+  uint8_t access = 0;
+  Map* m = fd_table::known(fd, &access);
+  if (m != nullptr && (access & kCanRead) != 0 && flags == 0 && key != nullptr && value != nullptr) [[likely]]
+    return m->fast().lookup(*m, key, value);
+  return sys_map_lookup_elem_general(fd, key, value, flags);
+}
+
+inline int sys_map_update_elem(int fd, const void* key, const void* value, uint64_t flags) {
+  uint8_t access = 0;
+  Map* m = fd_table::known(fd, &access);
+  if (m != nullptr && (access & kCanWrite) != 0 && (flags & BPF_F_LOCK) == 0 && key != nullptr && value != nullptr &&
+      !m->frozen()) [[likely]]
+    return m->fast().update(*m, key, value, flags);
+  return sys_map_update_elem_general(fd, key, value, flags);
+}
 
 }  // namespace bpfemu::emu

@@ -60,7 +60,19 @@ struct MapHeader {
 static_assert(sizeof(MapHeader) <= 4096);
 inline constexpr size_t kHeaderPage = 4096;
 
-class Map {
+class Map;
+
+// A view's entry points for the syscall layer's common case: the handle's
+// access is checked, key and value are non-null, lookup flags are 0 and update
+// flags lack BPF_F_LOCK. Each answers exactly what the family's ops would; the
+// family picks them when the view is made (MapOps::bind_view), specialised for
+// the map's geometry, so the common case is one indirect call.
+struct FastOps {
+  int (*lookup)(Map& map, const void* key, void* value);
+  int (*update)(Map& map, const void* key, const void* value, uint64_t flags);
+};
+
+class alignas(64) Map {
  public:
   // The region's header must be filled in (its profile name included).
   Map(const maptypes::MapOps& ops, Region&& region)
@@ -97,7 +109,26 @@ class Map {
   // Handles (fds) this process holds on the map; the view is dropped at zero.
   std::atomic<int> handles{0};
 
+  const FastOps& fast() const { return fast_; }
+  void set_fast(const FastOps& f) { fast_ = f; }
+  // What the fast ops keep of this view (process-local pointers into the
+  // region, geometry), beside them so one cache line serves a call.
+  template <class T>
+  T& view_cache() {
+    static_assert(sizeof(T) <= sizeof(view_cache_) && alignof(T) <= kViewCacheAlign);
+    return *reinterpret_cast<T*>(view_cache_);
+  }
+  template <class T>
+  const T& view_cache() const {
+    return const_cast<Map*>(this)->view_cache<T>();
+  }
+
  private:
+  // With `handles`, the object's first cache line (the object is aligned to
+  // one): the fast path reads nothing else of the view.
+  FastOps fast_{};
+  static constexpr size_t kViewCacheAlign = 8;
+  alignas(kViewCacheAlign) unsigned char view_cache_[40] = {};
   const maptypes::MapOps& ops_;
   Region region_;
   MapHeader* hdr_;

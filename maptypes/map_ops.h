@@ -50,6 +50,10 @@ class MapOps {
   // same observable semantics; the syscall layer asks before creating or
   // attaching a map, so every process picks the same one.
   virtual const MapOps& variant_for(const MapAttr&) const { return *this; }
+  // Sets up a view of the map in this process once its region is laid out
+  // (after init, or on attach): picks its fast ops. The default ones call
+  // lookup() and update() below.
+  virtual void bind_view(Map& map) const;
 
   // --- syscall side (key/value already copied and non-null where the kernel requires) ---
   // Bytes of a value as syscalls copy it (per-CPU types: nr_cpus * round_up(value_size, 8)).

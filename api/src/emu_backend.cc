@@ -10,9 +10,17 @@
 namespace bpfemu {
 namespace {
 
+// Out of line, so that the common (successful) path of a call keeps no
+// register across it and can return at once.
+[[gnu::noinline, gnu::cold]] int fail(int r) {
+  errno = -r;
+  return r;
+}
+
 // libbpf 1.x convention: negative errno returned and stored in errno.
-int ret(int r) {
-  if (r < 0) errno = -r;
+inline int ret(int r) {
+  if (r < 0) [[unlikely]]
+    return fail(r);
   return r;
 }
 
