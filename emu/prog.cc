@@ -47,6 +47,7 @@ MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {
     array_.nr_cpus = m->nr_cpus();
   }
   if (m != nullptr && m->ops().flat_hash_layout(*m, &hash_) && hash_.key_size != 4) hash_ = {};
+  hash_slot16_ = hash_.base != nullptr && bpfemu::detail::flat_slot16(hash_, false);
   if (m != nullptr) lookup_fn_ = m->ops().prog_lookup_fn(*m);
 }
 

@@ -461,6 +461,17 @@ class FlatHtabOps : public HtabOps {
 
   const MapOps& variant_for(const MapAttr&) const override { return *this; }
 
+  void bind_view(Map& map) const override {
+    const detail::FlatHashLayout& l = map.view_cache<detail::FlatHashLayout>() = Flat(map).layout();
+    const bool value8 = map.attr().value_size == 8;
+    emu::FastOps f{lookup_any, update_any};
+    if (l.key_size == 4) f.lookup = value8 ? fast_lookup<4, true> : fast_lookup<4, false>;
+    if (l.key_size == 8) f.lookup = value8 ? fast_lookup<8, true> : fast_lookup<8, false>;
+    if (detail::flat_slot16(l, true)) f.lookup = value8 ? fast_lookup16<true> : fast_lookup16<false>;
+    if (in_place_cas_works(l)) f.update = value8 ? fast_update_in_place<true> : fast_update_in_place<false>;
+    map.set_fast(f);
+  }
+
   int64_t data_size(const MapAttr& attr, const CreateEnv& env) const override {
     if (!kernel_allocation_fits(attr, env)) return -ENOMEM;
     return static_cast<int64_t>(stripes_off(attr) + uint64_t{stripe_count(attr)} * sizeof(Stripe));
@@ -569,7 +580,10 @@ class FlatHtabOps : public HtabOps {
     }
   }
 
+  // A program's update is the syscall's here (no per-CPU slots), so it takes
+  // the same fast op.
   long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override {
+    if ((flags & BPF_F_LOCK) == 0) return map.fast().update(map, key, value, flags);
     return update(map, key, value, flags);
   }
 
@@ -627,6 +641,118 @@ class FlatHtabOps : public HtabOps {
   }
 
  private:
+  // --- fast ops (bind_view): the syscall layer's common case ---
+  static const FlatHtabOps& of(const Map& map) { return static_cast<const FlatHtabOps&>(map.ops()); }
+  static int lookup_any(Map& map, const void* key, void* value) { return of(map).FlatHtabOps::lookup(map, key, value, 0); }
+  static int update_any(Map& map, const void* key, const void* value, uint64_t flags) {
+    return of(map).FlatHtabOps::update(map, key, value, flags);
+  }
+  // A lookup with the geometry from the view (no header reads): the four
+  // slots from home, one value copy, the seqlock check.
+  template <uint32_t kKeySize, bool kValue8>
+  static int fast_lookup(Map& map, const void* key, void* value) {
+    const auto& l = map.view_cache<detail::FlatHashLayout>();
+    detail::FlatHit hit;
+    if (detail::flat_near_home<kKeySize>(l, key, &hit)) [[likely]] {
+      const uint8_t* s = hit.slot;
+      if constexpr (kValue8) {
+        memcpy(value, s + l.value_off, 8);
+      } else {
+        memcpy(value, s + l.value_off, map.attr().value_size);
+      }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (reinterpret_cast<const std::atomic<uint32_t>*>(s)->load(std::memory_order_relaxed) == hit.meta) return 0;
+    }
+    return copy_value_probing<kKeySize>(map, key, value);
+  }
+
+  // 16-byte slots where a 16-byte load is atomic: the value comes with the
+  // snapshot that found the key.
+  template <bool kValue8>
+  static int fast_lookup16(Map& map, const void* key, void* value) {
+    detail::FlatHit16 hit;
+    if (detail::flat_near_home16(map.view_cache<detail::FlatHashLayout>(), key, &hit)) [[likely]] {
+      memcpy(value, &hit.value, kValue8 ? 8 : map.attr().value_size);
+      return 0;
+    }
+    return copy_value_probing<4>(map, key, value);
+  }
+
+  // Maps whose slot is one 16-byte word -- [meta][4-byte key][value of at most
+  // 8 bytes] -- can have the value of a key rewritten by one compare-and-swap
+  // of the whole slot, without the stripe lock: the swap succeeds only if meta
+  // (state and version) and key are what the probe saw, so it cannot land in
+  // a slot that was deleted or reused meanwhile, and readers see the old or
+  // the new value whole. Not under TSan, which cannot see the swap.
+  static bool in_place_cas_works(const detail::FlatHashLayout& l) {
+#if defined(__x86_64__)
+    return detail::flat_slot16(l, false) && __builtin_cpu_supports("cmpxchg16b");
+#else
+    (void)l;
+    return false;
+#endif
+  }
+#if defined(__x86_64__)
+  // lock cmpxchg16b: if *p == {*lo, *hi}, store {new_lo, new_hi}; otherwise
+  // load *p into {*lo, *hi}.
+  static bool cas16(void* p, uint64_t* lo, uint64_t* hi, uint64_t new_lo, uint64_t new_hi) {
+    bool ok;
+    asm volatile("lock cmpxchg16b %1"
+                 : "=@ccz"(ok), "+m"(*static_cast<unsigned __int128*>(p)), "+a"(*lo), "+d"(*hi)
+                 : "b"(new_lo), "c"(new_hi)
+                 : "memory");
+    return ok;
+  }
+  template <bool kValue8>
+  static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
+    if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK never comes here
+    detail::FlatHit16 hit;
+    if (detail::flat_near_home16(map.view_cache<detail::FlatHashLayout>(), key, &hit)) [[likely]] {
+      if (flags == BPF_NOEXIST) return -EEXIST;
+      if (swap_value<kValue8>(map, hit, value)) return 0;
+    }
+    return update_probing<kValue8>(map, key, value, flags);
+  }
+  // The key further from home, or absent: found by the lock-free probe it is
+  // swapped in place all the same (a LIVE slot holding the key is its only
+  // one); absent keys, and whatever else is not that simple, take the locked
+  // path.
+  template <bool kValue8>
+  [[gnu::noinline]] static int update_probing(Map& map, const void* key, const void* value, uint64_t flags) {
+    if (flags != BPF_NOEXIST) {
+      Flat f(map);
+      uint32_t seen;
+      const uint32_t i = f.probe_as<4>(key, &seen);
+      if (i != UINT32_MAX) {
+        uint8_t* slot = f.slot(i);
+        const detail::FlatHit16 hit{slot, uint64_t{detail::flat_load<uint32_t>(key)} << 32 | seen,
+                                    reinterpret_cast<const std::atomic<uint64_t>*>(slot + 8)->load(std::memory_order_relaxed)};
+        if (swap_value<kValue8>(map, hit, value)) return 0;
+      }
+    }
+    return update_any(map, key, value, flags);
+  }
+  // Swaps the value into the slot of `hit` if the slot still holds what hit
+  // saw (the swap checks meta, key and old value at once, so a torn snapshot
+  // just fails); a few tries while only the value moves under us (another
+  // writer of the same key).
+  template <bool kValue8>
+  static bool swap_value(const Map& map, const detail::FlatHit16& hit, const void* value) {
+    uint64_t lo = hit.word, hi = hit.value;
+    for (int tries = 0; tries < 4 && lo == hit.word; ++tries) {
+      uint64_t fresh = hi;  // bytes past value_size keep what they held
+      memcpy(&fresh, value, kValue8 ? 8 : map.attr().value_size);
+      if (cas16(hit.slot, &lo, &hi, hit.word, fresh)) return true;
+    }
+    return false;
+  }
+#else
+  template <bool kValue8>
+  static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
+    return update_any(map, key, value, flags);
+  }
+#endif
+
   // Out of line, so that each key size's common case runs without the stack
   // frame another one needs; likewise the copy of a value of any other size
   // than 8 bytes (a memcpy call).

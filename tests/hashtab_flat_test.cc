@@ -241,6 +241,78 @@ TEST(FlatHash, ReadersSeeWholeValuesUnderWriters) {
   readers_see_whole_values_under_writers<uint64_t>();
 }
 
+// 16-byte slots (4-byte key, value of at most 8 bytes): a rewrite of a present
+// key swaps the value in without a lock and a lookup reads the slot in one
+// load. In a small full table where keys come and go (and reuse each other's
+// slots) while they are rewritten, a value must never land under another key
+// (the low half of every value is its key), and keys that stay must never go
+// missing.
+void rewrites_in_place_stay_on_their_key(uint32_t value_size) {
+  constexpr uint32_t kStable = 24, kChurn = 24;
+  bpfemu::EmuBackend b;
+  int fd = b.map_create(BPF_MAP_TYPE_HASH, "inplace", 4, value_size, kStable + kChurn / 2 + 1, nullptr);
+  ASSERT_GE(fd, 0);
+  const auto value_of = [&](uint32_t key, uint64_t tag) { return value_size == 8 ? key | tag << 32 : key; };
+  const auto key_in = [&](uint64_t v) { return static_cast<uint32_t>(v); };
+  for (uint32_t k = 0; k < kStable; ++k) {
+    const uint64_t v = value_of(k, 0);
+    ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_NOEXIST), 0);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bad{0}, rewrites{0};
+  std::vector<std::thread> ts;
+  ts.emplace_back([&] {  // rewrites of every key, syscall side and program side
+    bpfemu::prog::MapRef ref(fd);
+    for (uint64_t i = 1; !stop.load(std::memory_order_relaxed); ++i) {
+      const uint32_t k = static_cast<uint32_t>(i % (kStable + kChurn));
+      const uint64_t v = value_of(k, i);
+      const long r = i % 2 ? b.map_update_elem(fd, &k, &v, BPF_EXIST) : ref.update(&k, &v, BPF_EXIST);
+      if (r != 0 && (k < kStable || r != -ENOENT)) ++bad;
+      rewrites += r == 0;
+    }
+  });
+  ts.emplace_back([&] {  // keys that come and go, each present for a while
+    for (uint64_t i = 1; !stop.load(std::memory_order_relaxed); ++i) {
+      const uint32_t k = kStable + static_cast<uint32_t>(i % kChurn);
+      const uint32_t gone = kStable + static_cast<uint32_t>((i + kChurn / 2) % kChurn);
+      const uint64_t v = value_of(k, i);
+      b.map_delete_elem(fd, &gone);  // then its slot is free for the insert
+      b.map_update_elem(fd, &k, &v, BPF_NOEXIST);
+    }
+  });
+  ts.emplace_back([&] {
+    bpfemu::prog::MapRef ref(fd);
+    for (int i = 0; i < 1000000; ++i) {
+      const uint32_t k = static_cast<uint32_t>(i % (kStable + kChurn));
+      uint64_t v = 0;
+      const int r = b.map_lookup_elem(fd, &k, &v);
+      if (k < kStable && r != 0) ++bad;
+      if (r == 0 && key_in(v) != k) ++bad;
+      if (const auto* p = static_cast<const uint32_t*>(ref.lookup(&k)); k < kStable && p == nullptr) ++bad;
+    }
+    stop = true;
+  });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_GT(rewrites.load(), 0u);
+  for (uint32_t k = 0; k < kStable + kChurn; ++k) {
+    uint64_t v = 0;
+    const int r = b.map_lookup_elem(fd, &k, &v);
+    if (k < kStable) {
+      ASSERT_EQ(r, 0) << k;
+    }
+    if (r == 0) {
+      EXPECT_EQ(key_in(v), k);
+    }
+  }
+  b.close(fd);
+}
+
+TEST(FlatHash, RewritesInPlaceStayOnTheirKey) {
+  rewrites_in_place_stay_on_their_key(8);
+  rewrites_in_place_stay_on_their_key(4);
+}
+
 // lookup_and_delete in batches of one drains the map, each key exactly once.
 TEST(FlatHash, BatchesOfOneDrainEveryKey) {
   bpfemu::EmuBackend b;

@@ -39,9 +39,13 @@ class MapRef {
   void* lookup(const void* key) const {
     if (array_.base == nullptr) {
       if (hash_.base != nullptr) {
-        uint32_t slot, meta;
-        if (bpfemu::detail::flat_near_home<4>(hash_, key, &slot, &meta))
-          return hash_.base + slot * hash_.slot_size + hash_.value_off;
+        if (hash_slot16_) {
+          bpfemu::detail::FlatHit16 hit;
+          if (bpfemu::detail::flat_near_home16(hash_, key, &hit)) return hit.slot + 8;
+        } else {
+          bpfemu::detail::FlatHit hit;
+          if (bpfemu::detail::flat_near_home<4>(hash_, key, &hit)) return hit.slot + hash_.value_off;
+        }
       }
       if (lookup_fn_ != nullptr) return lookup_fn_(*static_cast<emu::Map*>(map_), key);
       return lookup_call(key);
@@ -76,6 +80,7 @@ class MapRef {
     uint32_t nr_cpus = 1;
   } array_;
   bpfemu::detail::FlatHashLayout hash_;  // base set for open-addressing HASH maps with 4-byte keys
+  bool hash_slot16_ = false;             // ... whose slots are 16 bytes (detail::flat_near_home16)
 };
 
 // One-shot forms of the above, by fd.

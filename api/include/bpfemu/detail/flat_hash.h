@@ -5,10 +5,13 @@
 #pragma once
 
 #include <atomic>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 // Built with ThreadSanitizer (GCC's and clang's ways of saying so).
 #if defined(__SANITIZE_THREAD__)
@@ -59,20 +62,30 @@ inline T flat_load(const void* p) {
   return v;
 }
 
+// Where flat_near_home found a key: its slot, that slot's index, and the meta
+// its key was read with.
+struct FlatHit {
+  uint8_t* slot;
+  uint32_t index;
+  uint32_t meta;
+};
+
 // Whether a 4- or 8-byte key sits LIVE in one of the four slots from its home
-// (92% of keys in a full map, more in one less full); if so its slot and the meta its key was read
-// with. False says nothing: the full probe decides. The slots are compared
-// without branches, so the one branch left (found or not) is rarely
-// mispredicted even when the slots miss the cache, and the path is short and
-// free of calls: both let the CPU run several lookups, and their misses, at
-// once. A LIVE slot holding the key is its only slot, so slots past an EMPTY
-// one may be compared too.
+// (92% of keys in a full map, more in one less full); if so, where (*hit).
+// False says nothing: the full probe decides. The four slots are compared
+// without branches -- a LIVE slot holding the key is its only slot, so the
+// compares select it by conditional moves, in no particular order (should a
+// delete and a new insert meanwhile show the key in two slots, either
+// snapshot is one the caller's seqlock check can vouch for) -- which keeps the
+// one branch left (found or not) well predicted even when the slots miss the
+// cache, and the path short and free of calls: both let the CPU run several
+// lookups, and their misses, at once. Slots past an EMPTY one may be compared
+// too.
 template <uint32_t kKeySize>
-[[gnu::always_inline]] inline bool flat_near_home(const FlatHashLayout& l, const void* key, uint32_t* slot,
-                                                  uint32_t* meta) {
+[[gnu::always_inline]] inline bool flat_near_home(const FlatHashLayout& l, const void* key, FlatHit* hit) {
   static_assert(kKeySize == 4 || kKeySize == 8);
 #if BPFEMU_DETAIL_TSAN
-  (void)l, (void)key, (void)slot, (void)meta;
+  (void)l, (void)key, (void)hit;
   return false;  // the per-slot seqlock races on purpose; the full probe locks under TSan
 #else
   constexpr uint32_t kNear = 4;
@@ -81,11 +94,14 @@ template <uint32_t kKeySize>
   const uint32_t n = l.slot_count;
   const uint32_t home = flat_hash_scale(flat_hash_mix(flat_load<KeyInt>(key), l.seed), n);
   if (home + kNear > n) return false;  // would wrap: rare
-  const uint8_t* s = l.base + home * size;
-  const auto word = [&](uint32_t k) {
-    return reinterpret_cast<const std::atomic<uint64_t>*>(s + k * size)->load(std::memory_order_relaxed);
+  uint8_t* const s0 = l.base + home * size;
+  uint8_t* const s1 = s0 + size;
+  uint8_t* const s2 = s1 + size;
+  uint8_t* const s3 = s2 + size;
+  const auto word = [](const uint8_t* s) {
+    return reinterpret_cast<const std::atomic<uint64_t>*>(s)->load(std::memory_order_relaxed);
   };
-  const uint64_t w0 = word(0), w1 = word(1), w2 = word(2), w3 = word(3);
+  const uint64_t w0 = word(s0), w1 = word(s1), w2 = word(s2), w3 = word(s3);
   // One fence for the four loads: what the caller reads of the slot next is at
   // least as new as the meta read here.
   std::atomic_thread_fence(std::memory_order_acquire);
@@ -93,28 +109,121 @@ template <uint32_t kKeySize>
   // load reads both, so that much of the key is the one meta vouches for.
   const uint64_t want = uint64_t{flat_load<uint32_t>(key)} << 32 | kFlatLive;
   constexpr uint64_t compared = 0xffffffff00000000ULL | kFlatStateMask;
-  // A bit per slot that matches, then the lowest: no branch until found or not.
-  const uint32_t hits = uint32_t{((w0 ^ want) & compared) == 0} | uint32_t{((w1 ^ want) & compared) == 0} << 1 |
-                        uint32_t{((w2 ^ want) & compared) == 0} << 2 | uint32_t{((w3 ^ want) & compared) == 0} << 3;
-  if (hits == 0) return false;
-  const uint32_t found = static_cast<uint32_t>(std::countr_zero(hits));
-  // The found slot's word, by conditional moves (the lowest hit wins).
-  uint64_t w = w3;
-  w = (hits & 4) != 0 ? w2 : w;
-  w = (hits & 2) != 0 ? w1 : w;
-  w = (hits & 1) != 0 ? w0 : w;
+  const auto holds = [&](uint64_t w) { return ((w ^ want) & compared) == 0; };
+  uint8_t* p = nullptr;
+  uint64_t w = 0;
+  uint32_t k = 0;
+  p = holds(w3) ? s3 : p, w = holds(w3) ? w3 : w, k = holds(w3) ? 3 : k;
+  p = holds(w2) ? s2 : p, w = holds(w2) ? w2 : w, k = holds(w2) ? 2 : k;
+  p = holds(w1) ? s1 : p, w = holds(w1) ? w1 : w, k = holds(w1) ? 1 : k;
+  p = holds(w0) ? s0 : p, w = holds(w0) ? w0 : w, k = holds(w0) ? 0 : k;
+  if (p == nullptr) return false;
   const uint32_t m = static_cast<uint32_t>(w);
   if constexpr (kKeySize == 8) {
     // The other four bytes, read after meta: they count only if meta held still.
-    const uint8_t* sk = s + found * size;
-    if (flat_load<uint32_t>(sk + kFlatKeyOff + 4) != flat_load<uint32_t>(static_cast<const uint8_t*>(key) + 4))
+    if (flat_load<uint32_t>(p + kFlatKeyOff + 4) != flat_load<uint32_t>(static_cast<const uint8_t*>(key) + 4))
       return false;
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (reinterpret_cast<const std::atomic<uint32_t>*>(sk)->load(std::memory_order_relaxed) != m) return false;
+    if (reinterpret_cast<const std::atomic<uint32_t>*>(p)->load(std::memory_order_relaxed) != m) return false;
   }
-  *slot = home + found;
-  *meta = m;
+  hit->slot = p;
+  hit->index = home + k;
+  hit->meta = m;
   return true;
+#endif
+}
+
+// The same, for callers that want the slot's index.
+template <uint32_t kKeySize>
+[[gnu::always_inline]] inline bool flat_near_home(const FlatHashLayout& l, const void* key, uint32_t* slot,
+                                                  uint32_t* meta) {
+  FlatHit hit;
+  if (!flat_near_home<kKeySize>(l, key, &hit)) return false;
+  *slot = hit.index;
+  *meta = hit.meta;
+  return true;
+}
+
+// Maps whose slot is 16 bytes -- [meta][4-byte key][value of at most 8
+// bytes], the common u32 -> u64 case -- have every four slots in 64
+// contiguous bytes, compared with SSE2 in a few instructions without using up
+// the general-purpose registers. Where a 16-byte load is atomic (CPUs
+// with AVX guarantee it for aligned loads) each slot is read in one, so
+// meta, key and value come as one snapshot and need no seqlock check.
+struct FlatHit16 {
+  uint8_t* slot;
+  uint64_t word;   // meta | key << 32, as read
+  uint64_t value;  // the slot's 8 value bytes, read with word
+};
+
+#if defined(__SSE2__) && !BPFEMU_DETAIL_TSAN
+inline constexpr bool kFlatSlot16 = true;
+
+// One 16-byte load that the compiler may not split, merge or fold into
+// another instruction (MOVDQA is the form whose atomicity is guaranteed).
+[[gnu::always_inline]] inline __m128i flat_load16(const uint8_t* p) {
+  __m128i x;
+  asm volatile("movdqa %1, %0" : "=x"(x) : "m"(*reinterpret_cast<const __m128i*>(p)));
+  return x;
+}
+
+// Whether key (its first word `want`: LIVE | key << 32) is LIVE in one of
+// the four slots at s; if so, where, with the snapshot.
+[[gnu::always_inline]] inline bool flat_window16(uint8_t* s, uint64_t want, FlatHit16* hit) {
+  const __m128i x0 = flat_load16(s), x1 = flat_load16(s + 16), x2 = flat_load16(s + 32), x3 = flat_load16(s + 48);
+  constexpr uint64_t compared = 0xffffffff00000000ULL | kFlatStateMask;
+  const __m128i wanted = _mm_set1_epi64x(static_cast<int64_t>(want));
+  const __m128i mask = _mm_set1_epi64x(static_cast<int64_t>(compared));
+  const __m128i w01 = _mm_unpacklo_epi64(x0, x1), w23 = _mm_unpacklo_epi64(x2, x3);
+  // Equal 32-bit halves, two bits per slot; a slot holds the key when both are.
+  uint32_t bits =
+      static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted)))) |
+      static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted))))
+          << 4;
+  bits &= bits >> 1;
+  bits &= 0x55;
+  if (bits == 0) return false;
+  const uint32_t at = static_cast<uint32_t>(__builtin_ctz(bits)) / 2;
+  alignas(16) uint64_t words[4], values[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(words), w01);
+  _mm_store_si128(reinterpret_cast<__m128i*>(words + 2), w23);
+  _mm_store_si128(reinterpret_cast<__m128i*>(values), _mm_unpackhi_epi64(x0, x1));
+  _mm_store_si128(reinterpret_cast<__m128i*>(values + 2), _mm_unpackhi_epi64(x2, x3));
+  hit->slot = s + at * 16;
+  hit->word = words[at];
+  hit->value = values[at];
+  return true;
+}
+
+// The eight slots from home, as two windows of four: a full map has 92% of
+// its keys in the first and nearly all the rest in the second, which is much
+// cheaper to look at than the probe loop's branches.
+[[gnu::always_inline]] inline bool flat_near_home16(const FlatHashLayout& l, const void* key, FlatHit16* hit) {
+  constexpr uint32_t kWindow = 4;
+  const uint32_t k = flat_load<uint32_t>(key);
+  const uint32_t n = l.slot_count;
+  const uint32_t home = flat_hash_scale(flat_hash_mix(k, l.seed), n);
+  if (home + kWindow > n) return false;  // would wrap: rare
+  uint8_t* const s = l.base + uint64_t{home} * 16;
+  const uint64_t want = uint64_t{k} << 32 | kFlatLive;
+  if (flat_window16(s, want, hit)) [[likely]]
+    return true;
+  return home + 2 * kWindow <= n && flat_window16(s + 16 * kWindow, want, hit);
+}
+#else
+inline constexpr bool kFlatSlot16 = false;
+[[gnu::always_inline]] inline bool flat_near_home16(const FlatHashLayout&, const void*, FlatHit16*) { return false; }
+#endif
+
+// Whether flat_near_home16 serves a map with this layout here: 16-byte slots,
+// and (for callers that rely on the snapshot) atomic 16-byte loads.
+inline bool flat_slot16(const FlatHashLayout& l, bool need_atomic_snapshot) {
+  if (!kFlatSlot16 || l.key_size != 4 || l.slot_size != 16 || l.value_off != 8) return false;
+  if (reinterpret_cast<uintptr_t>(l.base) % 64 != 0) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  return !need_atomic_snapshot || __builtin_cpu_supports("avx");
+#else
+  return !need_atomic_snapshot;
 #endif
 }
 
