@@ -23,10 +23,13 @@
 //    (taken over from a dead holder). A writer holds the stripes of every slot
 //    its probe path reads or writes -- except the rewrite of a value whose key
 //    a lock-free lookup found, which holds that slot's stripe and checks the
-//    slot again (keys are unique). Readers take no lock: they check a slot's
-//    meta before and after reading it (a seqlock per slot), and wait out BUSY.
-//    Most lookups only compare the four slots from home, without branches
-//    (detail/flat_hash.h, which prog::MapRef inlines).
+//    slot again (keys are unique), or, in 16-byte slots, swaps the value in
+//    with one compare-and-swap of the whole slot and takes no lock at all
+//    (swaps_values). Readers take no lock: they check a slot's meta before and
+//    after reading it (a seqlock per slot), and wait out BUSY; 16-byte slots
+//    are read whole in one atomic load where the CPU has one. Most lookups
+//    only compare the slots near home, without branches (detail/flat_hash.h,
+//    which prog::MapRef inlines).
 //  - A live key is in exactly one slot, and no slot between its home and it is
 //    EMPTY. A LIVE slot's key bytes never change while it is LIVE.
 //  - Deleting leaves a TOMB. A TOMB followed by an EMPTY slot is turned EMPTY
@@ -85,6 +88,50 @@ struct FlatState {
   uint32_t value_off;
   std::atomic<uint32_t> count;
 };
+
+// Maps whose slot is one 16-byte word -- [meta][4-byte key][value of at most
+// 8 bytes] -- have the value of a present key rewritten by one
+// compare-and-swap of the whole slot, without the stripe lock: the swap
+// succeeds only if meta (state and version) and key are what the probe saw,
+// so it cannot land in a slot that was deleted or reused meanwhile, and
+// readers see the old value or the new one whole. Everything else that reads
+// such a value reads its 8 bytes in one load, and a delete that returns the
+// value swaps the tombstone in, so that a rewrite racing it either comes
+// before (and is returned) or fails. Not under TSan, which cannot see the
+// swap; there every rewrite locks.
+bool swaps_values(const detail::FlatHashLayout& l) {
+#if defined(__x86_64__)
+  return detail::flat_slot16(l, false) && __builtin_cpu_supports("cmpxchg16b");
+#else
+  (void)l;
+  return false;
+#endif
+}
+
+#if defined(__x86_64__)
+// lock cmpxchg16b: if *p == {*lo, *hi}, stores {new_lo, new_hi}; otherwise
+// loads *p into {*lo, *hi}.
+inline bool cas16(void* p, uint64_t* lo, uint64_t* hi, uint64_t new_lo, uint64_t new_hi) {
+  bool ok;
+  asm volatile("lock cmpxchg16b %1"
+               : "=@ccz"(ok), "+m"(*static_cast<unsigned __int128*>(p)), "+a"(*lo), "+d"(*hi)
+               : "b"(new_lo), "c"(new_hi)
+               : "memory");
+  return ok;
+}
+#endif
+
+// Copies a slot's value of n bytes out. Values of at most 8 bytes come from
+// one 8-byte load (the slot holds round_up(n, 8) bytes), so a swap racing the
+// copy cannot tear them.
+inline void read_value(void* dst, const uint8_t* src, uint32_t n) {
+  if (n <= 8) {
+    const uint64_t w = reinterpret_cast<const std::atomic<uint64_t>*>(src)->load(std::memory_order_relaxed);
+    memcpy(dst, &w, n);
+  } else {
+    memcpy(dst, src, n);
+  }
+}
 
 class Flat {
  public:
@@ -204,8 +251,10 @@ class Flat {
   }
   void set_state(uint32_t i, uint32_t state) const {
     const uint32_t m = meta(i).load(std::memory_order_relaxed);
-    meta(i).store(((m & ~kStateMask) + kVersionStep) | state, std::memory_order_release);
+    meta(i).store(with_state(m, state), std::memory_order_release);
   }
+  // The meta after a change of state: the version moves on.
+  static uint32_t with_state(uint32_t m, uint32_t state) { return ((m & ~kStateMask) + kVersionStep) | state; }
 
  private:
   friend class StripeLocks;
@@ -324,9 +373,36 @@ auto with_path_locked(const Flat& f, const void* key, Op&& op) {
   }
 }
 
-// Deletes the key in slot i (its stripe held).
-void remove_slot(const Flat& f, StripeLocks& locks, uint32_t i) {
+// Marks slot i (its stripe held) TOMB and copies out the value it held at
+// that instant: where lock-free swaps may rewrite the value (swaps_values),
+// the tombstone is swapped in with the value it goes with.
+void tomb_taking_value(const Flat& f, uint32_t i, void* out, uint32_t value_size) {
+#if defined(__x86_64__)
+  if (swaps_values(f.layout())) {
+    uint8_t* s = f.slot(i);
+    uint64_t lo = reinterpret_cast<const std::atomic<uint64_t>*>(s)->load(std::memory_order_relaxed);
+    uint64_t hi = reinterpret_cast<const std::atomic<uint64_t>*>(s + 8)->load(std::memory_order_relaxed);
+    const auto tomb = [](uint64_t w) {
+      return (w & ~uint64_t{UINT32_MAX}) | Flat::with_state(static_cast<uint32_t>(w), kTomb);
+    };
+    while (!cas16(s, &lo, &hi, tomb(lo), hi)) {
+    }
+    memcpy(out, &hi, value_size);
+    return;
+  }
+#endif
+  read_value(out, f.value_of(i), value_size);
   f.set_state(i, kTomb);
+}
+
+// Deletes the key in slot i (its stripe held), copying its value to value_out
+// unless that is null.
+void remove_slot(const Flat& f, StripeLocks& locks, uint32_t i, void* value_out = nullptr) {
+  if (value_out != nullptr) {
+    tomb_taking_value(f, i, value_out, f.value_size());
+  } else {
+    f.set_state(i, kTomb);
+  }
   f.state().count.fetch_sub(1, std::memory_order_relaxed);
   // A tombstone right before an EMPTY slot ends no probe path that leads
   // anywhere: clear it, and the tombstones it was shielding behind it. Both
@@ -468,7 +544,7 @@ class FlatHtabOps : public HtabOps {
     if (l.key_size == 4) f.lookup = value8 ? fast_lookup<4, true> : fast_lookup<4, false>;
     if (l.key_size == 8) f.lookup = value8 ? fast_lookup<8, true> : fast_lookup<8, false>;
     if (detail::flat_slot16(l, true)) f.lookup = value8 ? fast_lookup16<true> : fast_lookup16<false>;
-    if (in_place_cas_works(l)) f.update = value8 ? fast_update_in_place<true> : fast_update_in_place<false>;
+    if (swaps_values(l)) f.update = value8 ? fast_update_in_place<true> : fast_update_in_place<false>;
     map.set_fast(f);
   }
 
@@ -629,9 +705,13 @@ class FlatHtabOps : public HtabOps {
         }
         if (keys == nullptr || values == nullptr) return -EFAULT;
         memcpy(static_cast<uint8_t*>(keys) + uint64_t{total} * ks, f.key_of(pos), ks);
-        memcpy(static_cast<uint8_t*>(values) + uint64_t{total} * vs, f.value_of(pos), vs);
+        uint8_t* value_out = static_cast<uint8_t*>(values) + uint64_t{total} * vs;
         ++total;
-        if (do_delete) remove_slot(f, locks, pos);
+        if (do_delete) {
+          remove_slot(f, locks, pos, value_out);
+        } else {
+          read_value(value_out, f.value_of(pos), vs);
+        }
       }
     }
     if (out_batch == nullptr) return -EFAULT;
@@ -655,11 +735,7 @@ class FlatHtabOps : public HtabOps {
     detail::FlatHit hit;
     if (detail::flat_near_home<kKeySize>(l, key, &hit)) [[likely]] {
       const uint8_t* s = hit.slot;
-      if constexpr (kValue8) {
-        memcpy(value, s + l.value_off, 8);
-      } else {
-        memcpy(value, s + l.value_off, map.attr().value_size);
-      }
+      read_value(value, s + l.value_off, kValue8 ? 8 : map.attr().value_size);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (reinterpret_cast<const std::atomic<uint32_t>*>(s)->load(std::memory_order_relaxed) == hit.meta) return 0;
     }
@@ -678,31 +754,8 @@ class FlatHtabOps : public HtabOps {
     return copy_value_probing<4>(map, key, value);
   }
 
-  // Maps whose slot is one 16-byte word -- [meta][4-byte key][value of at most
-  // 8 bytes] -- can have the value of a key rewritten by one compare-and-swap
-  // of the whole slot, without the stripe lock: the swap succeeds only if meta
-  // (state and version) and key are what the probe saw, so it cannot land in
-  // a slot that was deleted or reused meanwhile, and readers see the old or
-  // the new value whole. Not under TSan, which cannot see the swap.
-  static bool in_place_cas_works(const detail::FlatHashLayout& l) {
 #if defined(__x86_64__)
-    return detail::flat_slot16(l, false) && __builtin_cpu_supports("cmpxchg16b");
-#else
-    (void)l;
-    return false;
-#endif
-  }
-#if defined(__x86_64__)
-  // lock cmpxchg16b: if *p == {*lo, *hi}, store {new_lo, new_hi}; otherwise
-  // load *p into {*lo, *hi}.
-  static bool cas16(void* p, uint64_t* lo, uint64_t* hi, uint64_t new_lo, uint64_t new_hi) {
-    bool ok;
-    asm volatile("lock cmpxchg16b %1"
-                 : "=@ccz"(ok), "+m"(*static_cast<unsigned __int128*>(p)), "+a"(*lo), "+d"(*hi)
-                 : "b"(new_lo), "c"(new_hi)
-                 : "memory");
-    return ok;
-  }
+  // Rewrites of a present key in maps whose slots swaps_values() (see there).
   template <bool kValue8>
   static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
     if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK never comes here
@@ -762,7 +815,7 @@ class FlatHtabOps : public HtabOps {
     uint32_t i, seen;
     if (!f.near_home<kKeySize>(key, &i, &seen)) return copy_value_probing<kKeySize>(map, key, value);
     if (map.attr().value_size != 8) return copy_value_at<kKeySize>(map, key, value, i, seen);
-    memcpy(value, f.value_of(i), 8);
+    read_value(value, f.value_of(i), 8);
     if (f.unchanged(i, seen)) return 0;
     return copy_value_probing<kKeySize>(map, key, value);
   }
@@ -770,7 +823,7 @@ class FlatHtabOps : public HtabOps {
   template <uint32_t kKeySize>
   [[gnu::noinline]] static int copy_value_at(Map& map, const void* key, void* value, uint32_t i, uint32_t seen) {
     Flat f(map);
-    memcpy(value, f.value_of(i), map.attr().value_size);
+    read_value(value, f.value_of(i), map.attr().value_size);
     if (f.unchanged(i, seen)) return 0;
     return copy_value_probing<kKeySize>(map, key, value);
   }
@@ -789,7 +842,7 @@ class FlatHtabOps : public HtabOps {
       uint32_t seen;
       const uint32_t i = f.probe_as<kKeySize>(key, &seen);
       if (i == UINT32_MAX) return -ENOENT;
-      copy_value_bytes(value, f.value_of(i), vs);
+      read_value(value, f.value_of(i), vs);
       if (f.unchanged(i, seen)) return 0;
     }
   }
@@ -825,8 +878,7 @@ class FlatHtabOps : public HtabOps {
     Flat f(map);
     return with_path_locked(f, key, [&](StripeLocks& locks, uint32_t i, uint32_t) {
       if (i == UINT32_MAX) return -ENOENT;
-      if (value_out != nullptr) memcpy(value_out, f.value_of(i), map.attr().value_size);
-      remove_slot(f, locks, i);
+      remove_slot(f, locks, i, value_out);
       return 0;
     });
   }

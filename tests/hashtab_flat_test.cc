@@ -313,6 +313,67 @@ TEST(FlatHash, RewritesInPlaceStayOnTheirKey) {
   rewrites_in_place_stay_on_their_key(4);
 }
 
+// A lookup_and_delete racing lock-free rewrites of its key returns the last
+// rewrite that succeeded: a rewrite that reported success is never lost. One
+// key goes through many generations (insert, rewrites, lookup_and_delete);
+// the rewriter pauses between them, so that the last value it wrote in a
+// generation is known when the generation's lookup_and_delete is checked.
+// Also through the batch form, which takes the same path per element.
+void lookup_and_delete_returns_last_rewrite(bool batch) {
+  bpfemu::EmuBackend b;
+  int fd = b.map_create(BPF_MAP_TYPE_HASH, "lad", 4, 8, 4, nullptr);
+  ASSERT_GE(fd, 0);
+  const uint32_t key = 7;
+  std::atomic<int> phase{0};       // odd: the rewriter may write; even: it must stop
+  std::atomic<int> stopped_at{0};  // the even phase the rewriter has seen
+  std::atomic<uint64_t> last_ok{0};
+  std::thread rewriter([&] {
+    uint64_t v = 0;
+    for (;;) {
+      const int p = phase.load(std::memory_order_acquire);
+      if (p < 0) return;
+      if (p % 2 == 0) {
+        stopped_at.store(p, std::memory_order_release);
+        continue;
+      }
+      ++v;
+      if (b.map_update_elem(fd, &key, &v, BPF_EXIST) == 0) last_ok.store(v, std::memory_order_relaxed);
+    }
+  });
+  int lost = 0;
+  for (int gen = 0; gen < 5000; ++gen) {
+    const uint64_t zero = 0;
+    ASSERT_EQ(b.map_update_elem(fd, &key, &zero, BPF_NOEXIST), 0);
+    last_ok.store(0, std::memory_order_relaxed);
+    phase.store(2 * gen + 1, std::memory_order_release);
+    for (int spin = 0; spin < 200 && last_ok.load(std::memory_order_relaxed) == 0; ++spin) {
+    }
+    uint64_t got = ~0ULL;
+    if (batch) {
+      uint32_t k = 0, count = 1, out = 0;
+      bpfemu::BatchOpts opts;
+      const int r = b.map_lookup_and_delete_batch(fd, nullptr, &out, &k, &got, &count, &opts);
+      ASSERT_TRUE(r == 0 || r == -ENOENT) << r;
+      ASSERT_EQ(count, 1u);
+    } else {
+      ASSERT_EQ(b.map_lookup_and_delete_elem(fd, &key, &got), 0);
+    }
+    phase.store(2 * gen + 2, std::memory_order_release);
+    while (stopped_at.load(std::memory_order_acquire) != 2 * gen + 2) {
+    }
+    lost += got != last_ok.load(std::memory_order_relaxed);
+  }
+  phase.store(-1);
+  rewriter.join();
+  EXPECT_EQ(lost, 0);
+  b.close(fd);
+}
+
+TEST(FlatHash, LookupAndDeleteReturnsTheLastRewrite) {
+  lookup_and_delete_returns_last_rewrite(false);
+  lookup_and_delete_returns_last_rewrite(true);
+}
+
 // lookup_and_delete in batches of one drains the map, each key exactly once.
 TEST(FlatHash, BatchesOfOneDrainEveryKey) {
   bpfemu::EmuBackend b;
