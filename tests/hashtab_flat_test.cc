@@ -147,11 +147,12 @@ TEST(FlatHash, ValuePointersStayPut) {
 // Lookups through both APIs, for key sizes with a fast path (4, 8) and without
 // (12), in maps small enough that many homes sit near the end of the table
 // (the fast path leaves those to the full probe) and big enough to have long
-// probe runs. 8- and 12-byte keys share their first four bytes in groups, so a
+// probe runs, the biggest with the denser slot count of tables past
+// kCacheResidentBytes. 8- and 12-byte keys share their first four bytes in groups, so a
 // near match on those alone must not be taken for the key.
 TEST(FlatHash, EveryKeyIsFoundInItsOwnSlot) {
   for (uint32_t key_size : {4u, 8u, 12u}) {
-    for (uint32_t max : {1u, 2u, 3u, 5u, 64u, 5000u}) {
+    for (uint32_t max : {1u, 2u, 3u, 5u, 64u, 5000u, 100000u}) {
       SCOPED_TRACE(testing::Message() << "key_size " << key_size << ", max_entries " << max);
       bpfemu::EmuBackend b;
       int fd = b.map_create(BPF_MAP_TYPE_HASH, "keys", key_size, 8, max, nullptr);
