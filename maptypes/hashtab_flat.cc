@@ -544,7 +544,7 @@ class FlatHtabOps : public HtabOps {
   void bind_view(Map& map) const override {
     const detail::FlatHashLayout& l = map.view_cache<detail::FlatHashLayout>() = Flat(map).layout();
     const bool value8 = map.attr().value_size == 8;
-    emu::FastOps f{lookup_any, update_any};
+    emu::FastOps f{copy_value<0>, update_any};
     if (l.key_size == 4) f.lookup = value8 ? fast_lookup<4, true> : fast_lookup<4, false>;
     if (l.key_size == 8) f.lookup = value8 ? fast_lookup<8, true> : fast_lookup<8, false>;
     if (detail::flat_slot16(l, true)) f.lookup = value8 ? fast_lookup16<true> : fast_lookup16<false>;
@@ -576,12 +576,9 @@ class FlatHtabOps : public HtabOps {
     return 0;
   }
 
+  // The view's fast lookup (bind_view) is this map's most specialised one.
   int lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
-    switch (map.attr().key_size) {  // one copy per common key size, all in registers
-      case 4: return copy_value<4>(map, key, value);
-      case 8: return copy_value<8>(map, key, value);
-      default: return copy_value<0>(map, key, value);
-    }
+    return map.fast().lookup(map, key, value);
   }
 
   int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
@@ -735,7 +732,6 @@ class FlatHtabOps : public HtabOps {
  private:
   // --- fast ops (bind_view): the syscall layer's common case ---
   static const FlatHtabOps& of(const Map& map) { return static_cast<const FlatHtabOps&>(map.ops()); }
-  static int lookup_any(Map& map, const void* key, void* value) { return of(map).FlatHtabOps::lookup(map, key, value, 0); }
   static int update_any(Map& map, const void* key, const void* value, uint64_t flags) {
     return of(map).FlatHtabOps::update(map, key, value, flags);
   }
@@ -814,9 +810,8 @@ class FlatHtabOps : public HtabOps {
   }
 #endif
 
-  // Out of line, so that each key size's common case runs without the stack
-  // frame another one needs; likewise the copy of a value of any other size
-  // than 8 bytes (a memcpy call).
+  // Keys of other sizes than 4 and 8 (kKeySize 0: memcmp, home slot only);
+  // the copy of a value of any other size than 8 bytes out of line.
   template <uint32_t kKeySize>
   [[gnu::noinline]] static int copy_value(Map& map, const void* key, void* value) {
     Flat f(map);
