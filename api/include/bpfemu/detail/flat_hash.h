@@ -42,18 +42,20 @@ inline constexpr uint32_t kFlatStateMask = 3;
 inline constexpr uint32_t kFlatLive = 1;
 inline constexpr uint32_t kFlatKeyOff = 4;
 
-// The hash of a 4- or 8-byte key: the two halves of the 128-bit product of the
-// seeded key and an odd constant, folded together (boost::unordered's mixer).
-// One multiply; XXH3's setup would cost more than the lookup it serves.
-inline uint64_t flat_hash_mix(uint64_t key, uint64_t seed) {
-  const unsigned __int128 x = static_cast<unsigned __int128>(key ^ seed) * 0x9e3779b97f4a7c15ULL;
-  return static_cast<uint64_t>(x) ^ static_cast<uint64_t>(x >> 64);
-}
+// Slots past the last one that a table keeps EMPTY, so that the windows a
+// lookup compares (up to eight slots from home) never need a wrap check: a key
+// that wrapped past the end is not in them, and the full probe finds it.
+inline constexpr uint32_t kFlatPadSlots = 7;
 
-// [0, n) from a hash without a division (Lemire's multiply-shift).
-inline uint32_t flat_hash_scale(uint64_t h, uint32_t n) {
-  return static_cast<uint32_t>((static_cast<uint32_t>(h) * uint64_t{n}) >> 32);
-}
+// The hash of a 4- or 8-byte key: the seeded key times an odd constant, of
+// which flat_hash_scale uses the high half (Fibonacci hashing, as the kernel's
+// hash_32/hash_64 do). One multiply; XXH3's setup would cost more than the
+// lookup it serves.
+inline uint64_t flat_hash_mix(uint64_t key, uint64_t seed) { return (key ^ seed) * 0x9e3779b97f4a7c15ULL; }
+
+// [0, n) from the high 32 bits of a hash without a division (Lemire's
+// multiply-shift).
+inline uint32_t flat_hash_scale(uint64_t h, uint32_t n) { return static_cast<uint32_t>(((h >> 32) * n) >> 32); }
 
 template <class T>
 inline T flat_load(const void* p) {
@@ -88,12 +90,11 @@ template <uint32_t kKeySize>
   (void)l, (void)key, (void)hit;
   return false;  // the per-slot seqlock races on purpose; the full probe locks under TSan
 #else
-  constexpr uint32_t kNear = 4;
+  static_assert(kFlatPadSlots >= 3, "the four slots from home must stay inside the table");
   using KeyInt = std::conditional_t<kKeySize == 4, uint32_t, uint64_t>;
   const uint64_t size = l.slot_size;  // locals: l may live in memory the loads below could alias
   const uint32_t n = l.slot_count;
   const uint32_t home = flat_hash_scale(flat_hash_mix(flat_load<KeyInt>(key), l.seed), n);
-  if (home + kNear > n) return false;  // would wrap: rare
   uint8_t* const s0 = l.base + home * size;
   uint8_t* const s1 = s0 + size;
   uint8_t* const s2 = s1 + size;
@@ -175,23 +176,27 @@ inline constexpr bool kFlatSlot16 = true;
   const __m128i wanted = _mm_set1_epi64x(static_cast<int64_t>(want));
   const __m128i mask = _mm_set1_epi64x(static_cast<int64_t>(compared));
   const __m128i w01 = _mm_unpacklo_epi64(x0, x1), w23 = _mm_unpacklo_epi64(x2, x3);
-  // Equal 32-bit halves, two bits per slot; a slot holds the key when both are.
-  uint32_t bits =
-      static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted)))) |
-      static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted))))
-          << 4;
-  bits &= bits >> 1;
-  bits &= 0x55;
+  // Equal 32-bit halves, packed to 16-bit lanes: four mask bits per slot, all
+  // four set when the slot holds the key.
+  const __m128i eq = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted),
+                                     _mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted));
+  uint32_t bits = static_cast<uint32_t>(_mm_movemask_epi8(eq));
+  bits &= bits >> 2;
+  bits &= 0x1111;
   if (bits == 0) return false;
-  const uint32_t at = static_cast<uint32_t>(__builtin_ctz(bits)) / 2;
-  alignas(16) uint64_t words[4], values[4];
-  _mm_store_si128(reinterpret_cast<__m128i*>(words), w01);
-  _mm_store_si128(reinterpret_cast<__m128i*>(words + 2), w23);
-  _mm_store_si128(reinterpret_cast<__m128i*>(values), _mm_unpackhi_epi64(x0, x1));
-  _mm_store_si128(reinterpret_cast<__m128i*>(values + 2), _mm_unpackhi_epi64(x2, x3));
-  hit->slot = s + at * 16;
-  hit->word = words[at];
-  hit->value = values[at];
+  // Bit 4i marks slot i, at byte 16i of the window: the bit index times four
+  // is the slot's offset, in the window and in the snapshot below.
+  const uint32_t at4 = static_cast<uint32_t>(__builtin_ctz(bits)) * 4;
+  // The four snapshots as loaded (unaligned stores: an aligned stack buffer
+  // would cost a push and a pop); only the halves the caller uses are read.
+  uint8_t snap[64];
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap), x0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 16), x1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 32), x2);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 48), x3);
+  hit->slot = s + at4;
+  hit->word = flat_load<uint64_t>(snap + at4);
+  hit->value = flat_load<uint64_t>(snap + at4 + 8);
   return true;
 }
 
@@ -205,10 +210,10 @@ inline constexpr bool kFlatSlot16 = true;
 template <bool kPrefetchForWrite = false>
 [[gnu::always_inline]] inline bool flat_near_home16(const FlatHashLayout& l, const void* key, FlatHit16* hit) {
   constexpr uint32_t kWindow = 4;
+  static_assert(kFlatPadSlots >= 2 * kWindow - 1, "both windows must stay inside the table");
   const uint32_t k = flat_load<uint32_t>(key);
   const uint32_t n = l.slot_count;
   const uint32_t home = flat_hash_scale(flat_hash_mix(k, l.seed), n);
-  if (home + kWindow > n) return false;  // would wrap: rare
   uint8_t* const s = l.base + uint64_t{home} * 16;
   if constexpr (kPrefetchForWrite) {
     asm volatile("prefetchw %0" ::"m"(*s));
@@ -217,7 +222,7 @@ template <bool kPrefetchForWrite = false>
   const uint64_t want = uint64_t{k} << 32 | kFlatLive;
   if (flat_window16(s, want, hit)) [[likely]]
     return true;
-  return home + 2 * kWindow <= n && flat_window16(s + 16 * kWindow, want, hit);
+  return flat_window16(s + 16 * kWindow, want, hit);
 }
 #else
 inline constexpr bool kFlatSlot16 = false;
