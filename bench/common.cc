@@ -52,7 +52,7 @@ bpfemu::Backend* backend(const std::string& name, std::string* why) {
   return nullptr;
 }
 
-int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to) {
+int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to, KeySet key_set) {
   const uint32_t ncpus = static_cast<uint32_t>(be.num_possible_cpus());
   const uint32_t vbytes = t.percpu ? ncpus * kValueSize : kValueSize;
   const uint32_t ks = key_size_of(t);
@@ -63,7 +63,7 @@ int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uin
   for (uint32_t base = from; base < to; base += kChunk) {
     uint32_t n = std::min(kChunk, to - base);
     for (uint32_t i = 0; i < n; ++i) {
-      memcpy(&keys[size_t{i} * ks], kb.set(t, base + i), ks);
+      memcpy(&keys[size_t{i} * ks], kb.set(t, base + i, key_set), ks);
       uint64_t v = base + i;
       for (uint32_t c = 0; c < vbytes / kValueSize; ++c) memcpy(&values[size_t{i} * vbytes + c * kValueSize], &v, 8);
     }
@@ -79,7 +79,8 @@ int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uin
   return 0;
 }
 
-int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why) {
+int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why,
+             KeySet keys) {
   bpfemu::MapCreateOpts opts;
   if (t.lpm) opts.map_flags = BPF_F_NO_PREALLOC;  // required by LPM_TRIE
   int fd = be.map_create(t.type, "bench", key_size_of(t), kValueSize, entries, &opts);
@@ -87,7 +88,7 @@ int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t 
     if (why != nullptr) *why = std::string("map_create ") + t.name + " failed: " + strerror(-fd);
     return fd;
   }
-  if (int r = fill_keys(be, fd, t, 0, fill); r != 0) {
+  if (int r = fill_keys(be, fd, t, 0, fill, keys); r != 0) {
     if (why != nullptr) *why = std::string("fill failed: ") + strerror(-r);
     be.close(fd);
     return r;
@@ -96,16 +97,16 @@ int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t 
 }
 
 MapFixture* filled_map(const std::string& backend_name, const TypeInfo& t, uint32_t entries, std::string* why,
-                       const char* tag) {
+                       const char* tag, KeySet keys) {
   static std::mutex mu;
-  static std::map<std::tuple<std::string, uint32_t, uint32_t, std::string>, std::unique_ptr<MapFixture>> cache;
+  static std::map<std::tuple<std::string, uint32_t, uint32_t, std::string, KeySet>, std::unique_ptr<MapFixture>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  auto key = std::make_tuple(backend_name, t.type, entries, std::string(tag));
+  auto key = std::make_tuple(backend_name, t.type, entries, std::string(tag), keys);
   if (auto it = cache.find(key); it != cache.end()) return it->second.get();
   bpfemu::Backend* be = backend(backend_name, why);
   if (be == nullptr) return nullptr;
   // Arrays need no fill to have every element; fill anyway so values match.
-  int fd = make_map(*be, t, entries, entries, why);
+  int fd = make_map(*be, t, entries, entries, why, keys);
   if (fd < 0) return nullptr;
   auto f = std::make_unique<MapFixture>();
   f->backend = be;
@@ -113,6 +114,7 @@ MapFixture* filled_map(const std::string& backend_name, const TypeInfo& t, uint3
   f->fd = fd;
   f->entries = entries;
   f->value_bytes = t.percpu ? static_cast<uint32_t>(be->num_possible_cpus()) * kValueSize : kValueSize;
+  f->keys = keys;
   return (cache[key] = std::move(f)).get();
 }
 

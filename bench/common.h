@@ -57,28 +57,53 @@ struct KeyWalk {
 // LPM address of key index k: a bijection on u32 (same as bench_ops.bpf.c).
 inline uint32_t lpm_addr(uint32_t k) { return k * 2654435761u; }
 
+// Which keys a map holds. kDense: key index k is the key k itself, 0..n-1, as
+// every backend and bench_ops.bpf.c walk them -- a common case in practice
+// (indices, ports, pids), and one a multiplicative hash spreads unusually
+// evenly. kScattered: key index k is scatter(k), keys that look random (the
+// `*_random_keys` benchmarks), for the case of addresses or hashes as keys.
+enum class KeySet { kDense, kScattered };
+
+// A bijection on u32 that looks random: murmur3's finaliser. Not a multiply
+// alone, which would line the keys up with a multiplicative hash again.
+inline uint32_t scatter(uint32_t k) {
+  k ^= k >> 16;
+  k *= 0x85ebca6bu;
+  k ^= k >> 13;
+  k *= 0xc2b2ae35u;
+  k ^= k >> 16;
+  return k;
+}
+
+// Which types get `*_random_keys` rows: HASH only, whose emulator table hashes
+// multiplicatively; the other hash maps use the kernel's jhash layout, which
+// places any keys at random, and arrays take indices.
+inline bool has_random_keys_rows(const TypeInfo& t) { return t.type == BPF_MAP_TYPE_HASH; }
+
 // The key bytes of index k for a map type (u32, or an LPM /32 key).
 struct KeyBuf {
   uint32_t w[2];
-  const void* set(const TypeInfo& t, uint32_t k) {
+  const void* set(const TypeInfo& t, uint32_t k, KeySet keys = KeySet::kDense) {
     if (t.lpm) {
       w[0] = 32;
       w[1] = lpm_addr(k);
     } else {
-      w[0] = k;
+      w[0] = keys == KeySet::kScattered ? scatter(k) : k;
     }
     return w;
   }
 };
 inline uint32_t key_size_of(const TypeInfo& t) { return t.lpm ? kLpmKeySize : kKeySize; }
 
-// A filled map: keys 0..entries-1 with value k (every CPU's slot for per-CPU).
+// A filled map: key indices 0..entries-1 (keys as `keys` says) with value k
+// (every CPU's slot for per-CPU).
 struct MapFixture {
   bpfemu::Backend* backend = nullptr;
   const TypeInfo* type = nullptr;
   int fd = -1;
   uint32_t entries = 0;
   uint32_t value_bytes = 0;  // syscall-side value size (per-CPU: ncpus * 8)
+  KeySet keys = KeySet::kDense;
 };
 
 // "emu" or "kernel". nullptr (with *why) when the backend is unusable.
@@ -88,12 +113,14 @@ bpfemu::Backend* backend(const std::string& name, std::string* why);
 // when the backend is unavailable or creation failed (e.g. a type not emulated yet).
 // Benchmarks that leave a map in another state (LRU eviction) use their own tag.
 MapFixture* filled_map(const std::string& backend_name, const TypeInfo& t, uint32_t entries, std::string* why,
-                       const char* tag = "");
+                       const char* tag = "", KeySet keys = KeySet::kDense);
 // A fresh map (not cached, caller closes) with max_entries = entries, filled with
-// keys 0..fill-1.
-int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why);
-// Inserts keys [from, to) with value k.
-int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to);
+// key indices 0..fill-1.
+int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why,
+             KeySet keys = KeySet::kDense);
+// Inserts key indices [from, to) with value k.
+int fill_keys(bpfemu::Backend& be, int fd, const TypeInfo& t, uint32_t from, uint32_t to,
+              KeySet keys = KeySet::kDense);
 
 // The filled_map tag of write benchmarks: LRU maps lose keys to eviction
 // under updates, so their writes get maps of their own, and read benchmarks

@@ -16,10 +16,14 @@
 namespace bench {
 namespace {
 
-// Which key range a program-side benchmark walks: the filled keys, or (LRU
-// under eviction) a space twice the map's size.
-enum class Keys { kFilled, kEvict };
+// Which key range a program-side benchmark walks: the filled keys, the filled
+// random-looking keys (KeySet::kScattered), or (LRU under eviction) a space
+// twice the map's size.
+enum class Keys { kFilled, kScattered, kEvict };
 
+KeySet key_set(Keys keys) { return keys == Keys::kScattered ? KeySet::kScattered : KeySet::kDense; }
+
+template <KeySet kKeys = KeySet::kDense>
 void emu_lookup(benchmark::State& state, MapFixture& f, Keys) {
   bpfemu::prog::MapRef ref(f.fd);
   const uint32_t threads = static_cast<uint32_t>(state.threads());
@@ -28,7 +32,7 @@ void emu_lookup(benchmark::State& state, MapFixture& f, Keys) {
   uint64_t sum = 0;
   int64_t misses = 0;
   for (auto _ : state) {
-    auto* v = static_cast<const uint64_t*>(ref.lookup(kb.set(*f.type, w.next())));
+    auto* v = static_cast<const uint64_t*>(ref.lookup(kb.set(*f.type, w.next(), kKeys)));
     if (v != nullptr)
       sum += *v;
     else
@@ -39,6 +43,7 @@ void emu_lookup(benchmark::State& state, MapFixture& f, Keys) {
   state.counters["miss_rate"] = benchmark::Counter(static_cast<double>(misses), benchmark::Counter::kAvgIterations);
 }
 
+template <KeySet kKeys = KeySet::kDense>
 void emu_update(benchmark::State& state, MapFixture& f, Keys keys) {
   bpfemu::prog::MapRef ref(f.fd);
   const uint32_t space = keys == Keys::kEvict ? f.entries * 2 : f.entries;
@@ -49,7 +54,7 @@ void emu_update(benchmark::State& state, MapFixture& f, Keys keys) {
   for (auto _ : state) {
     uint32_t k = w.next();
     uint64_t v = k;
-    errors += ref.update(kb.set(*f.type, k), &v, BPF_ANY) != 0;
+    errors += ref.update(kb.set(*f.type, k, kKeys), &v, BPF_ANY) != 0;
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["error_rate"] = benchmark::Counter(static_cast<double>(errors), benchmark::Counter::kAvgIterations);
@@ -69,7 +74,9 @@ KernelProg* program_for(const char* prog, const MapFixture& f, std::string* why)
 
 void kernel_run(benchmark::State& state, MapFixture& f, Keys keys, bool update) {
   std::string why;
-  const char* prog = f.type->lpm ? (update ? "update_lpm" : "lookup_lpm") : (update ? "update_u32" : "lookup_u32");
+  const char* prog = f.type->lpm            ? (update ? "update_lpm" : "lookup_lpm")
+                     : keys == Keys::kScattered ? (update ? "update_u32_scattered" : "lookup_u32_scattered")
+                                                : (update ? "update_u32" : "lookup_u32");
   KernelProg* kp = program_for(prog, f, &why);
   if (kp == nullptr) return skip(state, why);
   const uint32_t space = keys == Keys::kEvict ? f.entries * 2 : f.entries;
@@ -106,7 +113,7 @@ void add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body bod
   const char* tag = keys == Keys::kEvict ? "evict" : writes ? writes_tag(t) : "";
   auto fn = [&t, fixture_be, n, body, keys, tag](benchmark::State& state) {
     std::string why;
-    MapFixture* f = filled_map(fixture_be, t, n, &why, tag);
+    MapFixture* f = filled_map(fixture_be, t, n, &why, tag, key_set(keys));
     if (f == nullptr) return skip(state, why);
     body(state, *f, keys);
   };
@@ -123,11 +130,20 @@ void kernel_update(benchmark::State& s, MapFixture& f, Keys k) { kernel_run(s, f
 void register_prog_reads(const TypeInfo& t, uint32_t n) {
   add("lookup", t, "emu_prog", n, emu_lookup, Keys::kFilled, true);
   add("lookup", t, "kernel_prog", n, kernel_lookup, Keys::kFilled, true);
+  if (has_random_keys_rows(t)) {
+    add("lookup_random_keys", t, "emu_prog", n, emu_lookup<KeySet::kScattered>, Keys::kScattered, false);
+    add("lookup_random_keys", t, "kernel_prog", n, kernel_lookup, Keys::kScattered, false);
+  }
 }
 
 void register_prog_writes(const TypeInfo& t, uint32_t n) {
   add("update_existing", t, "emu_prog", n, emu_update, Keys::kFilled, true, true);
   add("update_existing", t, "kernel_prog", n, kernel_update, Keys::kFilled, true, true);
+  if (has_random_keys_rows(t)) {
+    add("update_existing_random_keys", t, "emu_prog", n, emu_update<KeySet::kScattered>, Keys::kScattered, false,
+        true);
+    add("update_existing_random_keys", t, "kernel_prog", n, kernel_update, Keys::kScattered, false, true);
+  }
   if (t.lru) {
     add("update_evict", t, "emu_prog", n, emu_update, Keys::kEvict, false);
     add("update_evict", t, "kernel_prog", n, kernel_update, Keys::kEvict, false);

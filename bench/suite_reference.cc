@@ -13,34 +13,40 @@
 namespace bench {
 namespace {
 
-template <class M>
+// Key index k is the key k itself, or scatter(k) (KeySet, common.h).
+template <KeySet kKeys>
+uint32_t key_of(uint32_t k) {
+  return kKeys == KeySet::kScattered ? scatter(k) : k;
+}
+
+template <class M, KeySet kKeys = KeySet::kDense>
 M filled(uint32_t n) {
   M m;
   m.reserve(n);
-  for (uint32_t k = 0; k < n; ++k) m.emplace(k, uint64_t{k});
+  for (uint32_t k = 0; k < n; ++k) m.emplace(key_of<kKeys>(k), uint64_t{k});
   return m;
 }
 
-template <class M>
+template <class M, KeySet kKeys = KeySet::kDense>
 void map_lookup(benchmark::State& state, uint32_t n) {
-  M m = filled<M>(n);
+  M m = filled<M, kKeys>(n);
   KeyWalk w(n);
   uint64_t out = 0;
   for (auto _ : state) {
-    auto it = m.find(w.next());
+    auto it = m.find(key_of<kKeys>(w.next()));
     if (it != m.end()) out = it->second;  // copy the value out, as a syscall lookup does
     benchmark::DoNotOptimize(out);
   }
   state.SetItemsProcessed(state.iterations());
 }
 
-template <class M>
+template <class M, KeySet kKeys = KeySet::kDense>
 void map_update_existing(benchmark::State& state, uint32_t n) {
-  M m = filled<M>(n);
+  M m = filled<M, kKeys>(n);
   KeyWalk w(n);
   for (auto _ : state) {
     uint32_t k = w.next();
-    m.insert_or_assign(k, uint64_t{k});
+    m.insert_or_assign(key_of<kKeys>(k), uint64_t{k});
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -109,6 +115,8 @@ void add_map(const char* be, uint32_t n) {
   add("update_existing", "HASH", be, n, map_update_existing<M>);
   add("update_new", "HASH", be, n, map_mutate<M, true>);
   add("delete", "HASH", be, n, map_mutate<M, false>);
+  add("lookup_random_keys", "HASH", be, n, map_lookup<M, KeySet::kScattered>);
+  add("update_existing_random_keys", "HASH", be, n, map_update_existing<M, KeySet::kScattered>);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ using Body = void (*)(benchmark::State&, MapFixture&);
 // reads, few enough to leave the map (almost) full.
 uint32_t batch_ops(uint32_t n) { return std::min<uint32_t>(n / 4, 512); }
 
+template <KeySet kKeys = KeySet::kDense>
 void lookup(benchmark::State& state, MapFixture& f) {
   const uint32_t threads = static_cast<uint32_t>(state.threads());
   KeyWalk w(f.entries, f.entries / threads * static_cast<uint32_t>(state.thread_index()));
@@ -22,7 +23,7 @@ void lookup(benchmark::State& state, MapFixture& f) {
   std::vector<uint8_t> value(f.value_bytes);
   int64_t misses = 0;
   for (auto _ : state) {
-    if (f.backend->map_lookup_elem(f.fd, kb.set(*f.type, w.next()), value.data()) != 0) ++misses;
+    if (f.backend->map_lookup_elem(f.fd, kb.set(*f.type, w.next(), kKeys), value.data()) != 0) ++misses;
     benchmark::DoNotOptimize(value.data());
   }
   state.SetItemsProcessed(state.iterations());
@@ -30,6 +31,7 @@ void lookup(benchmark::State& state, MapFixture& f) {
 }
 
 // BPF_ANY updates of the keys `w` walks, one per iteration.
+template <KeySet kKeys = KeySet::kDense>
 void update_walk(benchmark::State& state, MapFixture& f, KeyWalk w) {
   KeyBuf kb;
   std::vector<uint64_t> value(f.value_bytes / 8, 1);
@@ -37,15 +39,16 @@ void update_walk(benchmark::State& state, MapFixture& f, KeyWalk w) {
   for (auto _ : state) {
     uint32_t k = w.next();
     value[0] = k;
-    if (f.backend->map_update_elem(f.fd, kb.set(*f.type, k), value.data(), BPF_ANY) != 0) ++errors;
+    if (f.backend->map_update_elem(f.fd, kb.set(*f.type, k, kKeys), value.data(), BPF_ANY) != 0) ++errors;
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["error_rate"] = benchmark::Counter(static_cast<double>(errors), benchmark::Counter::kAvgIterations);
 }
 
+template <KeySet kKeys = KeySet::kDense>
 void update_existing(benchmark::State& state, MapFixture& f) {
   const uint32_t threads = static_cast<uint32_t>(state.threads());
-  update_walk(state, f, KeyWalk(f.entries, f.entries / threads * static_cast<uint32_t>(state.thread_index())));
+  update_walk<kKeys>(state, f, KeyWalk(f.entries, f.entries / threads * static_cast<uint32_t>(state.thread_index())));
 }
 
 // Timed: one of insert / delete / lookup_and_delete over a batch of absent or
@@ -140,11 +143,11 @@ void lookup_batch(benchmark::State& state, MapFixture& f) {
 void update_evict(benchmark::State& state, MapFixture& f) { update_walk(state, f, KeyWalk(f.entries * 2, f.entries)); }
 
 benchmark::internal::Benchmark* add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body,
-                                    const char* tag = "") {
+                                    const char* tag = "", KeySet keys = KeySet::kDense) {
   auto* b = benchmark::RegisterBenchmark(bench_name(op, t.name, be, n).c_str(),
-                                         [&t, be = std::string(be), n, body, tag](benchmark::State& state) {
+                                         [&t, be = std::string(be), n, body, tag, keys](benchmark::State& state) {
                                            std::string why;
-                                           MapFixture* f = filled_map(be, t, n, &why, tag);
+                                           MapFixture* f = filled_map(be, t, n, &why, tag, keys);
                                            if (f == nullptr) return skip(state, why);
                                            body(state, *f);
                                          });
@@ -162,6 +165,8 @@ void add_scaled(const char* op, const TypeInfo& t, const char* be, uint32_t n, B
 void register_syscall_reads(const TypeInfo& t, uint32_t n) {
   for (const char* be : {"emu", "kernel"}) {
     add_scaled("lookup", t, be, n, lookup);
+    if (has_random_keys_rows(t))
+      add("lookup_random_keys", t, be, n, lookup<KeySet::kScattered>, "", KeySet::kScattered);
     add("get_next_key", t, be, n, get_next_key);
     add("lookup_batch", t, be, n, lookup_batch);
   }
@@ -171,6 +176,8 @@ void register_syscall_writes(const TypeInfo& t, uint32_t n) {
   const char* tag = writes_tag(t);
   for (const char* be : {"emu", "kernel"}) {
     add_scaled("update_existing", t, be, n, update_existing, tag);
+    if (has_random_keys_rows(t))
+      add("update_existing_random_keys", t, be, n, update_existing<KeySet::kScattered>, tag, KeySet::kScattered);
     if (!t.hash_like) continue;
     add("update_new", t, be, n, mutate<Mutation::kInsert>, tag);
     add("delete", t, be, n, mutate<Mutation::kDelete>, tag);

@@ -9,7 +9,9 @@
 //
 // Keys walk 0..nkeys-1 with a fixed stride (k += stride mod nkeys): the same
 // sequence the emulator-side benchmarks use, so both touch the same keys in the
-// same order. The walk position persists in cfg between runs.
+// same order. The walk position persists in cfg between runs. The *_scattered
+// programs look up scatter(k) instead of k: the emulator-side `*_random_keys`
+// benchmarks' keys (bench/common.h's KeySet::kScattered).
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -46,33 +48,48 @@ struct lpm_key {
 
 static __always_inline __u32 lpm_addr(__u32 k) { return k * 2654435761u; }
 
+// bench/common.h's scatter(): murmur3's finaliser, a bijection on u32.
+static __always_inline __u32 scatter(__u32 k) {
+  k ^= k >> 16;
+  k *= 0x85ebca6bu;
+  k ^= k >> 13;
+  k *= 0xc2b2ae35u;
+  k ^= k >> 16;
+  return k;
+}
+
+// Which keys a program walks: key index k itself, its /32 LPM key, or
+// scatter(k). A compile-time constant in every caller, so each program keeps
+// only one branch.
+enum key_mode { KEY_U32, KEY_LPM, KEY_SCATTERED };
+
 static __always_inline struct cfg *get_cfg(void) {
   __u32 zero = 0;
   return bpf_map_lookup_elem(&cfg_map, &zero);
 }
 
-// One key of the walk, as the map wants it: the u32 itself, or its /32 LPM key.
-// `lpm` is a compile-time constant in every caller, so each program keeps only
-// one branch.
-static __always_inline __u64 *lookup_key(__u32 k, const int lpm) {
-  if (lpm) {
+// One key of the walk, as the map wants it (see key_mode).
+static __always_inline __u64 *lookup_key(__u32 k, const enum key_mode mode) {
+  if (mode == KEY_LPM) {
     struct lpm_key key = {32, lpm_addr(k)};
     return bpf_map_lookup_elem(&target, &key);
   }
+  if (mode == KEY_SCATTERED) k = scatter(k);
   return bpf_map_lookup_elem(&target, &k);
 }
 
-static __always_inline long update_key(__u32 k, const int lpm) {
+static __always_inline long update_key(__u32 k, const enum key_mode mode) {
   __u64 v = k;
-  if (lpm) {
+  if (mode == KEY_LPM) {
     struct lpm_key key = {32, lpm_addr(k)};
     return bpf_map_update_elem(&target, &key, &v, BPF_ANY);
   }
+  if (mode == KEY_SCATTERED) k = scatter(k);
   return bpf_map_update_elem(&target, &k, &v, BPF_ANY);
 }
 
 // OPS_PER_RUN lookups of the next keys of the walk.
-static __always_inline int lookup_run(const int lpm) {
+static __always_inline int lookup_run(const enum key_mode mode) {
   struct cfg *c = get_cfg();
   if (!c) return XDP_ABORTED;
   __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
@@ -80,7 +97,7 @@ static __always_inline int lookup_run(const int lpm) {
   for (int i = 0; i < OPS_PER_RUN; i++) {
     k += s;
     if (k >= n) k -= n;
-    __u64 *v = lookup_key(k, lpm);
+    __u64 *v = lookup_key(k, mode);
     if (v)
       sum += *v;
     else
@@ -93,14 +110,14 @@ static __always_inline int lookup_run(const int lpm) {
 }
 
 // OPS_PER_RUN BPF_ANY updates of the next keys of the walk.
-static __always_inline int update_run(const int lpm) {
+static __always_inline int update_run(const enum key_mode mode) {
   struct cfg *c = get_cfg();
   if (!c) return XDP_ABORTED;
   __u32 k = c->pos, n = c->nkeys, s = c->stride, miss = 0;
   for (int i = 0; i < OPS_PER_RUN; i++) {
     k += s;
     if (k >= n) k -= n;
-    if (update_key(k, lpm)) miss++;
+    if (update_key(k, mode)) miss++;
   }
   c->pos = k;
   c->misses += miss;
@@ -108,15 +125,21 @@ static __always_inline int update_run(const int lpm) {
 }
 
 SEC("xdp")
-int lookup_u32(struct xdp_md *ctx) { return lookup_run(0); }
+int lookup_u32(struct xdp_md *ctx) { return lookup_run(KEY_U32); }
 
 SEC("xdp")
-int update_u32(struct xdp_md *ctx) { return update_run(0); }
+int update_u32(struct xdp_md *ctx) { return update_run(KEY_U32); }
 
 SEC("xdp")
-int lookup_lpm(struct xdp_md *ctx) { return lookup_run(1); }
+int lookup_lpm(struct xdp_md *ctx) { return lookup_run(KEY_LPM); }
 
 SEC("xdp")
-int update_lpm(struct xdp_md *ctx) { return update_run(1); }
+int update_lpm(struct xdp_md *ctx) { return update_run(KEY_LPM); }
+
+SEC("xdp")
+int lookup_u32_scattered(struct xdp_md *ctx) { return lookup_run(KEY_SCATTERED); }
+
+SEC("xdp")
+int update_u32_scattered(struct xdp_md *ctx) { return update_run(KEY_SCATTERED); }
 
 char LICENSE[] SEC("license") = "GPL";
