@@ -550,16 +550,15 @@ class FlatHtabOps : public HtabOps {
     emu::FastOps f{copy_value<0>, update_any};
     if (l.key_size == 4) f.lookup = value8 ? fast_lookup<4, true> : fast_lookup<4, false>;
     if (l.key_size == 8) f.lookup = value8 ? fast_lookup<8, true> : fast_lookup<8, false>;
-    if (detail::flat_slot16(l, true)) f.lookup = value8 ? fast_lookup16<true> : fast_lookup16<false>;
-    if (swaps_values(l)) {
+    // Past a core's cache the second window's line is prefetched too.
+    const bool big = uint64_t{l.slot_count} * l.slot_size > kCacheResidentBytes;
+    if (detail::flat_slot16(l, true)) f.lookup = lookup16_for(value8, big);
 #if defined(__x86_64__)
-      if (__builtin_cpu_supports("prfchw")) {
-        f.update = value8 ? fast_update_in_place<true, true> : fast_update_in_place<false, true>;
-      } else {
-        f.update = value8 ? fast_update_in_place<true, false> : fast_update_in_place<false, false>;
-      }
-#endif
+    if (swaps_values(l)) {
+      f.update = __builtin_cpu_supports("prfchw") ? update_in_place_for<true>(value8, big)
+                                                  : update_in_place_for<false>(value8, big);
     }
+#endif
     map.set_fast(f);
   }
 
@@ -753,12 +752,28 @@ class FlatHtabOps : public HtabOps {
     return copy_value_probing<kKeySize>(map, key, value);
   }
 
+  using LookupFn = int (*)(Map&, const void*, void*);
+  using UpdateFn = int (*)(Map&, const void*, const void*, uint64_t);
+  // The fast_lookup16 / fast_update_in_place instance for flags known at run time.
+  static LookupFn lookup16_for(bool value8, bool big) {
+    if (value8) return big ? fast_lookup16<true, true> : fast_lookup16<true, false>;
+    return big ? fast_lookup16<false, true> : fast_lookup16<false, false>;
+  }
+#if defined(__x86_64__)
+  template <bool kPrefetchForWrite>
+  static UpdateFn update_in_place_for(bool value8, bool big) {
+    if (value8)
+      return big ? fast_update_in_place<true, kPrefetchForWrite, true> : fast_update_in_place<true, kPrefetchForWrite, false>;
+    return big ? fast_update_in_place<false, kPrefetchForWrite, true> : fast_update_in_place<false, kPrefetchForWrite, false>;
+  }
+#endif
+
   // 16-byte slots where a 16-byte load is atomic: the value comes with the
-  // snapshot that found the key.
-  template <bool kValue8>
+  // snapshot that found the key. kBig: prefetch the second window's line.
+  template <bool kValue8, bool kBig>
   static int fast_lookup16(Map& map, const void* key, void* value) {
     detail::FlatHit16 hit;
-    if (detail::flat_near_home16(map.view_cache<detail::FlatHashLayout>(), key, &hit)) [[likely]] {
+    if (detail::flat_near_home16<false, kBig>(map.view_cache<detail::FlatHashLayout>(), key, &hit)) [[likely]] {
       memcpy(value, &hit.value, kValue8 ? 8 : map.attr().value_size);
       return 0;
     }
@@ -767,11 +782,11 @@ class FlatHtabOps : public HtabOps {
 
 #if defined(__x86_64__)
   // Rewrites of a present key in maps whose slots swaps_values() (see there).
-  template <bool kValue8, bool kPrefetchForWrite>
+  template <bool kValue8, bool kPrefetchForWrite, bool kBig>
   static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
     if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK never comes here
     detail::FlatHit16 hit;
-    if (detail::flat_near_home16<kPrefetchForWrite>(map.view_cache<detail::FlatHashLayout>(), key, &hit))
+    if (detail::flat_near_home16<kPrefetchForWrite, kBig>(map.view_cache<detail::FlatHashLayout>(), key, &hit))
         [[likely]] {
       if (flags == BPF_NOEXIST) return -EEXIST;
       if (swap_value<kValue8>(map, hit, value)) return 0;
