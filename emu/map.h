@@ -43,7 +43,10 @@ struct MapAttr {
 // Lives in the last page of the region. Room for a family's fixed state (counters,
 // seeds, list heads) so families need no separate allocation for it.
 struct MapHeader {
-  static constexpr uint64_t kMagic = 0x3170616d75656662ULL;  // "bfeumap1"
+  // "bfeumap2". The digit goes up whenever a family's region layout changes
+  // (2: the flat HASH table's hash and padding), so that a map another build
+  // made is refused (EINVAL, not a map) instead of misread.
+  static constexpr uint64_t kMagic = 0x3270616d75656662ULL;
   static constexpr size_t kFamilyStateSize = 2048;
 
   uint64_t magic;
