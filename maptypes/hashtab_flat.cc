@@ -762,9 +762,12 @@ class FlatHtabOps : public HtabOps {
 #if defined(__x86_64__)
   template <bool kPrefetchForWrite>
   static UpdateFn update_in_place_for(bool value8, bool big) {
-    if (value8)
-      return big ? fast_update_in_place<true, kPrefetchForWrite, true> : fast_update_in_place<true, kPrefetchForWrite, false>;
-    return big ? fast_update_in_place<false, kPrefetchForWrite, true> : fast_update_in_place<false, kPrefetchForWrite, false>;
+    if (value8) {
+      return big ? fast_update_in_place<true, kPrefetchForWrite, true>
+                 : fast_update_in_place<true, kPrefetchForWrite, false>;
+    }
+    return big ? fast_update_in_place<false, kPrefetchForWrite, true>
+               : fast_update_in_place<false, kPrefetchForWrite, false>;
   }
 #endif
 
