@@ -780,6 +780,22 @@ class FlatHtabOps : public HtabOps {
       memcpy(value, &hit.value, kValue8 ? 8 : map.attr().value_size);
       return 0;
     }
+    return lookup_scanning16<kValue8>(map, key, value);
+  }
+  // Keys past the eight slots from home, and missing ones: the windowed scan,
+  // then (when it is unsure) the full probe.
+  template <bool kValue8>
+  [[gnu::noinline]] static int lookup_scanning16(Map& map, const void* key, void* value) {
+    detail::FlatHit16 hit;
+    switch (detail::flat_scan16(map.view_cache<detail::FlatHashLayout>(), key, &hit)) {
+      case detail::FlatFind::kFound:
+        memcpy(value, &hit.value, kValue8 ? 8 : map.attr().value_size);
+        return 0;
+      case detail::FlatFind::kAbsent:
+        return -ENOENT;
+      case detail::FlatFind::kUnsure:
+        break;
+    }
     return copy_value_probing<4>(map, key, value);
   }
 
@@ -802,6 +818,12 @@ class FlatHtabOps : public HtabOps {
   // path.
   template <bool kValue8>
   [[gnu::noinline]] static int update_probing(Map& map, const void* key, const void* value, uint64_t flags) {
+    if (flags != BPF_NOEXIST) {
+      detail::FlatHit16 hit;
+      const detail::FlatFind found = detail::flat_scan16(map.view_cache<detail::FlatHashLayout>(), key, &hit);
+      if (found == detail::FlatFind::kFound && swap_value<kValue8>(map, hit, value)) return 0;
+      if (found == detail::FlatFind::kAbsent) return update_any(map, key, value, flags);  // an insert
+    }
     if (flags != BPF_NOEXIST) {
       Flat f(map);
       uint32_t seen;

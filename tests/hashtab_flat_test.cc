@@ -408,4 +408,115 @@ TEST(FlatHash, BatchesOfOneDrainEveryKey) {
   b.close(fd);
 }
 
+// Random-looking u32 keys (murmur3's finaliser, a bijection), which the
+// table's multiplicative hash does not spread evenly the way it spreads runs
+// of consecutive keys: long runs of slots, so lookups, rewrites and misses
+// reach the windowed scan past the eight slots from home and the full probe.
+uint32_t scattered(uint32_t i) {
+  i ^= i >> 16;
+  i *= 0x85ebca6bu;
+  i ^= i >> 13;
+  i *= 0xc2b2ae35u;
+  return i ^ (i >> 16);
+}
+
+TEST(FlatHash, RandomKeysInAFullMapAreFoundAndMissesAreNot) {
+  for (uint32_t max : {64u, 5000u, 100000u}) {
+    SCOPED_TRACE(testing::Message() << "max_entries " << max);
+    bpfemu::EmuBackend b;
+    int fd = b.map_create(BPF_MAP_TYPE_HASH, "scattered", 4, 8, max, nullptr);
+    ASSERT_GE(fd, 0);
+    bpfemu::prog::MapRef ref(fd);
+    for (uint32_t i = 0; i < max; ++i) {
+      const uint32_t k = scattered(i);
+      const uint64_t v = i;
+      ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_NOEXIST), 0) << i;
+    }
+    const uint32_t extra = scattered(max);
+    const uint64_t one = 1;
+    EXPECT_EQ(b.map_update_elem(fd, &extra, &one, BPF_ANY), -E2BIG);
+    // Present keys found (both APIs), rewritten with BPF_EXIST; indices past
+    // max are keys that were never inserted.
+    const auto check = [&](uint64_t add, auto present) {
+      for (uint32_t i = 0; i < max + max / 2; ++i) {
+        const uint32_t k = scattered(i);
+        uint64_t out = 0;
+        const bool in = present(i);
+        ASSERT_EQ(b.map_lookup_elem(fd, &k, &out), in ? 0 : -ENOENT) << i;
+        auto* p = static_cast<const uint64_t*>(ref.lookup(&k));
+        ASSERT_EQ(p != nullptr, in) << i;
+        if (!in) {
+          const uint64_t v = 7;
+          ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_EXIST), -ENOENT) << i;
+          continue;
+        }
+        ASSERT_EQ(out, i + add) << i;
+        ASSERT_EQ(*p, i + add) << i;
+        const uint64_t v = i + add + 1;
+        ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_EXIST), 0) << i;
+        ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_NOEXIST), -EEXIST) << i;
+      }
+    };
+    check(0, [&](uint32_t i) { return i < max; });
+    // Every third key deleted: tombstones inside the runs.
+    for (uint32_t i = 0; i < max; i += 3) {
+      const uint32_t k = scattered(i);
+      ASSERT_EQ(b.map_delete_elem(fd, &k), 0) << i;
+    }
+    check(1, [&](uint32_t i) { return i < max && i % 3 != 0; });
+    b.close(fd);
+  }
+}
+
+// Lookups of keys that stay present never miss while other keys sharing their
+// runs are inserted and deleted (slots turning BUSY, TOMB and EMPTY under the
+// readers' scans), in a table of random-looking keys big enough for the
+// sparser slot count (long runs). Both writers also rewrite the same few
+// present keys, so that some rewrites lose their compare-and-swap races and
+// take the locked path, which marks the key's own slot BUSY meanwhile.
+TEST(FlatHash, PresentKeysNeverMissUnderChurnInTheirRuns) {
+  constexpr uint32_t kMax = 60000, kStay = 52000, kChurn = 8000, kHot = 64;
+  bpfemu::EmuBackend b;
+  int fd = b.map_create(BPF_MAP_TYPE_HASH, "churn", 4, 8, kMax, nullptr);
+  ASSERT_GE(fd, 0);
+  for (uint32_t i = 0; i < kStay; ++i) {
+    const uint32_t k = scattered(i);
+    const uint64_t v = k;
+    ASSERT_EQ(b.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bad{0};
+  std::vector<std::thread> ts;
+  for (uint32_t w = 0; w < 2; ++w)
+    ts.emplace_back([&, w] {
+      for (uint32_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        const uint32_t k = scattered(kStay + (i * 2 + w) % kChurn);
+        const uint64_t v = k;
+        b.map_update_elem(fd, &k, &v, BPF_ANY);
+        if (i % 3 != 0) b.map_delete_elem(fd, &k);
+        const uint32_t hot = scattered(i % kHot);
+        const uint64_t same = hot;
+        if (b.map_update_elem(fd, &hot, &same, BPF_ANY) != 0) ++bad;
+      }
+    });
+  ts.emplace_back([&] {
+    bpfemu::prog::MapRef ref(fd);
+    for (int round = 0; round < 20; ++round) {
+      for (uint32_t i = 0; i < kStay; ++i) {
+        const uint32_t k = scattered(i);
+        uint64_t out = 0;
+        if (b.map_lookup_elem(fd, &k, &out) != 0 || out != k) ++bad;
+        auto* p = static_cast<const uint64_t*>(ref.lookup(&k));
+        if (p == nullptr || *p != k) ++bad;
+        const uint64_t v = k;
+        if (b.map_update_elem(fd, &k, &v, BPF_EXIST) != 0) ++bad;
+      }
+    }
+    stop = true;
+  });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(bad.load(), 0u);
+  b.close(fd);
+}
+
 }  // namespace

@@ -157,6 +157,10 @@ struct FlatHit16 {
   uint64_t value;  // the slot's 8 value bytes, read with word
 };
 
+// What flat_scan16 learned of a key: found (*hit filled in), absent, or
+// unsure -- for the full probe to settle.
+enum class FlatFind { kFound, kAbsent, kUnsure };
+
 #if defined(__SSE2__) && !BPFEMU_DETAIL_TSAN
 inline constexpr bool kFlatSlot16 = true;
 
@@ -200,6 +204,65 @@ inline constexpr bool kFlatSlot16 = true;
   return true;
 }
 
+// Windows flat_scan16 compares before it leaves a run to the full probe.
+inline constexpr uint32_t kFlatScanWindows = 16;
+
+// Like flat_window16's compare, also telling (bit 4i: slot i) which of the
+// four slots are EMPTY and which BUSY.
+[[gnu::always_inline]] inline uint32_t flat_window16_states(const uint8_t* s, uint64_t want, uint8_t* snap,
+                                                            uint32_t* empty, uint32_t* busy) {
+  const __m128i x0 = flat_load16(s), x1 = flat_load16(s + 16), x2 = flat_load16(s + 32), x3 = flat_load16(s + 48);
+  constexpr uint64_t compared = 0xffffffff00000000ULL | kFlatStateMask;
+  const __m128i w01 = _mm_unpacklo_epi64(x0, x1), w23 = _mm_unpacklo_epi64(x2, x3);
+  const __m128i wanted = _mm_set1_epi64x(static_cast<int64_t>(want));
+  const __m128i mask = _mm_set1_epi64x(static_cast<int64_t>(compared));
+  const auto lanes = [](__m128i a, __m128i b) {  // 32-bit equalities -> 4 bits per slot, as in flat_window16
+    return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi32(a, b)));
+  };
+  const uint32_t eq = lanes(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted),
+                            _mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted));
+  // The state is meta's low bits, so only each slot's first lane (bit 4i) counts.
+  const __m128i states = _mm_set1_epi64x(kFlatStateMask);
+  const __m128i s01 = _mm_and_si128(w01, states), s23 = _mm_and_si128(w23, states);
+  *empty = lanes(_mm_cmpeq_epi32(s01, _mm_setzero_si128()), _mm_cmpeq_epi32(s23, _mm_setzero_si128())) & 0x1111;
+  *busy = lanes(_mm_cmpeq_epi32(s01, states), _mm_cmpeq_epi32(s23, states)) & 0x1111;
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap), x0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 16), x1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 32), x2);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 48), x3);
+  return eq & (eq >> 2) & 0x1111;
+}
+
+// The key's run of slots from home, four at a time, as the full probe walks it
+// but without a branch per slot: found; absent when a window without the key
+// holds an EMPTY slot (no live key lies past an EMPTY slot on its way from
+// home) and no slot so far was BUSY (a writer's, maybe rewriting this very
+// key); unsure on a BUSY slot, at the table's end (the run wraps) or after
+// kFlatScanWindows windows. For keys flat_near_home16 did not find: those
+// further from home, and missing ones.
+inline FlatFind flat_scan16(const FlatHashLayout& l, const void* key, FlatHit16* hit) {
+  const uint32_t k = flat_load<uint32_t>(key);
+  const uint32_t home = flat_hash_scale(flat_hash_mix(k, l.seed), l.slot_count);
+  const uint64_t want = uint64_t{k} << 32 | kFlatLive;
+  for (uint32_t w = 0, i = home; w < kFlatScanWindows; ++w, i += 4) {
+    if (i + 4 > l.slot_count) return FlatFind::kUnsure;
+    uint8_t* const s = l.base + uint64_t{i} * 16;
+    uint8_t snap[64];
+    uint32_t empty, busy;
+    const uint32_t match = flat_window16_states(s, want, snap, &empty, &busy);
+    if (match != 0) {  // a LIVE slot holding the key is its only one
+      const uint32_t at4 = static_cast<uint32_t>(__builtin_ctz(match)) * 4;
+      hit->slot = s + at4;
+      hit->word = flat_load<uint64_t>(snap + at4);
+      hit->value = flat_load<uint64_t>(snap + at4 + 8);
+      return FlatFind::kFound;
+    }
+    if (busy != 0) return FlatFind::kUnsure;
+    if (empty != 0) return FlatFind::kAbsent;
+  }
+  return FlatFind::kUnsure;
+}
+
 // The eight slots from home, as two windows of four: a full map has 86-92% of
 // its keys in the first and most of the rest in the second, which is much
 // cheaper to look at than the probe loop's branches. (Both at once, without
@@ -239,6 +302,7 @@ template <bool kPrefetchForWrite = false, bool kPrefetchSecond = false>
 inline constexpr bool kFlatSlot16 = false;
 template <bool kPrefetchForWrite = false, bool kPrefetchSecond = false>
 [[gnu::always_inline]] inline bool flat_near_home16(const FlatHashLayout&, const void*, FlatHit16*) { return false; }
+inline FlatFind flat_scan16(const FlatHashLayout&, const void*, FlatHit16*) { return FlatFind::kUnsure; }
 #endif
 
 // Whether flat_near_home16 serves a map with this layout here: 16-byte slots,
