@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf/bench_keys.h"
 #include "bpfemu/backend.h"
 
 namespace bench {
@@ -54,8 +55,8 @@ struct KeyWalk {
   uint32_t n, stride, k;
 };
 
-// LPM address of key index k: a bijection on u32 (same as bench_ops.bpf.c).
-inline uint32_t lpm_addr(uint32_t k) { return k * 2654435761u; }
+// LPM address of key index k (bpf/bench_keys.h, shared with bench_ops.bpf.c).
+inline uint32_t lpm_addr(uint32_t k) { return bench_lpm_addr(k); }
 
 // Which keys a map holds. kDense: key index k is the key k itself, 0..n-1, as
 // every backend and bench_ops.bpf.c walk them -- a common case in practice
@@ -64,16 +65,8 @@ inline uint32_t lpm_addr(uint32_t k) { return k * 2654435761u; }
 // `*_random_keys` benchmarks), for the case of addresses or hashes as keys.
 enum class KeySet { kDense, kScattered };
 
-// A bijection on u32 that looks random: murmur3's finaliser. Not a multiply
-// alone, which would line the keys up with a multiplicative hash again.
-inline uint32_t scatter(uint32_t k) {
-  k ^= k >> 16;
-  k *= 0x85ebca6bu;
-  k ^= k >> 13;
-  k *= 0xc2b2ae35u;
-  k ^= k >> 16;
-  return k;
-}
+// A bijection on u32 that looks random (bpf/bench_keys.h).
+inline uint32_t scatter(uint32_t k) { return bench_scatter(k); }
 
 // Which types get `*_random_keys` rows: HASH only, whose emulator table hashes
 // multiplicatively; the other hash maps use the kernel's jhash layout, which

@@ -10,10 +10,12 @@
 // Keys walk 0..nkeys-1 with a fixed stride (k += stride mod nkeys): the same
 // sequence the emulator-side benchmarks use, so both touch the same keys in the
 // same order. The walk position persists in cfg between runs. The *_scattered
-// programs look up scatter(k) instead of k: the emulator-side `*_random_keys`
+// programs look up bench_scatter(k) instead of k: the emulator-side `*_random_keys`
 // benchmarks' keys (bench/common.h's KeySet::kScattered).
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+
+#include "bench_keys.h"
 
 #define OPS_PER_RUN 256
 
@@ -40,26 +42,15 @@ struct {
 } target SEC(".maps");
 
 // LPM_TRIE keys: a /32 prefix whose address is the key index mixed by a
-// bijection on u32 (the same mixing as bench/common.h's lpm_addr()).
+// bijection on u32 (bench_lpm_addr, bench_keys.h).
 struct lpm_key {
   __u32 prefixlen;
   __u32 addr;
 };
 
-static __always_inline __u32 lpm_addr(__u32 k) { return k * 2654435761u; }
-
-// bench/common.h's scatter(): murmur3's finaliser, a bijection on u32.
-static __always_inline __u32 scatter(__u32 k) {
-  k ^= k >> 16;
-  k *= 0x85ebca6bu;
-  k ^= k >> 13;
-  k *= 0xc2b2ae35u;
-  k ^= k >> 16;
-  return k;
-}
 
 // Which keys a program walks: key index k itself, its /32 LPM key, or
-// scatter(k). A compile-time constant in every caller, so each program keeps
+// bench_scatter(k). A compile-time constant in every caller, so each program keeps
 // only one branch.
 enum key_mode { KEY_U32, KEY_LPM, KEY_SCATTERED };
 
@@ -71,20 +62,20 @@ static __always_inline struct cfg *get_cfg(void) {
 // One key of the walk, as the map wants it (see key_mode).
 static __always_inline __u64 *lookup_key(__u32 k, const enum key_mode mode) {
   if (mode == KEY_LPM) {
-    struct lpm_key key = {32, lpm_addr(k)};
+    struct lpm_key key = {32, bench_lpm_addr(k)};
     return bpf_map_lookup_elem(&target, &key);
   }
-  if (mode == KEY_SCATTERED) k = scatter(k);
+  if (mode == KEY_SCATTERED) k = bench_scatter(k);
   return bpf_map_lookup_elem(&target, &k);
 }
 
 static __always_inline long update_key(__u32 k, const enum key_mode mode) {
   __u64 v = k;
   if (mode == KEY_LPM) {
-    struct lpm_key key = {32, lpm_addr(k)};
+    struct lpm_key key = {32, bench_lpm_addr(k)};
     return bpf_map_update_elem(&target, &key, &v, BPF_ANY);
   }
-  if (mode == KEY_SCATTERED) k = scatter(k);
+  if (mode == KEY_SCATTERED) k = bench_scatter(k);
   return bpf_map_update_elem(&target, &k, &v, BPF_ANY);
 }
 
