@@ -501,13 +501,15 @@ TEST(FlatHash, PresentKeysNeverMissUnderChurnInTheirRuns) {
     });
   ts.emplace_back([&] {
     bpfemu::prog::MapRef ref(fd);
-    for (int round = 0; round < 20; ++round) {
+    for (int round = 0; round < 8; ++round) {
       for (uint32_t i = 0; i < kStay; ++i) {
         const uint32_t k = scattered(i);
         uint64_t out = 0;
         if (b.map_lookup_elem(fd, &k, &out) != 0 || out != k) ++bad;
-        auto* p = static_cast<const uint64_t*>(ref.lookup(&k));
-        if (p == nullptr || *p != k) ++bad;
+        // Program-side: only that the key is there. Reading through the
+        // pointer would race the writers' rewrites of hot keys, as a BPF
+        // program's read does (the value itself is checked above).
+        if (ref.lookup(&k) == nullptr) ++bad;
         const uint64_t v = k;
         if (b.map_update_elem(fd, &k, &v, BPF_EXIST) != 0) ++bad;
       }
