@@ -62,7 +62,7 @@
 namespace bpfemu::maptypes {
 namespace {
 
-enum SlotState : uint32_t { kEmpty = 0, kLive = detail::kFlatLive, kTomb = 2, kBusy = 3 };
+enum SlotState : uint32_t { kEmpty = detail::kFlatEmpty, kLive = detail::kFlatLive, kTomb = 2, kBusy = detail::kFlatBusy };
 constexpr uint32_t kStateMask = detail::kFlatStateMask;
 constexpr uint32_t kVersionStep = 4;
 constexpr uint32_t kKeyOff = detail::kFlatKeyOff;
@@ -812,10 +812,10 @@ class FlatHtabOps : public HtabOps {
     }
     return update_probing<kValue8>(map, key, value, flags);
   }
-  // The key further from home, or absent: found by the lock-free probe it is
-  // swapped in place all the same (a LIVE slot holding the key is its only
-  // one); absent keys, and whatever else is not that simple, take the locked
-  // path.
+  // The key further from home, or absent: found by the windowed scan (or,
+  // when that is unsure, the lock-free probe) it is swapped in place all the
+  // same (a LIVE slot holding the key is its only one); absent keys, and
+  // whatever else is not that simple, take the locked path.
   template <bool kValue8>
   [[gnu::noinline]] static int update_probing(Map& map, const void* key, const void* value, uint64_t flags) {
     if (flags != BPF_NOEXIST) {
@@ -823,8 +823,6 @@ class FlatHtabOps : public HtabOps {
       const detail::FlatFind found = detail::flat_scan16(map.view_cache<detail::FlatHashLayout>(), key, &hit);
       if (found == detail::FlatFind::kFound && swap_value<kValue8>(map, hit, value)) return 0;
       if (found == detail::FlatFind::kAbsent) return update_any(map, key, value, flags);  // an insert
-    }
-    if (flags != BPF_NOEXIST) {
       Flat f(map);
       uint32_t seen;
       const uint32_t i = f.probe_as<4>(key, &seen);

@@ -39,7 +39,9 @@ struct FlatHashLayout {
 
 // Slot meta: state in the low bits, a version above.
 inline constexpr uint32_t kFlatStateMask = 3;
+inline constexpr uint32_t kFlatEmpty = 0;
 inline constexpr uint32_t kFlatLive = 1;
+inline constexpr uint32_t kFlatBusy = 3;
 inline constexpr uint32_t kFlatKeyOff = 4;
 
 // Slots past the last one that a table keeps EMPTY, so that the windows a
@@ -172,65 +174,69 @@ inline constexpr bool kFlatSlot16 = true;
   return x;
 }
 
-// Whether key (its first word `want`: LIVE | key << 32) is LIVE in one of
-// the four slots at s; if so, where, with the snapshot.
-[[gnu::always_inline]] inline bool flat_window16(uint8_t* s, uint64_t want, FlatHit16* hit) {
-  const __m128i x0 = flat_load16(s), x1 = flat_load16(s + 16), x2 = flat_load16(s + 32), x3 = flat_load16(s + 48);
+// Four slots as loaded, and which of them hold the key (bit 4i: slot i).
+struct FlatWindow16 {
+  __m128i x[4];
+  uint32_t match;
+};
+
+// Loads the four slots at s and compares them with key (its first word
+// `want`: LIVE | key << 32).
+[[gnu::always_inline]] inline FlatWindow16 flat_load_window16(const uint8_t* s, uint64_t want) {
+  FlatWindow16 w{{flat_load16(s), flat_load16(s + 16), flat_load16(s + 32), flat_load16(s + 48)}, 0};
   constexpr uint64_t compared = 0xffffffff00000000ULL | kFlatStateMask;
   const __m128i wanted = _mm_set1_epi64x(static_cast<int64_t>(want));
   const __m128i mask = _mm_set1_epi64x(static_cast<int64_t>(compared));
-  const __m128i w01 = _mm_unpacklo_epi64(x0, x1), w23 = _mm_unpacklo_epi64(x2, x3);
+  const __m128i w01 = _mm_unpacklo_epi64(w.x[0], w.x[1]), w23 = _mm_unpacklo_epi64(w.x[2], w.x[3]);
   // Equal 32-bit halves, packed to 16-bit lanes: four mask bits per slot, all
   // four set when the slot holds the key.
   const __m128i eq = _mm_packs_epi32(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted),
                                      _mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted));
   uint32_t bits = static_cast<uint32_t>(_mm_movemask_epi8(eq));
   bits &= bits >> 2;
-  bits &= 0x1111;
-  if (bits == 0) return false;
+  w.match = bits & 0x1111;
+  return w;
+}
+
+// The hit of a window whose match is not 0: the first matching slot, with
+// the snapshot it was loaded with.
+[[gnu::always_inline]] inline void flat_take_hit16(uint8_t* s, const FlatWindow16& w, FlatHit16* hit) {
   // Bit 4i marks slot i, at byte 16i of the window: the bit index times four
   // is the slot's offset, in the window and in the snapshot below.
-  const uint32_t at4 = static_cast<uint32_t>(__builtin_ctz(bits)) * 4;
+  const uint32_t at4 = static_cast<uint32_t>(__builtin_ctz(w.match)) * 4;
   // The four snapshots as loaded (unaligned stores: an aligned stack buffer
   // would cost a push and a pop); only the halves the caller uses are read.
   uint8_t snap[64];
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap), x0);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 16), x1);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 32), x2);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 48), x3);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap), w.x[0]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 16), w.x[1]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 32), w.x[2]);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 48), w.x[3]);
   hit->slot = s + at4;
   hit->word = flat_load<uint64_t>(snap + at4);
   hit->value = flat_load<uint64_t>(snap + at4 + 8);
+}
+
+// Whether key is LIVE in one of the four slots at s; if so, where, with the
+// snapshot.
+[[gnu::always_inline]] inline bool flat_window16(uint8_t* s, uint64_t want, FlatHit16* hit) {
+  const FlatWindow16 w = flat_load_window16(s, want);
+  if (w.match == 0) return false;
+  flat_take_hit16(s, w, hit);
   return true;
 }
 
 // Windows flat_scan16 compares before it leaves a run to the full probe.
 inline constexpr uint32_t kFlatScanWindows = 16;
 
-// Like flat_window16's compare, also telling (bit 4i: slot i) which of the
-// four slots are EMPTY and which BUSY.
-[[gnu::always_inline]] inline uint32_t flat_window16_states(const uint8_t* s, uint64_t want, uint8_t* snap,
-                                                            uint32_t* empty, uint32_t* busy) {
-  const __m128i x0 = flat_load16(s), x1 = flat_load16(s + 16), x2 = flat_load16(s + 32), x3 = flat_load16(s + 48);
-  constexpr uint64_t compared = 0xffffffff00000000ULL | kFlatStateMask;
-  const __m128i w01 = _mm_unpacklo_epi64(x0, x1), w23 = _mm_unpacklo_epi64(x2, x3);
-  const __m128i wanted = _mm_set1_epi64x(static_cast<int64_t>(want));
-  const __m128i mask = _mm_set1_epi64x(static_cast<int64_t>(compared));
-  const auto lanes = [](__m128i a, __m128i b) {  // 32-bit equalities -> 4 bits per slot, as in flat_window16
-    return static_cast<uint32_t>(_mm_movemask_epi8(_mm_packs_epi32(a, b)));
-  };
-  const uint32_t eq = lanes(_mm_cmpeq_epi32(_mm_and_si128(w01, mask), wanted),
-                            _mm_cmpeq_epi32(_mm_and_si128(w23, mask), wanted));
-  // The state is meta's low bits, so only each slot's first lane (bit 4i) counts.
+// Which of a window's slots (bit 4i: slot i) are in state `state`.
+[[gnu::always_inline]] inline uint32_t flat_states16(const FlatWindow16& w, uint32_t state) {
   const __m128i states = _mm_set1_epi64x(kFlatStateMask);
-  const __m128i s01 = _mm_and_si128(w01, states), s23 = _mm_and_si128(w23, states);
-  *empty = lanes(_mm_cmpeq_epi32(s01, _mm_setzero_si128()), _mm_cmpeq_epi32(s23, _mm_setzero_si128())) & 0x1111;
-  *busy = lanes(_mm_cmpeq_epi32(s01, states), _mm_cmpeq_epi32(s23, states)) & 0x1111;
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap), x0);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 16), x1);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 32), x2);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(snap + 48), x3);
-  return eq & (eq >> 2) & 0x1111;
+  const __m128i wanted = _mm_set1_epi64x(state);
+  const __m128i s01 = _mm_and_si128(_mm_unpacklo_epi64(w.x[0], w.x[1]), states);
+  const __m128i s23 = _mm_and_si128(_mm_unpacklo_epi64(w.x[2], w.x[3]), states);
+  // The state is meta's low bits, so only each slot's first lane (bit 4i) counts.
+  const __m128i eq = _mm_packs_epi32(_mm_cmpeq_epi32(s01, wanted), _mm_cmpeq_epi32(s23, wanted));
+  return static_cast<uint32_t>(_mm_movemask_epi8(eq)) & 0x1111;
 }
 
 // The key's run of slots from home, four at a time, as the full probe walks it
@@ -244,21 +250,16 @@ inline FlatFind flat_scan16(const FlatHashLayout& l, const void* key, FlatHit16*
   const uint32_t k = flat_load<uint32_t>(key);
   const uint32_t home = flat_hash_scale(flat_hash_mix(k, l.seed), l.slot_count);
   const uint64_t want = uint64_t{k} << 32 | kFlatLive;
-  for (uint32_t w = 0, i = home; w < kFlatScanWindows; ++w, i += 4) {
+  for (uint32_t windows = 0, i = home; windows < kFlatScanWindows; ++windows, i += 4) {
     if (i + 4 > l.slot_count) return FlatFind::kUnsure;
     uint8_t* const s = l.base + uint64_t{i} * 16;
-    uint8_t snap[64];
-    uint32_t empty, busy;
-    const uint32_t match = flat_window16_states(s, want, snap, &empty, &busy);
-    if (match != 0) {  // a LIVE slot holding the key is its only one
-      const uint32_t at4 = static_cast<uint32_t>(__builtin_ctz(match)) * 4;
-      hit->slot = s + at4;
-      hit->word = flat_load<uint64_t>(snap + at4);
-      hit->value = flat_load<uint64_t>(snap + at4 + 8);
+    const FlatWindow16 w = flat_load_window16(s, want);
+    if (w.match != 0) {  // a LIVE slot holding the key is its only one
+      flat_take_hit16(s, w, hit);
       return FlatFind::kFound;
     }
-    if (busy != 0) return FlatFind::kUnsure;
-    if (empty != 0) return FlatFind::kAbsent;
+    if (flat_states16(w, kFlatBusy) != 0) return FlatFind::kUnsure;
+    if (flat_states16(w, kFlatEmpty) != 0) return FlatFind::kAbsent;
   }
   return FlatFind::kUnsure;
 }
