@@ -68,6 +68,9 @@ enum class KeySet { kDense, kScattered };
 // A bijection on u32 that looks random (bpf/bench_keys.h).
 inline uint32_t scatter(uint32_t k) { return bench_scatter(k); }
 
+// The u32 key of key index k in a key set.
+inline uint32_t key_of(uint32_t k, KeySet keys) { return keys == KeySet::kScattered ? scatter(k) : k; }
+
 // Which types get `*_random_keys` rows: HASH only, whose emulator table hashes
 // multiplicatively; the other hash maps use the kernel's jhash layout, which
 // places any keys at random, and arrays take indices.
@@ -81,7 +84,7 @@ struct KeyBuf {
       w[0] = 32;
       w[1] = lpm_addr(k);
     } else {
-      w[0] = keys == KeySet::kScattered ? scatter(k) : k;
+      w[0] = key_of(k, keys);
     }
     return w;
   }

@@ -13,17 +13,11 @@
 namespace bench {
 namespace {
 
-// Key index k is the key k itself, or scatter(k) (KeySet, common.h).
-template <KeySet kKeys>
-uint32_t key_of(uint32_t k) {
-  return kKeys == KeySet::kScattered ? scatter(k) : k;
-}
-
 template <class M, KeySet kKeys = KeySet::kDense>
 M filled(uint32_t n) {
   M m;
   m.reserve(n);
-  for (uint32_t k = 0; k < n; ++k) m.emplace(key_of<kKeys>(k), uint64_t{k});
+  for (uint32_t k = 0; k < n; ++k) m.emplace(key_of(k, kKeys), uint64_t{k});
   return m;
 }
 
@@ -33,7 +27,7 @@ void map_lookup(benchmark::State& state, uint32_t n) {
   KeyWalk w(n);
   uint64_t out = 0;
   for (auto _ : state) {
-    auto it = m.find(key_of<kKeys>(w.next()));
+    auto it = m.find(key_of(w.next(), kKeys));
     if (it != m.end()) out = it->second;  // copy the value out, as a syscall lookup does
     benchmark::DoNotOptimize(out);
   }
@@ -46,7 +40,7 @@ void map_update_existing(benchmark::State& state, uint32_t n) {
   KeyWalk w(n);
   for (auto _ : state) {
     uint32_t k = w.next();
-    m.insert_or_assign(key_of<kKeys>(k), uint64_t{k});
+    m.insert_or_assign(key_of(k, kKeys), uint64_t{k});
   }
   state.SetItemsProcessed(state.iterations());
 }
