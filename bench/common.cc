@@ -9,7 +9,7 @@
 
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/kernel_backend.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 
 namespace bench {
 

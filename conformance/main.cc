@@ -23,8 +23,8 @@
 #include "conformance/random.h"
 #include "conformance/runner.h"
 #include "emu/bpffs.h"
-#include "emu/cpu.h"
-#include "emu/profile.h"
+#include "core/cpu.h"
+#include "core/profile.h"
 
 using namespace bpfemu;
 using namespace bpfemu::conformance;

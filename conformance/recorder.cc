@@ -8,7 +8,7 @@
 
 #include "conformance/scenario.h"
 #include "emu/bpffs.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 
 #include <sched.h>
 
@@ -66,13 +66,7 @@ bool is_percpu(uint32_t type) {
 Recorder::Recorder(Backend& backend) : b_(backend), ncpus_(backend.num_possible_cpus()) {}
 
 Recorder::~Recorder() {
-  for (const auto& p : pins_) {
-    if (b_.name() == "emu") {
-      emu::bpffs_unlink(p.c_str());
-    } else {
-      ::unlink(p.c_str());
-    }
-  }
+  for (const auto& p : pins_) b_.obj_unpin(p.c_str());
   for (int fd : open_fds_) b_.close(fd);
   if (saved_cpu_ >= 0) set_cpu(saved_cpu_);
 }
@@ -295,8 +289,8 @@ int Recorder::get(const std::string& path, uint32_t file_flags) {
 }
 
 int Recorder::unpin(const std::string& path) {
-  int r = b_.name() == "emu" ? emu::bpffs_unlink(path.c_str()) : (::unlink(path.c_str()) == 0 ? 0 : -errno);
-  if (r < 0) errno = -r;
+  errno = 0;
+  int r = b_.obj_unpin(path.c_str());
   pins_.erase(std::remove(pins_.begin(), pins_.end(), path), pins_.end());
   return record("unpin", r);
 }

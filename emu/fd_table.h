@@ -1,7 +1,8 @@
-// This process's fd table: which fds are handles of emulated maps and what
-// access each grants (like the kernel's per-file f_mode). Readers take no lock;
-// emu/kernel.cc is the only writer. It is in a header so that the common case
-// of the syscall entry points (emu/kernel.h) inlines into its callers.
+// This process's fd table: which fds are handles of emulated BPF objects, of
+// what kind, and what access each grants (the kernel's per-file f_mode).
+// Readers take no lock; emu/objects.cc is the only writer. It is in a header so
+// that the common case of the syscall entry points (emu/kernel.h) inlines into
+// its callers.
 #pragma once
 
 #include <array>
@@ -9,37 +10,52 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/object.h"
+#include "emu/store.h"
+
 namespace bpfemu::emu {
 
 class Map;
 
-inline constexpr uint8_t kCanRead = 1;
-inline constexpr uint8_t kCanWrite = 2;
-
 namespace fd_table {
 
-// One fd: the map view and the handle's access in one word (views are
-// 64-byte aligned, so the pointer's low bits are free), read with one load.
+// One fd: the view, its kind and the handle's access in one word (views are
+// 64-byte aligned, so the pointer's low six bits are free), read with one load.
 class Slot {
  public:
-  static constexpr uintptr_t kAccessBits = 3;
+  static constexpr uintptr_t kAccessMask = 3;
+  static constexpr unsigned kKindShift = 2;
+  static constexpr uintptr_t kKindMask = uintptr_t{7} << kKindShift;
+  static constexpr uintptr_t kTagMask = 63;
+  static constexpr uintptr_t kMapTag = uintptr_t{static_cast<uint8_t>(ObjKind::kMap)} << kKindShift;
 
-  Map* map() const { return map_of(word_.load(std::memory_order_acquire)); }
-  uint8_t access() const { return static_cast<uint8_t>(word_.load(std::memory_order_relaxed) & kAccessBits); }
-  // Both, from one load; nullptr when fd is no map handle.
-  Map* load(uint8_t* access) const {
+  // The object, its kind and the access, from one load; nullptr when fd is no handle.
+  Object* load(ObjKind* kind, uint8_t* access) const {
     const uintptr_t w = word_.load(std::memory_order_acquire);
-    *access = static_cast<uint8_t>(w & kAccessBits);
-    return map_of(w);
+    *kind = static_cast<ObjKind>((w & kKindMask) >> kKindShift);
+    *access = static_cast<uint8_t>(w & kAccessMask);
+    return reinterpret_cast<Object*>(w & ~kTagMask);
   }
-  void set(Map* m, uint8_t access) {
-    word_.store(reinterpret_cast<uintptr_t>(m) | (access & kAccessBits), std::memory_order_release);
+  // The map behind the fd when it is a map handle (one load, one compare).
+  Map* load_map(uint8_t* access) const {
+    const uintptr_t w = word_.load(std::memory_order_acquire);
+    *access = static_cast<uint8_t>(w & kAccessMask);
+    return (w & kKindMask) == kMapTag ? reinterpret_cast<Map*>(w & ~kTagMask) : nullptr;
   }
-  // Empties the slot; returns the map it held (nullptr if none).
-  Map* take() { return map_of(word_.exchange(0, std::memory_order_acq_rel)); }
+  bool empty() const { return word_.load(std::memory_order_relaxed) == 0; }
+  void set(Object* obj, ObjKind kind, uint8_t access) {
+    word_.store(reinterpret_cast<uintptr_t>(obj) | (uintptr_t{static_cast<uint8_t>(kind)} << kKindShift) |
+                    (access & kAccessMask),
+                std::memory_order_release);
+  }
+  // Empties the slot; returns what it held (nullptr if nothing).
+  Object* take(uint8_t* access = nullptr) {
+    const uintptr_t w = word_.exchange(0, std::memory_order_acq_rel);
+    if (access != nullptr) *access = static_cast<uint8_t>(w & kAccessMask);
+    return reinterpret_cast<Object*>(w & ~kTagMask);
+  }
 
  private:
-  static Map* map_of(uintptr_t w) { return reinterpret_cast<Map*>(w & ~kAccessBits); }
   std::atomic<uintptr_t> word_{0};
 };
 
@@ -51,7 +67,7 @@ inline constexpr size_t kChunks = 1024;
 extern std::array<Slot, kChunkSize> g_first;
 extern std::array<std::atomic<Slot*>, kChunks> g_chunks;  // [0] is g_first
 
-// The slot of fd, or nullptr when its chunk was never made (no map fd there).
+// The slot of fd, or nullptr when its chunk was never made (no handle there).
 inline Slot* find(int fd) {
   const auto u = static_cast<size_t>(static_cast<unsigned>(fd));
   if (u < kChunkSize) [[likely]]
@@ -62,15 +78,15 @@ inline Slot* find(int fd) {
   return c != nullptr ? &c[u & (kChunkSize - 1)] : nullptr;
 }
 
-// The map behind fd if this process already knows it, with the handle's
-// access; nullptr otherwise (not a map handle, or one not adopted yet).
+// The map behind fd if this process already knows it as a map handle, with the
+// handle's access; nullptr otherwise (not a map handle, or not adopted yet).
 [[gnu::always_inline]] inline Map* known(int fd, uint8_t* access) {
   Slot* s = find(fd);
   if (s == nullptr) {
     *access = 0;
     return nullptr;
   }
-  return s->load(access);
+  return s->load_map(access);
 }
 
 }  // namespace fd_table

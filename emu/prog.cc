@@ -2,10 +2,10 @@
 
 #include <cerrno>
 
-#include "emu/cpu.h"
-#include "emu/kernel.h"
-#include "emu/profile.h"
-#include "maptypes/map_ops.h"
+#include "core/cpu.h"
+#include "core/map_ops.h"
+#include "core/profile.h"
+#include "emu/objects.h"
 
 namespace bpfemu::prog {
 namespace {
@@ -37,23 +37,7 @@ uint32_t cpu_below(uint32_t nr_cpus) { return current_cpu_below(nr_cpus); }
 }  // namespace detail
 
 MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {
-  emu::Map* m = as_map(map_);
-  maptypes::MapOps::ArrayLayout layout;
-  if (m != nullptr && m->ops().array_layout(*m, &layout)) {
-    array_.base = layout.base;
-    array_.elem_stride = layout.elem_stride;
-    array_.cpu_stride = layout.cpu_stride;
-    array_.max_entries = layout.max_entries;
-    array_.nr_cpus = m->nr_cpus();
-  }
-  if (m != nullptr && m->ops().flat_hash_layout(*m, &hash_) && hash_.key_size != 4) hash_ = {};
-  hash_slot16_ = hash_.base != nullptr && bpfemu::detail::flat_slot16(hash_, false);
-  if (m != nullptr) lookup_fn_ = m->ops().prog_lookup_fn(*m);
-}
-
-void* MapRef::lookup_call(const void* key) const {
-  emu::Map* m = as_map(map_);
-  return m != nullptr ? m->ops().prog_lookup(*m, key) : nullptr;
+  if (emu::Map* m = as_map(map_); m != nullptr) m->ops().gen_lookup(*m, &gen_);
 }
 
 long MapRef::update(const void* key, const void* value, uint64_t flags) const {
@@ -64,6 +48,26 @@ long MapRef::update(const void* key, const void* value, uint64_t flags) const {
 long MapRef::remove(const void* key) const {
   emu::Map* m = as_map(map_);
   return m != nullptr ? as_seen(*m, m->ops().prog_delete(*m, key)) : -EBADF;
+}
+
+long MapRef::push(const void* value, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? as_seen(*m, m->ops().prog_push(*m, value, flags)) : -EBADF;
+}
+
+long MapRef::pop(void* value) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? as_seen(*m, m->ops().prog_pop(*m, value)) : -EBADF;
+}
+
+long MapRef::peek(void* value) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? as_seen(*m, m->ops().prog_peek(*m, value)) : -EBADF;
+}
+
+void* MapRef::lookup_percpu(const void* key, uint32_t cpu) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? m->ops().prog_lookup_percpu(*m, key, cpu) : nullptr;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {

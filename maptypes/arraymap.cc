@@ -7,7 +7,8 @@
 #include <climits>
 #include <cstring>
 
-#include "emu/cpu.h"
+#include "core/cpu.h"
+#include "core/profile.h"
 #include "maptypes/batch.h"
 #include "maptypes/families.h"
 
@@ -105,12 +106,37 @@ class ArrayOps : public GenericBatchOps<false> {
     return visited;
   }
 
-  bool mmapable(const Map& map) const override { return (map.attr().map_flags & BPF_F_MMAPABLE) != 0; }
+  void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override {
+    uint32_t i = index(key);
+    if (!percpu_ || i >= map.attr().max_entries || cpu >= map.nr_cpus()) return nullptr;
+    return slot(map, i, cpu);
+  }
 
-  bool array_layout(const Map& map, ArrayLayout* out) const override {
+  // array_map_mmap: the values, from offset 0, up to the page-rounded end of the last one.
+  bool mmapable(const Map& map) const override { return (map.attr().map_flags & BPF_F_MMAPABLE) != 0; }
+  uint64_t mmap_size(const Map& map) const override {
+    return (uint64_t{map.attr().max_entries} * stride(map) + kPage - 1) & ~(kPage - 1);
+  }
+
+  // array_map_mem_usage.
+  uint64_t mem_usage(const Map& map) const override {
+    const uint64_t entries = map.attr().max_entries;
+    uint64_t usage = map.profile().sizes.bpf_array;
+    if (percpu_) return usage + entries * sizeof(void*) + entries * stride(map) * map.nr_cpus();
+    if (map.attr().map_flags & BPF_F_MMAPABLE)
+      return ((usage + kPage - 1) & ~(kPage - 1)) + ((entries * stride(map) + kPage - 1) & ~(kPage - 1));
+    return usage + entries * stride(map);
+  }
+
+  // The verifier inlines array lookups (array_map_gen_lookup).
+  void gen_lookup(Map& map, prog::InlineLookup* out) const override {
     const uint32_t cpus = percpu_ ? map.nr_cpus() : 1;
-    *out = ArrayLayout{map.data(), uint64_t{stride(map)} * cpus, percpu_ ? stride(map) : 0, map.attr().max_entries};
-    return true;
+    *out = prog::InlineLookup{};
+    out->base = map.data();
+    out->elem_stride = uint64_t{stride(map)} * cpus;
+    out->cpu_stride = percpu_ ? stride(map) : 0;
+    out->max_entries = map.attr().max_entries;
+    out->nr_cpus = map.nr_cpus();
   }
 
  private:

@@ -39,7 +39,7 @@
 
 #include <boost/interprocess/offset_ptr.hpp>
 
-#include "emu/spinlock.h"
+#include "core/spinlock.h"
 
 namespace bpfemu::maptypes {
 

@@ -1,8 +1,8 @@
-// The ops table of every emulated map family (one per maptypes/*.cc file).
-// maptypes/registry.cc maps each BPF_MAP_TYPE_* to one of these.
+// The ops of every emulated map family (one per maptypes/*.cc file).
+// core/map_types.def names them; maptypes/registry.cc binds types to them.
 #pragma once
 
-#include "maptypes/map_ops.h"
+#include "core/map_ops.h"
 
 namespace bpfemu::maptypes {
 
@@ -16,5 +16,10 @@ extern const MapOps& kArrayOps;
 extern const MapOps& kPercpuArrayOps;
 // lpm_trie.cc
 extern const MapOps& kLpmTrieOps;
+// queue_stack_maps.cc
+extern const MapOps& kQueueOps;
+extern const MapOps& kStackOps;
+// bloom_filter.cc
+extern const MapOps& kBloomFilterOps;
 
 }  // namespace bpfemu::maptypes

@@ -20,9 +20,9 @@
 #include <random>
 #include <vector>
 
-#include "emu/cpu.h"
-#include "emu/faults.h"
-#include "emu/profile.h"
+#include "core/cpu.h"
+#include "core/faults.h"
+#include "core/profile.h"
 #include "maptypes/jhash.h"
 
 namespace bpfemu::maptypes {
@@ -431,6 +431,49 @@ int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
     }
   }
   return -ENOENT;
+}
+
+uint64_t HtabOps::mem_usage(const Map& map) const {
+  const MapAttr& a = map.attr();
+  const KernelProfile& p = map.profile();
+  const uint64_t ncpus = map.nr_cpus();
+  const uint64_t value_size = emu::round_up8(a.value_size);
+  // htab_map_mem_usage.
+  const bool prealloc = !(a.map_flags & BPF_F_NO_PREALLOC);
+  const uint64_t elem_size = p.sizes.htab_elem + emu::round_up8(a.key_size) + (percpu_ ? 8 : value_size);
+  uint64_t usage = p.sizes.bpf_htab;
+  usage += 16 * uint64_t{roundup_pow_of_two(a.max_entries)};  // struct bucket
+  usage += sizeof(int) * ncpus * 8;                          // HASHTAB_MAP_LOCK_COUNT
+  if (prealloc) {
+    uint64_t entries = a.max_entries;
+    if (!percpu_ && !lru_) entries += ncpus;  // the per-CPU extra elements
+    usage += elem_size * entries;
+    if (percpu_) {
+      usage += value_size * ncpus * entries;
+    } else if (!lru_) {
+      usage += sizeof(void*) * ncpus;
+    }
+  } else {
+    const uint64_t entries = live_count(map);
+    constexpr uint64_t kLlistNode = 8;
+    usage += (elem_size + kLlistNode) * entries;
+    if (percpu_) {
+      usage += (kLlistNode + sizeof(void*)) * entries;
+      usage += value_size * ncpus * entries;
+    }
+  }
+  return usage;
+}
+
+uint32_t HtabOps::live_count(const Map& map) const { return map.state<HtabState>().count.load(); }
+
+void* HtabOps::prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const {
+  if (!percpu_ || cpu >= map.nr_cpus()) return nullptr;
+  Htab h(map);
+  uint32_t hv = h.hash(key);
+  uint32_t found = 0;
+  h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { found = idx; });
+  return found != 0 ? h.value_of(found, cpu) : nullptr;
 }
 
 void* HtabOps::prog_lookup(Map& map, const void* key) const {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "emu/spinlock.h"
-#include "maptypes/map_ops.h"
+#include "core/spinlock.h"
+#include "core/map_ops.h"
 
 namespace bpfemu::maptypes {
 
@@ -233,11 +233,11 @@ class HtabOps : public MapOps {
   long prog_update(Map& map, const void* key, const void* value, uint64_t flags) const override;
   long prog_delete(Map& map, const void* key) const override;
   long for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) const override;
-  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
-                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override;
-  int update_batch(Map& map, const void* keys, const void* values, uint32_t* count, uint64_t elem_flags,
-                   uint64_t flags) const override;
-  int delete_batch(Map& map, const void* keys, uint32_t* count, uint64_t elem_flags, uint64_t flags) const override;
+  int lookup_batch(Map& map, const BatchArgs& args, bool do_delete) const override;
+  int update_batch(Map& map, const BatchArgs& args) const override;
+  int delete_batch(Map& map, const BatchArgs& args) const override;
+  uint64_t mem_usage(const Map& map) const override;
+  void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override;
 
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);
@@ -248,6 +248,8 @@ class HtabOps : public MapOps {
     if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !has_spin_lock(map))) return -EINVAL;
     return flags != 0 ? -EINVAL : 0;
   }
+  // Elements linked now (non-preallocated maps count only those in mem_usage).
+  virtual uint32_t live_count(const Map& map) const;
   // Unlinks `key` (copying its value out first when value_out is set).
   int remove_key(Map& map, const void* key, void* value_out) const;
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;

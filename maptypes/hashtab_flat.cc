@@ -50,13 +50,15 @@
 // Use BPF_F_ZERO_SEED (the chained layout) where that matters.
 #include <algorithm>
 #include <random>
+#include <vector>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "bpfemu/detail/flat_hash.h"
-#include "emu/cpu.h"
-#include "emu/faults.h"
+#include "core/uaccess.h"
+#include "maptypes/flat_hash.h"
+#include "core/cpu.h"
+#include "core/faults.h"
 #include "maptypes/hashtab.h"
 
 namespace bpfemu::maptypes {
@@ -654,18 +656,26 @@ class FlatHtabOps : public HtabOps {
     return -ENOENT;
   }
 
-  void* prog_lookup(Map& map, const void* key) const override { return prog_lookup_fn(map)(map, key); }
-  bool flat_hash_layout(const Map& map, detail::FlatHashLayout* out) const override {
-    *out = Flat(const_cast<Map&>(map)).layout();
-    return true;
-  }
-  LookupFn prog_lookup_fn(const Map& map) const override {
+  void* prog_lookup(Map& map, const void* key) const override {
     switch (map.attr().key_size) {
-      case 4: return value_pointer<4>;
-      case 8: return value_pointer<8>;
-      default: return value_pointer<0>;
+      case 4: return value_pointer<4>(map, key);
+      case 8: return value_pointer<8>(map, key);
+      default: return value_pointer<0>(map, key);
     }
   }
+  // A direct call of the lookup specialised for the map's key and slot size
+  // (the view cache holds its geometry, see bind_view).
+  void gen_lookup(Map& map, prog::InlineLookup* out) const override {
+    *out = prog::InlineLookup{};
+    out->map = &map;
+    const auto& l = map.view_cache<detail::FlatHashLayout>();
+    switch (l.key_size) {
+      case 4: out->call = detail::flat_slot16(l, false) ? gen_lookup4<true> : gen_lookup4<false>; break;
+      case 8: out->call = [](void* m, const void* key) { return value_pointer<8>(*static_cast<Map*>(m), key); }; break;
+      default: out->call = [](void* m, const void* key) { return value_pointer<0>(*static_cast<Map*>(m), key); }; break;
+    }
+  }
+  uint32_t live_count(const Map& map) const override { return map.state<FlatState>().count.load(); }
 
   // A program's update is the syscall's here (no per-CPU slots), so it takes
   // the same fast op.
@@ -690,44 +700,55 @@ class FlatHtabOps : public HtabOps {
 
   // Like the chained table's batch with one slot per bucket: the u32 token is
   // the next slot to look at, and a batch never runs out of room mid-bucket.
-  int lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
-                   uint64_t elem_flags, uint64_t flags, bool do_delete) const override {
-    if (int err = check_batch_flags(map, elem_flags, flags); err != 0) return err;
-    const uint32_t max_count = *count;
+  int lookup_batch(Map& map, const BatchArgs& args, bool do_delete) const override {
+    if (int err = check_batch_flags(map, args.elem_flags, args.flags); err != 0) return err;
+    const uint32_t max_count = *args.count;
     if (max_count == 0) return 0;
-    *count = 0;
+    *args.count = 0;
     uint32_t pos = 0;
-    if (in_batch != nullptr) memcpy(&pos, in_batch, sizeof(pos));
+    if (args.in_batch != nullptr && emu::copy_from_user(&pos, args.in_batch, sizeof(pos)) != 0) return -EFAULT;
     Flat f(map);
     if (pos >= f.slots()) return -ENOENT;
     const uint32_t ks = map.attr().key_size;
     const uint32_t vs = map.attr().value_size;
     uint32_t total = 0;
     bool full = false;
+    std::vector<uint8_t> keys, values;
     while (pos < f.slots() && !full) {
-      // One stripe at a time, under its lock.
-      StripeLocks locks(f, Flat::stripe_of(pos), false);
-      const uint32_t end = std::min(f.slots(), (Flat::stripe_of(pos) + 1) * kStripeSlots);
-      for (; pos < end; ++pos) {
-        if (f.state_of(pos) != kLive) continue;
-        if (total == max_count) {
-          full = true;
-          break;
-        }
-        if (keys == nullptr || values == nullptr) return -EFAULT;
-        memcpy(static_cast<uint8_t*>(keys) + uint64_t{total} * ks, f.key_of(pos), ks);
-        uint8_t* value_out = static_cast<uint8_t*>(values) + uint64_t{total} * vs;
-        ++total;
-        if (do_delete) {
-          remove_slot(f, locks, pos, value_out);
-        } else {
-          read_value(value_out, f.value_of(pos), vs);
+      // One stripe at a time: gathered under its lock, copied out after.
+      keys.clear();
+      values.clear();
+      uint32_t n = 0;
+      {
+        StripeLocks locks(f, Flat::stripe_of(pos), false);
+        const uint32_t end = std::min(f.slots(), (Flat::stripe_of(pos) + 1) * kStripeSlots);
+        for (; pos < end; ++pos) {
+          if (f.state_of(pos) != kLive) continue;
+          if (total + n == max_count) {
+            full = true;
+            break;
+          }
+          keys.resize(uint64_t{n + 1} * ks);
+          values.resize(uint64_t{n + 1} * vs);
+          memcpy(keys.data() + uint64_t{n} * ks, f.key_of(pos), ks);
+          uint8_t* value_out = values.data() + uint64_t{n} * vs;
+          if (do_delete) {
+            remove_slot(f, locks, pos, value_out);
+          } else {
+            read_value(value_out, f.value_of(pos), vs);
+          }
+          ++n;
         }
       }
+      if (n != 0 &&
+          (emu::copy_to_user(static_cast<uint8_t*>(args.keys) + uint64_t{total} * ks, keys.data(), keys.size()) != 0 ||
+           emu::copy_to_user(static_cast<uint8_t*>(args.values) + uint64_t{total} * vs, values.data(),
+                             values.size()) != 0))
+        return -EFAULT;
+      total += n;
     }
-    if (out_batch == nullptr) return -EFAULT;
-    memcpy(out_batch, &pos, sizeof(pos));
-    *count = total;
+    if (emu::copy_to_user(args.out_batch, &pos, sizeof(pos)) != 0) return -EFAULT;
+    *args.count = total;
     return pos >= f.slots() ? -ENOENT : 0;
   }
 
@@ -889,6 +910,19 @@ class FlatHtabOps : public HtabOps {
       read_value(value, f.value_of(i), vs);
       if (f.unchanged(i, seen)) return 0;
     }
+  }
+  template <bool kSlot16>
+  static void* gen_lookup4(void* m, const void* key) {
+    Map& map = *static_cast<Map*>(m);
+    const auto& l = map.view_cache<detail::FlatHashLayout>();
+    if constexpr (kSlot16) {
+      detail::FlatHit16 hit;
+      if (detail::flat_near_home16(l, key, &hit)) return hit.slot + 8;
+    } else {
+      detail::FlatHit hit;
+      if (detail::flat_near_home<4>(l, key, &hit)) return hit.slot + l.value_off;
+    }
+    return value_pointer_probing<4>(map, key);
   }
   template <uint32_t kKeySize>
   static void* value_pointer(Map& map, const void* key) {

@@ -6,9 +6,9 @@
 // updated — and only then checks BPF_NOEXIST/BPF_EXIST; a failed check returns
 // the node but does not undo the eviction. A syscall lookup leaves the reference
 // bit alone; program-side lookups set it, and so does replacing a key.
-#include "emu/cpu.h"
-#include "emu/faults.h"
-#include "emu/profile.h"
+#include "core/cpu.h"
+#include "core/faults.h"
+#include "core/profile.h"
 #include "maptypes/bpf_lru_list.h"
 #include "maptypes/families.h"
 #include "maptypes/hashtab.h"

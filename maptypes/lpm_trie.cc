@@ -1,6 +1,6 @@
 // LPM_TRIE: the ops-table adapter around LpmTrieCore (lpm_trie_core.cc), which
 // reproduces kernel/bpf/lpm_trie.c inside the map's region.
-#include "emu/profile.h"
+#include "core/profile.h"
 #include "maptypes/batch.h"
 #include "maptypes/families.h"
 #include "maptypes/lpm_trie_core.h"
@@ -26,7 +26,7 @@ class LpmTrieOps : public GenericBatchOps<true> {
   int init(Map& map) const override {
     LpmTrieCore core;
     const MapAttr& a = map.attr();
-    return core.init(map.data(), map.header().data_size, a.key_size, a.value_size, a.max_entries);
+    return core.init(map.data(), map.data_size(), a.key_size, a.value_size, a.max_entries);
   }
 
   int lookup(Map& map, const void* key, void* value, uint64_t) const override {
@@ -45,12 +45,18 @@ class LpmTrieOps : public GenericBatchOps<true> {
     return view(map).update(key, value, flags);
   }
   long prog_delete(Map& map, const void* key) const override { return view(map).delete_elem(key); }
+  // trie_mem_usage: one node (header, key data, value) per element.
+  uint64_t mem_usage(const Map& map) const override {
+    const MapAttr& a = map.attr();
+    const uint64_t node = map.profile().lpm_node_size + (a.key_size - LpmTrieCore::kKeyHeader) + a.value_size;
+    return node * view(const_cast<Map&>(map)).count();
+  }
   // bpf_for_each_map_elem on an LPM trie is rejected by the verifier.
 
  private:
   static LpmTrieCore view(Map& map) {
     LpmTrieCore core;
-    core.attach(map.data(), map.header().data_size);
+    core.attach(map.data(), map.data_size());
     return core;
   }
 };

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <new>
 
-#include "emu/spinlock.h"
+#include "core/spinlock.h"
 
 namespace bpfemu::maptypes {
 

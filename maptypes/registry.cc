@@ -1,33 +1,24 @@
-// The one table from map type to ops. Adding a map type = its family file plus
-// one line here.
-#include <array>
-
+// Map type -> ops, from the one table (core/map_types.def).
 #include "maptypes/families.h"
 
 namespace bpfemu::maptypes {
 namespace {
 
-struct Entry {
-  uint32_t type;
-  const MapOps* ops;
-};
+constexpr std::nullptr_t kNotEmulated = nullptr;
+constexpr const MapOps* ops_of(const MapOps& ops) { return &ops; }
+constexpr const MapOps* ops_of(std::nullptr_t) { return nullptr; }
 
-const Entry kTable[] = {
-    {BPF_MAP_TYPE_HASH, &kHtabOps},
-    {BPF_MAP_TYPE_PERCPU_HASH, &kHtabPercpuOps},
-    {BPF_MAP_TYPE_LRU_HASH, &kHtabLruOps},
-    {BPF_MAP_TYPE_LRU_PERCPU_HASH, &kHtabLruPercpuOps},
-    {BPF_MAP_TYPE_ARRAY, &kArrayOps},
-    {BPF_MAP_TYPE_PERCPU_ARRAY, &kPercpuArrayOps},
-    {BPF_MAP_TYPE_LPM_TRIE, &kLpmTrieOps},
+const MapOps* const kTable[] = {
+    nullptr,  // 0: BPF_MAP_TYPE_UNSPEC
+#define BPF_MAP_TYPE(NAME, id, ops, shape, traits, major, minor) ops_of(k##ops),
+#include "core/map_types.def"
+#undef BPF_MAP_TYPE
 };
 
 }  // namespace
 
 const MapOps* ops_for_type(uint32_t map_type) {
-  for (const Entry& e : kTable)
-    if (e.type == map_type) return e.ops;
-  return nullptr;
+  return map_type < std::size(kTable) ? kTable[map_type] : nullptr;
 }
 
 }  // namespace bpfemu::maptypes

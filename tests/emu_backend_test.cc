@@ -14,9 +14,9 @@
 
 #include "bpfemu/emu_backend.h"
 #include "emu/bpffs.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 #include "emu/kernel.h"
-#include "emu/profile.h"
+#include "core/profile.h"
 
 namespace {
 
@@ -135,7 +135,7 @@ TEST_F(EmuTest, ForkedChildSharesTheMap) {
 TEST_F(EmuTest, MmapableArraySharesValuesWithSyscalls) {
   int fd = make_array(512, BPF_F_MMAPABLE);
   ASSERT_GE(fd, 0);
-  auto* values = static_cast<uint64_t*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  auto* values = static_cast<uint64_t*>(b_.map_mmap(fd, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0));
   ASSERT_NE(values, MAP_FAILED);
   values[7] = 0x1234;
   uint32_t k = 7;
@@ -146,7 +146,7 @@ TEST_F(EmuTest, MmapableArraySharesValuesWithSyscalls) {
   k = 8;
   EXPECT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
   EXPECT_EQ(values[8], 99u);
-  munmap(values, 4096);
+  EXPECT_EQ(b_.map_munmap(values, 4096), 0);
   b_.close(fd);
 }
 
@@ -160,7 +160,7 @@ TEST_F(EmuTest, PinnedMapOutlivesHandlesUntilUnpinned) {
   b_.close(fd);
   int again = b_.obj_get("/sys/fs/bpf/keep");
   ASSERT_GE(again, 0);
-  EXPECT_EQ(bpfemu::emu::bpffs_unlink("/sys/fs/bpf/keep"), 0);
+  EXPECT_EQ(bpfemu::emu::bpffs_unpin("/sys/fs/bpf/keep"), 0);
   EXPECT_EQ(b_.obj_get("/sys/fs/bpf/keep"), -ENOENT);
   b_.close(again);
   EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);

@@ -8,7 +8,7 @@
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/prog.h"
 #include "emu/bpffs.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 
 namespace {
 

@@ -139,6 +139,11 @@ class BuggyBackend final : public Backend {
   int map_get_fd_by_id(uint32_t id) override { return e_.map_get_fd_by_id(id); }
   int map_get_next_id(uint32_t s, uint32_t* n) override { return e_.map_get_next_id(s, n); }
   int obj_get_info_by_fd(int fd, void* i, uint32_t* l) override { return e_.obj_get_info_by_fd(fd, i, l); }
+  int obj_unpin(const char* p) override { return e_.obj_unpin(p); }
+  void* map_mmap(int fd, size_t n, int prot, int flags, off_t off) override {
+    return e_.map_mmap(fd, n, prot, flags, off);
+  }
+  int map_munmap(void* a, size_t n) override { return e_.map_munmap(a, n); }
   int close(int fd) override { return e_.close(fd); }
   int num_possible_cpus() override { return e_.num_possible_cpus(); }
 

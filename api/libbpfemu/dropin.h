@@ -9,41 +9,35 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/log.h"
+#include "core/scope.h"
+
 // Marks the library's public C symbols (everything else is hidden).
 #define BPFEMU_EXPORT __attribute__((visibility("default")))
 
 namespace bpfemu::dropin {
 
-// Depth of emulator calls on this thread. The emulator itself calls close(),
-// fcntl(), mkdir() ...; while it runs, our libc interposers must pass straight
-// through (no bookkeeping, no recursion into the fd table's lock).
-inline thread_local int t_emu_depth = 0;
-
-inline bool in_emu() { return t_emu_depth > 0; }
-
-// Marks a stretch of code that runs emulator internals.
-class EmuScope {
- public:
-  EmuScope() { ++t_emu_depth; }
-  ~EmuScope() { --t_emu_depth; }
-  EmuScope(const EmuScope&) = delete;
-  EmuScope& operator=(const EmuScope&) = delete;
-};
+// Emulator code on this thread (core/scope.h): the interposers pass through.
+inline bool in_emu() { return emu::in_emulator(); }
+using EmuScope = emu::EmulatorScope;
 
 // An emulated bpf() call: restores errno on success, like libbpf (whose only
-// side effect on success is the syscall, which leaves errno alone).
+// side effect on success is the syscall, which leaves errno alone). `what`
+// names the call in BPFEMU_LOG lines.
 class EmuCall : EmuScope {
  public:
-  EmuCall() : saved_errno_(errno) {}
+  explicit EmuCall(const char* what) : saved_errno_(errno), what_(what) {}
 
   // libbpf_err(): negative results set errno; others keep the caller's errno.
   int done(int r) const {
+    emu::log_result(what_, r);
     errno = r < 0 ? -r : saved_errno_;
     return r;
   }
 
  private:
   int saved_errno_;
+  const char* what_;
 };
 
 // libbpf's rule for option structs that start with `size_t sz`: NULL is fine;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "api/libbpfemu/dropin.h"
+#include "core/uaccess.h"
 #include "emu/kernel.h"
 
 using bpfemu::dropin::EmuCall;
@@ -19,7 +20,7 @@ namespace {
 
 int create_map(uint32_t type, const char* name, uint32_t key_size, uint32_t value_size, uint32_t max_entries,
                const bpf_map_create_opts* opts) {
-  EmuCall call;
+  EmuCall call("bpf_map_create");
   if (!opts_valid(opts)) return call.done(-EINVAL);
   emu::MapAttr a;
   a.map_type = type;
@@ -45,13 +46,14 @@ int create_map(uint32_t type, const char* name, uint32_t key_size, uint32_t valu
 // in attr.batch.count, on success and on error alike.
 int batch(int cmd, int fd, void* in_batch, void* out_batch, void* keys, void* values, uint32_t* count,
           const bpf_map_batch_opts* opts) {
-  EmuCall call;
+  EmuCall call(bpfemu::emu::bpf_cmd_name(cmd));
   if (!opts_valid(opts)) return call.done(-EINVAL);
   const uint64_t elem_flags = BPFEMU_OPT(opts, bpf_map_batch_opts, elem_flags);
   const uint64_t flags = BPFEMU_OPT(opts, bpf_map_batch_opts, flags);
-  // libbpf would crash on a NULL count; the emulator answers EFAULT instead.
-  uint32_t n = count != nullptr ? *count : 0;
-  uint32_t* attr_count = count != nullptr ? &n : nullptr;
+  // libbpf would crash on a bad count; the emulator answers EFAULT instead.
+  uint32_t n = 0;
+  if (bpfemu::emu::copy_from_user(&n, count, sizeof(n)) != 0) return call.done(-EFAULT);
+  uint32_t* attr_count = &n;
   int r;
   switch (cmd) {
     case BPF_MAP_LOOKUP_BATCH:
@@ -66,7 +68,7 @@ int batch(int cmd, int fd, void* in_batch, void* out_batch, void* keys, void* va
       r = emu::sys_map_delete_batch(fd, keys, attr_count, elem_flags, flags);
       break;
   }
-  if (count != nullptr) *count = n;
+  if (bpfemu::emu::copy_to_user(count, &n, sizeof(n)) != 0) r = -EFAULT;
   return call.done(r);
 }
 
@@ -80,49 +82,49 @@ BPFEMU_EXPORT int bpf_map_create(enum bpf_map_type map_type, const char* map_nam
 }
 
 BPFEMU_EXPORT int bpf_map_update_elem(int fd, const void* key, const void* value, __u64 flags) {
-  EmuCall call;
+  EmuCall call("bpf_map_update_elem");
   return call.done(emu::sys_map_update_elem(fd, key, value, flags));
 }
 
 BPFEMU_EXPORT int bpf_map_lookup_elem(int fd, const void* key, void* value) {
-  EmuCall call;
+  EmuCall call("bpf_map_lookup_elem");
   return call.done(emu::sys_map_lookup_elem(fd, key, value, 0));
 }
 
 BPFEMU_EXPORT int bpf_map_lookup_elem_flags(int fd, const void* key, void* value, __u64 flags) {
-  EmuCall call;
+  EmuCall call("bpf_map_lookup_elem_flags");
   return call.done(emu::sys_map_lookup_elem(fd, key, value, flags));
 }
 
 BPFEMU_EXPORT int bpf_map_lookup_and_delete_elem(int fd, const void* key, void* value) {
-  EmuCall call;
+  EmuCall call("bpf_map_lookup_and_delete_elem");
   return call.done(emu::sys_map_lookup_and_delete_elem(fd, key, value, 0));
 }
 
 BPFEMU_EXPORT int bpf_map_lookup_and_delete_elem_flags(int fd, const void* key, void* value, __u64 flags) {
-  EmuCall call;
+  EmuCall call("bpf_map_lookup_and_delete_elem_flags");
   return call.done(emu::sys_map_lookup_and_delete_elem(fd, key, value, flags));
 }
 
 BPFEMU_EXPORT int bpf_map_delete_elem(int fd, const void* key) {
-  EmuCall call;
+  EmuCall call("bpf_map_delete_elem");
   return call.done(emu::sys_map_delete_elem(fd, key, 0));
 }
 
 // libbpf passes the flags through; the kernel's DELETE_ELEM has no flags field,
 // so any non-zero value is EINVAL (the emulator knows).
 BPFEMU_EXPORT int bpf_map_delete_elem_flags(int fd, const void* key, __u64 flags) {
-  EmuCall call;
+  EmuCall call("bpf_map_delete_elem_flags");
   return call.done(emu::sys_map_delete_elem(fd, key, flags));
 }
 
 BPFEMU_EXPORT int bpf_map_get_next_key(int fd, const void* key, void* next_key) {
-  EmuCall call;
+  EmuCall call("bpf_map_get_next_key");
   return call.done(emu::sys_map_get_next_key(fd, key, next_key));
 }
 
 BPFEMU_EXPORT int bpf_map_freeze(int fd) {
-  EmuCall call;
+  EmuCall call("bpf_map_freeze");
   return call.done(emu::sys_map_freeze(fd));
 }
 

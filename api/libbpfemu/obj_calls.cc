@@ -1,16 +1,19 @@
 // libbpf's object calls (<bpf/bpf.h>): pin/get, ids, info, BTF load, CPUs.
+//
+// Each builds the bpf_attr libbpf 1.x builds and hands it to the emulated
+// bpf(2), so these answer exactly as libbpf's own wrappers do over the
+// emulated syscall (and a program linked with -lbpfemu alone needs no libbpf).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <string>
 
 #include "api/libbpfemu/dropin.h"
-#include "api/libbpfemu/paths.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
+#include "core/uaccess.h"
+#include "emu/bpf_syscall.h"
 #include "emu/kernel.h"
 
 using bpfemu::dropin::EmuCall;
@@ -32,30 +35,6 @@ struct PathOpts {
 };
 static_assert(sizeof(PathOpts) == sizeof(struct bpf_obj_get_opts));
 
-// Resolves the path the caller gave (relative to the cwd, or to path_fd with
-// BPF_F_PATH_FD) into an absolute one the emulated bpffs can translate.
-int resolve(const char* path, uint32_t file_flags, int path_fd, std::string* out) {
-  if (!(file_flags & kPathFd) && path_fd != 0) return -EINVAL;
-  if (path == nullptr) return -EFAULT;
-  if (*path == '\0') return -ENOENT;  // the kernel's getname() refuses empty names
-  return bpfemu::dropin::absolute_path((file_flags & kPathFd) ? path_fd : AT_FDCWD, path, out);
-}
-
-int obj_pin(int fd, const char* path, uint32_t file_flags, int path_fd) {
-  EmuCall call;
-  if (file_flags & ~kPathFd) return call.done(-EINVAL);
-  std::string abs;
-  if (int err = resolve(path, file_flags, path_fd, &abs); err != 0) return call.done(err);
-  return call.done(emu::sys_obj_pin(fd, abs.c_str(), 0));
-}
-
-int obj_get(const char* path, uint32_t file_flags, int path_fd) {
-  EmuCall call;
-  std::string abs;
-  if (int err = resolve(path, file_flags, path_fd, &abs); err != 0) return call.done(err);
-  return call.done(emu::sys_obj_get(abs.c_str(), file_flags & ~kPathFd));
-}
-
 // libbpf's ensure_good_fd(): an fd the caller gets is never 0, 1 or 2.
 int good_fd(int fd) {
   if (fd < 0 || fd >= 3) return fd;
@@ -65,10 +44,49 @@ int good_fd(int fd) {
   return moved < 0 ? -err : moved;
 }
 
-// The BTF header fields the kernel checks before anything else.
-constexpr uint16_t kBtfMagic = 0xeB9F;
-constexpr size_t kBtfHeaderSize = 24;
-constexpr size_t kBtfMaxSize = 16 * 1024 * 1024;
+int sys(int cmd, emu::BpfAttr& attr, size_t size = sizeof(emu::BpfAttr)) {
+  return static_cast<int>(emu::bpf_syscall(cmd, &attr, static_cast<unsigned>(size)));
+}
+
+int obj_pin(int fd, const char* path, uint32_t file_flags, int path_fd) {
+  EmuCall call("bpf_obj_pin");
+  emu::BpfAttr a{};
+  a.obj.pathname = reinterpret_cast<uintptr_t>(path);
+  a.obj.bpf_fd = static_cast<uint32_t>(fd);
+  a.obj.file_flags = file_flags;
+  a.obj.path_fd = path_fd;
+  return call.done(sys(BPF_OBJ_PIN, a));
+}
+
+int obj_get(const char* path, uint32_t file_flags, int path_fd) {
+  EmuCall call("bpf_obj_get");
+  emu::BpfAttr a{};
+  a.obj.pathname = reinterpret_cast<uintptr_t>(path);
+  a.obj.file_flags = file_flags;
+  a.obj.path_fd = path_fd;
+  return call.done(good_fd(sys(BPF_OBJ_GET, a)));
+}
+
+int get_fd_by_id(int cmd, const char* what, __u32 id, __u32 open_flags) {
+  EmuCall call(what);
+  emu::BpfAttr a{};
+  a.id.start_id = id;
+  a.id.open_flags = open_flags;
+  return call.done(good_fd(sys(cmd, a)));
+}
+
+int get_next_id(int cmd, const char* what, __u32 start_id, __u32* next_id) {
+  EmuCall call(what);
+  emu::BpfAttr a{};
+  a.id.start_id = start_id;
+  int r = sys(cmd, a);
+  // libbpf copies next_id out on success only.
+  if (r == 0) {
+    if (next_id == nullptr) return call.done(-EFAULT);
+    *next_id = a.id.next_id;
+  }
+  return call.done(r);
+}
 
 }  // namespace
 
@@ -80,7 +98,7 @@ BPFEMU_EXPORT int bpf_obj_pin(int fd, const char* pathname) { return obj_pin(fd,
 BPFEMU_EXPORT int bpf_obj_pin_opts(int fd, const char* pathname, const struct bpf_obj_pin_opts* raw_opts) {
   const auto* opts = reinterpret_cast<const PathOpts*>(raw_opts);
   if (!opts_valid(opts)) {
-    EmuCall call;
+    EmuCall call("bpf_obj_pin_opts");
     return call.done(-EINVAL);
   }
   return obj_pin(fd, pathname, BPFEMU_OPT(opts, PathOpts, file_flags), BPFEMU_OPT(opts, PathOpts, path_fd));
@@ -91,74 +109,83 @@ BPFEMU_EXPORT int bpf_obj_get(const char* pathname) { return obj_get(pathname, 0
 BPFEMU_EXPORT int bpf_obj_get_opts(const char* pathname, const struct bpf_obj_get_opts* raw_opts) {
   const auto* opts = reinterpret_cast<const PathOpts*>(raw_opts);
   if (!opts_valid(opts)) {
-    EmuCall call;
+    EmuCall call("bpf_obj_get_opts");
     return call.done(-EINVAL);
   }
   return obj_get(pathname, BPFEMU_OPT(opts, PathOpts, file_flags), BPFEMU_OPT(opts, PathOpts, path_fd));
 }
 
 BPFEMU_EXPORT int bpf_map_get_fd_by_id(__u32 id) {
-  EmuCall call;
-  return call.done(emu::sys_map_get_fd_by_id(id, 0));
+  return get_fd_by_id(BPF_MAP_GET_FD_BY_ID, "bpf_map_get_fd_by_id", id, 0);
 }
 
 BPFEMU_EXPORT int bpf_map_get_fd_by_id_opts(__u32 id, const struct bpf_get_fd_by_id_opts* opts) {
-  EmuCall call;
-  if (!opts_valid(opts)) return call.done(-EINVAL);
-  return call.done(emu::sys_map_get_fd_by_id(id, BPFEMU_OPT(opts, bpf_get_fd_by_id_opts, open_flags)));
+  if (!opts_valid(opts)) {
+    EmuCall call("bpf_map_get_fd_by_id_opts");
+    return call.done(-EINVAL);
+  }
+  return get_fd_by_id(BPF_MAP_GET_FD_BY_ID, "bpf_map_get_fd_by_id_opts", id,
+                      BPFEMU_OPT(opts, bpf_get_fd_by_id_opts, open_flags));
+}
+
+BPFEMU_EXPORT int bpf_prog_get_fd_by_id(__u32 id) {
+  return get_fd_by_id(BPF_PROG_GET_FD_BY_ID, "bpf_prog_get_fd_by_id", id, 0);
+}
+BPFEMU_EXPORT int bpf_btf_get_fd_by_id(__u32 id) {
+  return get_fd_by_id(BPF_BTF_GET_FD_BY_ID, "bpf_btf_get_fd_by_id", id, 0);
+}
+BPFEMU_EXPORT int bpf_link_get_fd_by_id(__u32 id) {
+  return get_fd_by_id(BPF_LINK_GET_FD_BY_ID, "bpf_link_get_fd_by_id", id, 0);
 }
 
 BPFEMU_EXPORT int bpf_map_get_next_id(__u32 start_id, __u32* next_id) {
-  EmuCall call;
-  return call.done(emu::sys_map_get_next_id(start_id, next_id));
+  return get_next_id(BPF_MAP_GET_NEXT_ID, "bpf_map_get_next_id", start_id, next_id);
+}
+BPFEMU_EXPORT int bpf_prog_get_next_id(__u32 start_id, __u32* next_id) {
+  return get_next_id(BPF_PROG_GET_NEXT_ID, "bpf_prog_get_next_id", start_id, next_id);
+}
+BPFEMU_EXPORT int bpf_btf_get_next_id(__u32 start_id, __u32* next_id) {
+  return get_next_id(BPF_BTF_GET_NEXT_ID, "bpf_btf_get_next_id", start_id, next_id);
+}
+BPFEMU_EXPORT int bpf_link_get_next_id(__u32 start_id, __u32* next_id) {
+  return get_next_id(BPF_LINK_GET_NEXT_ID, "bpf_link_get_next_id", start_id, next_id);
 }
 
 // *info_len is written back only on success (libbpf copies attr.info.info_len
 // out only then).
 BPFEMU_EXPORT int bpf_obj_get_info_by_fd(int bpf_fd, void* info, __u32* info_len) {
-  EmuCall call;
-  if (info_len == nullptr) return call.done(-EFAULT);
-  uint32_t len = *info_len;
-  int r = emu::sys_obj_get_info_by_fd(bpf_fd, info, &len);
-  if (r == 0) *info_len = len;
+  EmuCall call("bpf_obj_get_info_by_fd");
+  uint32_t len = 0;
+  if (emu::copy_from_user(&len, info_len, sizeof(len)) != 0) return call.done(-EFAULT);
+  emu::BpfAttr a{};
+  a.info.bpf_fd = static_cast<uint32_t>(bpf_fd);
+  a.info.info_len = len;
+  a.info.info = reinterpret_cast<uintptr_t>(info);
+  int r = sys(BPF_OBJ_GET_INFO_BY_FD, a);
+  if (r == 0 && emu::copy_to_user(info_len, &a.info.info_len, sizeof(len)) != 0) r = -EFAULT;
   return call.done(r);
 }
 
-// libbpf 1.2+: the typed form of the above.
+// libbpf 1.2+: the typed forms of the above.
 BPFEMU_EXPORT int bpf_map_get_info_by_fd(int map_fd, struct bpf_map_info* info, __u32* info_len) {
   return bpf_obj_get_info_by_fd(map_fd, info, info_len);
 }
+BPFEMU_EXPORT int bpf_btf_get_info_by_fd(int btf_fd, struct bpf_btf_info* info, __u32* info_len) {
+  return bpf_obj_get_info_by_fd(btf_fd, info, info_len);
+}
 
-// The emulator has no BTF yet. Programs often load BTF before creating maps, so
-// this accepts anything with a BTF header and returns a real fd (a memfd holding
-// the bytes) that can be passed around and closed. Maps that name BTF type ids
-// are still refused by the emulator (EINVAL).
 BPFEMU_EXPORT int bpf_btf_load(const void* btf_data, size_t btf_size, const struct bpf_btf_load_opts* opts) {
-  EmuCall call;
+  EmuCall call("bpf_btf_load");
   if (!opts_valid(opts)) return call.done(-EINVAL);
-  char* log_buf = BPFEMU_OPT(opts, bpf_btf_load_opts, log_buf);
-  const uint32_t log_size = BPFEMU_OPT(opts, bpf_btf_load_opts, log_size);
-  const uint32_t log_level = BPFEMU_OPT(opts, bpf_btf_load_opts, log_level);
-  if ((log_buf == nullptr) != (log_size == 0) || (log_level != 0 && log_buf == nullptr)) return call.done(-EINVAL);
-  if (btf_size > kBtfMaxSize) return call.done(-E2BIG);
-  if (btf_data == nullptr) return call.done(-EFAULT);
-  uint16_t magic = 0;
-  if (btf_size < kBtfHeaderSize || (memcpy(&magic, btf_data, sizeof(magic)), magic != kBtfMagic))
-    return call.done(-EINVAL);
-  int fd = memfd_create("bpfemu-btf", MFD_CLOEXEC);
-  if (fd < 0) return call.done(-errno);
-  const auto* p = static_cast<const char*>(btf_data);
-  for (size_t done = 0; done < btf_size;) {
-    ssize_t n = write(fd, p + done, btf_size - done);
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      return call.done(-err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (log_level != 0 && log_size > 0) log_buf[0] = '\0';  // a clean load logs nothing
-  return call.done(good_fd(fd));
+  emu::BpfAttr a{};
+  a.btf.btf = reinterpret_cast<uintptr_t>(btf_data);
+  a.btf.btf_size = static_cast<uint32_t>(btf_size);
+  a.btf.btf_log_buf = reinterpret_cast<uintptr_t>(BPFEMU_OPT(opts, bpf_btf_load_opts, log_buf));
+  a.btf.btf_log_size = BPFEMU_OPT(opts, bpf_btf_load_opts, log_size);
+  a.btf.btf_log_level = BPFEMU_OPT(opts, bpf_btf_load_opts, log_level);
+  // libbpf 1.1 sends the attr up to btf_log_level.
+  const size_t size = offsetof(emu::BpfAttr, btf.btf_log_level) + sizeof(uint32_t);
+  return call.done(good_fd(sys(BPF_BTF_LOAD, a, size)));
 }
 
 // Nothing to raise: emulated maps are ordinary shared memory, not memlock.

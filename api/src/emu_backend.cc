@@ -1,11 +1,16 @@
 #include "bpfemu/emu_backend.h"
 
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <cstring>
 
-#include "emu/cpu.h"
+#include "core/cpu.h"
+#include "core/log.h"
+#include "emu/bpffs.h"
+#include "emu/fd_ops.h"
 #include "emu/kernel.h"
-#include "emu/profile.h"
+#include "core/profile.h"
 
 namespace bpfemu {
 namespace {
@@ -13,6 +18,7 @@ namespace {
 // Out of line, so that the common (successful) path of a call keeps no
 // register across it and can return at once.
 [[gnu::noinline, gnu::cold]] int fail(int r) {
+  emu::log_failure("bpfemu::EmuBackend", r);
   errno = -r;
   return r;
 }
@@ -97,10 +103,10 @@ int EmuBackend::map_delete_batch(int fd, const void* keys, uint32_t* count, cons
   return ret(emu::sys_map_delete_batch(fd, keys, count, o.elem_flags, o.flags));
 }
 
-int EmuBackend::obj_pin(int fd, const char* pathname) { return ret(emu::sys_obj_pin(fd, pathname, 0)); }
-int EmuBackend::obj_get(const char* pathname) { return ret(emu::sys_obj_get(pathname, 0)); }
+int EmuBackend::obj_pin(int fd, const char* pathname) { return ret(emu::sys_obj_pin(fd, pathname, 0, 0)); }
+int EmuBackend::obj_get(const char* pathname) { return ret(emu::sys_obj_get(pathname, 0, 0)); }
 int EmuBackend::obj_get_opts(const char* pathname, const ObjOpts* opts) {
-  return ret(emu::sys_obj_get(pathname, opts != nullptr ? opts->file_flags : 0));
+  return ret(emu::sys_obj_get(pathname, opts != nullptr ? opts->file_flags : 0, 0));
 }
 int EmuBackend::map_get_fd_by_id(uint32_t id) { return ret(emu::sys_map_get_fd_by_id(id, 0)); }
 int EmuBackend::map_get_next_id(uint32_t start_id, uint32_t* next_id) {
@@ -108,6 +114,20 @@ int EmuBackend::map_get_next_id(uint32_t start_id, uint32_t* next_id) {
 }
 int EmuBackend::obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   return ret(emu::sys_obj_get_info_by_fd(fd, info, info_len));
+}
+int EmuBackend::obj_unpin(const char* pathname) { return ret(emu::bpffs_unpin(pathname)); }
+void* EmuBackend::map_mmap(int fd, size_t length, int prot, int flags, off_t offset) {
+  void* out = nullptr;
+  if (int r = emu::sys_mmap(fd, nullptr, length, prot, flags, offset, &out); r < 0) {
+    ret(r);
+    return MAP_FAILED;
+  }
+  return out;
+}
+int EmuBackend::map_munmap(void* addr, size_t length) {
+  if (::munmap(addr, length) != 0) return ret(-errno);
+  emu::note_munmap(addr, length);
+  return 0;
 }
 int EmuBackend::close(int fd) { return ret(emu::sys_close(fd)); }
 int EmuBackend::num_possible_cpus() { return possible_cpus(); }

@@ -1,3 +1,4 @@
+#include <sys/mman.h>
 #include "bpfemu/kernel_backend.h"
 
 #include <bpf/bpf.h>
@@ -110,6 +111,11 @@ int KernelBackend::map_get_next_id(uint32_t start_id, uint32_t* next_id) {
 int KernelBackend::obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) {
   return ret(bpf_obj_get_info_by_fd(fd, info, info_len));
 }
+int KernelBackend::obj_unpin(const char* pathname) { return ::unlink(pathname) == 0 ? 0 : ret(-errno); }
+void* KernelBackend::map_mmap(int fd, size_t length, int prot, int flags, off_t offset) {
+  return ::mmap(nullptr, length, prot, flags, fd, offset);
+}
+int KernelBackend::map_munmap(void* addr, size_t length) { return ::munmap(addr, length) == 0 ? 0 : ret(-errno); }
 int KernelBackend::close(int fd) { return ::close(fd) == 0 ? 0 : -errno; }
 int KernelBackend::num_possible_cpus() { return libbpf_num_possible_cpus(); }
 

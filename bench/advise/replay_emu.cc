@@ -12,7 +12,7 @@
 #include "advise/replay.h"
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/prog.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 
 namespace advise {
 

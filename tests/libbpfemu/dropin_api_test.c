@@ -59,18 +59,16 @@ static void pathf(char *buf, size_t len, const char *leaf)
 	snprintf(buf, len, "%s/%s", dir, leaf);
 }
 
-/* Emulated handles are files on the emulated bpffs; kernel ones are anon inodes. */
+/* Whether fd is a handle of the real kernel. Emulated handles answer libc as
+ * the kernel's do (anon inode, "anon_inode:bpf-map"), so ask the kernel itself:
+ * a raw fstatfs shows the anonymous-inode filesystem only for a kernel handle. */
 static int is_kernel_map_fd(int fd)
 {
-	char link[64], target[256];
-	ssize_t n;
+	struct statfs st;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
+	if (syscall(SYS_fstatfs, fd, &st) != 0)
 		return 0;
-	target[n] = '\0';
-	return strncmp(target, "anon_inode:bpf-map", 18) == 0;
+	return st.f_type == 0x09041934; /* ANON_INODE_FS_MAGIC */
 }
 
 static int array_map(const char *name, __u32 max_entries)

@@ -30,7 +30,7 @@
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/prog.h"
 #include "emu/bpffs.h"
-#include "emu/cpu.h"
+#include "core/cpu.h"
 #include "emu/kernel.h"
 
 namespace {
@@ -312,7 +312,7 @@ TEST_F(MultiProcess, MapLivesWhilePinnedOrOpenAndIsFreedAfter) {
   ASSERT_EQ(b.call("get " + pin), "ok");
   EXPECT_EQ(b.call("lookup 5"), "ok " + std::to_string(0xababababababababull));
   // Unpinned, but b's fd keeps it.
-  ASSERT_EQ(bpfemu::emu::bpffs_unlink(pin.c_str()), 0);
+  ASSERT_EQ(bpfemu::emu::bpffs_unpin(pin.c_str()), 0);
   EXPECT_EQ(b_.obj_get(pin.c_str()), -ENOENT);
   EXPECT_EQ(b.call("lookup 16383"), "ok " + std::to_string(0xababababababababull));
   EXPECT_GE(tmpfs_used(base_), before + kBytes - (8u << 20));

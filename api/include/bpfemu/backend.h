@@ -7,6 +7,9 @@
 // and cannot tell which one it talks to.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -75,6 +78,13 @@ class Backend {
   virtual int map_get_fd_by_id(uint32_t id) = 0;
   virtual int map_get_next_id(uint32_t start_id, uint32_t* next_id) = 0;
   virtual int obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) = 0;
+  // unlink(2) of a pin (what rm does to it): the object goes with its last
+  // reference. On the emulator this reaches the emulated bpffs without LD_PRELOAD.
+  virtual int obj_unpin(const char* pathname) = 0;
+  // mmap(2) and munmap(2) of a map fd (BPF_F_MMAPABLE arrays): the mapping, or
+  // MAP_FAILED with errno set.
+  virtual void* map_mmap(int fd, size_t length, int prot, int flags, off_t offset) = 0;
+  virtual int map_munmap(void* addr, size_t length) = 0;
 
   // close(2) of a handle returned by this backend.
   virtual int close(int fd) = 0;

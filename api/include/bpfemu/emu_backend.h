@@ -38,6 +38,9 @@ class EmuBackend final : public Backend {
   int map_get_fd_by_id(uint32_t id) override;
   int map_get_next_id(uint32_t start_id, uint32_t* next_id) override;
   int obj_get_info_by_fd(int fd, void* info, uint32_t* info_len) override;
+  int obj_unpin(const char* pathname) override;
+  void* map_mmap(int fd, size_t length, int prot, int flags, off_t offset) override;
+  int map_munmap(void* addr, size_t length) override;
   int close(int fd) override;
   int num_possible_cpus() override;
 };

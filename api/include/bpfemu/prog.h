@@ -11,18 +11,28 @@
 #include <cstdint>
 #include <cstring>
 
-#include "bpfemu/detail/flat_hash.h"
-
-namespace bpfemu::emu {
-class Map;
-}  // namespace bpfemu::emu
-
 namespace bpfemu::prog {
 
 namespace detail {
-// The calling thread's CPU wrapped into [0, nr_cpus) (see emu/cpu.h).
+// The calling thread's CPU wrapped into [0, nr_cpus) (see bpfemu/controls.h).
 uint32_t cpu_below(uint32_t nr_cpus);
 }  // namespace detail
+
+// How a program-side lookup of one map is made, as its map family says (the
+// kernel's map_gen_lookup, which the verifier uses to inline lookups): arrays
+// are indexed in place; every other map is one direct call of its family's
+// lookup. Fixed for the map's lifetime.
+struct InlineLookup {
+  // Set for plain arrays: value i (CPU c) is at base + i * elem_stride + c * cpu_stride.
+  uint8_t* base = nullptr;
+  uint64_t elem_stride = 0;
+  uint32_t cpu_stride = 0;  // 0 unless per-CPU
+  uint32_t max_entries = 0;
+  uint32_t nr_cpus = 1;
+  // Otherwise: call(map, key).
+  void* (*call)(void* map, const void* key) = nullptr;
+  void* map = nullptr;
+};
 
 // Resolves a map fd once; the handle is cheap to copy and valid while the map is.
 class MapRef {
@@ -34,27 +44,14 @@ class MapRef {
 
   // bpf_map_lookup_elem: pointer to the value or nullptr. Arrays are looked up
   // inline, as the kernel's verifier inlines array lookups into the program;
-  // so is the common case in a HASH map with 4-byte keys (the rest of its
-  // lookup is a direct call, as the verifier makes it).
+  // other maps call their family's lookup directly, as the verifier makes it.
   void* lookup(const void* key) const {
-    if (array_.base == nullptr) {
-      if (hash_.base != nullptr) {
-        if (hash_slot16_) {
-          bpfemu::detail::FlatHit16 hit;
-          if (bpfemu::detail::flat_near_home16(hash_, key, &hit)) return hit.slot + 8;
-        } else {
-          bpfemu::detail::FlatHit hit;
-          if (bpfemu::detail::flat_near_home<4>(hash_, key, &hit)) return hit.slot + hash_.value_off;
-        }
-      }
-      if (lookup_fn_ != nullptr) return lookup_fn_(*static_cast<emu::Map*>(map_), key);
-      return lookup_call(key);
-    }
+    if (gen_.base == nullptr) return gen_.call(gen_.map, key);
     uint32_t i;
     std::memcpy(&i, key, sizeof(i));
-    if (i >= array_.max_entries) return nullptr;
-    uint8_t* p = array_.base + i * array_.elem_stride;
-    if (array_.cpu_stride != 0) p += uint64_t{detail::cpu_below(array_.nr_cpus)} * array_.cpu_stride;
+    if (i >= gen_.max_entries) return nullptr;
+    uint8_t* p = gen_.base + i * gen_.elem_stride;
+    if (gen_.cpu_stride != 0) p += uint64_t{detail::cpu_below(gen_.nr_cpus)} * gen_.cpu_stride;
     return p;
   }
   // bpf_map_update_elem: 0 or -errno (program-side: per-CPU maps update only the
@@ -62,25 +59,23 @@ class MapRef {
   long update(const void* key, const void* value, uint64_t flags) const;
   // bpf_map_delete_elem.
   long remove(const void* key) const;
+  // bpf_map_push_elem, bpf_map_pop_elem, bpf_map_peek_elem (QUEUE, STACK;
+  // push and peek also serve BLOOM_FILTER).
+  long push(const void* value, uint64_t flags) const;
+  long pop(void* value) const;
+  long peek(void* value) const;
+  // bpf_map_lookup_percpu_elem: the value of CPU `cpu` of a per-CPU map.
+  void* lookup_percpu(const void* key, uint32_t cpu) const;
   // bpf_for_each_map_elem: cb returns 0 to continue, 1 to stop; the result is the
   // number of elements visited (the stopping one included) or -errno.
   using Callback = long (*)(const MapRef& map, const void* key, void* value, void* ctx);
   long for_each(Callback cb, void* ctx, uint64_t flags = 0) const;
 
  private:
-  void* lookup_call(const void* key) const;
+  static void* no_map(void*, const void*) { return nullptr; }
 
-  void* map_ = nullptr;  // emu::Map*
-  void* (*lookup_fn_)(emu::Map&, const void*) = nullptr;  // the family's direct lookup, if it has one
-  struct {
-    uint8_t* base = nullptr;  // set for plain arrays only
-    uint64_t elem_stride = 0;
-    uint32_t cpu_stride = 0;
-    uint32_t max_entries = 0;
-    uint32_t nr_cpus = 1;
-  } array_;
-  bpfemu::detail::FlatHashLayout hash_;  // base set for open-addressing HASH maps with 4-byte keys
-  bool hash_slot16_ = false;             // ... whose slots are 16 bytes (detail::flat_near_home16)
+  void* map_ = nullptr;  // the emulator's view of the map
+  InlineLookup gen_{nullptr, 0, 0, 0, 1, no_map, nullptr};
 };
 
 // One-shot forms of the above, by fd.

@@ -1,11 +1,13 @@
-#include "emu/region.h"
+#include "core/region.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <utility>
 
 namespace bpfemu::emu {
@@ -20,7 +22,8 @@ Region& Region::operator=(Region&& other) noexcept {
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     fd_ = std::exchange(other.fd_, -1);
-    linkable_ = std::exchange(other.linkable_, false);
+    temp_path_ = std::move(other.temp_path_);
+    other.temp_path_.clear();
   }
   return *this;
 }
@@ -28,9 +31,11 @@ Region& Region::operator=(Region&& other) noexcept {
 void Region::reset() {
   if (base_ != nullptr) munmap(base_, size_);
   if (fd_ >= 0) ::close(fd_);
+  if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
   base_ = nullptr;
   size_ = 0;
   fd_ = -1;
+  temp_path_.clear();
 }
 
 static int map_file(int fd, size_t size, uint8_t** base) {
@@ -42,50 +47,64 @@ static int map_file(int fd, size_t size, uint8_t** base) {
 
 int Region::create(size_t size, const std::string& dir, Region& out) {
   out.reset();
-  int fd = -1;
-  bool linkable = false;
-  if (!dir.empty()) {
-    fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    linkable = fd >= 0;
+  std::string temp;
+  int fd = open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    // No O_TMPFILE here: a named temporary file, renamed into place later.
+    static std::atomic<unsigned> seq{0};
+    temp = dir + "/.tmp-" + std::to_string(getpid()) + "-" + std::to_string(seq.fetch_add(1));
+    fd = open(temp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   }
-  if (fd < 0) fd = memfd_create("bpfemu-map", MFD_CLOEXEC);
   if (fd < 0) return -errno;
   if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
     int err = errno == EFBIG || errno == EINVAL ? ENOMEM : errno;
     ::close(fd);
+    if (!temp.empty()) ::unlink(temp.c_str());
     return -err;
   }
   uint8_t* base = nullptr;
   if (int err = map_file(fd, size, &base); err != 0) {
     ::close(fd);
+    if (!temp.empty()) ::unlink(temp.c_str());
     return err == -EINVAL ? -ENOMEM : err;
   }
   out.base_ = base;
   out.size_ = size;
   out.fd_ = fd;
-  out.linkable_ = linkable;
+  out.temp_path_ = std::move(temp);
   return 0;
 }
 
-int Region::attach(int fd, Region& out) {
+int Region::attach(const std::string& path, Region& out) {
   out.reset();
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return -errno;
   struct stat st {};
-  if (fstat(fd, &st) != 0) return -errno;
-  // Reopen read-write: the caller's handle may be a read-only one.
-  char path[64];
-  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-  int own = open(path, O_RDWR | O_CLOEXEC);
-  if (own < 0) return -errno;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return -EINVAL;
+  }
   uint8_t* base = nullptr;
-  if (int err = map_file(own, static_cast<size_t>(st.st_size), &base); err != 0) {
-    ::close(own);
+  if (int err = map_file(fd, static_cast<size_t>(st.st_size), &base); err != 0) {
+    ::close(fd);
     return err;
   }
   out.base_ = base;
   out.size_ = static_cast<size_t>(st.st_size);
-  out.fd_ = own;
-  out.linkable_ = true;
+  out.fd_ = fd;
   return 0;
+}
+
+int Region::link_to(const std::string& path) {
+  if (!temp_path_.empty()) {
+    if (::link(temp_path_.c_str(), path.c_str()) != 0) return -errno;
+    ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+    return 0;
+  }
+  char src[64];
+  snprintf(src, sizeof(src), "/proc/self/fd/%d", fd_);
+  return linkat(AT_FDCWD, src, AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
 }
 
 }  // namespace bpfemu::emu

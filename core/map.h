@@ -2,19 +2,19 @@
 //
 // The map's whole state lives in its Region: the family-specific data area first
 // (so an mmapable array's values sit at file offset 0, as the kernel maps them),
-// then one MapHeader page at the end. A Map object is only a per-process view of
-// that region: several processes (or several attaches) may hold views of the same
-// region; everything mutable is in the region.
+// then the header page (ObjHeader, then MapHeader's own fields). A Map is only a
+// per-process view of that region (core/object.h).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 
-#include "emu/cpu.h"
-#include "emu/profile.h"
-#include "emu/region.h"
-#include "emu/spinlock.h"
+#include "core/cpu.h"
+#include "core/object.h"
+#include "core/profile.h"
+#include "core/region.h"
+#include "core/spinlock.h"
 
 namespace bpfemu::maptypes {
 class MapOps;
@@ -38,30 +38,29 @@ struct MapAttr {
   uint32_t btf_value_type_id = 0;
   uint32_t btf_vmlinux_value_type_id = 0;
   uint64_t map_extra = 0;
+  // 6.18's exclusive-program hash: the caller's pointer to a SHA-256 digest and
+  // its size, as given to BPF_MAP_CREATE (the header keeps neither).
+  uint64_t excl_prog_hash = 0;
+  uint32_t excl_prog_hash_size = 0;
 };
 
-// Lives in the last page of the region. Room for a family's fixed state (counters,
-// seeds, list heads) so families need no separate allocation for it.
+// The map's part of its header page (after the ObjHeader every kind has). Room
+// for a family's fixed state (counters, seeds, list heads) so families need no
+// separate allocation for it.
 struct MapHeader {
-  // "bfeumap2". The digit goes up whenever a family's region layout changes
-  // (2: the flat HASH table's hash and padding), so that a map another build
-  // made is refused (EINVAL, not a map) instead of misread.
-  static constexpr uint64_t kMagic = 0x3270616d75656662ULL;
   static constexpr size_t kFamilyStateSize = 2048;
 
-  uint64_t magic;
-  uint32_t header_size;
-  uint32_t nr_cpus;       // possible CPUs when created; per-CPU layouts use this
-  uint64_t data_size;     // bytes of the family data area at offset 0
+  ObjHeader obj;
+  uint32_t nr_cpus;  // possible CPUs when created; per-CPU layouts use this
   MapAttr attr;
-  uint32_t id;            // id given by the creating process
-  char profile[16];       // kernel profile the map was created under
+  char profile[16];  // kernel profile the map was created under
   std::atomic<uint32_t> frozen;
   SpinLock freeze_lock;
+  uint32_t has_excl_prog;         // excl_prog_sha is set: only that program may use the map
+  uint8_t excl_prog_sha[32];
   alignas(64) uint8_t family[kFamilyStateSize];
 };
-static_assert(sizeof(MapHeader) <= 4096);
-inline constexpr size_t kHeaderPage = 4096;
+static_assert(sizeof(MapHeader) <= kHeaderPage);
 
 class Map;
 
@@ -75,13 +74,13 @@ struct FastOps {
   int (*update)(Map& map, const void* key, const void* value, uint64_t flags);
 };
 
-class alignas(64) Map {
+class Map final : public Object {
  public:
   // The region's header must be filled in (its profile name included).
   Map(const maptypes::MapOps& ops, Region&& region)
-      : ops_(ops),
-        region_(std::move(region)),
-        hdr_(region_.at<MapHeader>(region_.size() - kHeaderPage)),
+      : Object(ObjKind::kMap, std::move(region)),
+        ops_(ops),
+        hdr_(this->region().at<MapHeader>(this->region().size() - kHeaderPage)),
         profile_(find_profile(hdr_->profile)) {
     if (profile_ == nullptr) profile_ = &active_profile();  // made by a build with other profiles
   }
@@ -89,17 +88,14 @@ class alignas(64) Map {
   const maptypes::MapOps& ops() const { return ops_; }
   const MapAttr& attr() const { return hdr_->attr; }
   MapHeader& header() const { return *hdr_; }
-  Region& region() { return region_; }
-  uint8_t* data() const { return region_.base(); }
+  // Bytes of the family's data area at offset 0.
+  uint64_t data_size() const { return hdr_->obj.data_size; }
   uint32_t nr_cpus() const { return hdr_->nr_cpus; }
   // The calling thread's CPU as this map sees it: below nr_cpus() even when the
   // possible-CPU count was raised after the map was made (ids wrap around).
   uint32_t current_cpu() const { return current_cpu_below(nr_cpus()); }
   // The kernel profile the map was created under (resolved once per view).
   const KernelProfile& profile() const { return *profile_; }
-  // The map's id in this process (the creator's id unless another map here has it).
-  uint32_t id() const { return id_; }
-  void set_id(uint32_t id) { id_ = id; }
   bool frozen() const { return hdr_->frozen.load(std::memory_order_acquire) != 0; }
 
   // The family's fixed state inside the header page.
@@ -108,9 +104,6 @@ class alignas(64) Map {
     static_assert(sizeof(T) <= MapHeader::kFamilyStateSize);
     return *reinterpret_cast<T*>(hdr_->family);
   }
-
-  // Handles (fds) this process holds on the map; the view is dropped at zero.
-  std::atomic<int> handles{0};
 
   const FastOps& fast() const { return fast_; }
   void set_fast(const FastOps& f) { fast_ = f; }
@@ -127,16 +120,13 @@ class alignas(64) Map {
   }
 
  private:
-  // With `handles`, the object's first cache line (the object is aligned to
-  // one): the fast path reads nothing else of the view.
-  FastOps fast_{};
+  // The fast path reads this line of the view and nothing else.
   static constexpr size_t kViewCacheAlign = 8;
-  alignas(kViewCacheAlign) unsigned char view_cache_[40] = {};
+  alignas(64) FastOps fast_{};
+  alignas(kViewCacheAlign) unsigned char view_cache_[48] = {};
   const maptypes::MapOps& ops_;
-  Region region_;
   MapHeader* hdr_;
   const KernelProfile* profile_;
-  uint32_t id_ = 0;
 };
 
 // True when `bytes` of eagerly allocated kernel memory could be had on this host

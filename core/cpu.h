@@ -39,7 +39,7 @@ class ScopedCpu {
   int saved_;
 };
 
-// Host's possible CPU count from /sys/devices/system/cpu/possible (as libbpf reads it).
+// The host's possible CPU count (core/host.h), as libbpf counts it.
 int host_possible_cpus();
 
 namespace cpu_detail {

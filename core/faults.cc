@@ -1,4 +1,4 @@
-#include "emu/faults.h"
+#include "core/faults.h"
 
 #include <atomic>
 

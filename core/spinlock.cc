@@ -1,4 +1,4 @@
-#include "emu/spinlock.h"
+#include "core/spinlock.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -1,6 +1,7 @@
-#include "emu/profile.h"
+#include "core/profile.h"
 
-#include <sys/utsname.h>
+#include "core/host.h"
+#include "core/map_types.h"
 
 #include <atomic>
 #include <cstdio>
@@ -11,8 +12,8 @@ namespace {
 // Ordered oldest to newest. Only versions we can check against a real kernel
 // (the host's 6.18, and 6.1 in the VM runner) get a profile.
 constexpr KernelProfile kProfiles[] = {
-    {"6.1", 6, 1, false, false, 31, 88, false, 40, true, true},
-    {"6.18", 6, 18, true, true, 33, 104, true, 24, false, false},
+    {"6.1", 6, 1, false, false, 88, false, 40, true, true, true, {0, 0, 0, 0, 0}},
+    {"6.18", 6, 18, true, true, 104, true, 24, false, false, false, {312, 896, 48, 312, 312}},
 };
 
 std::atomic<const KernelProfile*> g_active{nullptr};
@@ -21,9 +22,7 @@ std::atomic<const KernelProfile*> g_active{nullptr};
 
 const KernelProfile* find_profile(std::string_view name) {
   if (name == "host") {
-    struct utsname u {};
-    uname(&u);
-    return &profile_for_release(u.release);
+    return &profile_for_release(host().kernel_release());
   }
   for (const auto& p : kProfiles)
     if (name == p.name) return &p;
@@ -53,6 +52,10 @@ bool set_active_profile(std::string_view name) {
   if (p == nullptr) return false;
   g_active.store(p, std::memory_order_release);
   return true;
+}
+
+bool KernelProfile::has_map_type(uint32_t type) const {
+  return type != 0 && type <= last_map_type_in(major, minor);
 }
 
 std::string profile_names() {

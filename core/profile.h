@@ -4,6 +4,7 @@
 // kernel's version.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,8 +20,6 @@ struct KernelProfile {
   // LRU local free target scales with max_entries / nr_cpus (6.15+) instead of a
   // fixed 128.
   bool lru_scaled_target_free;
-  // Highest map type id the kernel knows (BPF_MAP_TYPE_*).
-  unsigned max_map_type;
   // bpf_map_info size the kernel copies out.
   unsigned map_info_size;
   // BPF_OBJ_GET_INFO_BY_FD starts from the caller's bpf_map_info (copy_from_user,
@@ -46,6 +45,18 @@ struct KernelProfile {
   // current CPU's slot, so that slot's padding holds whatever the program's stack
   // held past the value: not reproducible, and left as stale bytes here.)
   bool prog_percpu_init_zeroes_padding;
+  // What fdinfo reports as memlock (and bpftool prints): before 6.4 an
+  // estimate from the attributes (bpf_map_memory_footprint: max_entries times
+  // key and value size rounded to 8, page-aligned); from 6.4 on each family's
+  // map_mem_usage, which counts the kernel's own structures (sizes below).
+  bool memlock_is_footprint;
+  // sizeof the kernel structures map_mem_usage counts (from the kernel's BTF).
+  struct {
+    unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter;
+  } sizes;
+
+  // Whether this kernel knows the map type (core/map_types.def's first versions).
+  bool has_map_type(uint32_t type) const;
 };
 
 // The active profile for maps created from now on (process-wide).

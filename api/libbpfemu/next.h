@@ -1,0 +1,45 @@
+// The definitions our libc interposers stand in front of.
+//
+// Each interposer forwards to the next definition of its name (libc's, or
+// another interposer's) found with dlsym(RTLD_NEXT), looked up once. In a
+// static binary there is none: raw_syscall() then makes the system call itself.
+#pragma once
+
+#include <dlfcn.h>
+#include <sys/syscall.h>
+
+#include <atomic>
+#include <cerrno>
+
+namespace bpfemu::dropin {
+
+template <class Fn>
+Fn next_fn(std::atomic<void*>& cache, const char* name) {
+  void* p = cache.load(std::memory_order_acquire);
+  if (p == nullptr) {
+    p = dlsym(RTLD_NEXT, name);
+    cache.store(p, std::memory_order_release);
+  }
+  return reinterpret_cast<Fn>(p);
+}
+
+// Declares next_<name>: the next definition of <name> (nullptr when none).
+#define BPFEMU_NEXT(name, type)                    \
+  static std::atomic<void*> cache_##name{nullptr}; \
+  auto next_##name = ::bpfemu::dropin::next_fn<type>(cache_##name, #name)
+
+// A system call without libc's syscall() (which we interpose): the kernel's
+// result, -errno on failure.
+long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0);
+
+// libc's convention on top of raw_syscall: -1 with errno set.
+inline long libc_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0, long a6 = 0) {
+  long r = raw_syscall(nr, a1, a2, a3, a4, a5, a6);
+  if (r < 0 && r > -4096) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
+}
+
+}  // namespace bpfemu::dropin

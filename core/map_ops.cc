@@ -1,0 +1,44 @@
+#include "core/map_ops.h"
+
+#include "core/profile.h"
+
+namespace bpfemu::maptypes {
+namespace {
+
+// A non-null key with key_size 0 fails the syscall layer's key check (EINVAL)
+// before any op runs; otherwise the family's op answers.
+int generic_lookup(Map& map, const void* key, void* value) {
+  if (map.attr().key_size == 0) return -EINVAL;
+  return map.ops().lookup(map, key, value, 0);
+}
+
+int generic_update(Map& map, const void* key, const void* value, uint64_t flags) {
+  if (map.attr().key_size == 0) return -EINVAL;
+  return map.ops().update(map, key, value, flags);
+}
+
+void* generic_prog_lookup(void* map, const void* key) {
+  Map& m = *static_cast<Map*>(map);
+  return m.ops().prog_lookup(m, key);
+}
+
+}  // namespace
+
+void MapOps::bind_view(Map& map) const { map.set_fast({generic_lookup, generic_update}); }
+
+void MapOps::gen_lookup(Map& map, prog::InlineLookup* out) const {
+  *out = prog::InlineLookup{};
+  out->call = generic_prog_lookup;
+  out->map = &map;
+}
+
+uint64_t map_memlock(const Map& map) {
+  if (map.profile().memlock_is_footprint) {
+    // bpf_map_memory_footprint.
+    const uint64_t size = (uint64_t{map.attr().key_size} + map.ops().sys_value_size(map) + 7) & ~uint64_t{7};
+    return (uint64_t{map.attr().max_entries} * size + 4095) & ~uint64_t{4095};
+  }
+  return map.ops().mem_usage(map);
+}
+
+}  // namespace bpfemu::maptypes

@@ -1,0 +1,155 @@
+// The ops table of one map family, like the kernel's struct bpf_map_ops.
+//
+// The emulated syscall layer (emu/map_cmds.cc) does everything that
+// kernel/bpf/syscall.c does before calling into a map's ops: fd and permission
+// checks, flag checks common to all maps, copying keys and values in from the
+// caller and out to it, freeze. The ops only do what the kernel's per-family
+// callbacks do, and return 0 or -errno. An op a family does not provide answers
+// what the kernel answers for a missing callback.
+//
+// Pointers are emulator memory everywhere except in BatchArgs, whose arrays are
+// the caller's: batch ops copy each element in or out through core/uaccess.h, as
+// the kernel's batch callbacks do, so a fault part-way leaves the work done so far.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+
+#include "bpfemu/prog.h"
+#include "bpfemu/uapi.h"
+#include "core/map.h"
+
+namespace bpfemu {
+struct KernelProfile;
+}
+
+namespace bpfemu::maptypes {
+
+using emu::Map;
+using emu::MapAttr;
+
+// What create-time checks may depend on besides the attributes.
+struct CreateEnv {
+  uint32_t nr_cpus;
+  const KernelProfile* profile;
+};
+
+// A batch command's arguments, as bpf_attr.batch holds them. in_batch,
+// out_batch, keys and values are the caller's memory; count is the emulator's
+// (the capacity in, the number of elements done out).
+struct BatchArgs {
+  const void* in_batch;
+  void* out_batch;
+  void* keys;
+  void* values;
+  uint32_t* count;
+  uint64_t elem_flags;
+  uint64_t flags;
+};
+
+// Callback of bpf_for_each_map_elem: returns 0 to continue, 1 to stop.
+using ForEachCallback = long (*)(Map& map, const void* key, void* value, void* ctx);
+
+// What a map value slot of an fd-valued map holds: a reference to an object
+// (the kernel's map_fd_get_ptr result).
+struct ObjRef {
+  emu::ObjKind kind = emu::ObjKind::kNone;
+  uint32_t id = 0;
+};
+
+class MapOps {
+ public:
+  virtual ~MapOps() = default;
+
+  // --- create ---
+  // The kernel's map_alloc_check plus the checks map_alloc makes before it
+  // allocates. May adjust attr the way the kernel does (e.g. LRU rounds max_entries).
+  virtual int alloc_check(MapAttr& attr, const CreateEnv& env) const = 0;
+  // Size of the data area the family needs; -E2BIG/-ENOMEM where the kernel's
+  // allocation would fail.
+  virtual int64_t data_size(const MapAttr& attr, const CreateEnv& env) const = 0;
+  // Lays out a fresh, zero-filled region.
+  virtual int init(Map& map) const = 0;
+  // The implementation serving maps with these attributes. A family may keep a
+  // second layout for attribute combinations where it can be faster with the
+  // same observable semantics; the syscall layer asks before creating or
+  // attaching a map, so every process picks the same one.
+  virtual const MapOps& variant_for(const MapAttr&) const { return *this; }
+  // Sets up a view of the map in this process once its region is laid out
+  // (after init, or on attach): picks its fast ops. The default ones call
+  // lookup() and update() below.
+  virtual void bind_view(Map& map) const;
+  // The kernel's map_mem_usage: what fdinfo reports as memlock (and bpftool
+  // prints), computed with the kernel's own structure sizes.
+  virtual uint64_t mem_usage(const Map& map) const = 0;
+
+  // --- syscall side ---
+  // Bytes of a value as syscalls copy it (per-CPU types: nr_cpus * round_up(value_size, 8)).
+  virtual uint32_t sys_value_size(const Map& map) const { return map.attr().value_size; }
+  // Key-less types take a null key: update pushes (the kernel's map_push_elem),
+  // lookup peeks, lookup_and_delete pops.
+  virtual int lookup(Map& map, const void* key, void* value, uint64_t flags) const = 0;
+  // Whether a syscall lookup reads its value buffer instead of writing it (the
+  // bloom filter checks the value it is given).
+  virtual bool lookup_takes_value() const { return false; }
+  virtual int update(Map& map, const void* key, const void* value, uint64_t flags) const = 0;
+  virtual int delete_elem(Map& map, const void* key) const = 0;
+  virtual int get_next_key(Map& map, const void* key, void* next_key) const = 0;
+  // Kernel: ENOTSUPP for types without map_lookup_and_delete_elem.
+  virtual int lookup_and_delete(Map&, const void*, void*, uint64_t) const { return -kENOTSUPP; }
+  // True when BPF_F_LOCK may be used (the value has a bpf_spin_lock).
+  virtual bool has_spin_lock(const Map&) const { return false; }
+
+  // Batch ops (the kernel answers ENOTSUPP when a family has no batch callback).
+  // lookup_batch serves both lookup and lookup_and_delete (do_delete).
+  virtual int lookup_batch(Map&, const BatchArgs&, bool /*do_delete*/) const { return -kENOTSUPP; }
+  virtual int update_batch(Map&, const BatchArgs&) const { return -kENOTSUPP; }
+  virtual int delete_batch(Map&, const BatchArgs&) const { return -kENOTSUPP; }
+
+  // --- fd-valued maps (prog arrays, maps of maps, perf event and socket maps) ---
+  // The kernel's map_fd_get_ptr: the reference an update with fd `ufd` stores
+  // (the family checks compatibility); map_fd_put_ptr drops it; and what a
+  // syscall lookup of a slot returns (map_fd_sys_lookup_elem: the object's id).
+  virtual int fd_get_ref(Map&, int /*ufd*/, ObjRef*) const { return -EINVAL; }
+  virtual void fd_put_ref(Map&, const ObjRef&) const {}
+  virtual uint32_t fd_sys_lookup(const Map&, const ObjRef& ref) const { return ref.id; }
+  // References the map holds on other objects, dropped when it is freed
+  // (calls drop for each).
+  virtual void release_refs(Map&, void (*)(const ObjRef&, void*), void*) const {}
+
+  // --- memory mapping and polling of the map fd ---
+  // Whether mmap() of the fd can work at all (the kernel's map_mmap callback
+  // exists and the map allows it: BPF_F_MMAPABLE arrays, ring buffers, arenas).
+  virtual bool mmapable(const Map&) const { return false; }
+  // Bytes of the data area a mapping may cover from offset 0 (-EINVAL past it).
+  virtual uint64_t mmap_size(const Map&) const { return 0; }
+  // The kernel's map_poll: EPOLL* bits ready now (EPOLLERR for types without one).
+  virtual uint32_t poll(Map&) const { return 0x008; /* EPOLLERR */ }
+
+  // --- program side (what helpers called from a BPF program do) ---
+  // How a program-side lookup of this map may be inlined into its caller (the
+  // kernel's map_gen_lookup): a direct array index, or a call. The default is
+  // a call of prog_lookup().
+  virtual void gen_lookup(Map& map, prog::InlineLookup* out) const;
+  // Pointer to the value for `key` (the current CPU's slot for per-CPU types), or nullptr.
+  virtual void* prog_lookup(Map&, const void*) const { return nullptr; }
+  // bpf_map_lookup_percpu_elem: the value of CPU `cpu`.
+  virtual void* prog_lookup_percpu(Map&, const void*, uint32_t) const { return nullptr; }
+  virtual long prog_update(Map&, const void*, const void*, uint64_t) const { return -EINVAL; }
+  virtual long prog_delete(Map&, const void*) const { return -EINVAL; }
+  // bpf_map_push_elem / bpf_map_pop_elem / bpf_map_peek_elem (queue, stack, bloom filter).
+  virtual long prog_push(Map&, const void*, uint64_t) const { return -EINVAL; }
+  virtual long prog_pop(Map&, void*) const { return -EINVAL; }
+  virtual long prog_peek(Map&, void*) const { return -EINVAL; }
+  virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+};
+
+// What fdinfo reports as the map's memlock on the map's kernel (profile.h):
+// the family's mem_usage, or before 6.4 the kernel's estimate from the attributes.
+uint64_t map_memlock(const Map& map);
+
+// The one table: map type -> ops (maptypes/registry.cc, from
+// core/map_types.def). nullptr when the type is unknown or not emulated.
+const MapOps* ops_for_type(uint32_t map_type);
+
+}  // namespace bpfemu::maptypes

@@ -1,0 +1,55 @@
+// Copies between the caller's memory and the emulator's, as the kernel's
+// copy_from_user/copy_to_user: a bad pointer (unmapped, read-only for a write,
+// a buffer running into a guard page) is an error return, never a crash.
+//
+// On x86-64 the copies are a few instructions listed in an exception table (the
+// kernel's extable): a SIGSEGV or SIGBUS raised at one of them resumes at its
+// fixup, which returns how many bytes were left. Any other fault goes to the
+// handler that was installed before ours (ASan's, the program's, or the default
+// action). Elsewhere the copies go through process_vm_readv/writev on this
+// process, which the kernel checks for us.
+//
+// Rule for callers: copy user memory in before taking a lock and copy results
+// out after releasing every lock, so that a fault can never leave a lock held
+// or a structure half-built.
+#pragma once
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+namespace bpfemu::emu {
+
+// Bytes NOT copied (0 on success); copies what it can up to the first bad byte.
+size_t copy_in_partial(void* dst, const void* user_src, size_t n);
+size_t copy_out_partial(void* user_dst, const void* src, size_t n);
+
+// 0 or -EFAULT.
+inline int copy_from_user(void* dst, const void* user_src, size_t n) {
+  if (n == 0) return 0;
+  if (user_src == nullptr) return -EFAULT;
+  return copy_in_partial(dst, user_src, n) == 0 ? 0 : -EFAULT;
+}
+inline int copy_to_user(void* user_dst, const void* src, size_t n) {
+  if (n == 0) return 0;
+  if (user_dst == nullptr) return -EFAULT;
+  return copy_out_partial(user_dst, src, n) == 0 ? 0 : -EFAULT;
+}
+// Zero-fills n bytes of user memory: 0 or -EFAULT.
+int clear_user(void* user_dst, size_t n);
+
+// Reads a NUL-terminated string of at most `size` bytes, NUL included, into
+// dst (which holds `size` bytes): its length, -EFAULT, or -ENAMETOOLONG when
+// no NUL came within `size` bytes (the kernel's strncpy_from_user + getname).
+long strncpy_from_user(char* dst, const char* user_src, size_t size);
+
+// Whether every byte of [user_src, user_src + n) is zero: 1 yes, 0 no, -EFAULT
+// (the kernel's memchr_inv on user memory, as bpf_check_uarg_tail_zero uses).
+int user_is_zero(const void* user_src, size_t n);
+
+// Installs the fault handler if it is not installed (idempotent, cheap after
+// the first call). The copies install it themselves on first use; entry points
+// that may be reached before any copy call this.
+void uaccess_init();
+
+}  // namespace bpfemu::emu

@@ -1,0 +1,236 @@
+#include "emu/fd_ops.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/log.h"
+#include "core/map_ops.h"
+#include "core/map_types.h"
+#include "emu/btf.h"
+#include "emu/objects.h"
+
+namespace bpfemu::emu {
+namespace {
+
+constexpr size_t kPage = 4096;
+
+// The kernel's anonymous inode as this machine has it, read off an eventfd
+// (one of its files): stat, and the mnt_id/ino lines of its fdinfo.
+struct AnonInode {
+  struct stat st {};
+  unsigned long mnt_id = 0;
+  unsigned long ino = 0;
+};
+
+const AnonInode& anon_inode() {
+  static const AnonInode a = [] {
+    AnonInode r;
+    const int saved = errno;
+    int fd = eventfd(0, EFD_CLOEXEC);
+    if (fd >= 0) {
+      fstat(fd, &r.st);
+      char path[64];
+      snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+      if (FILE* f = fopen(path, "re"); f != nullptr) {
+        char line[128];
+        while (fgets(line, sizeof(line), f) != nullptr) {
+          sscanf(line, "mnt_id: %lu", &r.mnt_id);
+          sscanf(line, "ino: %lu", &r.ino);
+        }
+        fclose(f);
+      }
+      close(fd);
+    }
+    r.st.st_mode = 0600;  // no file type bits
+    r.st.st_size = 0;
+    r.st.st_nlink = 1;
+    r.st.st_uid = getuid();
+    r.st.st_gid = getgid();
+    errno = saved;
+    return r;
+  }();
+  return a;
+}
+
+struct Mapping {
+  size_t len;
+  Store* store;
+  uint32_t id;
+  int handle;  // an fd keeping the map alive while it is mapped
+  bool writable;
+};
+
+std::mutex g_mu;
+std::map<uintptr_t, Mapping>& mappings() {
+  static auto* m = new std::map<uintptr_t, Mapping>();
+  return *m;
+}
+
+void add_writable(Store* store, uint32_t id, int delta) {
+  int err = 0;
+  Object* obj = view_of(*store, ObjKind::kMap, id, &err);
+  if (obj != nullptr) obj->obj_header().writable_mmaps.fetch_add(static_cast<uint32_t>(delta));
+}
+
+}  // namespace
+
+const char* anon_inode_name(ObjKind kind) {
+  switch (kind) {
+    case ObjKind::kMap:
+      return "anon_inode:bpf-map";
+    case ObjKind::kProg:
+      return "anon_inode:bpf-prog";
+    case ObjKind::kBtf:
+      return "anon_inode:btf";
+    case ObjKind::kLink:
+      return "anon_inode:bpf_link";
+    default:
+      return "anon_inode:[bpf]";
+  }
+}
+
+void anon_inode_stat(struct stat* st) { *st = anon_inode().st; }
+
+int handle_status_flags(ObjKind kind, uint8_t access) {
+  if (kind == ObjKind::kBtf) return O_RDONLY;
+  switch (access) {
+    case kCanRead:
+      return O_RDONLY;
+    case kCanWrite:
+      return O_WRONLY;
+    default:
+      return O_RDWR;
+  }
+}
+
+bool fdinfo_text(int fd, std::string* out) {
+  ObjKind kind = ObjKind::kNone;
+  Object* obj = nullptr;
+  uint8_t access = 0;
+  if (!fd_object(fd, &kind, &obj, &access)) return false;
+  const AnonInode& a = anon_inode();
+  char buf[1024];
+  int n = snprintf(buf, sizeof(buf), "pos:\t0\nflags:\t0%o\nmnt_id:\t%lu\nino:\t%lu\n",
+                   static_cast<unsigned>(O_CLOEXEC | handle_status_flags(kind, access)), a.mnt_id, a.ino);
+  if (kind == ObjKind::kMap) {
+    auto* m = static_cast<Map*>(obj);
+    const MapAttr& attr = m->attr();
+    n += snprintf(buf + n, sizeof(buf) - n,
+                  "map_type:\t%u\nkey_size:\t%u\nvalue_size:\t%u\nmax_entries:\t%u\nmap_flags:\t0x%x\n"
+                  "map_extra:\t0x%" PRIx64 "\nmemlock:\t%" PRIu64 "\nmap_id:\t%u\nfrozen:\t%u\n",
+                  attr.map_type, attr.key_size, attr.value_size, attr.max_entries, attr.map_flags, attr.map_extra,
+                  maptypes::map_memlock(*m), m->id(), m->frozen() ? 1U : 0U);
+  } else if (kind == ObjKind::kBtf) {
+    n += snprintf(buf + n, sizeof(buf) - n, "btf_id:\t%u\n", obj->id());
+  }
+  out->assign(buf, static_cast<size_t>(n));
+  return true;
+}
+
+int sys_mmap(int fd, void* addr, size_t len, int prot, int flags, off_t offset, void** out) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  if (obj == nullptr) return err;
+  // The VFS's do_mmap first.
+  if (len == 0) return log_reason(-EINVAL, "mmap of length 0");
+  if ((offset & (kPage - 1)) != 0) return log_reason(-EINVAL, "mmap offset is not page-aligned");
+  if (kind != ObjKind::kMap) return log_reason(-ENODEV, "a %s fd cannot be mapped", obj_kind_name(kind));
+  if (prot & PROT_EXEC) return log_reason(-EPERM, "BPF map fds live on a noexec filesystem");
+  const bool shared = (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+  if (!(access & kCanRead)) return log_reason(-EACCES, "mmap needs a readable fd");
+  if (shared && (prot & PROT_WRITE) && !(access & kCanWrite)) return log_reason(-EACCES, "PROT_WRITE on a read-only fd");
+  auto* m = static_cast<Map*>(obj);
+  // bpf_map_mmap, then the family's map_mmap.
+  const MapTypeInfo* type = map_type_info(m->attr().map_type);
+  if (type == nullptr || !type->has(kMmap) || m->ops().has_spin_lock(*m))
+    return log_reason(-kENOTSUPP, "%s maps cannot be mapped", type != nullptr ? type->name : "these");
+  // A read-only fd's shared mapping loses VM_SHARED in the VFS.
+  if (!shared || !(access & kCanWrite)) return log_reason(-EINVAL, "BPF maps are mapped MAP_SHARED from a writable fd");
+  const bool writable = (prot & PROT_WRITE) != 0;
+  const uint64_t span = (uint64_t{len} + kPage - 1) & ~uint64_t{kPage - 1};
+  SpinGuard freeze(m->header().freeze_lock);
+  if (writable && m->frozen()) return log_reason(-EPERM, "map %u is frozen", m->id());
+  if (writable && (m->attr().map_flags & BPF_F_RDONLY_PROG))
+    return log_reason(-EACCES, "map %u is read-only for programs: no writable mappings", m->id());
+  if (!m->ops().mmapable(*m)) return log_reason(-EINVAL, "map %u was not created with BPF_F_MMAPABLE", m->id());
+  if (static_cast<uint64_t>(offset) + span > m->ops().mmap_size(*m))
+    return log_reason(-EINVAL, "the mapping reaches past the map's values");
+  Store* store = m->store();
+  int data = open(store->data_path(ObjKind::kMap, m->id()).c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (data < 0) return -errno;
+  void* p = mmap(addr, len, prot, (flags & ~MAP_TYPE) | MAP_SHARED, data, offset);
+  const int map_errno = errno;
+  close(data);
+  if (p == MAP_FAILED) return -map_errno;
+  const int handle = open_fd(*m, kCanRead);
+  if (handle < 0) {
+    munmap(p, len);
+    return handle;
+  }
+  if (writable) m->obj_header().writable_mmaps.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{static_cast<size_t>(span), store, m->id(), handle, writable};
+  }
+  *out = p;
+  return 0;
+}
+
+void note_munmap(void* addr, size_t len) {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(addr);
+  const uintptr_t hi = lo + ((len + kPage - 1) & ~(kPage - 1));
+  std::vector<Mapping> released;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto& all = mappings();
+    auto it = all.upper_bound(lo);
+    if (it != all.begin()) --it;
+    while (it != all.end() && it->first < hi) {
+      const uintptr_t start = it->first;
+      const uintptr_t end = start + it->second.len;
+      Mapping mp = it->second;
+      if (end <= lo) {
+        ++it;
+        continue;
+      }
+      it = all.erase(it);
+      // What remains of the mapping on either side stays (the kernel splits the vma).
+      if (start < lo) all[start] = Mapping{lo - start, mp.store, mp.id, mp.handle, mp.writable};
+      if (end > hi) {
+        const bool kept_left = start < lo;
+        Mapping right{end - hi, mp.store, mp.id, kept_left ? dup(mp.handle) : mp.handle, mp.writable};
+        if (kept_left && mp.writable) add_writable(mp.store, mp.id, 1);
+        all[hi] = right;
+      }
+      if (start >= lo && end <= hi) released.push_back(mp);
+    }
+  }
+  for (const Mapping& mp : released) {
+    if (mp.writable) add_writable(mp.store, mp.id, -1);
+    sys_close(mp.handle);
+  }
+}
+
+bool is_map_mapping(void* addr, size_t len) {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(addr);
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto& all = mappings();
+  auto it = all.upper_bound(lo);
+  if (it == all.begin()) return false;
+  --it;
+  return lo < it->first + it->second.len && lo + len > it->first;
+}
+
+}  // namespace bpfemu::emu

@@ -1,0 +1,361 @@
+#include "emu/objects.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include "core/log.h"
+#include "core/map_ops.h"
+#include "core/scope.h"
+#include "emu/btf.h"
+
+namespace bpfemu::emu {
+
+std::array<fd_table::Slot, fd_table::kChunkSize> fd_table::g_first{};
+std::array<std::atomic<fd_table::Slot*>, fd_table::kChunks> fd_table::g_chunks{fd_table::g_first.data()};
+
+namespace {
+
+using fd_table::Slot;
+
+void arm_exit_handler();
+
+// Guards the views index and view creation/destruction; fd table writes
+// happen under it too (readers of the table take no lock).
+std::mutex g_mu;
+
+// A fork while another thread holds g_mu would leave the child's copy locked.
+struct ForkSafety {
+  ForkSafety() {
+    pthread_atfork([] { g_mu.lock(); }, [] { g_mu.unlock(); }, [] { g_mu.unlock(); });
+  }
+} g_fork_safety;
+
+using ViewKey = std::tuple<Store*, ObjKind, uint32_t>;
+std::map<ViewKey, Object*>& views() {
+  static auto* m = new std::map<ViewKey, Object*>();  // outlives static destructors: handles may close late
+  return *m;
+}
+
+Slot* slot_for(int fd, bool create) {
+  if (fd < 0) return nullptr;
+  if (Slot* s = fd_table::find(fd); s != nullptr || !create) return s;
+  const size_t chunk = static_cast<size_t>(fd) >> fd_table::kChunkBits;
+  if (chunk >= fd_table::kChunks) return nullptr;  // beyond the table: not a handle
+  Slot* c = nullptr;
+  auto* fresh = new Slot[fd_table::kChunkSize];
+  if (!fd_table::g_chunks[chunk].compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) {
+    delete[] fresh;
+  } else {
+    c = fresh;
+  }
+  return &c[static_cast<size_t>(fd) & (fd_table::kChunkSize - 1)];
+}
+
+// Makes the kind's view class over a mapped region. Caller holds g_mu.
+Object* make_view(ObjKind kind, Region&& region, int* err) {
+  switch (kind) {
+    case ObjKind::kMap: {
+      const auto* hdr = region.at<MapHeader>(region.size() - kHeaderPage);
+      const maptypes::MapOps* ops = maptypes::ops_for_type(hdr->attr.map_type);
+      if (ops == nullptr) {
+        *err = -EINVAL;
+        return nullptr;
+      }
+      auto* m = new Map(ops->variant_for(hdr->attr), std::move(region));
+      m->ops().bind_view(*m);
+      return m;
+    }
+    case ObjKind::kBtf:
+      return new Btf(std::move(region));
+    default:
+      *err = -EINVAL;
+      return nullptr;
+  }
+}
+
+// Caller holds g_mu.
+Object* view_locked(Store& store, ObjKind kind, uint32_t id, int* err) {
+  auto& all = views();
+  if (auto it = all.find({&store, kind, id}); it != all.end()) return it->second;
+  Region region;
+  if (int e = store.attach(kind, id, &region); e != 0) {
+    *err = e;
+    return nullptr;
+  }
+  Object* obj = make_view(kind, std::move(region), err);
+  if (obj == nullptr) return nullptr;
+  obj->set_store(&store);
+  all[{&store, kind, id}] = obj;
+  return obj;
+}
+
+// Caller holds g_mu. True when fd could be recorded.
+bool install_locked(int fd, Object* obj, uint8_t access) {
+  Slot* s = slot_for(fd, true);
+  if (s == nullptr) return false;
+  if (Object* prev = s->take(); prev != nullptr) prev->handles.fetch_sub(1);  // a stale entry
+  s->set(obj, obj->kind(), access);
+  obj->handles.fetch_add(1);
+  return true;
+}
+
+// What to free once g_mu is released.
+struct Released {
+  Store* store = nullptr;
+  ObjKind kind = ObjKind::kNone;
+  uint32_t id = 0;
+};
+
+// Caller holds g_mu. Drops the view when this process holds nothing of it
+// any more; says what the caller should try to free.
+Released release_locked(Object* obj) {
+  if (obj->handles.load() > 0 || obj->local_refs.load() > 0) return {};
+  Released r{obj->store(), obj->kind(), obj->id()};
+  views().erase({obj->store(), obj->kind(), obj->id()});
+  delete obj;
+  return r;
+}
+
+void finish_release(const Released& r) {
+  if (r.store != nullptr) r.store->collect(r.kind, r.id);
+}
+
+// The store directory and kind of a handle path "<dir>/.bpfemu/<kind>/<id>[.r|.w]".
+bool parse_handle_path(const std::string& path, std::string* dir) {
+  const size_t kind_slash = path.rfind('/');
+  if (kind_slash == std::string::npos || kind_slash == 0) return false;
+  const size_t dir_slash = path.rfind('/', kind_slash - 1);
+  if (dir_slash == std::string::npos) return false;
+  *dir = path.substr(0, dir_slash);
+  return dir->size() >= 8 && dir->compare(dir->size() - 8, 8, "/.bpfemu") == 0;
+}
+
+// The slow path of object_from_fd: a handle this process has not recorded.
+Object* adopt_fd(int fd, ObjKind* kind, uint8_t* access, int* err) {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_PATH) != 0) {  // the kernel's fdget() skips O_PATH files
+    *err = -EBADF;
+    return nullptr;
+  }
+  char link[64];
+  char target[PATH_MAX];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  const ssize_t n = readlink(link, target, sizeof(target) - 1);
+  std::string dir;
+  if (n <= 0 || !parse_handle_path(std::string(target, static_cast<size_t>(n)), &dir)) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  Store* store = Store::for_dir(dir);
+  uint32_t id = 0;
+  uint8_t acc = 0;
+  if (store == nullptr || store->identify_fd(fd, kind, &id, &acc) != 0) {
+    *err = -EINVAL;
+    return nullptr;
+  }
+  arm_exit_handler();
+  std::lock_guard<std::mutex> lock(g_mu);
+  int e = -EINVAL;
+  Object* obj = view_locked(*store, *kind, id, &e);
+  if (obj == nullptr || !install_locked(fd, obj, acc)) {
+    if (obj != nullptr) (void)release_locked(obj);
+    *err = e == -ENOENT ? -EINVAL : e;
+    return nullptr;
+  }
+  *access = acc;
+  return obj;
+}
+
+// At exit this process lets go of its handles, as the kernel does when it
+// closes a dying process's files, so that objects nothing else holds are freed
+// now rather than by the next process that happens to look (a process that
+// dies without exiting leaves that to the next get_next_id or sweep).
+void close_all_at_exit() {
+  EmulatorScope scope;
+  for (size_t chunk = 0; chunk < fd_table::kChunks; ++chunk) {
+    Slot* c = fd_table::g_chunks[chunk].load(std::memory_order_acquire);
+    if (c == nullptr) continue;
+    for (size_t i = 0; i < fd_table::kChunkSize; ++i)
+      if (!c[i].empty()) sys_close(static_cast<int>((chunk << fd_table::kChunkBits) | i));
+  }
+}
+
+void arm_exit_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] { atexit(close_all_at_exit); });
+}
+
+}  // namespace
+
+int publish_object(Store& store, std::unique_ptr<Object> obj, uint8_t access) {
+  arm_exit_handler();
+  int fd = store.publish(*obj, access);
+  if (fd < 0) return fd;
+  std::lock_guard<std::mutex> lock(g_mu);
+  Object* o = obj.release();
+  o->set_store(&store);
+  views()[{&store, o->kind(), o->id()}] = o;
+  if (!install_locked(fd, o, access)) {
+    ::close(fd);
+    (void)release_locked(o);
+    return -EMFILE;
+  }
+  return fd;
+}
+
+int open_fd(Object& obj, uint8_t access) {
+  int fd = obj.store()->open_handle(obj.kind(), obj.id(), access);
+  if (fd < 0) return fd;
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (!install_locked(fd, &obj, access)) {
+    ::close(fd);
+    return -EMFILE;
+  }
+  return fd;
+}
+
+Object* view_of(Store& store, ObjKind kind, uint32_t id, int* err) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return view_locked(store, kind, id, err);
+}
+
+int open_object(Store& store, ObjKind kind, uint32_t id, uint8_t access) {
+  arm_exit_handler();
+  int fd = store.open_handle(kind, id, access);
+  if (fd < 0) return fd;
+  std::lock_guard<std::mutex> lock(g_mu);
+  int err = -ENOENT;
+  Object* obj = view_locked(store, kind, id, &err);
+  if (obj == nullptr || !install_locked(fd, obj, access)) {
+    ::close(fd);
+    if (obj != nullptr) (void)release_locked(obj);
+    return obj == nullptr ? err : -EMFILE;
+  }
+  return fd;
+}
+
+Object* object_from_fd(int fd, ObjKind* kind, uint8_t* access, int* err) {
+  if (Slot* s = fd_table::find(fd); s != nullptr) {
+    if (Object* obj = s->load(kind, access); obj != nullptr) [[likely]]
+      return obj;
+  }
+  return adopt_fd(fd, kind, access, err);
+}
+
+Map* map_from_fd(int fd, uint8_t* access, int* err) {
+  uint8_t acc = 0;
+  if (Map* m = fd_table::known(fd, &acc); m != nullptr) [[likely]] {
+    if (access != nullptr) *access = acc;
+    return m;
+  }
+  ObjKind kind = ObjKind::kNone;
+  int e = -EINVAL;
+  Object* obj = object_from_fd(fd, &kind, &acc, &e);
+  if (obj == nullptr || kind != ObjKind::kMap) {
+    if (err != nullptr) *err = obj == nullptr ? e : -EINVAL;
+    return nullptr;
+  }
+  if (access != nullptr) *access = acc;
+  return static_cast<Map*>(obj);
+}
+
+bool is_bpf_fd(int fd) {
+  Slot* s = slot_for(fd, false);
+  return s != nullptr && !s->empty();
+}
+
+bool fd_object(int fd, ObjKind* kind, Object** obj, uint8_t* access) {
+  Slot* s = slot_for(fd, false);
+  if (s == nullptr) return false;
+  *obj = s->load(kind, access);
+  return *obj != nullptr;
+}
+
+int live_view_count(ObjKind kind) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  int n = 0;
+  for (const auto& [key, obj] : views())
+    if (std::get<1>(key) == kind) ++n;
+  return n;
+}
+
+int sys_close(int fd) {
+  Released r;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    Slot* s = slot_for(fd, false);
+    Object* obj = s != nullptr ? s->take() : nullptr;
+    const int rc = ::close(fd) == 0 ? 0 : -errno;
+    if (obj == nullptr) return rc;
+    obj->handles.fetch_sub(1);
+    r = release_locked(obj);
+    if (rc != 0) return rc;
+  }
+  finish_release(r);
+  return 0;
+}
+
+void note_dup(int old_fd, int new_fd) {
+  if (old_fd == new_fd) return;
+  Released r;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    Slot* from = slot_for(old_fd, false);
+    ObjKind kind = ObjKind::kNone;
+    uint8_t access = 0;
+    Object* obj = from != nullptr ? from->load(&kind, &access) : nullptr;
+    Slot* to = slot_for(new_fd, obj != nullptr);
+    // dup2/dup3 onto a handle closed that handle.
+    if (Object* prev = to != nullptr ? to->take() : nullptr; prev != nullptr) {
+      prev->handles.fetch_sub(1);
+      if (prev != obj) r = release_locked(prev);
+    }
+    if (obj != nullptr) (void)install_locked(new_fd, obj, access);  // beyond the table: stays unknown
+  }
+  finish_release(r);
+}
+
+void note_closed_range(unsigned first, unsigned last) {
+  for (unsigned fd = first; fd <= last && fd <= INT_MAX; ++fd) {
+    Slot* s = slot_for(static_cast<int>(fd), false);
+    if (s == nullptr) {
+      // Skip a whole chunk that was never made.
+      const unsigned next_chunk = ((fd >> fd_table::kChunkBits) + 1) << fd_table::kChunkBits;
+      if (next_chunk == 0 || next_chunk - 1 >= last || (fd >> fd_table::kChunkBits) >= fd_table::kChunks) break;
+      fd = next_chunk - 1;
+      continue;
+    }
+    if (s->empty()) continue;
+    Released r;
+    {
+      std::lock_guard<std::mutex> lock(g_mu);
+      Object* obj = s->take();
+      if (obj == nullptr) continue;
+      obj->handles.fetch_sub(1);
+      r = release_locked(obj);
+    }
+    finish_release(r);
+  }
+}
+
+void collect_object(Store& store, ObjKind kind, uint32_t id) {
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto& all = views();
+    if (auto it = all.find({&store, kind, id}); it != all.end() && it->second->handles.load() > 0) return;
+  }
+  store.collect(kind, id);
+}
+
+}  // namespace bpfemu::emu
