@@ -24,17 +24,20 @@ constexpr size_t kSysFsBpfLen = sizeof(kSysFsBpf) - 1;
 constexpr int kMaxSymlinks = 40;  // the kernel's MAXSYMLINKS
 
 std::mutex g_mu;
-std::string g_root;
+// Built on first use: the libc interposers call in here before static
+// constructors have run (another library's constructor may stat a path).
+std::string& root_cache() {
+  static auto* s = new std::string();
+  return *s;
+}
 
+// The root's path, with no side effect on the filesystem (it is made when
+// the store is first used, see ensure_bpffs_root).
 std::string compute_root() {
   const char* env = getenv("BPFEMU_BPFFS");
   std::string root =
       env != nullptr && *env != '\0' ? env : host().shm_root() + "/bpfemu-" + std::to_string(getuid());
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  // Create each component; an existing directory is fine.
-  for (size_t pos = 1; pos <= root.size(); ++pos) {
-    if (pos == root.size() || root[pos] == '/') mkdir(root.substr(0, pos).c_str(), 0700);
-  }
   // Symlinks in the root's own path would make inside_root() miss it.
   char real[PATH_MAX];
   if (realpath(root.c_str(), real) != nullptr) root = real;
@@ -100,13 +103,29 @@ std::string to_real(const std::string& emulated, bool* on_bpffs) {
 
 const std::string& bpffs_root() {
   std::lock_guard<std::mutex> lock(g_mu);
-  if (g_root.empty()) g_root = compute_root();
-  return g_root;
+  std::string& root = root_cache();
+  if (root.empty()) root = compute_root();
+  return root;
+}
+
+int ensure_bpffs_root() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  std::string& root = root_cache();
+  if (root.empty()) root = compute_root();
+  // Create each component; an existing directory is fine.
+  for (size_t pos = 1; pos <= root.size(); ++pos) {
+    if (pos == root.size() || root[pos] == '/') mkdir(root.substr(0, pos).c_str(), 0700);
+  }
+  struct stat st {};
+  if (stat(root.c_str(), &st) != 0) return -errno;
+  if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+  root = compute_root();  // now that it exists, its real path
+  return 0;
 }
 
 void reset_bpffs_root() {
   std::lock_guard<std::mutex> lock(g_mu);
-  g_root.clear();
+  root_cache().clear();
 }
 
 bool inside_root(const std::string& real) {

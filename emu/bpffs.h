@@ -16,8 +16,10 @@
 
 namespace bpfemu::emu {
 
-// The root directory (created on first use, mode 0700).
+// The root directory's path (it need not exist yet).
 const std::string& bpffs_root();
+// Creates the root (mode 0700) when it does not exist: 0 or -errno.
+int ensure_bpffs_root();
 // Re-reads BPFEMU_BPFFS (tests switch roots between cases).
 void reset_bpffs_root();
 

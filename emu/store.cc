@@ -133,11 +133,19 @@ Store* Store::current(int* err) {
     *err = -ENOENT;
     return nullptr;
   }
+  {
+    std::lock_guard<std::mutex> lock(g_stores_mu);
+    if (auto it = stores().find(root + "/.bpfemu"); it != stores().end()) return it->second;
+  }
+  if (int e = ensure_bpffs_root(); e != 0) {
+    *err = e;
+    return nullptr;
+  }
   std::lock_guard<std::mutex> lock(g_stores_mu);
-  const std::string dir = root + "/.bpfemu";
+  const std::string dir = bpffs_root() + "/.bpfemu";
   auto& all = stores();
   if (auto it = all.find(dir); it != all.end()) return it->second;
-  auto s = std::unique_ptr<Store>(new Store(root, dir));
+  auto s = std::unique_ptr<Store>(new Store(bpffs_root(), dir));
   if (int e = s->init(); e != 0) {
     *err = e;
     return nullptr;

@@ -64,6 +64,10 @@ bool is_root(const std::string& real) { return real == emu::bpffs_root(); }
 // hard links of handle files, one link of which is the store's), symlinks
 // have size 0, the root is world-writable and sticky.
 void fix_stat(const std::string& real, struct stat* st) {
+  if (S_ISDIR(st->st_mode)) {
+    st->st_size = 0;  // bpffs directories are simple_dir inodes
+    st->st_blocks = 0;
+  }
   if (is_root(real)) {
     st->st_mode = S_IFDIR | 01777;
     if (st->st_nlink > 2) st->st_nlink -= 1;  // the store's directory
@@ -78,6 +82,10 @@ void fix_stat(const std::string& real, struct stat* st) {
 }
 
 void fix_statx(const std::string& real, struct statx* st) {
+  if (S_ISDIR(st->stx_mode)) {
+    st->stx_size = 0;
+    st->stx_blocks = 0;
+  }
   if (is_root(real)) {
     st->stx_mode = S_IFDIR | 01777;
     if (st->stx_nlink > 2) st->stx_nlink -= 1;
