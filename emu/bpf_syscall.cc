@@ -12,6 +12,7 @@
 #include "core/uaccess.h"
 #include "emu/btf.h"
 #include "emu/kernel.h"
+#include "emu/program.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -54,6 +55,7 @@ constexpr Abi make_abi(int major, int minor, unsigned attr_size, bool v6_18) {
   a.end[BPF_MAP_LOOKUP_AND_DELETE_BATCH] = 56;
   a.end[BPF_MAP_UPDATE_BATCH] = 56;
   a.end[BPF_MAP_DELETE_BATCH] = 56;
+  a.end[BPF_PROG_LOAD] = v6_18 ? 168 : 140;
   return a;
 }
 
@@ -172,6 +174,33 @@ long btf_load(void* uattr, unsigned size, const BpfAttr& a) {
   return sys_btf_load(b);
 }
 
+long prog_load(void* uattr, unsigned size, const BpfAttr& a) {
+  ProgLoadAttr p{};
+  p.prog_type = a.prog.prog_type;
+  p.insn_cnt = a.prog.insn_cnt;
+  p.insns = uptr(a.prog.insns);
+  p.license = static_cast<const char*>(uptr(a.prog.license));
+  p.log_level = a.prog.log_level;
+  p.log_size = a.prog.log_size;
+  p.log_buf = uptr(a.prog.log_buf);
+  p.kern_version = a.prog.kern_version;
+  p.prog_flags = a.prog.prog_flags;
+  memcpy(p.prog_name, a.prog.prog_name, sizeof(p.prog_name));
+  p.prog_ifindex = a.prog.prog_ifindex;
+  p.expected_attach_type = a.prog.expected_attach_type;
+  p.prog_btf_fd = a.prog.prog_btf_fd;
+  p.attach_btf_id = a.prog.attach_btf_id;
+  p.attach_prog_fd = a.prog.attach_prog_fd;
+  p.fd_array = uptr(a.prog.fd_array);
+  p.fd_array_cnt = a.prog.fd_array_cnt;
+  p.signature = a.prog.signature;
+  const size_t true_size_end = offsetof(BpfAttr, prog.log_true_size) + sizeof(uint32_t);
+  p.log_true_size = size >= true_size_end
+                        ? reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(uattr) + offsetof(BpfAttr, prog.log_true_size))
+                        : nullptr;
+  return sys_prog_load(p);
+}
+
 long not_emulated(int cmd) {
   return log_reason(-EOPNOTSUPP, "%s: BPF programs and links are not emulated yet", bpf_cmd_name(cmd));
 }
@@ -232,6 +261,7 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
     case BPF_MAP_DELETE_BATCH:
       return batch(cmd, uattr, a);
     case BPF_PROG_LOAD:
+      return prog_load(uattr, size, a);
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH:
     case BPF_PROG_TEST_RUN:

@@ -56,12 +56,33 @@ union BpfAttr {
     uint32_t btf_size, btf_log_size, btf_log_level, btf_log_true_size, btf_flags;
     int32_t btf_token_fd;
   } btf;
+  struct {
+    uint32_t prog_type, insn_cnt;
+    uint64_t insns, license;
+    uint32_t log_level, log_size;
+    uint64_t log_buf;
+    uint32_t kern_version, prog_flags;
+    char prog_name[16];
+    uint32_t prog_ifindex, expected_attach_type, prog_btf_fd, func_info_rec_size;
+    uint64_t func_info;
+    uint32_t func_info_cnt, line_info_rec_size;
+    uint64_t line_info;
+    uint32_t line_info_cnt, attach_btf_id, attach_prog_fd, core_relo_cnt;
+    uint64_t fd_array, core_relos;
+    uint32_t core_relo_rec_size, log_true_size;
+    int32_t prog_token_fd;
+    uint32_t fd_array_cnt;
+    uint64_t signature;
+    uint32_t signature_size;
+    int32_t keyring_id;
+  } prog;
   uint8_t bytes[168];
 };
 static_assert(sizeof(BpfAttr) == 168);
 static_assert(offsetof(BpfAttr, create.excl_prog_hash_size) == 88);
 static_assert(offsetof(BpfAttr, batch.elem_flags) == 40);
 static_assert(offsetof(BpfAttr, btf.btf_token_fd) == 36);
+static_assert(offsetof(BpfAttr, prog.keyring_id) == 164);
 
 
 // The result of the command (>= 0) or -errno.

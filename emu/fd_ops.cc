@@ -18,6 +18,7 @@
 #include "core/map_types.h"
 #include "emu/btf.h"
 #include "emu/objects.h"
+#include "emu/program.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -130,6 +131,13 @@ bool fdinfo_text(int fd, std::string* out) {
                   "map_extra:\t0x%" PRIx64 "\nmemlock:\t%" PRIu64 "\nmap_id:\t%u\nfrozen:\t%u\n",
                   attr.map_type, attr.key_size, attr.value_size, attr.max_entries, attr.map_flags, attr.map_extra,
                   maptypes::map_memlock(*m), m->id(), m->frozen() ? 1U : 0U);
+  } else if (kind == ObjKind::kProg) {
+    const auto& h = static_cast<Program*>(obj)->header();
+    const uint64_t memlock = (uint64_t{h.insn_cnt} * 8 + kPage - 1) & ~uint64_t{kPage - 1};
+    n += snprintf(buf + n, sizeof(buf) - n,
+                  "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\nmemlock:\t%" PRIu64
+                  "\nprog_id:\t%u\nrun_time_ns:\t0\nrun_cnt:\t0\nrecursion_misses:\t0\nverified_insns:\t%u\n",
+                  h.prog_type, memlock, obj->id(), h.insn_cnt);
   } else if (kind == ObjKind::kBtf) {
     n += snprintf(buf + n, sizeof(buf) - n, "btf_id:\t%u\n", obj->id());
   }

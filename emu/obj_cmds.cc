@@ -18,6 +18,7 @@
 #include "emu/bpffs.h"
 #include "emu/btf.h"
 #include "emu/kernel.h"
+#include "emu/program.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -209,6 +210,8 @@ int sys_obj_get_info_by_fd(int fd, void* uinfo, uint32_t* info_len) {
       return map_get_info(*static_cast<Map*>(obj), uinfo, info_len);
     case ObjKind::kBtf:
       return btf_get_info(*static_cast<Btf*>(obj), uinfo, info_len);
+    case ObjKind::kProg:
+      return prog_get_info(*static_cast<Program*>(obj), uinfo, info_len);
     default:
       return log_reason(-EINVAL, "info of a %s is not emulated yet", obj_kind_name(kind));
   }

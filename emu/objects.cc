@@ -1,6 +1,7 @@
 #include "emu/objects.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "core/map_ops.h"
 #include "core/scope.h"
 #include "emu/btf.h"
+#include "emu/program.h"
 
 namespace bpfemu::emu {
 
@@ -78,6 +80,8 @@ Object* make_view(ObjKind kind, Region&& region, int* err) {
     }
     case ObjKind::kBtf:
       return new Btf(std::move(region));
+    case ObjKind::kProg:
+      return new Program(std::move(region));
     default:
       *err = -EINVAL;
       return nullptr;
@@ -191,9 +195,23 @@ void close_all_at_exit() {
   }
 }
 
+// Freeing an object drops the references it held (the store calls this).
+void release_refs(Store& store, ObjKind kind, int data_fd) {
+  if (kind != ObjKind::kProg) return;
+  struct stat st {};
+  ProgHeader hdr{};
+  if (fstat(data_fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderPage) ||
+      pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) != static_cast<ssize_t>(sizeof(hdr)))
+    return;
+  prog_release_refs(hdr, store);
+}
+
 void arm_exit_handler() {
   static std::once_flag once;
-  std::call_once(once, [] { atexit(close_all_at_exit); });
+  std::call_once(once, [] {
+    Store::set_release_refs([](Store& store, ObjKind kind, uint32_t, int data_fd) { release_refs(store, kind, data_fd); });
+    atexit(close_all_at_exit);
+  });
 }
 
 }  // namespace

@@ -1,0 +1,394 @@
+#include "emu/program.h"
+
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpfemu/uapi.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "core/uaccess.h"
+#include "emu/objects.h"
+
+namespace bpfemu::emu {
+namespace {
+
+constexpr uint32_t kMaxProgType = 33;      // __MAX_BPF_PROG_TYPE on 6.18
+constexpr uint32_t kComplexityLimit = 1000000;  // BPF_COMPLEXITY_LIMIT_INSNS
+constexpr uint32_t kLogMask = 1 | 2 | 4 | 8 | 16;
+constexpr uint32_t kProgFlags = BPF_F_STRICT_ALIGNMENT | BPF_F_ANY_ALIGNMENT | BPF_F_TEST_STATE_FREQ |
+                                BPF_F_SLEEPABLE | BPF_F_TEST_RND_HI32 | BPF_F_XDP_HAS_FRAGS | (1U << 6) /* XDP_DEV_BOUND_ONLY */ |
+                                (1U << 7) /* TEST_REG_INVARIANTS */ | (1U << 16) /* TOKEN_FD */;
+constexpr uint32_t kTokenFd = 1U << 16;
+
+// struct bpf_prog_info (6.18), the fields the emulator fills.
+struct ProgInfo {
+  uint32_t type, id;
+  uint8_t tag[8];
+  uint32_t jited_prog_len, xlated_prog_len;
+  uint64_t jited_prog_insns, xlated_prog_insns, load_time;
+  uint32_t created_by_uid, nr_map_ids;
+  uint64_t map_ids;
+  char name[16];
+  uint32_t ifindex;
+  uint32_t gpl_compatible : 1;
+  uint64_t netns_dev, netns_ino;
+  uint32_t nr_jited_ksyms, nr_jited_func_lens;
+  uint64_t jited_ksyms, jited_func_lens;
+  uint32_t btf_id, func_info_rec_size;
+  uint64_t func_info;
+  uint32_t nr_func_info, nr_line_info;
+  uint64_t line_info, jited_line_info;
+  uint32_t nr_jited_line_info, line_info_rec_size, jited_line_info_rec_size, nr_prog_tags;
+  uint64_t prog_tags, run_time_ns, run_cnt, recursion_misses;
+  uint32_t verified_insns, attach_btf_obj_id, attach_btf_id;
+};
+static_assert(sizeof(ProgInfo) == 232);
+
+uint64_t boottime_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool kernel_isalnum(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return c >= 0xC0 && c != 0xD7 && c != 0xF7;
+}
+
+int check_name(const char (&name)[16]) {
+  for (size_t i = 0; i < sizeof(name); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c == '\0') return 0;
+    if (!kernel_isalnum(c) && c != '_' && c != '.')
+      return log_reason(-EINVAL, "prog_name has a character other than [A-Za-z0-9_.] (0x%02x)", c);
+  }
+  return log_reason(-EINVAL, "prog_name is not NUL-terminated within 16 bytes");
+}
+
+// license_is_gpl_compatible.
+bool gpl_compatible(const char* license) {
+  for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"})
+    if (strcmp(license, l) == 0) return true;
+  return false;
+}
+
+// bpf_prog_load_check_attach: which expected_attach_type each program type takes.
+int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_t attach_prog_fd) {
+  if (attach_btf_id != 0 || attach_prog_fd != 0)
+    return log_reason(-EINVAL, "attach_btf_id/attach_prog_fd: programs attached through kernel BTF are not emulated");
+  auto one_of = [attach](std::initializer_list<uint32_t> ok) {
+    return std::find(ok.begin(), ok.end(), attach) != ok.end() ? 0 : -EINVAL;
+  };
+  int r = 0;
+  switch (type) {
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+      r = one_of({BPF_CGROUP_INET_SOCK_CREATE, BPF_CGROUP_INET_SOCK_RELEASE, BPF_CGROUP_INET4_POST_BIND,
+                  BPF_CGROUP_INET6_POST_BIND});
+      break;
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+      r = one_of({BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT,
+                  BPF_CGROUP_INET4_GETPEERNAME, BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_INET4_GETSOCKNAME,
+                  BPF_CGROUP_INET6_GETSOCKNAME, BPF_CGROUP_UDP4_SENDMSG, BPF_CGROUP_UDP6_SENDMSG,
+                  BPF_CGROUP_UDP4_RECVMSG, BPF_CGROUP_UDP6_RECVMSG, 44, 45, 46, 47, 48 /* the UNIX_* types */});
+      break;
+    case BPF_PROG_TYPE_CGROUP_SKB:
+      r = one_of({BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS});
+      break;
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+      r = one_of({BPF_CGROUP_SETSOCKOPT, BPF_CGROUP_GETSOCKOPT});
+      break;
+    case BPF_PROG_TYPE_SK_LOOKUP:
+      r = one_of({BPF_SK_LOOKUP});
+      break;
+    case BPF_PROG_TYPE_SK_REUSEPORT:
+      r = one_of({BPF_SK_REUSEPORT_SELECT, BPF_SK_REUSEPORT_SELECT_OR_MIGRATE});
+      break;
+    case 32:  // NETFILTER
+      r = one_of({45 /* BPF_NETFILTER */});
+      break;
+    case BPF_PROG_TYPE_SYSCALL:
+    case BPF_PROG_TYPE_EXT:
+      r = attach != 0 ? -EINVAL : 0;
+      break;
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_LSM:
+    case BPF_PROG_TYPE_STRUCT_OPS:
+      // These attach through kernel BTF (attach_btf_id), which the emulator lacks.
+      return log_reason(-EINVAL, "program type %u needs kernel BTF to attach, which is not emulated", type);
+    default:
+      break;
+  }
+  return r != 0 ? log_reason(r, "expected_attach_type %u is not one program type %u takes", attach, type) : 0;
+}
+
+// The structural pass over the instructions (see program.h). Collects the maps
+// the program references; *insns gets map fds replaced by map ids, as the
+// kernel's xlated dump shows them.
+class Checker {
+ public:
+  Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt)
+      : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt) {}
+
+  int run(std::vector<Map*>* maps) {
+    const uint32_t n = static_cast<uint32_t>(insns_.size());
+    std::vector<bool> second_half(n, false);
+    for (uint32_t i = 0; i < n; ++i) {
+      bpf_insn& in = insns_[i];
+      if (in.dst_reg > 10 || in.src_reg > 10) {
+        if (!(in.code == (BPF_LD | BPF_IMM | BPF_DW)))
+          return log_reason(-EINVAL, "insn %u: register R%u is invalid", i, std::max(in.dst_reg, in.src_reg));
+      }
+      const uint8_t cls = BPF_CLASS(in.code);
+      if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+        if (i + 1 >= n || insns_[i + 1].code != 0 || insns_[i + 1].dst_reg != 0 || insns_[i + 1].src_reg != 0 ||
+            insns_[i + 1].off != 0)
+          return log_reason(-EINVAL, "insn %u: invalid bpf_ld_imm64 insn", i);
+        if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+        if (int e = pseudo_ld(i, maps); e != 0) return e;
+        second_half[i + 1] = true;
+        ++i;
+        continue;
+      }
+      switch (cls) {
+        case BPF_LD:
+          if (BPF_MODE(in.code) != BPF_ABS && BPF_MODE(in.code) != BPF_IND)
+            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          break;
+        case BPF_LDX:
+          if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != 0x80 /* MEMSX */)
+            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+          break;
+        case BPF_ST:
+          if (BPF_MODE(in.code) != BPF_MEM) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          break;
+        case BPF_STX:
+          if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != BPF_ATOMIC)
+            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          break;
+        case BPF_ALU:
+        case BPF_ALU64:
+          if (BPF_OP(in.code) > BPF_END) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+          if ((BPF_OP(in.code) == BPF_LSH || BPF_OP(in.code) == BPF_RSH || BPF_OP(in.code) == BPF_ARSH) &&
+              BPF_SRC(in.code) == BPF_K && static_cast<uint32_t>(in.imm) >= (cls == BPF_ALU64 ? 64U : 32U))
+            return log_reason(-EINVAL, "insn %u: invalid shift %d", i, in.imm);
+          break;
+        case BPF_JMP:
+        case BPF_JMP32: {
+          const uint8_t op = BPF_OP(in.code);
+          if (op == 0xf0) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          if (op == BPF_EXIT) break;
+          if (op == BPF_CALL) {
+            if (in.src_reg == BPF_PSEUDO_CALL && (int64_t{i} + in.imm + 1 < 0 || int64_t{i} + in.imm + 1 >= n))
+              return log_reason(-EINVAL, "insn %u: call to a function outside the program", i);
+            break;
+          }
+          const int64_t off = (cls == BPF_JMP32 && op == BPF_JA) ? in.imm : in.off;
+          const int64_t target = int64_t{i} + off + 1;
+          if (target < 0 || target >= n) return log_reason(-EINVAL, "insn %u: jump out of range to %lld", i, (long long)target);
+          targets_.push_back(static_cast<uint32_t>(target));
+          break;
+        }
+      }
+    }
+    for (uint32_t t : targets_)
+      if (second_half[t]) return log_reason(-EINVAL, "jump into the middle of ldimm64 insn %u", t - 1);
+    const bpf_insn& last = insns_[n - 1];
+    if (!second_half[n - 1] && (BPF_CLASS(last.code) == BPF_JMP || BPF_CLASS(last.code) == BPF_JMP32) &&
+        (BPF_OP(last.code) == BPF_EXIT || BPF_OP(last.code) == BPF_JA))
+      return 0;
+    return log_reason(-EINVAL, "last insn is not an exit or jmp");
+  }
+
+ private:
+  int pseudo_ld(uint32_t i, std::vector<Map*>* maps) {
+    bpf_insn& in = insns_[i];
+    switch (in.src_reg) {
+      case 0:
+        return 0;
+      case BPF_PSEUDO_FUNC: {
+        const int64_t target = int64_t{i} + in.imm + 1;
+        if (target < 0 || target >= static_cast<int64_t>(insns_.size()))
+          return log_reason(-EINVAL, "insn %u: callback outside the program", i);
+        return 0;
+      }
+      case BPF_PSEUDO_MAP_FD:
+      case BPF_PSEUDO_MAP_VALUE:
+      case BPF_PSEUDO_MAP_IDX:
+      case BPF_PSEUDO_MAP_IDX_VALUE: {
+        int fd = in.imm;
+        if (in.src_reg == BPF_PSEUDO_MAP_IDX || in.src_reg == BPF_PSEUDO_MAP_IDX_VALUE) {
+          if (ufd_array_ == nullptr) return log_reason(-EPROTO, "insn %u: map index without fd_array", i);
+          if (fd_array_cnt_ != 0 && static_cast<uint32_t>(in.imm) >= fd_array_cnt_)
+            return log_reason(-EINVAL, "insn %u: map index %d past fd_array_cnt", i, in.imm);
+          const auto* slot = static_cast<const int32_t*>(ufd_array_) + static_cast<uint32_t>(in.imm);
+          if (copy_from_user(&fd, slot, sizeof(fd)) != 0) return log_reason(-EFAULT, "fd_array points at bad memory");
+        }
+        int err = -EBADF;
+        Map* m = map_from_fd(fd, nullptr, &err);
+        if (m == nullptr) return log_reason(err, "insn %u: fd %d is not pointing to valid bpf_map", i, fd);
+        const bool value = in.src_reg == BPF_PSEUDO_MAP_VALUE || in.src_reg == BPF_PSEUDO_MAP_IDX_VALUE;
+        if (value && static_cast<uint32_t>(insns_[i + 1].imm) >= m->attr().value_size)
+          return log_reason(-EINVAL, "insn %u: invalid access to map value, off=%u size=%u", i,
+                            static_cast<uint32_t>(insns_[i + 1].imm), m->attr().value_size);
+        if (std::find(maps->begin(), maps->end(), m) == maps->end()) {
+          if (maps->size() >= kMaxUsedMaps) return log_reason(-E2BIG, "the program uses more than 64 maps");
+          maps->push_back(m);
+        }
+        in.imm = static_cast<int32_t>(m->id());
+        return 0;
+      }
+      case BPF_PSEUDO_BTF_ID:
+        return log_reason(-EINVAL, "insn %u: ksyms (BPF_PSEUDO_BTF_ID) need kernel BTF, which is not emulated", i);
+      default:
+        return log_reason(-EINVAL, "insn %u: unrecognized bpf_ld_imm64 insn", i);
+    }
+  }
+
+  std::vector<bpf_insn>& insns_;
+  const void* ufd_array_;
+  uint32_t fd_array_cnt_;
+  std::vector<uint32_t> targets_;
+};
+
+// The verifier log: what the kernel writes at the end of a successful load,
+// with its rules for a buffer that is too small (ENOSPC).
+int write_log(const ProgLoadAttr& a, uint32_t insn_cnt) {
+  if (a.log_level == 0) return 0;
+  char text[256];
+  const int n = snprintf(text, sizeof(text),
+                         "processed %u insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 "
+                         "mark_read 0\n",
+                         insn_cnt);
+  const uint32_t need = static_cast<uint32_t>(n) + 1;
+  if (a.log_true_size != nullptr && copy_to_user(a.log_true_size, &need, sizeof(need)) != 0) return -EFAULT;
+  if (a.log_buf == nullptr) return 0;
+  const uint32_t copy = std::min(need, a.log_size);
+  text[copy - 1] = '\0';
+  if (copy_to_user(a.log_buf, text, copy) != 0) return -EFAULT;
+  return need > a.log_size ? log_reason(-ENOSPC, "the verifier log (%u bytes) does not fit in log_size %u", need, a.log_size) : 0;
+}
+
+}  // namespace
+
+int sys_prog_load(const ProgLoadAttr& a) {
+  if (a.prog_flags & ~kProgFlags) return log_reason(-EINVAL, "prog_flags has unknown bits");
+  if (a.prog_flags & kTokenFd) return log_reason(-EINVAL, "BPF tokens are not emulated");
+  uint32_t attach = a.expected_attach_type;
+  if (a.prog_type == BPF_PROG_TYPE_CGROUP_SOCK && attach == 0) attach = BPF_CGROUP_INET_SOCK_CREATE;
+  if (a.prog_type == BPF_PROG_TYPE_SK_REUSEPORT && attach == 0) attach = BPF_SK_REUSEPORT_SELECT;
+  if (a.insn_cnt == 0 || a.insn_cnt > kComplexityLimit)
+    return log_reason(-E2BIG, "insn_cnt %u is not in 1..1000000", a.insn_cnt);
+  if (int e = check_attach(a.prog_type, attach, a.attach_btf_id, a.attach_prog_fd); e != 0) return e;
+  std::vector<bpf_insn> insns(a.insn_cnt);
+  if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(bpf_insn)) != 0)
+    return log_reason(-EFAULT, "insns points at bad memory");
+  char license[128] = {};
+  if (strncpy_from_user(license, a.license, sizeof(license) - 1) == -EFAULT)
+    return log_reason(-EFAULT, "license points at bad memory");
+  if (a.prog_type == 0 || a.prog_type >= kMaxProgType)
+    return log_reason(-EINVAL, "program type %u does not exist", a.prog_type);
+  if (int e = check_name(a.prog_name); e != 0) return e;
+  if (a.prog_ifindex != 0) return log_reason(-EINVAL, "prog_ifindex: device offload is not emulated");
+  if (a.signature != 0) return log_reason(-EOPNOTSUPP, "signed programs are not supported");
+  // bpf_check: the log attributes, then the program.
+  if ((a.log_buf != nullptr) != (a.log_size != 0) || (a.log_buf != nullptr && a.log_level == 0) ||
+      (a.log_level & ~kLogMask) || a.log_size > (UINT32_MAX >> 2))
+    return log_reason(-EINVAL, "invalid log buffer attributes");
+  std::vector<Map*> maps;
+  Checker checker(insns, a.fd_array, a.fd_array_cnt);
+  if (int e = checker.run(&maps); e != 0) return e;
+  if (int e = write_log(a, a.insn_cnt); e != 0) return e;
+
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
+  Region region;
+  const size_t bytes = insns.size() * sizeof(bpf_insn);
+  const size_t data_bytes = (bytes + kHeaderPage - 1) & ~(kHeaderPage - 1);
+  if (int e = store->new_region(ObjKind::kProg, data_bytes + kHeaderPage, &region); e != 0) return e;
+  memcpy(region.base(), insns.data(), bytes);
+  auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) ProgHeader();
+  hdr->obj.magic = ObjHeader::kMagic;
+  hdr->obj.header_size = sizeof(ProgHeader);
+  hdr->obj.kind = ObjKind::kProg;
+  hdr->obj.owner_uid = getuid();
+  hdr->obj.data_size = data_bytes;
+  hdr->obj.created_ns = boottime_ns();
+  hdr->prog_type = a.prog_type;
+  hdr->expected_attach_type = attach;
+  hdr->insn_cnt = a.insn_cnt;
+  hdr->prog_flags = a.prog_flags;
+  hdr->gpl_compatible = gpl_compatible(license) ? 1 : 0;
+  memcpy(hdr->name, a.prog_name, sizeof(hdr->name));
+  // The program's references on its maps, taken while the caller's fds hold them.
+  for (Map* m : maps) {
+    hdr->map_ids[hdr->nr_map_ids++] = m->id();
+    m->obj_header().krefs.fetch_add(1);
+  }
+  const int fd = publish_object(*store, std::make_unique<Program>(std::move(region)), kCanReadWrite);
+  if (fd < 0) {
+    for (Map* m : maps) m->obj_header().krefs.fetch_sub(1);
+  }
+  return fd;
+}
+
+void prog_release_refs(const ProgHeader& hdr, Store& store) {
+  for (uint32_t i = 0; i < hdr.nr_map_ids && i < kMaxUsedMaps; ++i) {
+    int err = 0;
+    Object* m = view_of(store, ObjKind::kMap, hdr.map_ids[i], &err);
+    if (m == nullptr) continue;
+    m->obj_header().krefs.fetch_sub(1);
+    collect_object(store, ObjKind::kMap, hdr.map_ids[i]);
+  }
+}
+
+int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len) {
+  const ProgHeader& h = prog.header();
+  uint32_t len = *info_len;
+  constexpr uint32_t kKnown = sizeof(ProgInfo);
+  if (len > 4096) return log_reason(-E2BIG, "info_len %u is above a page", len);
+  if (len > kKnown) {
+    const int zero = user_is_zero(static_cast<const uint8_t*>(uinfo) + kKnown, len - kKnown);
+    if (zero < 0) return -EFAULT;
+    if (zero == 0) return log_reason(-E2BIG, "bytes past the kernel's bpf_prog_info are not zero");
+    len = kKnown;
+  }
+  ProgInfo info{};
+  if (copy_from_user(&info, uinfo, len) != 0) return -EFAULT;
+  info.type = h.prog_type;
+  info.id = prog.id();
+  info.load_time = h.obj.created_ns;
+  info.created_by_uid = h.obj.owner_uid;
+  info.gpl_compatible = h.gpl_compatible;
+  memset(info.tag, 0, sizeof(info.tag));
+  memcpy(info.name, h.name, sizeof(info.name));
+  const uint32_t want_maps = std::min(info.nr_map_ids, h.nr_map_ids);
+  info.nr_map_ids = h.nr_map_ids;
+  if (want_maps != 0 && copy_to_user(reinterpret_cast<void*>(info.map_ids), h.map_ids, want_maps * sizeof(uint32_t)))
+    return -EFAULT;
+  info.verified_insns = h.insn_cnt;
+  const uint32_t want_insns = info.xlated_prog_len;
+  info.xlated_prog_len = h.insn_cnt * static_cast<uint32_t>(sizeof(bpf_insn));
+  if (want_insns != 0 &&
+      copy_to_user(reinterpret_cast<void*>(info.xlated_prog_insns), prog.insns(), std::min(want_insns, info.xlated_prog_len)))
+    return -EFAULT;
+  info.jited_prog_len = 0;  // programs are not compiled
+  info.nr_jited_ksyms = info.nr_jited_func_lens = info.nr_func_info = info.nr_line_info = info.nr_jited_line_info = 0;
+  info.run_time_ns = info.run_cnt = info.recursion_misses = 0;
+  if (copy_to_user(uinfo, &info, len) != 0) return -EFAULT;
+  *info_len = len;
+  return 0;
+}
+
+}  // namespace bpfemu::emu

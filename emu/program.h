@@ -1,0 +1,78 @@
+// Program objects: what BPF_PROG_LOAD makes.
+//
+// Loading makes the kernel's checks that need no verifier -- attributes, flags,
+// program and attach types, instruction count, the license, the name, the log
+// buffer's attributes -- and a structural pass over the instructions (known
+// classes, well-formed ld_imm64 pairs, map references that name maps, jumps
+// that stay inside the program, a last instruction that ends it). It is not the
+// verifier: a program the kernel's verifier would reject for what it does
+// (uninitialised registers, out-of-bounds accesses, unbounded loops, helper
+// argument types) loads here. Running programs is not emulated yet.
+//
+// A program holds a reference on every map it uses (ObjHeader::krefs of the
+// map), dropped when the program is freed, as the kernel's used_maps.
+#pragma once
+
+#include <cstdint>
+
+#include "core/object.h"
+
+namespace bpfemu::emu {
+
+inline constexpr uint32_t kMaxUsedMaps = 64;  // the kernel's MAX_USED_MAPS
+
+struct ProgHeader {
+  ObjHeader obj;
+  uint32_t prog_type;
+  uint32_t expected_attach_type;
+  uint32_t insn_cnt;
+  uint32_t prog_flags;
+  uint32_t gpl_compatible;
+  uint32_t nr_map_ids;
+  char name[16];
+  uint32_t map_ids[kMaxUsedMaps];
+};
+
+class alignas(64) Program final : public Object {
+ public:
+  explicit Program(Region&& region)
+      : Object(ObjKind::kProg, std::move(region)),
+        hdr_(this->region().at<ProgHeader>(this->region().size() - kHeaderPage)) {}
+  const ProgHeader& header() const { return *hdr_; }
+  const uint8_t* insns() const { return data(); }
+
+ private:
+  ProgHeader* hdr_;
+};
+
+// What BPF_PROG_LOAD takes (union bpf_attr's prog part); pointers are the caller's.
+struct ProgLoadAttr {
+  uint32_t prog_type;
+  uint32_t insn_cnt;
+  const void* insns;
+  const char* license;
+  uint32_t log_level;
+  uint32_t log_size;
+  void* log_buf;
+  uint32_t kern_version;
+  uint32_t prog_flags;
+  char prog_name[16];
+  uint32_t prog_ifindex;
+  uint32_t expected_attach_type;
+  uint32_t prog_btf_fd;
+  uint32_t attach_btf_id;
+  uint32_t attach_prog_fd;
+  const void* fd_array;
+  uint32_t fd_array_cnt;
+  uint64_t signature;
+  uint32_t* log_true_size;  // where to report the log's size (nullptr: the attr is too short)
+};
+
+// BPF_PROG_LOAD: an fd or -errno.
+int sys_prog_load(const ProgLoadAttr& attr);
+// BPF_OBJ_GET_INFO_BY_FD on a program (struct bpf_prog_info).
+int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len);
+// Drops the references a freed program held (the store's release hook).
+void prog_release_refs(const ProgHeader& hdr, class Store& store);
+
+}  // namespace bpfemu::emu
