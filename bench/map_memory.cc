@@ -4,14 +4,11 @@
 
 #include <cstdio>
 
+#include "emu/objects.h"
+
 namespace bench {
 
-uint64_t emu_map_bytes(int fd) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) return 0;
-  uint64_t b = static_cast<uint64_t>(st.st_blocks) * 512;
-  return b >= 4096 ? b - 4096 : b;
-}
+uint64_t emu_map_bytes(int fd) { return bpfemu::emu::storage_bytes(fd); }
 
 uint64_t kernel_map_bytes(int fd) {
   char path[64];

@@ -1,3 +1,6 @@
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,12 +10,20 @@
 #include <set>
 
 #include "conformance/scenario.h"
-#include "emu/bpffs.h"
 #include "core/cpu.h"
-
-#include <sched.h>
+#include "emu/bpffs.h"
 
 namespace bpfemu::conformance {
+
+// Where a /sys/fs/bpf path is for this backend's filesystem calls.
+namespace {
+std::string fs_path(Backend& b, const std::string& path) {
+  std::string real;
+  if (b.emulated() && emu::bpffs_path(AT_FDCWD, path.c_str(), &real)) return real;
+  return path;
+}
+}  // namespace
+
 
 Bytes u32(uint32_t v) {
   Bytes b(4);
@@ -67,6 +78,7 @@ Recorder::Recorder(Backend& backend) : b_(backend), ncpus_(backend.num_possible_
 
 Recorder::~Recorder() {
   for (const auto& p : pins_) b_.obj_unpin(p.c_str());
+  for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) ::rmdir(fs_path(b_, *it).c_str());
   for (int fd : open_fds_) b_.close(fd);
   if (saved_cpu_ >= 0) set_cpu(saved_cpu_);
 }
@@ -128,6 +140,18 @@ int Recorder::record(std::string call, long ret, std::string out) {
 }
 
 void Recorder::note(const std::string& what, long value) { record("note(" + what + ")", value); }
+
+long Recorder::raw(const std::string& label, int cmd, void* attr, unsigned size, bool fd_result) {
+  errno = 0;
+  const long r = b_.bpf(cmd, attr, size);
+  if (r >= 0 && fd_result) {
+    open_fds_.push_back(static_cast<int>(r));
+    record(label, 1);
+  } else {
+    record(label, r);
+  }
+  return r;
+}
 
 std::string Recorder::leaf_of(const std::string& path) const {
   const std::string prefix = pin_path("");
@@ -286,6 +310,37 @@ int Recorder::get(const std::string& path, uint32_t file_flags) {
   if (fd >= 0) open_fds_.push_back(fd);
   record("get(" + leaf_of(path) + ",flags=" + std::to_string(file_flags) + ")", fd >= 0 ? 1 : fd);
   return fd;
+}
+
+int Recorder::pin_as(int fd, const std::string& path, const std::string& label) {
+  errno = 0;
+  int r = b_.obj_pin(fd, path.c_str());
+  if (r == 0) pins_.push_back(path);
+  return record("pin(" + label + ")", r);
+}
+
+int Recorder::get_as(const std::string& path, uint32_t file_flags, const std::string& label) {
+  ObjOpts o;
+  o.file_flags = file_flags;
+  errno = 0;
+  int fd = b_.obj_get_opts(path.c_str(), &o);
+  if (fd >= 0) open_fds_.push_back(fd);
+  record("get(" + label + ",flags=" + std::to_string(file_flags) + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+int Recorder::mkdir_bpffs(const std::string& path) {
+  errno = 0;
+  int r = ::mkdir(fs_path(b_, path).c_str(), 0755) == 0 ? 0 : -1;
+  if (r == 0) dirs_.push_back(path);
+  return record("mkdir(" + leaf_of(path) + ")", r);
+}
+
+int Recorder::rmdir_bpffs(const std::string& path) {
+  errno = 0;
+  int r = ::rmdir(fs_path(b_, path).c_str()) == 0 ? 0 : -1;
+  dirs_.erase(std::remove(dirs_.begin(), dirs_.end(), path), dirs_.end());
+  return record("rmdir(" + leaf_of(path) + ")", r);
 }
 
 int Recorder::unpin(const std::string& path) {

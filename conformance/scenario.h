@@ -73,6 +73,12 @@ class Recorder {
   int pin(int fd, const std::string& path);
   int get(const std::string& path, uint32_t file_flags = 0);
   int unpin(const std::string& path);
+  // Pin and get under a label of the scenario's choosing (for path forms that
+  // pin_path() does not make), and directories on the bpffs.
+  int pin_as(int fd, const std::string& path, const std::string& label);
+  int get_as(const std::string& path, uint32_t file_flags, const std::string& label);
+  int mkdir_bpffs(const std::string& path);
+  int rmdir_bpffs(const std::string& path);
   int get_fd_by_id_of(int fd);  // looks up fd's id, then map_get_fd_by_id(id)
   int next_id_finds(int fd);    // map_get_next_id(id - 1) returns fd's id
   int close(int fd);
@@ -98,6 +104,9 @@ class Recorder {
   // Moves this thread to CPU `cpu` on both sides (sched_setaffinity for the
   // kernel, the emulated current CPU for the emulator); restored at the end.
   void set_cpu(int cpu);
+  // bpf(2) with a raw attr (Backend::bpf). Results >= 0 are recorded as 1 when
+  // the command returns an fd (fd_result), as they are otherwise.
+  long raw(const std::string& label, int cmd, void* attr, unsigned size, bool fd_result = false);
   // Records an arbitrary observation computed by the scenario.
   void note(const std::string& what, long value);
 
@@ -118,6 +127,7 @@ class Recorder {
   std::vector<Step> steps_;
   std::vector<int> open_fds_;
   std::vector<std::string> pins_;
+  std::vector<std::string> dirs_;
   int saved_cpu_ = -1;
   std::unique_ptr<ProgSide> prog_;
   ProgSide& prog();

@@ -131,6 +131,9 @@ class MapOps {
   // kernel's map_gen_lookup): a direct array index, or a call. The default is
   // a call of prog_lookup().
   virtual void gen_lookup(Map& map, prog::InlineLookup* out) const;
+  // The kernel's map_direct_value_addr: whether a program may take the
+  // address of a value directly (BPF_PSEUDO_MAP_VALUE; global data).
+  virtual bool direct_value_access(const Map&) const { return false; }
   // Pointer to the value for `key` (the current CPU's slot for per-CPU types), or nullptr.
   virtual void* prog_lookup(Map&, const void*) const { return nullptr; }
   // bpf_map_lookup_percpu_elem: the value of CPU `cpu`.

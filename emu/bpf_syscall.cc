@@ -189,6 +189,10 @@ long prog_load(void* uattr, unsigned size, const BpfAttr& a) {
   p.prog_ifindex = a.prog.prog_ifindex;
   p.expected_attach_type = a.prog.expected_attach_type;
   p.prog_btf_fd = a.prog.prog_btf_fd;
+  p.func_info_rec_size = a.prog.func_info_rec_size;
+  p.func_info_cnt = a.prog.func_info_cnt;
+  p.line_info_rec_size = a.prog.line_info_rec_size;
+  p.line_info_cnt = a.prog.line_info_cnt;
   p.attach_btf_id = a.prog.attach_btf_id;
   p.attach_prog_fd = a.prog.attach_prog_fd;
   p.fd_array = uptr(a.prog.fd_array);

@@ -48,11 +48,22 @@ int check_header(const std::vector<uint8_t>& data) {
   if (hdr.version != BTF_VERSION) return log_reason(-kENOTSUPP, "BTF: Unsupported version");
   if (hdr.flags != 0) return log_reason(-kENOTSUPP, "BTF: Unsupported flags");
   if (size == hdr.hdr_len) return log_reason(-EINVAL, "BTF: No data");
-  // btf_check_sec_info: both sections inside the blob, after the header.
-  const uint64_t total = size - hdr.hdr_len;
-  if (uint64_t{hdr.type_off} + hdr.type_len > total || uint64_t{hdr.str_off} + hdr.str_len > total)
-    return log_reason(-EINVAL, "BTF: Invalid section offset or length");
-  if ((hdr.type_off & 3) != 0) return log_reason(-EINVAL, "BTF: Unaligned type_off");
+  // btf_check_sec_info: the two sections, in offset order, tile the data
+  // after the header exactly: no gap, no overlap, nothing left over.
+  struct Sec {
+    uint32_t off, len;
+  } secs[2] = {{hdr.type_off, hdr.type_len}, {hdr.str_off, hdr.str_len}};
+  if (secs[1].off < secs[0].off) std::swap(secs[0], secs[1]);
+  const uint32_t expected = static_cast<uint32_t>(size - hdr.hdr_len);
+  uint32_t total = 0;
+  for (const Sec& sec : secs) {
+    if (expected < sec.off) return log_reason(-EINVAL, "BTF: Invalid section offset");
+    if (total < sec.off) return log_reason(-EINVAL, "BTF: Unsupported section found");
+    if (total > sec.off) return log_reason(-EINVAL, "BTF: Section overlap found");
+    if (expected - total < sec.len) return log_reason(-EINVAL, "BTF: Total section length too long");
+    total += sec.len;
+  }
+  if (expected != total) return log_reason(-EINVAL, "BTF: Unsupported section found");
   return 0;
 }
 

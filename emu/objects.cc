@@ -300,6 +300,17 @@ bool fd_object(int fd, ObjKind* kind, Object** obj, uint8_t* access) {
   return *obj != nullptr;
 }
 
+uint64_t storage_bytes(int fd) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = 0;
+  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  struct stat st {};
+  if (obj == nullptr || fstat(obj->region().fd(), &st) != 0) return 0;
+  const uint64_t b = static_cast<uint64_t>(st.st_blocks) * 512;
+  return b >= kHeaderPage ? b - kHeaderPage : b;
+}
+
 int live_view_count(ObjKind kind) {
   std::lock_guard<std::mutex> lock(g_mu);
   int n = 0;

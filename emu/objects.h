@@ -49,6 +49,9 @@ void collect_object(Store& store, ObjKind kind, uint32_t id);
 bool is_bpf_fd(int fd);
 // What fd is a handle of, for the libc interposers: false when it is none.
 bool fd_object(int fd, ObjKind* kind, Object** obj, uint8_t* access);
+// Bytes of memory the storage of the object behind fd uses now (the pages of
+// its data file that were touched, its header page excluded); 0 when fd is none.
+uint64_t storage_bytes(int fd);
 // Views of objects of `kind` this process has (tests check lifetimes with it).
 int live_view_count(ObjKind kind);
 

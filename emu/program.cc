@@ -15,6 +15,7 @@
 #include "bpfemu/uapi.h"
 #include "core/log.h"
 #include "core/map.h"
+#include "core/map_ops.h"
 #include "core/uaccess.h"
 #include "emu/objects.h"
 
@@ -238,6 +239,8 @@ class Checker {
         Map* m = map_from_fd(fd, nullptr, &err);
         if (m == nullptr) return log_reason(err, "insn %u: fd %d is not pointing to valid bpf_map", i, fd);
         const bool value = in.src_reg == BPF_PSEUDO_MAP_VALUE || in.src_reg == BPF_PSEUDO_MAP_IDX_VALUE;
+        if (value && !m->ops().direct_value_access(*m))
+          return log_reason(-EINVAL, "insn %u: no direct value access support for this map type", i);
         if (value && static_cast<uint32_t>(insns_[i + 1].imm) >= m->attr().value_size)
           return log_reason(-EINVAL, "insn %u: invalid access to map value, off=%u size=%u", i,
                             static_cast<uint32_t>(insns_[i + 1].imm), m->attr().value_size);
@@ -306,6 +309,42 @@ int sys_prog_load(const ProgLoadAttr& a) {
       (a.log_level & ~kLogMask) || a.log_size > (UINT32_MAX >> 2))
     return log_reason(-EINVAL, "invalid log buffer attributes");
   std::vector<Map*> maps;
+  // process_fd_array: with a count, fd_array lists the maps (and BTFs) the
+  // program may use, all checked up front.
+  if (a.fd_array_cnt != 0) {
+    std::vector<int32_t> fds(a.fd_array_cnt);
+    if (copy_from_user(fds.data(), a.fd_array, fds.size() * sizeof(int32_t)) != 0)
+      return log_reason(-EFAULT, "fd_array points at bad memory");
+    for (int32_t fd : fds) {
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      int e = -EBADF;
+      Object* obj = object_from_fd(fd, &kind, &access, &e);
+      if (obj == nullptr) return log_reason(e, "fd_array: fd %d is not a BPF object", fd);
+      if (kind == ObjKind::kMap) {
+        auto* m = static_cast<Map*>(obj);
+        if (std::find(maps.begin(), maps.end(), m) == maps.end()) {
+          if (maps.size() >= kMaxUsedMaps) return log_reason(-E2BIG, "the program uses more than 64 maps");
+          maps.push_back(m);
+        }
+      } else if (kind != ObjKind::kBtf) {
+        return log_reason(-EINVAL, "fd_array: fd %d is neither a map nor BTF", fd);
+      }
+    }
+  }
+  // check_btf_info_early: func and line info need the program's BTF.
+  if (a.func_info_cnt != 0 || a.line_info_cnt != 0) {
+    ObjKind kind = ObjKind::kNone;
+    uint8_t access = 0;
+    int e = -EBADF;
+    Object* btf = object_from_fd(static_cast<int>(a.prog_btf_fd), &kind, &access, &e);
+    if (btf == nullptr) return log_reason(e == -EBADF ? -EBADF : -EINVAL, "prog_btf_fd is not a BTF fd");
+    if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "prog_btf_fd is not a BTF fd");
+    if (a.func_info_cnt != 0 && (a.func_info_rec_size < 8 || a.func_info_rec_size > 252 || a.func_info_rec_size % 4))
+      return log_reason(-EINVAL, "invalid func info rec size %u", a.func_info_rec_size);
+    if (a.line_info_cnt != 0 && (a.line_info_rec_size < 16 || a.line_info_rec_size > 252 || a.line_info_rec_size % 4))
+      return log_reason(-EINVAL, "invalid line info rec size %u", a.line_info_rec_size);
+  }
   Checker checker(insns, a.fd_array, a.fd_array_cnt);
   if (int e = checker.run(&maps); e != 0) return e;
   if (int e = write_log(a, a.insn_cnt); e != 0) return e;

@@ -60,6 +60,10 @@ struct ProgLoadAttr {
   uint32_t prog_ifindex;
   uint32_t expected_attach_type;
   uint32_t prog_btf_fd;
+  uint32_t func_info_rec_size;
+  uint32_t func_info_cnt;
+  uint32_t line_info_rec_size;
+  uint32_t line_info_cnt;
   uint32_t attach_btf_id;
   uint32_t attach_prog_fd;
   const void* fd_array;

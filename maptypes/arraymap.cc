@@ -128,6 +128,9 @@ class ArrayOps : public GenericBatchOps<false> {
     return usage + entries * stride(map);
   }
 
+  // Global data lives in plain arrays: programs address their values directly.
+  bool direct_value_access(const Map&) const override { return !percpu_; }
+
   // The verifier inlines array lookups (array_map_gen_lookup).
   void gen_lookup(Map& map, prog::InlineLookup* out) const override {
     const uint32_t cpus = percpu_ ? map.nr_cpus() : 1;

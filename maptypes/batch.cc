@@ -22,9 +22,6 @@ int check_elem_flags(const Map& map, uint64_t elem_flags) {
 }
 
 uint8_t* at(void* base, uint64_t index, uint32_t size) { return static_cast<uint8_t*>(base) + index * size; }
-const uint8_t* at(const void* base, uint64_t index, uint32_t size) {
-  return static_cast<const uint8_t*>(base) + index * size;
-}
 }  // namespace
 
 int generic_lookup_batch(Map& map, const BatchArgs& args) {

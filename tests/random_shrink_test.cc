@@ -95,6 +95,7 @@ class BuggyBackend final : public Backend {
  public:
   std::string_view name() const override { return "buggy"; }
   std::string describe() const override { return "buggy emu"; }
+  bool emulated() const override { return true; }
   int map_create(uint32_t t, const char* n, uint32_t ks, uint32_t vs, uint32_t max, const MapCreateOpts* o) override {
     int fd = e_.map_create(t, n, ks, vs, max, o);
     if (fd >= 0) poisoned_[fd].clear();
@@ -144,6 +145,7 @@ class BuggyBackend final : public Backend {
     return e_.map_mmap(fd, n, prot, flags, off);
   }
   int map_munmap(void* a, size_t n) override { return e_.map_munmap(a, n); }
+  long bpf(int cmd, void* attr, unsigned size) override { return e_.bpf(cmd, attr, size); }
   int close(int fd) override { return e_.close(fd); }
   int num_possible_cpus() override { return e_.num_possible_cpus(); }
 

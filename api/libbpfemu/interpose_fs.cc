@@ -46,7 +46,7 @@ struct Where {
 
 Where where(int dirfd, const char* path) {
   Where w;
-  if (in_emu() || path == nullptr) return w;
+  if (in_emu() || opaque(path) == nullptr) return w;
   const int saved = errno;
   EmuScope scope;
   w.on = emu::bpffs_path(dirfd, path, &w.real);
@@ -119,7 +119,7 @@ void bpffs_statvfs(struct statvfs* s) {
 // /proc/self/fd/<n> or /proc/<our pid>/fd/<n> (kind "fd"), or .../fdinfo/<n>:
 // the fd it names, else -1.
 int proc_fd_of(const char* path, const char* kind) {
-  if (path == nullptr || strncmp(path, "/proc/", 6) != 0) return -1;
+  if (opaque(path) == nullptr || strncmp(path, "/proc/", 6) != 0) return -1;
   const char* p = path + 6;
   if (strncmp(p, "self/", 5) == 0 || strncmp(p, "thread-self/", 12) == 0) {
     p = strchr(p, '/') + 1;
@@ -332,7 +332,7 @@ BPFEMU_EXPORT int eaccess(const char* path, int mode) { return faccessat(AT_FDCW
 
 BPFEMU_EXPORT int fstatat(int dirfd, const char* path, struct stat* st, int flags) {
   BPFEMU_NEXT(fstatat, int (*)(int, const char*, struct stat*, int));
-  if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0' && handle(dirfd)) {
+  if ((flags & AT_EMPTY_PATH) && opaque(path) != nullptr && path[0] == '\0' && handle(dirfd)) {
     emu::anon_inode_stat(st);
     return 0;
   }
@@ -374,7 +374,7 @@ BPFEMU_EXPORT int __fxstatat64(int, int dirfd, const char* path, struct stat* st
 
 BPFEMU_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, struct statx* st) {
   BPFEMU_NEXT(statx, int (*)(int, const char*, int, unsigned, struct statx*));
-  if ((flags & AT_EMPTY_PATH) && path != nullptr && path[0] == '\0' && handle(dirfd)) {
+  if ((flags & AT_EMPTY_PATH) && opaque(path) != nullptr && path[0] == '\0' && handle(dirfd)) {
     struct stat s {};
     emu::anon_inode_stat(&s);
     memset(st, 0, sizeof(*st));
@@ -488,7 +488,7 @@ BPFEMU_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
     va_end(ap);
   }
   BPFEMU_NEXT(openat, int (*)(int, const char*, int, ...));
-  if (!in_emu() && path != nullptr && path[0] == '/') {
+  if (!in_emu() && opaque(path) != nullptr && path[0] == '/') {
     if (int fd = fdinfo_fd(path); fd >= 0) return fd;
   }
   if (Where w = where(dirfd, path); w.on) {

@@ -7,6 +7,7 @@
 
 #include "core/cpu.h"
 #include "core/log.h"
+#include "emu/bpf_syscall.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
 #include "emu/kernel.h"
@@ -128,6 +129,11 @@ int EmuBackend::map_munmap(void* addr, size_t length) {
   if (::munmap(addr, length) != 0) return ret(-errno);
   emu::note_munmap(addr, length);
   return 0;
+}
+long EmuBackend::bpf(int cmd, void* attr, unsigned size) {
+  const long r = emu::bpf_syscall(cmd, attr, size);
+  if (r < 0) return ret(static_cast<int>(r));
+  return r;
 }
 int EmuBackend::close(int fd) { return ret(emu::sys_close(fd)); }
 int EmuBackend::num_possible_cpus() { return possible_cpus(); }

@@ -1,8 +1,9 @@
-#include <sys/mman.h>
 #include "bpfemu/kernel_backend.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -116,6 +117,10 @@ void* KernelBackend::map_mmap(int fd, size_t length, int prot, int flags, off_t 
   return ::mmap(nullptr, length, prot, flags, fd, offset);
 }
 int KernelBackend::map_munmap(void* addr, size_t length) { return ::munmap(addr, length) == 0 ? 0 : ret(-errno); }
+long KernelBackend::bpf(int cmd, void* attr, unsigned size) {
+  const long r = ::syscall(__NR_bpf, cmd, attr, size);
+  return r < 0 ? ret(-errno) : r;
+}
 int KernelBackend::close(int fd) { return ::close(fd) == 0 ? 0 : -errno; }
 int KernelBackend::num_possible_cpus() { return libbpf_num_possible_cpus(); }
 

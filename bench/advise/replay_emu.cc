@@ -230,7 +230,7 @@ RunResult replay_syscall(bpfemu::Backend& be, const Candidate& c, const Stream& 
     }
   };
   run_measured(st, exec, res);
-  res.mem_bytes = be.name() == "emu" ? emu_map_bytes(fd) : kernel_map_bytes(fd);
+  res.mem_bytes = be.emulated() ? emu_map_bytes(fd) : kernel_map_bytes(fd);
   be.close(fd);
   return res;
 }

@@ -51,6 +51,9 @@ class Backend {
   virtual std::string_view name() const = 0;
   // A short description of what answers: the kernel release, or the emulated profile.
   virtual std::string describe() const = 0;
+  // Whether the emulator answers (its controls -- CPUs, profiles, faults --
+  // then apply, and /sys/fs/bpf paths are its emulated bpffs).
+  virtual bool emulated() const = 0;
 
   virtual int map_create(uint32_t map_type, const char* map_name, uint32_t key_size, uint32_t value_size,
                          uint32_t max_entries, const MapCreateOpts* opts) = 0;
@@ -85,6 +88,11 @@ class Backend {
   // MAP_FAILED with errno set.
   virtual void* map_mmap(int fd, size_t length, int prot, int flags, off_t offset) = 0;
   virtual int map_munmap(void* addr, size_t length) = 0;
+
+  // bpf(2) itself: syscall(__NR_bpf, cmd, attr, size) with the caller's raw
+  // attr, for callers that build union bpf_attr themselves. The result, or
+  // -errno (errno set too).
+  virtual long bpf(int cmd, void* attr, unsigned size) = 0;
 
   // close(2) of a handle returned by this backend.
   virtual int close(int fd) = 0;

@@ -13,6 +13,7 @@ class EmuBackend final : public Backend {
 
   std::string_view name() const override { return "emu"; }
   std::string describe() const override;
+  bool emulated() const override { return true; }
 
   int map_create(uint32_t map_type, const char* map_name, uint32_t key_size, uint32_t value_size,
                  uint32_t max_entries, const MapCreateOpts* opts) override;
@@ -41,6 +42,7 @@ class EmuBackend final : public Backend {
   int obj_unpin(const char* pathname) override;
   void* map_mmap(int fd, size_t length, int prot, int flags, off_t offset) override;
   int map_munmap(void* addr, size_t length) override;
+  long bpf(int cmd, void* attr, unsigned size) override;
   int close(int fd) override;
   int num_possible_cpus() override;
 };
