@@ -12,32 +12,18 @@
 #include <atomic>
 #include <cstdint>
 
+#include "bpfemu/controls.h"
+
 namespace bpfemu {
 
 // Number of possible CPUs maps are created with. Maps remember the count they were
-// created with; changing it affects only maps created afterwards.
+// created with; changing it (set_possible_cpus, bpfemu/controls.h) affects only
+// maps created afterwards.
 inline int possible_cpus();
-// Overrides the count (n >= 1); 0 restores the host default.
-void set_possible_cpus(int n);
 
 // The current CPU of the calling thread, always in [0, possible_cpus()).
 // Inline: per-CPU maps ask on every program-side operation.
 inline int current_cpu();
-
-// Sets the calling thread's emulated current CPU (-1: follow sched_getcpu again).
-void set_thread_cpu(int cpu);
-
-// Pins the calling thread's emulated current CPU for the scope's lifetime.
-class ScopedCpu {
- public:
-  explicit ScopedCpu(int cpu);
-  ~ScopedCpu();
-  ScopedCpu(const ScopedCpu&) = delete;
-  ScopedCpu& operator=(const ScopedCpu&) = delete;
-
- private:
-  int saved_;
-};
 
 // The host's possible CPU count (core/host.h), as libbpf counts it.
 int host_possible_cpus();

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+
+#include "bpfemu/controls.h"
 #include <string>
 #include <string_view>
 
@@ -61,13 +63,9 @@ struct KernelProfile {
 
 // The active profile for maps created from now on (process-wide).
 const KernelProfile& active_profile();
-// Selects a profile by name ("6.1", "6.18", "host"); false if unknown.
-bool set_active_profile(std::string_view name);
 // Looks up a profile by name; nullptr if unknown.
 const KernelProfile* find_profile(std::string_view name);
 // The profile that matches a kernel release string such as "6.18.44-fc".
 const KernelProfile& profile_for_release(std::string_view release);
-// Comma-separated list of known profile names, for help texts.
-std::string profile_names();
 
 }  // namespace bpfemu

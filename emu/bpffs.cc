@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/host.h"
+#include "core/log.h"
 #include "emu/objects.h"
 #include "emu/store.h"
 
@@ -33,8 +34,13 @@ std::string& root_cache() {
 
 // The root's path, with no side effect on the filesystem (it is made when
 // the store is first used, see ensure_bpffs_root).
+std::string& root_override() {
+  static auto* s = new std::string();
+  return *s;
+}
+
 std::string compute_root() {
-  const char* env = getenv("BPFEMU_BPFFS");
+  const char* env = root_override().empty() ? getenv("BPFEMU_BPFFS") : root_override().c_str();
   std::string root =
       env != nullptr && *env != '\0' ? env : host().shm_root() + "/bpfemu-" + std::to_string(getuid());
   while (root.size() > 1 && root.back() == '/') root.pop_back();
@@ -127,6 +133,26 @@ void reset_bpffs_root() {
   std::lock_guard<std::mutex> lock(g_mu);
   root_cache().clear();
 }
+
+}  // namespace bpfemu::emu
+
+namespace bpfemu {
+
+void set_bpffs_root(const std::string& dir) {
+  {
+    std::lock_guard<std::mutex> lock(emu::g_mu);
+    emu::root_override() = dir;
+  }
+  emu::reset_bpffs_root();
+}
+
+std::string bpffs_root_dir() { return emu::bpffs_root(); }
+
+void set_log(bool on) { emu::set_log_enabled(on); }
+
+}  // namespace bpfemu
+
+namespace bpfemu::emu {
 
 bool inside_root(const std::string& real) {
   const std::string& root = bpffs_root();
