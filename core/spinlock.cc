@@ -1,5 +1,7 @@
 #include "core/spinlock.h"
 
+#include "core/arch.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -44,9 +46,8 @@ bool SpinLock::lock_slow() noexcept {
       continue;
     }
     if (spins % 64 == 0) sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-    else __builtin_ia32_pause();
-#endif
+    else
+      cpu_relax();
     // Rarely, check whether the holder still exists; a dead holder's lock is taken over.
     if (spins % 4096 == 0 && cur != me && owner_is_dead(cur)) {
       int saved = errno;

@@ -9,21 +9,12 @@
 #include <cstring>
 #include <type_traits>
 
+#include "core/arch.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-// Built with ThreadSanitizer (GCC's and clang's ways of saying so).
-#if defined(__SANITIZE_THREAD__)
-#define BPFEMU_DETAIL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define BPFEMU_DETAIL_TSAN 1
-#endif
-#endif
-#ifndef BPFEMU_DETAIL_TSAN
-#define BPFEMU_DETAIL_TSAN 0
-#endif
 
 namespace bpfemu::detail {
 
@@ -88,7 +79,7 @@ struct FlatHit {
 template <uint32_t kKeySize>
 [[gnu::always_inline]] inline bool flat_near_home(const FlatHashLayout& l, const void* key, FlatHit* hit) {
   static_assert(kKeySize == 4 || kKeySize == 8);
-#if BPFEMU_DETAIL_TSAN
+#if BPFEMU_TSAN
   (void)l, (void)key, (void)hit;
   return false;  // the per-slot seqlock races on purpose; the full probe locks under TSan
 #else
@@ -163,7 +154,7 @@ struct FlatHit16 {
 // unsure -- for the full probe to settle.
 enum class FlatFind { kFound, kAbsent, kUnsure };
 
-#if defined(__SSE2__) && !BPFEMU_DETAIL_TSAN
+#if defined(__SSE2__) && !BPFEMU_TSAN
 inline constexpr bool kFlatSlot16 = true;
 
 // One 16-byte load that the compiler may not split, merge or fold into

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/arch.h"
 #include "core/spinlock.h"
 #include "core/map_ops.h"
 
@@ -179,7 +180,7 @@ inline BucketWriteGuard::BucketWriteGuard(const Htab& h, Bucket& b) : b_(b) {
 
 template <class F>
 bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const {
-#if defined(__SANITIZE_THREAD__)
+#if BPFEMU_TSAN
   // The seqlock's deliberate races would drown real reports: lock instead.
   emu::SpinGuard g(const_cast<Bucket&>(b).lock);
   uint32_t idx = find(b, hash, key);
@@ -192,7 +193,7 @@ bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& 
       // A writer is active — or died mid-write: taking the lock now and then
       // repairs the bucket in the latter case.
       if (++spins % (1U << 16) == 0) BucketWriteGuard repair(*this, const_cast<Bucket&>(b));
-      __builtin_ia32_pause();
+      cpu_relax();
       continue;
     }
     // Bounded walk: a chain edited under us may be momentarily inconsistent.

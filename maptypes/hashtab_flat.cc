@@ -55,6 +55,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/arch.h"
 #include "core/uaccess.h"
 #include "maptypes/flat_hash.h"
 #include "core/cpu.h"
@@ -215,7 +216,7 @@ class Flat {
     if constexpr (kKeySize != 0) {
       return detail::flat_near_home<kKeySize>(layout(), key, slot, seen);
     } else {
-#if defined(__SANITIZE_THREAD__)
+#if BPFEMU_TSAN
       return false;  // see probe_as
 #else
       const uint32_t i = home(key);
@@ -453,12 +454,12 @@ void Flat::wait_for_writer(Map& m, uint32_t slot, uint32_t spins) {
     f.lock_stripe(stripe_of(slot));
     f.stripe(stripe_of(slot)).lock.unlock();
   }
-  __builtin_ia32_pause();
+  cpu_relax();
 }
 
 template <uint32_t kKeySize>
 inline uint32_t Flat::probe_as(const void* key, uint32_t* seen) const {
-#if defined(__SANITIZE_THREAD__)
+#if BPFEMU_TSAN
   // The per-slot seqlock races on purpose; under TSan, probe with the path's
   // stripes held (the callers' unchanged() check then always holds).
   return with_path_locked(*this, key, [&](StripeLocks&, uint32_t at, uint32_t) {
@@ -521,7 +522,7 @@ inline void copy_value_bytes(void* dst, const void* src, uint32_t n) {
 // Copies slot i's key when the slot is LIVE (a consistent snapshot); false
 // when it is not.
 bool copy_live_key(const Flat& f, Map& map, uint32_t i, void* out) {
-#if defined(__SANITIZE_THREAD__)
+#if BPFEMU_TSAN
   StripeLocks locks(f, Flat::stripe_of(i), false);
   if (f.state_of(i) != kLive) return false;
   memcpy(out, f.key_of(i), map.attr().key_size);
@@ -896,7 +897,7 @@ class FlatHtabOps : public HtabOps {
   [[gnu::noinline]] static int copy_value_probing(Map& map, const void* key, void* value) {
     Flat f(map);
     const uint32_t vs = map.attr().value_size;
-#if defined(__SANITIZE_THREAD__)
+#if BPFEMU_TSAN
     return with_path_locked(f, key, [&](StripeLocks&, uint32_t at, uint32_t) {  // see probe_as
       if (at == UINT32_MAX) return -ENOENT;
       memcpy(value, f.value_of(at), vs);

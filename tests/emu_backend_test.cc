@@ -15,6 +15,7 @@
 #include "bpfemu/emu_backend.h"
 #include "emu/bpffs.h"
 #include "core/cpu.h"
+#include "core/host.h"
 #include "emu/kernel.h"
 #include "core/profile.h"
 
@@ -167,6 +168,7 @@ TEST_F(EmuTest, PinnedMapOutlivesHandlesUntilUnpinned) {
 }
 
 TEST_F(EmuTest, ProfileSelectsRefreezeErrno) {
+  ASSERT_TRUE(bpfemu::set_active_profile("6.18"));
   int fd = make_array();
   EXPECT_EQ(b_.map_freeze(fd), 0);
   EXPECT_EQ(b_.map_freeze(fd), -EPERM);  // 6.18: write permission is gone once frozen
@@ -251,6 +253,21 @@ TEST_F(EmuTest, Profile61InfoStartsFromZeros) {
   fd = make_array();
   EXPECT_EQ(info_ifindex(fd), 0u);
   b_.close(fd);
+}
+
+// "host" is the profile of the kernel the host runs, whatever that is.
+TEST_F(EmuTest, HostProfileFollowsTheHostsKernelRelease) {
+  bpfemu::FakeHost fake;
+  for (const auto& [release, profile] : std::vector<std::pair<std::string, std::string>>{
+           {"6.1.0-56-cloud-amd64", "6.1"}, {"6.12.48+deb13", "6.1"}, {"6.18.44-fc", "6.18"}, {"7.2.0", "6.18"}}) {
+    fake.release = release;
+    bpfemu::ScopedHost scoped(fake);
+    ASSERT_TRUE(bpfemu::set_active_profile("host"));
+    EXPECT_STREQ(bpfemu::active_profile().name, profile.c_str()) << release;
+  }
+  fake.cpus = 5;
+  bpfemu::ScopedHost scoped(fake);
+  EXPECT_EQ(b_.num_possible_cpus(), 5);
 }
 
 TEST_F(EmuTest, Profile61LpmValueLimit) {

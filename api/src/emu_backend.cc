@@ -18,20 +18,23 @@ namespace {
 
 // Out of line, so that the common (successful) path of a call keeps no
 // register across it and can return at once.
-[[gnu::noinline, gnu::cold]] int fail(int r) {
-  emu::log_failure("bpfemu::EmuBackend", r);
+[[gnu::noinline, gnu::cold]] int fail(int r, const char* what) {
+  emu::log_failure(what, r);
   errno = -r;
   return r;
 }
 
 // libbpf 1.x convention: negative errno returned and stored in errno.
-inline int ret(int r) {
+inline int ret_named(int r, const char* what) {
   if (r < 0) [[unlikely]]
-    return fail(r);
+    return fail(r, what);
   return r;
 }
 
 }  // namespace
+
+// Names the Backend call in BPFEMU_LOG lines.
+#define ret(r) ret_named((r), __func__)
 
 std::string EmuBackend::describe() const { return std::string("emulator (profile ") + active_profile().name + ")"; }
 
