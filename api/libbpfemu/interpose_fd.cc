@@ -17,6 +17,7 @@
 // The symbols are deliberately unversioned: a versioned reference such as
 // close@GLIBC_2.2.5 binds to an unversioned definition that comes first.
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -33,7 +34,9 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include <climits>
 #include <cstdarg>
 #include <cstring>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "api/libbpfemu/dropin.h"
 #include "api/libbpfemu/interpose.h"
@@ -107,6 +110,35 @@ int fcntl_common(int fd, int cmd, void* arg, const char* name, std::atomic<void*
   int r = next != nullptr ? next(fd, cmd, arg) : static_cast<int>(libc_syscall(SYS_fcntl, fd, cmd, (long)arg));
   if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) after_dup(fd, r);
   return r;
+}
+
+// The VFS checks the file's mode before the file's own read/write (which the
+// kernel's BPF files answer with EINVAL).
+int read_errno(emu::ObjKind, uint8_t access) { return (access & emu::kCanRead) ? EINVAL : EBADF; }
+int write_errno(emu::ObjKind kind, uint8_t access, int otherwise) {
+  return kind == emu::ObjKind::kBtf || !(access & emu::kCanWrite) ? EBADF : otherwise;
+}
+
+// poll() of fds some of which are map handles: a map without a map_poll
+// callback is always "ready" with EPOLLERR, and nothing else.
+int poll_with_handles(struct pollfd* fds, nfds_t n, const std::function<int(struct pollfd*, nfds_t, bool)>& real) {
+  std::vector<struct pollfd> copy(fds, fds + n);
+  int maps = 0;
+  for (nfds_t i = 0; i < n; ++i) {
+    emu::ObjKind kind = emu::ObjKind::kNone;
+    if (fds[i].fd >= 0 && handle(fds[i].fd, &kind) && kind == emu::ObjKind::kMap) {
+      copy[i].fd = -1;  // ignored by the kernel
+      ++maps;
+    }
+  }
+  if (maps == 0) return real(fds, n, false);
+  const int r = real(copy.data(), n, true);  // no waiting: some fds are ready
+  if (r < 0) return r;
+  for (nfds_t i = 0; i < n; ++i) {
+    fds[i].revents = copy[i].revents;
+    if (copy[i].fd == -1 && fds[i].fd >= 0) fds[i].revents = POLLERR;
+  }
+  return r + maps;
 }
 
 }  // namespace
@@ -214,27 +246,33 @@ BPFEMU_EXPORT int fcntl64(int fd, int cmd, ...) {
 // ---- I/O on a handle: the kernel's bpf_dummy_read/write, no llseek, no fsync ----
 
 BPFEMU_EXPORT ssize_t read(int fd, void* buf, size_t n) {
-  if (handle(fd)) return fail<ssize_t>(EINVAL);
+  emu::ObjKind kind = emu::ObjKind::kNone;
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail<ssize_t>(read_errno(kind, access));
   BPFEMU_NEXT(read, ssize_t (*)(int, void*, size_t));
   return next_read(fd, buf, n);
 }
 
 BPFEMU_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   emu::ObjKind kind = emu::ObjKind::kNone;
-  if (handle(fd, &kind)) return fail<ssize_t>(kind == emu::ObjKind::kBtf ? EBADF : EINVAL);
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail<ssize_t>(write_errno(kind, access, EINVAL));
   BPFEMU_NEXT(write, ssize_t (*)(int, const void*, size_t));
   return next_write(fd, buf, n);
 }
 
 BPFEMU_EXPORT ssize_t readv(int fd, const struct iovec* iov, int n) {
-  if (handle(fd)) return fail<ssize_t>(EINVAL);
+  emu::ObjKind kind = emu::ObjKind::kNone;
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail<ssize_t>(read_errno(kind, access));
   BPFEMU_NEXT(readv, ssize_t (*)(int, const struct iovec*, int));
   return next_readv(fd, iov, n);
 }
 
 BPFEMU_EXPORT ssize_t writev(int fd, const struct iovec* iov, int n) {
   emu::ObjKind kind = emu::ObjKind::kNone;
-  if (handle(fd, &kind)) return fail<ssize_t>(kind == emu::ObjKind::kBtf ? EBADF : EINVAL);
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail<ssize_t>(write_errno(kind, access, EINVAL));
   BPFEMU_NEXT(writev, ssize_t (*)(int, const struct iovec*, int));
   return next_writev(fd, iov, n);
 }
@@ -277,14 +315,16 @@ BPFEMU_EXPORT int ftruncate64(int fd, off_t len) {
 
 BPFEMU_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   emu::ObjKind kind = emu::ObjKind::kNone;
-  if (handle(fd, &kind)) return fail(kind == emu::ObjKind::kBtf ? EBADF : ENODEV);
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail(write_errno(kind, access, ENODEV));
   BPFEMU_NEXT(fallocate, int (*)(int, int, off_t, off_t));
   return next_fallocate(fd, mode, off, len);
 }
 
 BPFEMU_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) {
   emu::ObjKind kind = emu::ObjKind::kNone;
-  if (handle(fd, &kind)) return fail(kind == emu::ObjKind::kBtf ? EBADF : ENODEV);
+  uint8_t access = 0;
+  if (handle(fd, &kind, &access)) return fail(write_errno(kind, access, ENODEV));
   BPFEMU_NEXT(fallocate64, int (*)(int, int, off_t, off_t));
   return next_fallocate64(fd, mode, off, len);
 }
@@ -375,6 +415,21 @@ BPFEMU_EXPORT int fstatfs64(int fd, struct statfs64* s64) {
   }
   BPFEMU_NEXT(fstatfs64, int (*)(int, struct statfs*));
   return next_fstatfs64(fd, s);
+}
+
+BPFEMU_EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
+  BPFEMU_NEXT(poll, int (*)(struct pollfd*, nfds_t, int));
+  if (in_emu()) return next_poll(fds, n, timeout);
+  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) { return next_poll(f, k, now ? 0 : timeout); });
+}
+
+BPFEMU_EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask) {
+  BPFEMU_NEXT(ppoll, int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*));
+  if (in_emu()) return next_ppoll(fds, n, timeout, mask);
+  static const struct timespec kNow = {0, 0};
+  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) {
+    return next_ppoll(f, k, now ? &kNow : timeout, mask);
+  });
 }
 
 // ---- memory mappings of map fds ----
