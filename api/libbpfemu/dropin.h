@@ -12,8 +12,12 @@
 #include "core/log.h"
 #include "core/scope.h"
 
-// Marks the library's public C symbols (everything else is hidden).
-#define BPFEMU_EXPORT __attribute__((visibility("default")))
+// Marks the library's public C symbols (everything else is hidden). Weak, so
+// that a program linking libbpfemu.a and libbpf.a statically gets libbpf's own
+// <bpf/bpf.h> functions where both define one (they reach the emulator
+// through syscall()) instead of a duplicate-symbol error; the dynamic linker
+// does not look at weakness, so libbpfemu.so's definitions win as before.
+#define BPFEMU_EXPORT __attribute__((visibility("default"), weak))
 
 namespace bpfemu::dropin {
 
