@@ -1,5 +1,6 @@
 #include "common.h"
 
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/kernel_backend.h"
 #include "core/cpu.h"
+#include "emu/bpf_syscall.h"
 
 namespace bench {
 
@@ -40,9 +42,49 @@ uint32_t stride_for(uint32_t n) {
   return s % n == 0 ? 1 : s;
 }
 
+namespace {
+
+// The emulator reached the way libbpf reaches it under libbpfemu: its
+// bpf_map_lookup_elem/_update_elem fill a zeroed union bpf_attr up to the
+// command's last field and make the bpf(2) call, which the emulated syscall
+// answers (attr copy, CHECK_ATTR, dispatch). The rest is EmuBackend's.
+class EmuSyscallBackend final : public bpfemu::EmuBackend {
+ public:
+  std::string_view name() const override { return "emu_syscall"; }
+  int map_lookup_elem(int fd, const void* key, void* value) override {
+    const size_t attr_sz = offsetof(bpfemu::emu::BpfAttr, elem.flags) + sizeof(uint64_t);
+    bpfemu::emu::BpfAttr attr;
+    memset(&attr, 0, attr_sz);
+    attr.elem.map_fd = static_cast<uint32_t>(fd);
+    attr.elem.key = reinterpret_cast<uintptr_t>(key);
+    attr.elem.value = reinterpret_cast<uintptr_t>(value);
+    return done(bpfemu::emu::bpf_syscall(BPF_MAP_LOOKUP_ELEM, &attr, attr_sz));
+  }
+  int map_update_elem(int fd, const void* key, const void* value, uint64_t flags) override {
+    const size_t attr_sz = offsetof(bpfemu::emu::BpfAttr, elem.flags) + sizeof(uint64_t);
+    bpfemu::emu::BpfAttr attr;
+    memset(&attr, 0, attr_sz);
+    attr.elem.map_fd = static_cast<uint32_t>(fd);
+    attr.elem.key = reinterpret_cast<uintptr_t>(key);
+    attr.elem.value = reinterpret_cast<uintptr_t>(value);
+    attr.elem.flags = flags;
+    return done(bpfemu::emu::bpf_syscall(BPF_MAP_UPDATE_ELEM, &attr, attr_sz));
+  }
+
+ private:
+  static int done(long r) {
+    if (r < 0) errno = static_cast<int>(-r);
+    return static_cast<int>(r);
+  }
+};
+
+}  // namespace
+
 bpfemu::Backend* backend(const std::string& name, std::string* why) {
   static bpfemu::EmuBackend emu;
+  static EmuSyscallBackend emu_syscall;
   if (name == "emu") return &emu;
+  if (name == "emu_syscall") return &emu_syscall;
   static std::once_flag once;
   static std::unique_ptr<bpfemu::Backend> kernel;
   static std::string kernel_why;

@@ -163,6 +163,8 @@ void add_scaled(const char* op, const TypeInfo& t, const char* be, uint32_t n, B
 }  // namespace
 
 void register_syscall_reads(const TypeInfo& t, uint32_t n) {
+  // Through the emulated bpf(2), as libbpf's own wrapper makes the call.
+  if (t.type == BPF_MAP_TYPE_HASH || t.type == BPF_MAP_TYPE_ARRAY) add("lookup", t, "emu_syscall", n, lookup);
   for (const char* be : {"emu", "kernel"}) {
     add_scaled("lookup", t, be, n, lookup);
     if (has_random_keys_rows(t))
@@ -174,6 +176,8 @@ void register_syscall_reads(const TypeInfo& t, uint32_t n) {
 
 void register_syscall_writes(const TypeInfo& t, uint32_t n) {
   const char* tag = writes_tag(t);
+  if (t.type == BPF_MAP_TYPE_HASH || t.type == BPF_MAP_TYPE_ARRAY)
+    add("update_existing", t, "emu_syscall", n, update_existing, tag);
   for (const char* be : {"emu", "kernel"}) {
     add_scaled("update_existing", t, be, n, update_existing, tag);
     if (has_random_keys_rows(t))

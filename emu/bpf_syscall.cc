@@ -78,9 +78,11 @@ bool tail_is_zero(const BpfAttr& a, unsigned from, unsigned size) {
   return true;
 }
 
-int check_attr(const BpfAttr& a, int cmd, const Abi& abi) {
+// Bytes past what the caller passed are zero already (the copy starts from a
+// zeroed attr), so only [end, size) can hold anything.
+int check_attr(const BpfAttr& a, int cmd, unsigned size, const Abi& abi) {
   const unsigned end = static_cast<unsigned>(cmd) < sizeof(abi.end) ? abi.end[cmd] : 0;
-  if (end == 0 || tail_is_zero(a, end, abi.attr_size)) return 0;
+  if (end == 0 || end >= size || tail_is_zero(a, end, size)) return 0;
   return log_reason(-EINVAL, "attr bytes past the command's last field (offset %u) are not zero", end);
 }
 
@@ -304,7 +306,7 @@ long bpf_syscall(int cmd, void* uattr, unsigned int size) {
   BpfAttr a;
   memset(&a, 0, sizeof(a));
   if (copy_from_user(&a, uattr, size) != 0) return log_reason(-EFAULT, "attr points at bad memory");
-  if (int e = check_attr(a, cmd, v); e != 0) return e;
+  if (int e = check_attr(a, cmd, size, v); e != 0) return e;
   return dispatch(cmd, uattr, size, a);
 }
 

@@ -7,7 +7,7 @@
 
 namespace bpfemu {
 
-class EmuBackend final : public Backend {
+class EmuBackend : public Backend {
  public:
   EmuBackend() = default;
 
