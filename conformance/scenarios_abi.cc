@@ -165,6 +165,8 @@ SCENARIO("SYSCALL", "abi", "attr_sizes") {
 }
 
 SCENARIO("SYSCALL", "abi", "bad_attr_pointers") {
+  // At least one map exists, so BPF_MAP_GET_NEXT_ID finds an id to write back.
+  r.create(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, "abi_one");
   r.raw("create(NULL,0)", BPF_MAP_CREATE, nullptr, 0, true);
   r.raw("create(NULL,8)", BPF_MAP_CREATE, nullptr, 8, true);
   r.raw("create((void*)16,8)", BPF_MAP_CREATE, reinterpret_cast<void*>(16), 8, true);

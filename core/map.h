@@ -69,9 +69,20 @@ class Map;
 // flags lack BPF_F_LOCK. Each answers exactly what the family's ops would; the
 // family picks them when the view is made (MapOps::bind_view), specialised for
 // the map's geometry, so the common case is one indirect call.
+// Their key and value are emulator memory (the syscall layer copies between
+// them and the caller; key_size and value_size, kept here, say how much),
+// except for an op marked as taking the caller's pointers: that one reads the
+// key and value and writes the value itself, through core/uaccess.h (see
+// user_fast_lookup8 / user_fast_update8 in core/map_ops.h).
 struct FastOps {
+  static constexpr uint16_t kLookupTakesUser = 1;
+  static constexpr uint16_t kUpdateTakesUser = 2;
+
   int (*lookup)(Map& map, const void* key, void* value);
   int (*update)(Map& map, const void* key, const void* value, uint64_t flags);
+  uint16_t key_size = 0;    // 0 when above 0xffff (never the fast path's)
+  uint16_t user = 0;        // kLookupTakesUser | kUpdateTakesUser
+  uint32_t value_size = 0;  // as syscalls copy it (all CPUs for per-CPU maps)
 };
 
 class Map final : public Object {
@@ -106,7 +117,16 @@ class Map final : public Object {
   }
 
   const FastOps& fast() const { return fast_; }
-  void set_fast(const FastOps& f) { fast_ = f; }
+  void set_fast(const FastOps& f) {
+    const uint32_t ks = fast_.key_size, vs = fast_.value_size;
+    fast_ = f;
+    fast_.key_size = ks;
+    fast_.value_size = vs;
+  }
+  void set_fast_sizes(uint32_t key_size, uint32_t value_size) {
+    fast_.key_size = key_size <= 0xffff ? static_cast<uint16_t>(key_size) : 0xffff;
+    fast_.value_size = value_size;
+  }
   // What the fast ops keep of this view (process-local pointers into the
   // region, geometry), beside them so one cache line serves a call.
   template <class T>
@@ -123,7 +143,7 @@ class Map final : public Object {
   // The fast path reads this line of the view and nothing else.
   static constexpr size_t kViewCacheAlign = 8;
   alignas(64) FastOps fast_{};
-  alignas(kViewCacheAlign) unsigned char view_cache_[48] = {};
+  alignas(kViewCacheAlign) unsigned char view_cache_[40] = {};
   const maptypes::MapOps& ops_;
   MapHeader* hdr_;
   const KernelProfile* profile_;

@@ -32,6 +32,11 @@ void MapOps::gen_lookup(Map& map, prog::InlineLookup* out) const {
   out->map = &map;
 }
 
+void bind_view(Map& map) {
+  map.set_fast_sizes(map.attr().key_size, map.ops().sys_value_size(map));
+  map.ops().bind_view(map);
+}
+
 uint64_t map_memlock(const Map& map) {
   if (map.profile().memlock_is_footprint) {
     // bpf_map_memory_footprint.

@@ -18,6 +18,7 @@
 #include "bpfemu/prog.h"
 #include "bpfemu/uapi.h"
 #include "core/map.h"
+#include "core/uaccess.h"
 
 namespace bpfemu {
 struct KernelProfile;
@@ -146,6 +147,33 @@ class MapOps {
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
 };
+
+// Fast ops that take the caller's pointers, around one that takes the
+// emulator's, for maps with KeyT keys and 8-byte values: one fault-safe load
+// of the key, and of the value for updates, and one store of the value for
+// lookups (the cheapest form of the copies the syscall layer would make).
+template <class KeyT, int (*Impl)(Map&, const void*, void*)>
+int user_fast_lookup8(Map& map, const void* ukey, void* uvalue) {
+  KeyT key;
+  if (!emu::get_user(&key, ukey)) return -EFAULT;
+  uint64_t value;
+  if (const int r = Impl(map, &key, &value); r != 0) return r;
+  if (emu::put_user(uvalue, value)) [[likely]]
+    return 0;
+  return emu::copy_to_user(uvalue, &value, sizeof(value));  // the bytes before a bad one are written
+}
+
+template <class KeyT, int (*Impl)(Map&, const void*, const void*, uint64_t)>
+int user_fast_update8(Map& map, const void* ukey, const void* uvalue, uint64_t flags) {
+  KeyT key;
+  uint64_t value;
+  if (!emu::get_user(&key, ukey) || !emu::get_user(&value, uvalue)) return -EFAULT;
+  return Impl(map, &key, &value, flags);
+}
+
+// Sets up a new view: its fast ops (MapOps::bind_view) and the sizes the
+// syscall layer copies for them.
+void bind_view(Map& map);
 
 // What fdinfo reports as the map's memlock on the map's kernel (profile.h):
 // the family's mem_usage, or before 6.4 the kernel's estimate from the attributes.

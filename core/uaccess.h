@@ -47,6 +47,68 @@ long strncpy_from_user(char* dst, const char* user_src, size_t size);
 // (the kernel's memchr_inv on user memory, as bpf_check_uarg_tail_zero uses).
 int user_is_zero(const void* user_src, size_t n);
 
+// Loads and stores of 4 and 8 bytes for the syscall fast path: one
+// instruction each (listed in the exception table, see uaccess_x86_64.S), no
+// call. True on success, false when the address faulted.
+template <class T>
+[[gnu::always_inline]] inline bool get_user(T* out, const void* user_src);
+template <class T>
+[[gnu::always_inline]] inline bool put_user(void* user_dst, T value);
+
+#if defined(__x86_64__)
+// The handler must be installed before a fast-path access can fault; the
+// copies above install it, and so does a static constructor (uaccess.cc).
+// The table entry goes into the instruction's own section group ("a?"), so
+// that when the linker keeps one copy of an inline function it keeps that
+// copy's entry and drops the others'.
+template <class T>
+[[gnu::always_inline]] inline bool get_user(T* out, const void* user_src) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8);
+  T v;
+  asm goto(
+      "1: mov (%1), %0\n"
+      ".pushsection bpfemu_extable, \"a?\"\n"
+      ".balign 4\n"
+      ".long 1b - ., %l[fault] - .\n"
+      ".popsection\n"
+      : "=r"(v)
+      : "r"(user_src)
+      : "memory"
+      : fault);
+  *out = v;
+  return true;
+fault:
+  return false;
+}
+
+template <class T>
+[[gnu::always_inline]] inline bool put_user(void* user_dst, T value) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8);
+  asm goto(
+      "1: mov %0, (%1)\n"
+      ".pushsection bpfemu_extable, \"a?\"\n"
+      ".balign 4\n"
+      ".long 1b - ., %l[fault] - .\n"
+      ".popsection\n"
+      :
+      : "r"(value), "r"(user_dst)
+      : "memory"
+      : fault);
+  return true;
+fault:
+  return false;
+}
+#else
+template <class T>
+inline bool get_user(T* out, const void* user_src) {
+  return copy_from_user(out, user_src, sizeof(T)) == 0;
+}
+template <class T>
+inline bool put_user(void* user_dst, T value) {
+  return copy_to_user(user_dst, &value, sizeof(T)) == 0;
+}
+#endif
+
 // Installs the fault handler if it is not installed (idempotent, cheap after
 // the first call). The copies install it themselves on first use; entry points
 // that may be reached before any copy call this.

@@ -65,20 +65,34 @@ inline bool is_map_fd(int fd) {
   return fd_table::known(fd, &access) != nullptr;
 }
 
-inline int sys_map_lookup_elem(int fd, const void* ukey, void* uvalue, uint64_t flags) {
+
+// The fast path for ops that take emulator pointers: copies through small
+// buffers (out of line, so the path above needs no stack frame).
+int sys_map_lookup_elem_buffered(int fd, Map& m, const void* ukey, void* uvalue);
+int sys_map_update_elem_buffered(int fd, Map& m, const void* ukey, const void* uvalue, uint64_t flags);
+
+[[gnu::always_inline]] inline int sys_map_lookup_elem(int fd, const void* ukey, void* uvalue, uint64_t flags) {
   uint8_t access = 0;
   Map* m = fd_table::known(fd, &access);
-  if (m != nullptr && (access & kCanRead) != 0 && flags == 0 && ukey != nullptr && uvalue != nullptr) [[likely]]
-    return m->fast().lookup(*m, ukey, uvalue);
+  if (m != nullptr && (access & kCanRead) != 0 && flags == 0 && ukey != nullptr && uvalue != nullptr) [[likely]] {
+    const FastOps& f = m->fast();
+    if (f.user & FastOps::kLookupTakesUser) [[likely]]
+      return f.lookup(*m, ukey, uvalue);
+    return sys_map_lookup_elem_buffered(fd, *m, ukey, uvalue);
+  }
   return sys_map_lookup_elem_general(fd, ukey, uvalue, flags);
 }
 
-inline int sys_map_update_elem(int fd, const void* ukey, const void* uvalue, uint64_t flags) {
+[[gnu::always_inline]] inline int sys_map_update_elem(int fd, const void* ukey, const void* uvalue, uint64_t flags) {
   uint8_t access = 0;
   Map* m = fd_table::known(fd, &access);
   if (m != nullptr && (access & kCanWrite) != 0 && (flags & BPF_F_LOCK) == 0 && ukey != nullptr &&
-      uvalue != nullptr && !m->frozen()) [[likely]]
-    return m->fast().update(*m, ukey, uvalue, flags);
+      uvalue != nullptr && !m->frozen()) [[likely]] {
+    const FastOps& f = m->fast();
+    if (f.user & FastOps::kUpdateTakesUser) [[likely]]
+      return f.update(*m, ukey, uvalue, flags);
+    return sys_map_update_elem_buffered(fd, *m, ukey, uvalue, flags);
+  }
   return sys_map_update_elem_general(fd, ukey, uvalue, flags);
 }
 

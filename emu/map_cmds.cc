@@ -196,8 +196,47 @@ int sys_map_create(const MapAttr& in) {
   snprintf(hdr->profile, sizeof(hdr->profile), "%s", profile.name);
   auto m = std::make_unique<Map>(*ops, std::move(region));
   if (int e = ops->init(*m); e != 0) return e;
-  ops->bind_view(*m);
+  maptypes::bind_view(*m);
   return publish_object(*store, std::move(m), access_from_bpf_flags(in.map_flags));
+}
+
+namespace {
+constexpr uint32_t kSmallKey = 16;
+constexpr uint32_t kSmallValue = 64;
+
+// 4- and 8-byte copies are one fault-safe load or store.
+bool copy_small_in(void* dst, const void* usrc, uint32_t n) {
+  if (n == 4) return get_user(static_cast<uint32_t*>(dst), usrc);
+  if (n == 8) return get_user(static_cast<uint64_t*>(dst), usrc);
+  return copy_from_user(dst, usrc, n) == 0;
+}
+bool copy_small_out(void* udst, const void* src, uint32_t n) {
+  if (n == 8 && put_user(udst, *static_cast<const uint64_t*>(src))) return true;
+  if (n == 4 && put_user(udst, *static_cast<const uint32_t*>(src))) return true;
+  return copy_to_user(udst, src, n) == 0;  // also redoes a faulted store byte by byte
+}
+}  // namespace
+
+int sys_map_lookup_elem_buffered(int fd, Map& m, const void* ukey, void* uvalue) {
+  const FastOps& f = m.fast();
+  if (f.key_size > kSmallKey || f.value_size > kSmallValue)
+    return sys_map_lookup_elem_general(fd, ukey, uvalue, 0);
+  alignas(16) uint8_t key[kSmallKey];
+  alignas(16) uint8_t value[kSmallValue];
+  if (!copy_small_in(key, ukey, f.key_size)) return log_reason(-EFAULT, "the key points at bad memory");
+  if (const int r = f.lookup(m, key, value); r != 0) return r;
+  return copy_small_out(uvalue, value, f.value_size) ? 0 : log_reason(-EFAULT, "the value buffer points at bad memory");
+}
+
+int sys_map_update_elem_buffered(int fd, Map& m, const void* ukey, const void* uvalue, uint64_t flags) {
+  const FastOps& f = m.fast();
+  if (f.key_size > kSmallKey || f.value_size > kSmallValue)
+    return sys_map_update_elem_general(fd, ukey, uvalue, flags);
+  alignas(16) uint8_t key[kSmallKey];
+  alignas(16) uint8_t value[kSmallValue];
+  if (!copy_small_in(key, ukey, f.key_size)) return log_reason(-EFAULT, "the key points at bad memory");
+  if (!copy_small_in(value, uvalue, f.value_size)) return log_reason(-EFAULT, "the value points at bad memory");
+  return f.update(m, key, value, flags);
 }
 
 int sys_map_lookup_elem_general(int fd, const void* ukey, void* uvalue, uint64_t flags) {

@@ -75,7 +75,7 @@ Object* make_view(ObjKind kind, Region&& region, int* err) {
         return nullptr;
       }
       auto* m = new Map(ops->variant_for(hdr->attr), std::move(region));
-      m->ops().bind_view(*m);
+      maptypes::bind_view(*m);
       return m;
     }
     case ObjKind::kBtf:

@@ -9,6 +9,7 @@
 
 #include "core/cpu.h"
 #include "core/profile.h"
+#include "core/uaccess.h"
 #include "maptypes/batch.h"
 #include "maptypes/families.h"
 
@@ -48,6 +49,24 @@ class ArrayOps : public GenericBatchOps<false> {
   }
 
   int init(Map&) const override { return 0; }  // zero-filled region = all elements zero
+
+  // Plain arrays: the syscall layer's common case as ops that take the
+  // caller's pointers (a lookup copies straight out of the element; an update
+  // of an 8-byte value reads it whole before it writes the element, so a bad
+  // pointer never leaves half a value behind).
+  void bind_view(Map& map) const override {
+    MapOps::bind_view(map);
+    if (percpu_) return;
+    map.view_cache<FastCache>() = FastCache{map.data(), stride(map), map.attr().max_entries};
+    emu::FastOps f = map.fast();
+    f.lookup = map.attr().value_size == 8 ? fast_lookup<true> : fast_lookup<false>;
+    f.user |= emu::FastOps::kLookupTakesUser;
+    if (map.attr().value_size == 8) {
+      f.update = fast_update8;
+      f.user |= emu::FastOps::kUpdateTakesUser;
+    }
+    map.set_fast(f);
+  }
 
   uint32_t sys_value_size(const Map& map) const override {
     return percpu_ ? stride(map) * map.nr_cpus() : map.attr().value_size;
@@ -143,6 +162,41 @@ class ArrayOps : public GenericBatchOps<false> {
   }
 
  private:
+  struct FastCache {
+    uint8_t* base;
+    uint32_t stride;
+    uint32_t max_entries;
+  };
+
+  template <bool kValue8>
+  static int fast_lookup(Map& map, const void* ukey, void* uvalue) {
+    uint32_t i;
+    if (!emu::get_user(&i, ukey)) return -EFAULT;
+    const auto& c = map.view_cache<FastCache>();
+    if (i >= c.max_entries) return -ENOENT;
+    const uint8_t* p = c.base + uint64_t{i} * c.stride;
+    if constexpr (kValue8) {
+      uint64_t v;
+      memcpy(&v, p, sizeof(v));
+      if (emu::put_user(uvalue, v)) [[likely]]
+        return 0;
+      return emu::copy_to_user(uvalue, &v, sizeof(v));
+    }
+    return emu::copy_to_user(uvalue, p, map.attr().value_size);
+  }
+
+  static int fast_update8(Map& map, const void* ukey, const void* uvalue, uint64_t flags) {
+    uint32_t i;
+    uint64_t v;
+    if (!emu::get_user(&i, ukey) || !emu::get_user(&v, uvalue)) return -EFAULT;
+    if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK never comes here
+    const auto& c = map.view_cache<FastCache>();
+    if (i >= c.max_entries) return -E2BIG;
+    if (flags == BPF_NOEXIST) return -EEXIST;
+    memcpy(c.base + uint64_t{i} * c.stride, &v, sizeof(v));
+    return 0;
+  }
+
   static uint32_t index(const void* key) {
     uint32_t i;
     memcpy(&i, key, sizeof(i));

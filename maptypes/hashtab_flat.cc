@@ -562,6 +562,7 @@ class FlatHtabOps : public HtabOps {
                                                   : update_in_place_for<false>(value8, big);
     }
 #endif
+    if (value8) f = user_variants(f, l.key_size, big);
     map.set_fast(f);
   }
 
@@ -759,10 +760,46 @@ class FlatHtabOps : public HtabOps {
   static int update_any(Map& map, const void* key, const void* value, uint64_t flags) {
     return of(map).FlatHtabOps::update(map, key, value, flags);
   }
+  // The ops bind_view picked for 8-byte values, as ops that take the caller's
+  // pointers (user_fast_lookup8 / user_fast_update8): the same code with the
+  // copies folded in. Any other op stays as it is (the syscall layer copies).
+  static emu::FastOps user_variants(emu::FastOps f, uint32_t key_size, bool big) {
+    using emu::FastOps;
+    auto lookup_as = [&](auto impl, auto user) {
+      if (f.lookup == impl) {
+        f.lookup = user;
+        f.user |= FastOps::kLookupTakesUser;
+      }
+    };
+    if (key_size == 4) {
+      lookup_as(fast_lookup<4, true>, user_fast_lookup8<uint32_t, fast_lookup<4, true>>);
+      lookup_as(fast_lookup16<true, false>, user_fast_lookup8<uint32_t, fast_lookup16<true, false>>);
+      lookup_as(fast_lookup16<true, true>, user_fast_lookup8<uint32_t, fast_lookup16<true, true>>);
+    } else if (key_size == 8) {
+      lookup_as(fast_lookup<8, true>, user_fast_lookup8<uint64_t, fast_lookup<8, true>>);
+    }
+#if defined(__x86_64__)
+    auto update_as = [&](auto impl, auto user) {
+      if (f.update == impl) {
+        f.update = user;
+        f.user |= FastOps::kUpdateTakesUser;
+      }
+    };
+    if (key_size == 4) {
+      update_as(fast_update_in_place<true, true, false>, user_fast_update8<uint32_t, fast_update_in_place<true, true, false>>);
+      update_as(fast_update_in_place<true, true, true>, user_fast_update8<uint32_t, fast_update_in_place<true, true, true>>);
+      update_as(fast_update_in_place<true, false, false>, user_fast_update8<uint32_t, fast_update_in_place<true, false, false>>);
+      update_as(fast_update_in_place<true, false, true>, user_fast_update8<uint32_t, fast_update_in_place<true, false, true>>);
+    }
+#endif
+    (void)big;
+    return f;
+  }
+
   // A lookup with the geometry from the view (no header reads): the four
   // slots from home, one value copy, the seqlock check.
   template <uint32_t kKeySize, bool kValue8>
-  static int fast_lookup(Map& map, const void* key, void* value) {
+  [[gnu::always_inline]] static int fast_lookup(Map& map, const void* key, void* value) {
     const auto& l = map.view_cache<detail::FlatHashLayout>();
     detail::FlatHit hit;
     if (detail::flat_near_home<kKeySize>(l, key, &hit)) [[likely]] {
@@ -796,7 +833,7 @@ class FlatHtabOps : public HtabOps {
   // 16-byte slots where a 16-byte load is atomic: the value comes with the
   // snapshot that found the key. kBig: prefetch the second window's line.
   template <bool kValue8, bool kBig>
-  static int fast_lookup16(Map& map, const void* key, void* value) {
+  [[gnu::always_inline]] static int fast_lookup16(Map& map, const void* key, void* value) {
     detail::FlatHit16 hit;
     if (detail::flat_near_home16<false, kBig>(map.view_cache<detail::FlatHashLayout>(), key, &hit)) [[likely]] {
       memcpy(value, &hit.value, kValue8 ? 8 : map.attr().value_size);
@@ -824,7 +861,7 @@ class FlatHtabOps : public HtabOps {
 #if defined(__x86_64__)
   // Rewrites of a present key in maps whose slots swaps_values() (see there).
   template <bool kValue8, bool kPrefetchForWrite, bool kBig>
-  static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
+  [[gnu::always_inline]] static int fast_update_in_place(Map& map, const void* key, const void* value, uint64_t flags) {
     if (flags > BPF_EXIST) return -EINVAL;  // BPF_F_LOCK never comes here
     detail::FlatHit16 hit;
     if (detail::flat_near_home16<kPrefetchForWrite, kBig>(map.view_cache<detail::FlatHashLayout>(), key, &hit))
