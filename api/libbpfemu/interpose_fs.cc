@@ -58,6 +58,20 @@ Where where(int dirfd, const char* path) {
   return w;
 }
 
+// The same, for calls that follow a symlink in the last component: a link's
+// target is read in the emulated namespace ("/sys/fs/bpf/..." targets too),
+// so the whole path is resolved here rather than by the real filesystem.
+Where where_follow(int dirfd, const char* path) {
+  Where w = where(dirfd, path);
+  if (!w.on || w.hidden) return w;
+  const int saved = errno;
+  EmuScope scope;
+  emu::ResolvedPath r;
+  if (emu::resolve_path(AT_FDCWD, w.real.c_str(), true, &r) == 0 && r.on_bpffs) w.real = r.real;
+  errno = saved;
+  return w;
+}
+
 bool is_root(const std::string& real) { return real == emu::bpffs_root(); }
 
 // What bpffs shows of an entry: pins are empty single-link files (ours are
@@ -319,7 +333,7 @@ BPFEMU_EXPORT ssize_t readlink(const char* path, char* buf, size_t size) {
 
 BPFEMU_EXPORT int faccessat(int dirfd, const char* path, int mode, int flags) {
   BPFEMU_NEXT(faccessat, int (*)(int, const char*, int, int));
-  if (Where w = where(dirfd, path); w.on)
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on)
     return w.hidden ? fail(ENOENT) : next_faccessat(AT_FDCWD, w.real.c_str(), mode, flags);
   return next_faccessat(dirfd, path, mode, flags);
 }
@@ -336,7 +350,7 @@ BPFEMU_EXPORT int fstatat(int dirfd, const char* path, struct stat* st, int flag
     emu::anon_inode_stat(st);
     return 0;
   }
-  if (Where w = where(dirfd, path); w.on) {
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on) {
     if (w.hidden) return fail(ENOENT);
     const int r = next_fstatat(AT_FDCWD, w.real.c_str(), st, flags);
     if (r == 0) fix_stat(w.real, st);
@@ -389,7 +403,7 @@ BPFEMU_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, s
     st->stx_dev_minor = minor(s.st_dev);
     return 0;
   }
-  if (Where w = where(dirfd, path); w.on) {
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on) {
     if (w.hidden) return fail(ENOENT);
     const int r = next_statx(AT_FDCWD, w.real.c_str(), flags, mask, st);
     if (r == 0) fix_statx(w.real, st);
@@ -399,7 +413,7 @@ BPFEMU_EXPORT int statx(int dirfd, const char* path, int flags, unsigned mask, s
 }
 
 BPFEMU_EXPORT int statfs(const char* path, struct statfs* s) {
-  if (Where w = where(AT_FDCWD, path); w.on) {
+  if (Where w = where_follow(AT_FDCWD, path); w.on) {
     struct stat st {};
     if (w.hidden || ::lstat(w.real.c_str(), &st) != 0) return fail(ENOENT);
     bpffs_statfs(s);
@@ -414,7 +428,7 @@ BPFEMU_EXPORT int statfs64(const char* path, struct statfs64* s) {
 }
 
 BPFEMU_EXPORT int statvfs(const char* path, struct statvfs* s) {
-  if (Where w = where(AT_FDCWD, path); w.on) {
+  if (Where w = where_follow(AT_FDCWD, path); w.on) {
     struct stat st {};
     if (w.hidden || ::lstat(w.real.c_str(), &st) != 0) return fail(ENOENT);
     bpffs_statvfs(s);
@@ -430,7 +444,7 @@ BPFEMU_EXPORT int statvfs64(const char* path, struct statvfs64* s) {
 
 BPFEMU_EXPORT int fchmodat(int dirfd, const char* path, mode_t mode, int flags) {
   BPFEMU_NEXT(fchmodat, int (*)(int, const char*, mode_t, int));
-  if (Where w = where(dirfd, path); w.on)
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on)
     return w.hidden ? fail(ENOENT) : next_fchmodat(AT_FDCWD, w.real.c_str(), mode, flags);
   return next_fchmodat(dirfd, path, mode, flags);
 }
@@ -439,7 +453,7 @@ BPFEMU_EXPORT int chmod(const char* path, mode_t mode) { return fchmodat(AT_FDCW
 
 BPFEMU_EXPORT int fchownat(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) {
   BPFEMU_NEXT(fchownat, int (*)(int, const char*, uid_t, gid_t, int));
-  if (Where w = where(dirfd, path); w.on)
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on)
     return w.hidden ? fail(ENOENT) : next_fchownat(AT_FDCWD, w.real.c_str(), uid, gid, flags);
   return next_fchownat(dirfd, path, uid, gid, flags);
 }
@@ -451,7 +465,7 @@ BPFEMU_EXPORT int lchown(const char* path, uid_t uid, gid_t gid) {
 
 BPFEMU_EXPORT int utimensat(int dirfd, const char* path, const struct timespec times[2], int flags) {
   BPFEMU_NEXT(utimensat, int (*)(int, const char*, const struct timespec*, int));
-  if (Where w = where(dirfd, path); w.on)
+  if (Where w = (flags & AT_SYMLINK_NOFOLLOW) ? where(dirfd, path) : where_follow(dirfd, path); w.on)
     return w.hidden ? fail(ENOENT) : next_utimensat(AT_FDCWD, w.real.c_str(), times, flags);
   return next_utimensat(dirfd, path, times, flags);
 }
@@ -459,7 +473,7 @@ BPFEMU_EXPORT int utimensat(int dirfd, const char* path, const struct timespec t
 // bpffs accepts truncate() of a pin and records the size; the handle file
 // behind a pin must keep its record, so the emulator accepts it and changes nothing.
 BPFEMU_EXPORT int truncate(const char* path, off_t len) {
-  if (Where w = where(AT_FDCWD, path); w.on) {
+  if (Where w = where_follow(AT_FDCWD, path); w.on) {
     struct stat st {};
     if (w.hidden || ::stat(w.real.c_str(), &st) != 0) return fail(ENOENT);
     if (S_ISDIR(st.st_mode)) return fail(EISDIR);
@@ -473,7 +487,7 @@ BPFEMU_EXPORT int truncate64(const char* path, off_t len) { return truncate(path
 
 BPFEMU_EXPORT int chdir(const char* path) {
   BPFEMU_NEXT(chdir, int (*)(const char*));
-  if (Where w = where(AT_FDCWD, path); w.on) return w.hidden ? fail(ENOENT) : next_chdir(w.real.c_str());
+  if (Where w = where_follow(AT_FDCWD, path); w.on) return w.hidden ? fail(ENOENT) : next_chdir(w.real.c_str());
   return next_chdir(path);
 }
 
