@@ -322,6 +322,46 @@ TEST_F(MultiProcess, MapLivesWhilePinnedOrOpenAndIsFreedAfter) {
   EXPECT_LT(tmpfs_used(base_), before + (8u << 20));
 }
 
+// Ids are the user's, as the kernel's are the system's: a map one process made
+// is listed and opened by id in another, and goes away with the process that
+// held its last reference, even when that process is killed.
+TEST_F(MultiProcess, IdsAreSharedAndDieWithTheirLastHolder) {
+  Proc a = helper();
+  ASSERT_EQ(a.call("create 1 16"), "ok");
+  ASSERT_EQ(a.call("set 3 33"), "ok");
+  const std::string id_line = a.call("id");
+  ASSERT_EQ(id_line.compare(0, 3, "ok "), 0) << id_line;
+  const uint32_t id = static_cast<uint32_t>(std::stoul(id_line.substr(3)));
+  uint32_t next = 0;
+  ASSERT_EQ(b_.map_get_next_id(id - 1, &next), 0);
+  EXPECT_EQ(next, id);  // listed here, made there
+  const int fd = b_.map_get_fd_by_id(id);
+  ASSERT_GE(fd, 0);
+  uint32_t k = 3;
+  uint64_t v = 0;
+  EXPECT_EQ(b_.map_lookup_elem(fd, &k, &v), 0);
+  EXPECT_EQ(v, 33u);
+  // Our fd keeps it after its creator is killed ...
+  a.kill_now();
+  EXPECT_EQ(b_.map_get_next_id(id - 1, &next), 0);
+  EXPECT_EQ(next, id);
+  // ... and nothing does after we close it.
+  ASSERT_EQ(b_.close(fd), 0);
+  EXPECT_EQ(b_.map_get_fd_by_id(id), -ENOENT);
+  // A killed holder of the last reference: the next id walk frees it.
+  Proc c = helper();
+  ASSERT_EQ(c.call("create 1 16"), "ok");
+  const std::string c_id = c.call("id");
+  ASSERT_EQ(c_id.compare(0, 3, "ok "), 0) << c_id;
+  const uint32_t id2 = static_cast<uint32_t>(std::stoul(c_id.substr(3)));
+  c.kill_now();
+  next = 0;
+  const int r = b_.map_get_next_id(id2 - 1, &next);
+  EXPECT_TRUE(r == -ENOENT || next != id2) << "map " << id2 << " outlived the process that held it";
+  EXPECT_EQ(b_.map_get_fd_by_id(id2), -ENOENT);
+  EXPECT_FALSE(fs::exists(root_ + "/.bpfemu/map/" + std::to_string(id2) + ".d"));
+}
+
 TEST_F(MultiProcess, TwoWritersEachIncrementTheirOwnKey) {
   constexpr int kN = 200000;
   // Four buckets for two keys: both writers go through shared bucket locks.
