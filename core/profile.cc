@@ -4,6 +4,7 @@
 #include "core/map_types.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 
 namespace bpfemu {
@@ -12,8 +13,8 @@ namespace {
 // Ordered oldest to newest. Only versions we can check against a real kernel
 // (the host's 6.18, and 6.1 in the VM runner) get a profile.
 constexpr KernelProfile kProfiles[] = {
-    {"6.1", 6, 1, false, false, 88, false, 40, true, true, true, {0, 0, 0, 0, 0}},
-    {"6.18", 6, 18, true, true, 104, true, 24, false, false, false, {312, 896, 48, 312, 312}},
+    {"6.1", 6, 1, false, false, 88, false, 40, true, true, true, true, false, {0, 0, 0, 0, 0}},
+    {"6.18", 6, 18, true, true, 104, true, 24, false, false, false, false, true, {312, 896, 48, 312, 312}},
 };
 
 std::atomic<const KernelProfile*> g_active{nullptr};
@@ -52,6 +53,17 @@ bool set_active_profile(std::string_view name) {
   if (p == nullptr) return false;
   g_active.store(p, std::memory_order_release);
   return true;
+}
+
+bool log_attrs_valid(const KernelProfile& p, const void* buf, uint32_t size, uint32_t level) {
+  constexpr uint32_t kLogMask = 1 | 2 | 4 | 8 | 16;  // BPF_LOG_MASK
+  if (p.log_needs_buffer) {
+    if (level == 0 && buf == nullptr && size == 0) return true;
+    return size >= 128 && size <= (UINT32_MAX >> 2) && level != 0 && buf != nullptr && !(level & ~kLogMask);
+  }
+  if ((buf != nullptr) != (size != 0)) return false;
+  if (buf != nullptr && level == 0) return false;
+  return !(level & ~kLogMask) && size <= (UINT32_MAX >> 2);
 }
 
 bool KernelProfile::has_map_type(uint32_t type) const {

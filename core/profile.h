@@ -52,6 +52,13 @@ struct KernelProfile {
   // key and value size rounded to 8, page-aligned); from 6.4 on each family's
   // map_mem_usage, which counts the kernel's own structures (sizes below).
   bool memlock_is_footprint;
+  // The verifier log's attributes (BTF_LOAD, PROG_LOAD): before 6.4 any of
+  // level, buffer or size asks for all three, with at least 128 bytes; from
+  // 6.4 a level alone (no buffer) is fine and there is no minimum size.
+  bool log_needs_buffer;
+  // mmap() with PROT_EXEC of a map fd: EPERM once BPF files moved to a noexec
+  // filesystem (6.18); 6.1 maps it. Checked on both kernels (conformance mmap rows).
+  bool mmap_exec_eperm;
   // sizeof the kernel structures map_mem_usage counts (from the kernel's BTF).
   struct {
     unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter;
@@ -60,6 +67,10 @@ struct KernelProfile {
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;
 };
+
+// bpf_vlog_init's rules for a verifier log's attributes on this kernel:
+// true when they are acceptable.
+bool log_attrs_valid(const KernelProfile& p, const void* buf, uint32_t size, uint32_t level);
 
 // The active profile for maps created from now on (process-wide).
 const KernelProfile& active_profile();

@@ -11,13 +11,13 @@
 #include "bpfemu/uapi.h"
 #include "core/uaccess.h"
 #include "core/log.h"
+#include "core/profile.h"
 #include "emu/objects.h"
 
 namespace bpfemu::emu {
 namespace {
 
 constexpr uint32_t kBtfMaxSize = 16 * 1024 * 1024;  // BTF_MAX_SIZE
-constexpr uint32_t kLogMask = 1 | 2 | 4 | 8 | 16;     // BPF_LOG_MASK (level, stats, fixed, ...)
 constexpr uint32_t kTokenFdFlag = 1U << 16;          // BPF_F_TOKEN_FD
 
 // struct bpf_btf_info (6.18).
@@ -74,8 +74,7 @@ int sys_btf_load(const BtfLoadAttr& attr) {
   if (attr.flags & kTokenFdFlag) return log_reason(-EINVAL, "BPF tokens are not emulated");
   if (attr.btf_size > kBtfMaxSize) return log_reason(-E2BIG, "btf_size %u is above 16 MiB", attr.btf_size);
   // bpf_vlog_init's rules for the log attributes.
-  if ((attr.log_buf != nullptr) != (attr.log_size != 0) || (attr.log_buf != nullptr && attr.log_level == 0) ||
-      (attr.log_level & ~kLogMask) || attr.log_size > (UINT32_MAX >> 2))
+  if (!log_attrs_valid(active_profile(), attr.log_buf, attr.log_size, attr.log_level))
     return log_reason(-EINVAL, "invalid log buffer attributes (buf %p, size %u, level %u)", attr.log_buf,
                       attr.log_size, attr.log_level);
   std::vector<uint8_t> data(attr.btf_size);

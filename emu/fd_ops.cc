@@ -155,7 +155,8 @@ int sys_mmap(int fd, void* addr, size_t len, int prot, int flags, off_t offset, 
   if (len == 0) return log_reason(-EINVAL, "mmap of length 0");
   if ((offset & (kPage - 1)) != 0) return log_reason(-EINVAL, "mmap offset is not page-aligned");
   if (kind != ObjKind::kMap) return log_reason(-ENODEV, "a %s fd cannot be mapped", obj_kind_name(kind));
-  if (prot & PROT_EXEC) return log_reason(-EPERM, "BPF map fds live on a noexec filesystem");
+  if ((prot & PROT_EXEC) && static_cast<Map*>(obj)->profile().mmap_exec_eperm)
+    return log_reason(-EPERM, "BPF map fds live on a noexec filesystem");
   const bool shared = (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
   if (!(access & kCanRead)) return log_reason(-EACCES, "mmap needs a readable fd");
   if (shared && (prot & PROT_WRITE) && !(access & kCanWrite)) return log_reason(-EACCES, "PROT_WRITE on a read-only fd");

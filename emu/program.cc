@@ -14,6 +14,7 @@
 
 #include "bpfemu/uapi.h"
 #include "core/log.h"
+#include "core/profile.h"
 #include "core/map.h"
 #include "core/map_ops.h"
 #include "core/uaccess.h"
@@ -24,7 +25,6 @@ namespace {
 
 constexpr uint32_t kMaxProgType = 33;      // __MAX_BPF_PROG_TYPE on 6.18
 constexpr uint32_t kComplexityLimit = 1000000;  // BPF_COMPLEXITY_LIMIT_INSNS
-constexpr uint32_t kLogMask = 1 | 2 | 4 | 8 | 16;
 constexpr uint32_t kProgFlags = BPF_F_STRICT_ALIGNMENT | BPF_F_ANY_ALIGNMENT | BPF_F_TEST_STATE_FREQ |
                                 BPF_F_SLEEPABLE | BPF_F_TEST_RND_HI32 | BPF_F_XDP_HAS_FRAGS | (1U << 6) /* XDP_DEV_BOUND_ONLY */ |
                                 (1U << 7) /* TEST_REG_INVARIANTS */ | (1U << 16) /* TOKEN_FD */;
@@ -305,8 +305,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
   if (a.prog_ifindex != 0) return log_reason(-EINVAL, "prog_ifindex: device offload is not emulated");
   if (a.signature != 0) return log_reason(-EOPNOTSUPP, "signed programs are not supported");
   // bpf_check: the log attributes, then the program.
-  if ((a.log_buf != nullptr) != (a.log_size != 0) || (a.log_buf != nullptr && a.log_level == 0) ||
-      (a.log_level & ~kLogMask) || a.log_size > (UINT32_MAX >> 2))
+  if (!log_attrs_valid(active_profile(), a.log_buf, a.log_size, a.log_level))
     return log_reason(-EINVAL, "invalid log buffer attributes");
   std::vector<Map*> maps;
   // process_fd_array: with a count, fd_array lists the maps (and BTFs) the
