@@ -135,7 +135,16 @@ Store* Store::current(int* err) {
   }
   {
     std::lock_guard<std::mutex> lock(g_stores_mu);
-    if (auto it = stores().find(root + "/.bpfemu"); it != stores().end()) return it->second;
+    if (auto it = stores().find(root + "/.bpfemu"); it != stores().end()) {
+      // A test may have removed the whole root since: make it again.
+      struct stat st {};
+      if (stat((it->first + "/state").c_str(), &st) == 0) return it->second;
+      if (ensure_bpffs_root() != 0 || it->second->init() != 0) {
+        *err = -ENOENT;
+        return nullptr;
+      }
+      return it->second;
+    }
   }
   if (int e = ensure_bpffs_root(); e != 0) {
     *err = e;
@@ -189,6 +198,7 @@ int Store::init() {
   void* p = mmap(nullptr, kHeaderPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close_quietly(fd);
   if (p == MAP_FAILED) return -errno;
+  if (state_ != nullptr) munmap(state_, kHeaderPage);  // made again after the directory went
   auto* s = static_cast<StoreState*>(p);
   uint64_t zero = 0;
   s->magic.compare_exchange_strong(zero, StoreState::kMagic);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <set>
 #include <thread>
 #include <vector>
@@ -53,7 +54,7 @@ TEST_P(HashLayouts, ThreadsOnDisjointKeys) {
   bpfemu::MapCreateOpts opts;
   opts.map_flags = GetParam();
   int fd = b.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, kThreads * kKeysPerThread, &opts);
-  ASSERT_GE(fd, 0);
+  ASSERT_GE(fd, 0) << strerror(-fd);
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t) ts.emplace_back([&, t] { hammer(b, fd, t, false); });
   for (auto& t : ts) t.join();
@@ -69,6 +70,7 @@ INSTANTIATE_TEST_SUITE_P(Concurrency, HashLayouts, ::testing::Values(0u, uint32_
 TEST(Concurrency, LruNeverExceedsCapacity) {
   bpfemu::EmuBackend b;
   int fd = b.map_create(BPF_MAP_TYPE_LRU_HASH, "l", 4, 8, 128, nullptr);
+  ASSERT_GE(fd, 0) << strerror(-fd);
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t) ts.emplace_back([&, t] { hammer(b, fd, t, true); });
   for (auto& t : ts) t.join();
@@ -79,7 +81,9 @@ TEST(Concurrency, LruNeverExceedsCapacity) {
 TEST(Concurrency, ProgramSideAtomicIncrements) {
   bpfemu::EmuBackend b;
   int fd = b.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr);
+  ASSERT_GE(fd, 0) << strerror(-fd);
   bpfemu::prog::MapRef map(fd);
+  ASSERT_TRUE(map.valid());
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t)
     ts.emplace_back([&] {

@@ -35,6 +35,8 @@ class EmuTest : public ::testing::Test {
   }
   void TearDown() override {
     std::filesystem::remove_all(root_);
+    unsetenv("BPFEMU_BPFFS");
+    bpfemu::emu::reset_bpffs_root();
     bpfemu::set_active_profile("host");
   }
   int make_array(uint32_t entries = 4, uint32_t flags = 0) {

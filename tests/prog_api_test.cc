@@ -24,7 +24,11 @@ class ProgApiTest : public ::testing::Test {
     setenv("BPFEMU_BPFFS", tmpl, 1);
     bpfemu::emu::reset_bpffs_root();
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    unsetenv("BPFEMU_BPFFS");
+    bpfemu::emu::reset_bpffs_root();
+  }
   EmuBackend b_;
   std::string root_;
 };
