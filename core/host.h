@@ -3,7 +3,9 @@
 // count or shared-memory root) without depending on the host they run on.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace bpfemu {
 
@@ -16,6 +18,9 @@ class Host {
   virtual int possible_cpus() const = 0;
   // Directory for per-user emulator state by default (a tmpfs: /dev/shm).
   virtual std::string shm_root() const = 0;
+  // sizeof(struct <name>) in the running kernel, from its BTF; nullopt when
+  // the BTF or the structure cannot be read.
+  virtual std::optional<unsigned> kernel_struct_size(std::string_view name) const = 0;
 };
 
 // The machine itself.
@@ -44,6 +49,8 @@ struct FakeHost final : Host {
   std::string kernel_release() const override { return release; }
   int possible_cpus() const override { return cpus; }
   std::string shm_root() const override { return shm; }
+  // No BTF: maps use their profile's built-in sizes.
+  std::optional<unsigned> kernel_struct_size(std::string_view) const override { return std::nullopt; }
 };
 
 }  // namespace bpfemu

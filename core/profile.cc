@@ -66,6 +66,21 @@ bool log_attrs_valid(const KernelProfile& p, const void* buf, uint32_t size, uin
   return !(level & ~kLogMask) && size <= (UINT32_MAX >> 2);
 }
 
+KernelStructSizes struct_sizes(const KernelProfile& p) {
+  KernelStructSizes s = p.sizes;
+  const Host& h = host();
+  if (&profile_for_release(h.kernel_release()) != &p) return s;
+  auto take = [&h](const char* name, unsigned& field) {
+    if (std::optional<unsigned> n = h.kernel_struct_size(name)) field = *n;
+  };
+  take("bpf_array", s.bpf_array);
+  take("bpf_htab", s.bpf_htab);
+  take("htab_elem", s.htab_elem);
+  take("bpf_queue_stack", s.bpf_queue_stack);
+  take("bpf_bloom_filter", s.bpf_bloom_filter);
+  return s;
+}
+
 bool KernelProfile::has_map_type(uint32_t type) const {
   return type != 0 && type <= last_map_type_in(major, minor);
 }

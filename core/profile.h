@@ -12,6 +12,12 @@
 
 namespace bpfemu {
 
+// sizeof the kernel structures map_mem_usage counts. They depend on the kernel's
+// build (config, backports), not only its version: see struct_sizes().
+struct KernelStructSizes {
+  unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter;
+};
+
 struct KernelProfile {
   const char* name;  // "6.1", "6.18", ...
   int major;
@@ -59,14 +65,17 @@ struct KernelProfile {
   // mmap() with PROT_EXEC of a map fd: EPERM once BPF files moved to a noexec
   // filesystem (6.18); 6.1 maps it. Checked on both kernels (conformance mmap rows).
   bool mmap_exec_eperm;
-  // sizeof the kernel structures map_mem_usage counts (from the kernel's BTF).
-  struct {
-    unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter;
-  } sizes;
+  // The structure sizes of this version as one build had them (read from its
+  // BTF); struct_sizes() prefers the running kernel's own.
+  KernelStructSizes sizes;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;
 };
+
+// The structure sizes for maps of profile p: the running kernel's, read from its
+// BTF, when p is the host's profile and that BTF is readable; else p.sizes.
+KernelStructSizes struct_sizes(const KernelProfile& p);
 
 // bpf_vlog_init's rules for a verifier log's attributes on this kernel:
 // true when they are acceptable.

@@ -140,7 +140,7 @@ class ArrayOps : public GenericBatchOps<false> {
   // array_map_mem_usage.
   uint64_t mem_usage(const Map& map) const override {
     const uint64_t entries = map.attr().max_entries;
-    uint64_t usage = map.profile().sizes.bpf_array;
+    uint64_t usage = struct_sizes(map.profile()).bpf_array;
     if (percpu_) return usage + entries * sizeof(void*) + entries * stride(map) * map.nr_cpus();
     if (map.attr().map_flags & BPF_F_MMAPABLE)
       return ((usage + kPage - 1) & ~(kPage - 1)) + ((entries * stride(map) + kPage - 1) & ~(kPage - 1));

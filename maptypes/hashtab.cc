@@ -440,8 +440,9 @@ uint64_t HtabOps::mem_usage(const Map& map) const {
   const uint64_t value_size = emu::round_up8(a.value_size);
   // htab_map_mem_usage.
   const bool prealloc = !(a.map_flags & BPF_F_NO_PREALLOC);
-  const uint64_t elem_size = p.sizes.htab_elem + emu::round_up8(a.key_size) + (percpu_ ? 8 : value_size);
-  uint64_t usage = p.sizes.bpf_htab;
+  const KernelStructSizes sizes = struct_sizes(p);
+  const uint64_t elem_size = sizes.htab_elem + emu::round_up8(a.key_size) + (percpu_ ? 8 : value_size);
+  uint64_t usage = sizes.bpf_htab;
   usage += 16 * uint64_t{roundup_pow_of_two(a.max_entries)};  // struct bucket
   usage += sizeof(int) * ncpus * 8;                          // HASHTAB_MAP_LOCK_COUNT
   if (prealloc) {

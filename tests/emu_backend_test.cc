@@ -19,6 +19,8 @@
 #include "emu/kernel.h"
 #include "core/profile.h"
 
+#include <bpf/btf.h>
+
 namespace {
 
 using bpfemu::EmuBackend;
@@ -270,6 +272,25 @@ TEST_F(EmuTest, HostProfileFollowsTheHostsKernelRelease) {
   fake.cpus = 5;
   bpfemu::ScopedHost scoped(fake);
   EXPECT_EQ(b_.num_possible_cpus(), 5);
+}
+
+// Structure sizes depend on the kernel's build, not only its version: the host's
+// profile takes them from the running kernel's BTF (read here with libbpf
+// directly), other profiles and hosts without BTF keep the built-in ones.
+TEST_F(EmuTest, HostProfileTakesStructSizesFromTheRunningKernel) {
+  const bpfemu::KernelProfile& host_profile = bpfemu::profile_for_release(bpfemu::real_host().kernel_release());
+  btf* vmlinux = btf__parse("/sys/kernel/btf/vmlinux", nullptr);
+  if (vmlinux == nullptr) GTEST_SKIP() << "no readable /sys/kernel/btf/vmlinux on this host";
+  const int id = btf__find_by_name_kind(vmlinux, "bpf_htab", BTF_KIND_STRUCT);
+  ASSERT_GT(id, 0);
+  const unsigned htab_size = btf__type_by_id(vmlinux, id)->size;
+  btf__free(vmlinux);
+  EXPECT_EQ(bpfemu::struct_sizes(host_profile).bpf_htab, htab_size);
+
+  bpfemu::FakeHost no_btf;
+  no_btf.release = bpfemu::real_host().kernel_release();
+  bpfemu::ScopedHost scoped(no_btf);
+  EXPECT_EQ(bpfemu::struct_sizes(host_profile).bpf_htab, host_profile.sizes.bpf_htab);
 }
 
 TEST_F(EmuTest, Profile61LpmValueLimit) {
