@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -16,6 +17,8 @@ extern const unsigned char kProgOpsV4[];
 extern const unsigned long kProgOpsV4Size;
 extern const unsigned char kProgOpsV8[];
 extern const unsigned long kProgOpsV8Size;
+extern const unsigned char kProgKeyless[];
+extern const unsigned long kProgKeylessSize;
 
 namespace {
 
@@ -45,6 +48,11 @@ class EmuProgSide final : public ProgSide {
     *visited = w.seen;
     return r;
   }
+  long push(int fd, const void* value, uint32_t, uint64_t flags) override {
+    return prog::MapRef(fd).push(value, flags);
+  }
+  long pop(int fd, void* value, uint32_t) override { return prog::MapRef(fd).pop(value); }
+  long peek(int fd, void* value, uint32_t) override { return prog::MapRef(fd).peek(value); }
 };
 
 // Mirrors struct prog_args in bpf/prog_ops.bpf.c (VALUE_SIZE 8 is the larger).
@@ -59,10 +67,20 @@ struct ProgArgs {
   uint8_t value[V];
 };
 
+// Mirrors struct keyless_args in bpf/prog_keyless.bpf.c.
+struct KeylessArgs {
+  uint32_t op;  // 0 peek, 1 push, 2 pop
+  uint32_t pad;
+  uint64_t flags;
+  int64_t ret;
+  uint8_t value[ProgSide::kMaxKeylessValue];
+};
+
 class KernelProgSide final : public ProgSide {
  public:
   ~KernelProgSide() override {
     for (auto& [fd, loaded] : loaded_) bpf_object__close(loaded.obj);
+    for (auto& [fd, loaded] : keyless_) bpf_object__close(loaded.obj);
   }
 
   long lookup(int fd, uint32_t key, void* value_out, uint32_t value_size) override {
@@ -75,6 +93,11 @@ class KernelProgSide final : public ProgSide {
   long for_each(int fd, uint32_t stop_at, uint64_t flags, uint32_t* visited) override {
     return run(fd, 3, 0, nullptr, nullptr, 0, flags, stop_at, visited);
   }
+  long push(int fd, const void* value, uint32_t value_size, uint64_t flags) override {
+    return run_keyless(fd, 1, const_cast<void*>(value), value_size, flags);
+  }
+  long pop(int fd, void* value, uint32_t value_size) override { return run_keyless(fd, 2, value, value_size, 0); }
+  long peek(int fd, void* value, uint32_t value_size) override { return run_keyless(fd, 0, value, value_size, 0); }
 
  private:
   struct Loaded {
@@ -128,7 +151,61 @@ class KernelProgSide final : public ProgSide {
     return args.ret;
   }
 
+  struct LoadedKeyless {
+    bpf_object* obj = nullptr;
+    int prog_fd = -1;
+    int args_fd = -1;
+  };
+
+  // Loads prog_keyless with `target` rebound to fd and only the program the
+  // map's type allows (once per map).
+  long load_keyless(int fd, LoadedKeyless* out) {
+    if (auto it = keyless_.find(fd); it != keyless_.end()) {
+      *out = it->second;
+      return 0;
+    }
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return -errno;
+    if (info.value_size > kMaxKeylessValue) return -EOPNOTSUPP;
+    const char* wanted = info.type == BPF_MAP_TYPE_BLOOM_FILTER ? "bloom_op" : "qs_op";
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "prog_keyless");
+    bpf_object* obj = bpf_object__open_mem(kProgKeyless, kProgKeylessSize, &opts);
+    if (obj == nullptr) return -errno;
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), wanted) == 0);
+    bpf_map* map = bpf_object__find_map_by_name(obj, "target");
+    int err = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
+    if (err == 0) err = bpf_object__load(obj);
+    if (err != 0) {
+      bpf_object__close(obj);
+      return err;
+    }
+    LoadedKeyless l{obj, bpf_program__fd(bpf_object__find_program_by_name(obj, wanted)),
+                    bpf_map__fd(bpf_object__find_map_by_name(obj, "args"))};
+    keyless_[fd] = l;
+    *out = l;
+    return 0;
+  }
+
+  long run_keyless(int fd, uint32_t op, void* value, uint32_t value_size, uint64_t flags) {
+    LoadedKeyless l;
+    if (long err = load_keyless(fd, &l); err != 0) return err;
+    KeylessArgs a{};
+    a.op = op;
+    a.flags = flags;
+    memcpy(a.value, value, std::min(value_size, kMaxKeylessValue));
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(l.args_fd, &zero, &a, BPF_ANY) != 0) return -errno;
+    LIBBPF_OPTS(bpf_test_run_opts, topts);
+    if (bpf_prog_test_run_opts(l.prog_fd, &topts) != 0) return -errno;
+    if (bpf_map_lookup_elem(l.args_fd, &zero, &a) != 0) return -errno;
+    memcpy(value, a.value, std::min(value_size, kMaxKeylessValue));
+    return a.ret;
+  }
+
   std::map<int, Loaded> loaded_;
+  std::map<int, LoadedKeyless> keyless_;
 };
 
 }  // namespace

@@ -22,6 +22,14 @@ class ProgSide {
   // bpf_for_each_map_elem with a callback that stops at the stop_at-th element
   // (0: never); *visited = callbacks made.
   virtual long for_each(int fd, uint32_t stop_at, uint64_t flags, uint32_t* visited) = 0;
+  // bpf_map_push_elem / bpf_map_pop_elem / bpf_map_peek_elem on a QUEUE, STACK or
+  // (push, peek) BLOOM_FILTER with values of at most kMaxKeylessValue bytes.
+  // value holds value_size bytes: read by a push and by a bloom filter's peek,
+  // written by a pop and a queue's or stack's peek (zeroed when empty).
+  static constexpr uint32_t kMaxKeylessValue = 64;
+  virtual long push(int fd, const void* value, uint32_t value_size, uint64_t flags) = 0;
+  virtual long pop(int fd, void* value, uint32_t value_size) = 0;
+  virtual long peek(int fd, void* value, uint32_t value_size) = 0;
 
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };

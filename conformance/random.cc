@@ -126,8 +126,43 @@ std::string MapConfig::describe() const {
   snprintf(buf, sizeof(buf), "key=%u,value=%u,max=%u,flags=0x%x,keyspace=%zu%s%s%s", key_size, value_size,
            max_entries, flags, key_space(), ordered ? "" : ",unordered", prog_ops ? ",prog" : "",
            zero_padding ? ",zero-padding" : "");
-  return buf;
+  std::string out = buf;
+  if (is_bloom()) out += ",extra=" + std::to_string(map_extra) + ",values=" + std::to_string(values.size());
+  return out;
 }
+
+namespace {
+
+// QUEUE, STACK, BLOOM_FILTER: no key. The variant picks the size: tiny rings
+// hit full and empty all the time, tiny filters have many false positives. A
+// bloom filter has BPF_F_ZERO_SEED (the kernel's bits exactly) except in variant
+// 3, where only the answers the seed does not decide are compared.
+void keyless_config(MapConfig& c, Rng& rng, int variant) {
+  c.key_size = 0;
+  if (c.is_queue_stack()) {
+    static const uint32_t hi[] = {4, 16, 64, 300};
+    c.max_entries = static_cast<uint32_t>(rng.uniform(variant == 2 ? 17 : 1, hi[variant]));
+    if (variant == 1) c.flags |= BPF_F_NUMA_NODE;
+  } else {
+    static const uint32_t lo[] = {1, 1, 64, 1}, hi[] = {8, 64, 300, 64};
+    c.max_entries = static_cast<uint32_t>(rng.uniform(lo[variant], hi[variant]));
+    c.map_extra = rng.uniform(0, 15);
+    c.ordered = variant != 3;
+    if (c.ordered) c.flags |= BPF_F_ZERO_SEED;
+    // Distinct values, 2..4 per element (at least 8; one-byte values have 256).
+    const size_t want = std::max<size_t>(8, c.max_entries * rng.uniform(2, 4));
+    const size_t cap = c.value_size == 1 ? 256 : want;
+    std::set<Bytes> seen;
+    while (seen.size() < std::min(want, cap)) {
+      Bytes v = rng.bytes(c.value_size);
+      if (seen.insert(v).second) c.values.push_back(std::move(v));
+    }
+  }
+  c.prog_ops = c.value_size <= ProgSide::kMaxKeylessValue && rng.chance(500);
+  if (!c.prog_ops && rng.chance(100)) c.flags |= rng.chance(500) ? BPF_F_RDONLY_PROG : BPF_F_WRONLY_PROG;
+}
+
+}  // namespace
 
 MapConfig random_config(uint32_t type, uint64_t seed, int ncpus, PaddingMode padding) {
   Rng rng(mix(seed, type, 1));
@@ -148,6 +183,10 @@ MapConfig random_config(uint32_t type, uint64_t seed, int ncpus, PaddingMode pad
     return static_cast<uint32_t>(rng.uniform(mid_hi + 1, big_hi));
   };
 
+  if (c.is_keyless()) {
+    keyless_config(c, rng, variant);
+    return c;
+  }
   // Half the configurations can also run program-side ops (4-byte keys, 4/8-byte values).
   const bool prog_capable = !c.is_lpm() && rng.chance(500);
   if (prog_capable) c.value_size = rng.chance(500) ? 4 : 8;
@@ -255,6 +294,9 @@ const char* op_kind_name(OpKind k) {
     case OpKind::ProgDelete: return "prog_delete";
     case OpKind::ProgForEach: return "prog_for_each";
     case OpKind::SetCpu: return "set_cpu";
+    case OpKind::ProgPush: return "prog_push";
+    case OpKind::ProgPop: return "prog_pop";
+    case OpKind::ProgPeek: return "prog_peek";
   }
   return "?";
 }
@@ -266,7 +308,7 @@ class Generator {
   Generator(const MapConfig& c, uint64_t seed) : c_(c), rng_(mix(seed, c.type, 2)) {
     const bool big = c.max_entries > 64;
     // update lookup delete l&d next walk lbatch bwalk ubatch dbatch, prog: lookup update delete for_each, set_cpu
-    weights_ = {30, 16, 12, 6, 6, big ? 1u : 3u, 3, big ? 1u : 3u, 4, 3, 0, 0, 0, 0, 0};
+    weights_ = {30, 16, 12, 6, 6, big ? 1u : 3u, 3, big ? 1u : 3u, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0};
     if (c.prog_ops) {
       weights_[10] = 12;
       weights_[11] = 8;
@@ -283,12 +325,19 @@ class Generator {
       weights_[4] = 0;  // get_next_key order depends on the hash seed
       weights_[6] = 0;  // so does where a partial batch stops
     }
+    if (c.is_keyless()) {
+      // Pushes and pops (peeks, checks) dominate; the rest is always an error.
+      const bool p = c.prog_ops;
+      if (c.is_bloom()) weights_ = {30, 30, 2, 2, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, p ? 8u : 0u, 0, p ? 14u : 0u};
+      else weights_ = {30, 12, 2, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, p ? 10u : 0u, p ? 9u : 0u, p ? 4u : 0u};
+    }
   }
 
   Op next(uint32_t id) {
     Op op;
     op.id = id;
     op.kind = static_cast<OpKind>(rng_.weighted(weights_));
+    if (c_.is_keyless()) return next_keyless(std::move(op));
     const uint32_t max = effective_max(c_);
     switch (op.kind) {
       case OpKind::Update: {
@@ -380,11 +429,95 @@ class Generator {
       case OpKind::SetCpu:
         op.cpu = static_cast<int>(rng_.uniform(0, static_cast<uint64_t>(c_.ncpus - 1)));
         break;
+      case OpKind::ProgPush:
+      case OpKind::ProgPop:
+      case OpKind::ProgPeek:
+        break;  // key-less maps only
     }
     return op;
   }
 
  private:
+  // QUEUE, STACK, BLOOM_FILTER: keys are NULL but for the odd EINVAL.
+  Op next_keyless(Op op) {
+    auto odd_key = [&]() -> std::optional<Bytes> {
+      if (!rng_.chance(30)) return std::nullopt;
+      return u32(static_cast<uint32_t>(rng_.next()));
+    };
+    switch (op.kind) {
+      case OpKind::Update:
+      case OpKind::ProgPush: {
+        if (op.kind == OpKind::Update) op.key = odd_key();
+        op.value = op.kind == OpKind::Update && rng_.chance(5) ? std::nullopt : std::optional<Bytes>(pushed_value());
+        unsigned r = static_cast<unsigned>(rng_.uniform(0, 999));
+        if (c_.is_bloom()) op.flags = r < 880 ? uint64_t{BPF_ANY} : bad_flags({BPF_NOEXIST, BPF_EXIST, 3, BPF_F_LOCK, 1ULL << 32});
+        else op.flags = r < 550   ? uint64_t{BPF_ANY}
+                        : r < 850 ? uint64_t{BPF_EXIST}
+                        : r < 900 ? uint64_t{BPF_NOEXIST}
+                                  : bad_flags({3, BPF_F_LOCK, BPF_F_LOCK | BPF_EXIST, 8, 1ULL << 32});
+        // A push that cannot fail: later checks of a randomly seeded filter may use it.
+        if (c_.is_bloom() && !op.key && op.value && op.flags == BPF_ANY) pushed_.push_back(*op.value);
+        break;
+      }
+      case OpKind::Lookup:
+        op.key = odd_key();
+        op.flags = rng_.chance(950) ? 0 : bad_flags({BPF_F_LOCK, 1, 2, 1ULL << 32});
+        if (c_.is_bloom() && !rng_.chance(5)) op.value = checked_value();
+        break;
+      case OpKind::ProgPeek:
+        if (c_.is_bloom()) op.value = checked_value();
+        break;
+      case OpKind::Delete:
+        op.key = odd_key();
+        op.flags = rng_.chance(970) ? 0 : bad_flags({1, 2});
+        break;
+      case OpKind::LookupAndDelete:
+        op.key = odd_key();
+        op.flags = rng_.chance(920) ? 0 : bad_flags({BPF_F_LOCK, 1, 2, 1ULL << 32});
+        break;
+      case OpKind::NextKey:
+        op.key = rng_.chance(800) ? std::nullopt : std::optional<Bytes>(u32(1));
+        break;
+      case OpKind::LookupBatch:
+      case OpKind::BatchWalk:
+        if (op.kind == OpKind::LookupBatch && rng_.chance(500)) op.in_batch = 0;
+        op.count = static_cast<uint32_t>(rng_.uniform(op.kind == OpKind::BatchWalk ? 1 : 0, 4));
+        op.do_delete = rng_.chance(300);
+        op.flags = rng_.chance(950) ? 0 : bad_flags({1});
+        break;
+      case OpKind::UpdateBatch:
+      case OpKind::DeleteBatch:
+        for (uint64_t i = 0, k = rng_.uniform(0, 2); i < k; ++i) {
+          op.keys.push_back(Bytes{});
+          if (op.kind == OpKind::UpdateBatch) op.values.push_back(pushed_value());
+        }
+        op.count = static_cast<uint32_t>(op.keys.size());
+        break;
+      default:
+        break;
+    }
+    return op;
+  }
+  // A value to push: any bytes for a queue or stack. For a bloom filter one of
+  // the first half of the value space, checks of the other half showing its false
+  // positives: tiny filters (variant 0, max_entries <= 8) get all of that half and
+  // so many false positives; larger ones at most max_entries values, the load
+  // they were sized for, rather than a saturated bit array.
+  Bytes pushed_value() {
+    if (c_.is_bloom()) {
+      const size_t half = c_.values.size() / 2;
+      const size_t n = std::max<size_t>(1, c_.max_entries <= 8 ? half : std::min<size_t>(half, c_.max_entries));
+      return c_.values[rng_.pick(n)];
+    }
+    return rng_.chance(250) ? fill(c_.value_size, static_cast<uint8_t>(rng_.uniform(0, 3))) : rng_.bytes(c_.value_size);
+  }
+  // A value to check: with a random seed, only one pushed before (or any while
+  // nothing was: an empty filter has no bits set whatever the seed).
+  Bytes checked_value() {
+    if (!c_.ordered && !pushed_.empty()) return pushed_[rng_.pick(pushed_.size())];
+    return c_.values[rng_.pick(c_.values.size())];
+  }
+
   Bytes key() {
     if (c_.is_lpm()) {
       const uint32_t bits = (c_.key_size - 4) * 8;
@@ -423,6 +556,7 @@ class Generator {
   const MapConfig& c_;
   Rng rng_;
   std::vector<unsigned> weights_;
+  std::vector<Bytes> pushed_;  // bloom filter values pushed so far
 };
 
 }  // namespace
@@ -449,7 +583,14 @@ void apply(Recorder& r, int fd, const MapConfig& cfg, const Op& op) {
   const size_t vs = cfg.sys_value_size();
   switch (op.kind) {
     case OpKind::Update: r.update(fd, op.key, op.value, op.flags); break;
-    case OpKind::Lookup: r.lookup(fd, op.key, op.flags, vs); break;
+    case OpKind::Lookup:
+      if (cfg.is_bloom()) {
+        if (op.value) r.lookup_value(fd, op.key, *op.value, op.flags);
+        else r.lookup(fd, op.key, op.flags, vs, true);
+      } else {
+        r.lookup(fd, op.key, op.flags, vs);
+      }
+      break;
     case OpKind::Delete: r.remove(fd, op.key, op.flags); break;
     case OpKind::LookupAndDelete: r.lookup_and_delete(fd, op.key, op.flags, vs); break;
     case OpKind::NextKey: r.next_key(fd, op.key, cfg.key_size); break;
@@ -470,13 +611,16 @@ void apply(Recorder& r, int fd, const MapConfig& cfg, const Op& op) {
     case OpKind::ProgDelete: r.prog_delete(fd, prog_key(op)); break;
     case OpKind::ProgForEach: r.prog_for_each(fd, op.stop_at, op.flags); break;
     case OpKind::SetCpu: r.set_cpu(op.cpu); break;
+    case OpKind::ProgPush: r.prog_push(fd, op.value.value_or(Bytes{}), op.flags); break;
+    case OpKind::ProgPop: r.prog_pop(fd); break;
+    case OpKind::ProgPeek: r.prog_peek(fd, op.value.value_or(Bytes{})); break;
   }
 }
 
 namespace {
 
 int create_on(Recorder& r, const MapConfig& c) {
-  return r.create(c.type, c.key_size, c.value_size, c.max_entries, c.flags);
+  return r.create(c.type, c.key_size, c.value_size, c.max_entries, c.flags, "conf", c.map_extra);
 }
 
 std::string hexnum(uint64_t v) {
@@ -593,7 +737,7 @@ std::string emit_create(const MapConfig& c) {
   const char* tn = map_type_name(c.type);
   return "int fd = r.create(" + (tn ? "BPF_MAP_TYPE_" + std::string(tn) : std::to_string(c.type)) + ", " +
          std::to_string(c.key_size) + ", " + std::to_string(c.value_size) + ", " + std::to_string(c.max_entries) +
-         ", " + map_flags_expr(c.flags) + ");";
+         ", " + map_flags_expr(c.flags) + (c.map_extra ? ", \"conf\", " + std::to_string(c.map_extra) : "") + ");";
 }
 
 std::string emit_op(const MapConfig& c, const Op& op) {
@@ -604,7 +748,11 @@ std::string emit_op(const MapConfig& c, const Op& op) {
       return "r.update(fd, " + key_expr(c, op.key) + ", " + value_expr(op.value) + ", " +
              elem_flags_expr(op.flags, true) + ");";
     case OpKind::Lookup:
-      return "r.lookup(fd, " + key_expr(c, op.key) + ", " + elem_flags_expr(op.flags, false) + ", " + vs + ");";
+      if (c.is_bloom() && op.value)
+        return "r.lookup_value(fd, " + key_expr(c, op.key) + ", " + bytes_expr(*op.value) + ", " +
+               elem_flags_expr(op.flags, false) + ");";
+      return "r.lookup(fd, " + key_expr(c, op.key) + ", " + elem_flags_expr(op.flags, false) + ", " + vs +
+             (c.is_bloom() ? ", true" : "") + ");";
     case OpKind::Delete:
       return "r.remove(fd, " + key_expr(c, op.key) + (op.flags ? ", " + hexnum(op.flags) : "") + ");";
     case OpKind::LookupAndDelete:
@@ -633,6 +781,10 @@ std::string emit_op(const MapConfig& c, const Op& op) {
     case OpKind::ProgForEach:
       return "r.prog_for_each(fd, " + std::to_string(op.stop_at) + ", " + hexnum(op.flags) + ");";
     case OpKind::SetCpu: return "r.set_cpu(" + std::to_string(op.cpu) + ");";
+    case OpKind::ProgPush:
+      return "r.prog_push(fd, " + bytes_expr(op.value.value_or(Bytes{})) + ", " + elem_flags_expr(op.flags, true) + ");";
+    case OpKind::ProgPop: return "r.prog_pop(fd);";
+    case OpKind::ProgPeek: return "r.prog_peek(fd" + (op.value ? ", " + bytes_expr(*op.value) : std::string()) + ");";
   }
   return "";
 }
@@ -704,7 +856,8 @@ size_t run_single(Backend& b, const MapConfig& cfg, const std::vector<Op>& ops) 
 
 const std::vector<std::string>& supported_types() {
   static const std::vector<std::string> types = {"HASH",     "PERCPU_HASH", "ARRAY",          "PERCPU_ARRAY",
-                                                 "LPM_TRIE", "LRU_HASH",    "LRU_PERCPU_HASH"};
+                                                 "LPM_TRIE", "LRU_HASH",    "LRU_PERCPU_HASH", "QUEUE",
+                                                 "STACK",    "BLOOM_FILTER"};
   return types;
 }
 

@@ -32,6 +32,7 @@ struct MapConfig {
   uint32_t value_size = 8;
   uint32_t max_entries = 1;
   uint32_t flags = 0;
+  uint64_t map_extra = 0;      // BLOOM_FILTER: the number of hash functions (0: 5)
   int ncpus = 1;               // possible CPUs (per-CPU value layout)
   bool ordered = true;         // get_next_key / batch order is deterministic (compared as is)
   bool prog_ops = false;       // program-side ops too (key_size 4, value_size 4 or 8, not LPM)
@@ -44,10 +45,18 @@ struct MapConfig {
   // LPM_TRIE: keys are lpm_key(prefix, data) with prefix from prefixes, data from lpm_data.
   std::vector<uint32_t> prefixes;
   std::vector<Bytes> lpm_data;
+  // BLOOM_FILTER: the values pushes and checks draw from (few, so they collide).
+  // With a random seed (ordered == false) checks only use values pushed before,
+  // the one answer that does not depend on the seed.
+  std::vector<Bytes> values;
 
   bool is_lpm() const { return type == BPF_MAP_TYPE_LPM_TRIE; }
   bool is_array() const { return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY; }
-  bool is_hash() const { return !is_lpm() && !is_array(); }
+  bool is_bloom() const { return type == BPF_MAP_TYPE_BLOOM_FILTER; }
+  bool is_queue_stack() const { return type == BPF_MAP_TYPE_QUEUE || type == BPF_MAP_TYPE_STACK; }
+  // No key (key_size 0): update pushes, lookup peeks (a bloom filter: checks).
+  bool is_keyless() const { return is_bloom() || is_queue_stack(); }
+  bool is_hash() const { return !is_lpm() && !is_array() && !is_keyless(); }
   // Value size as syscalls see it (ncpus * round_up(value_size, 8) for per-CPU maps).
   size_t sys_value_size() const;
   size_t key_space() const { return is_lpm() ? prefixes.size() * lpm_data.size() : keys.size(); }
@@ -71,6 +80,10 @@ enum class OpKind : uint8_t {
   ProgDelete,
   ProgForEach,
   SetCpu,  // Recorder::set_cpu: later syscalls and programs run on that CPU (LRU lists, per-CPU slots)
+  // Program-side helpers of key-less maps (Recorder::prog_push/pop/peek; values up to 64 bytes).
+  ProgPush,
+  ProgPop,   // QUEUE and STACK only (the verifier refuses it on a bloom filter)
+  ProgPeek,  // a bloom filter's peek checks op.value
 };
 const char* op_kind_name(OpKind k);
 
@@ -78,7 +91,7 @@ struct Op {
   OpKind kind = OpKind::Lookup;
   uint32_t id = 0;                 // position in the generated sequence (for reports)
   std::optional<Bytes> key;        // nullopt = NULL pointer (Prog*: always 4 bytes)
-  std::optional<Bytes> value;      // Update/ProgUpdate; nullopt = NULL pointer
+  std::optional<Bytes> value;      // Update/ProgUpdate/ProgPush; a bloom filter's Lookup/ProgPeek; nullopt = NULL
   uint64_t flags = 0;              // elem flags (update/lookup/delete), batch opts.flags
   uint64_t elem_flags = 0;         // batch opts.elem_flags
   uint32_t count = 0;              // batch count

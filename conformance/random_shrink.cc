@@ -35,9 +35,14 @@ std::vector<Op> default_variants(const Op& op) {
       if (op.flags != 0) with([](Op& v) { v.flags = 0; });
       if (op.stop_at != 0) with([](Op& v) { v.stop_at = 0; });
       break;
+    case OpKind::ProgPush:
+      if (op.flags != BPF_ANY) with([](Op& v) { v.flags = BPF_ANY; });
+      break;
     case OpKind::ProgLookup:
     case OpKind::ProgDelete:
     case OpKind::SetCpu:
+    case OpKind::ProgPop:
+    case OpKind::ProgPeek:
       break;
     case OpKind::Lookup:
     case OpKind::Delete:

@@ -7,11 +7,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "conformance/scenario.h"
 #include "core/cpu.h"
 #include "emu/bpffs.h"
+#include "emu/fd_ops.h"
 
 namespace bpfemu::conformance {
 
@@ -117,6 +120,39 @@ long Recorder::prog_for_each(int fd, uint32_t stop_at, uint64_t flags) {
   errno = r < 0 ? static_cast<int>(-r) : 0;
   return record("prog_for_each(stop_at=" + std::to_string(stop_at) + ",flags=" + std::to_string(flags) + ")", r,
                 "visited=" + std::to_string(visited));
+}
+
+// The value buffer of a program-side push/pop/peek: `value` resized to the
+// map's value size (the helper accesses that many bytes), or nullopt when the
+// test program cannot hold it.
+std::optional<Bytes> Recorder::keyless_buffer(int fd, const Bytes& value) {
+  const uint32_t vs = info_of(fd).value_or(MapInfo{}).value_size;
+  if (vs == 0 || vs > ProgSide::kMaxKeylessValue) return std::nullopt;
+  Bytes buf = value;
+  buf.resize(vs, kPoison);
+  return buf;
+}
+
+long Recorder::prog_keyless(const std::string& call, int fd, const Bytes& value, int op, uint64_t flags) {
+  std::optional<Bytes> buf = keyless_buffer(fd, value);
+  long r = -EOPNOTSUPP;
+  if (buf) {
+    const auto n = static_cast<uint32_t>(buf->size());
+    r = op == 1 ? prog().push(fd, buf->data(), n, flags) : op == 2 ? prog().pop(fd, buf->data(), n)
+                                                                   : prog().peek(fd, buf->data(), n);
+  }
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record(call, r, op == 1 || !buf ? "" : hex(*buf));
+}
+
+long Recorder::prog_push(int fd, const Bytes& value, uint64_t flags) {
+  return prog_keyless("prog_push(v=" + hex(value) + ",flags=" + std::to_string(flags) + ")", fd, value, 1, flags);
+}
+
+long Recorder::prog_pop(int fd) { return prog_keyless("prog_pop", fd, {}, 2, 0); }
+
+long Recorder::prog_peek(int fd, const Bytes& value) {
+  return prog_keyless("prog_peek(v=" + hex(value) + ")", fd, value, 0, 0);
 }
 
 void Recorder::set_cpu(int cpu) {
@@ -227,6 +263,14 @@ int Recorder::lookup_and_delete(int fd, const std::optional<Bytes>& key, uint64_
                 r, null_out ? "" : hex(out));
 }
 
+int Recorder::lookup_value(int fd, const std::optional<Bytes>& key, const Bytes& value, uint64_t flags) {
+  Bytes buf = value;
+  errno = 0;
+  int r = b_.map_lookup_elem_flags(fd, key ? key->data() : nullptr, buf.data(), flags);
+  return record("lookup_value(k=" + hex_opt(key) + ",v=" + hex(value) + ",flags=" + std::to_string(flags) + ")", r,
+                hex(buf));
+}
+
 int Recorder::remove(int fd, const std::optional<Bytes>& key, uint64_t flags) {
   errno = 0;
   int r = flags ? b_.map_delete_elem_flags(fd, key ? key->data() : nullptr, flags)
@@ -293,6 +337,23 @@ int Recorder::info(int fd, uint32_t info_len) {
              info.map_flags, info.name, static_cast<unsigned long long>(info.map_extra));
   }
   return record("info(len=" + std::to_string(info_len) + ")", r, out);
+}
+
+int Recorder::memlock(int fd) {
+  std::string text;
+  if (b_.name() == "kernel") {
+    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  } else if (!emu::fdinfo_text(fd, &text)) {
+    text.clear();
+  }
+  const size_t at = text.find("memlock:");
+  if (at == std::string::npos) return record("memlock", -1, "no memlock line");
+  const size_t end = text.find('\n', at);
+  std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  return record("memlock", 0, line);
 }
 
 int Recorder::pin(int fd, const std::string& path) {

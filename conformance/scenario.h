@@ -61,6 +61,9 @@ class Recorder {
   int lookup(int fd, const std::optional<Bytes>& key, uint64_t flags = 0, size_t out_size = 0, bool null_out = false);
   int lookup_and_delete(int fd, const std::optional<Bytes>& key, uint64_t flags = 0, size_t out_size = 0,
                         bool null_out = false);
+  // Lookup whose value buffer holds `value` (the bloom filter checks it); the
+  // buffer is recorded afterwards, to show whether it was written.
+  int lookup_value(int fd, const std::optional<Bytes>& key, const Bytes& value, uint64_t flags = 0);
   int remove(int fd, const std::optional<Bytes>& key, uint64_t flags = 0);
   int next_key(int fd, const std::optional<Bytes>& key, size_t key_size, bool null_out = false);
   // get_next_key from NULL until ENOENT (at most limit steps), recording each key
@@ -70,6 +73,8 @@ class Recorder {
   int walk_set(int fd, size_t key_size, int limit = 1000);
   int freeze(int fd);
   int info(int fd, uint32_t info_len = sizeof(MapInfo));
+  // The `memlock:` line of the map's fdinfo (the kernel's map_mem_usage).
+  int memlock(int fd);
   int pin(int fd, const std::string& path);
   int get(const std::string& path, uint32_t file_flags = 0);
   int unpin(const std::string& path);
@@ -100,6 +105,12 @@ class Recorder {
   long prog_update(int fd, uint32_t key, const Bytes& value, uint64_t flags = BPF_ANY);
   long prog_delete(int fd, uint32_t key);
   long prog_for_each(int fd, uint32_t stop_at, uint64_t flags = 0);
+  // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values
+  // of at most 64 bytes). Pop and peek record the value buffer whatever the
+  // result (an empty queue zeroes it); a bloom filter's peek checks `value`.
+  long prog_push(int fd, const Bytes& value, uint64_t flags = BPF_ANY);
+  long prog_pop(int fd);
+  long prog_peek(int fd, const Bytes& value = {});
 
   // Moves this thread to CPU `cpu` on both sides (sched_setaffinity for the
   // kernel, the emulated current CPU for the emulator); restored at the end.
@@ -119,6 +130,9 @@ class Recorder {
   int record(std::string call, long ret, std::string out = "");
   std::string leaf_of(const std::string& path) const;
   size_t value_size_of(int fd);
+  std::optional<Bytes> keyless_buffer(int fd, const Bytes& value);
+  // op: 0 peek, 1 push, 2 pop.
+  long prog_keyless(const std::string& call, int fd, const Bytes& value, int op, uint64_t flags);
   // bpf_map_info of fd without recording anything or touching errno.
   std::optional<MapInfo> info_of(int fd);
 

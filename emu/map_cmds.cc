@@ -249,8 +249,12 @@ int sys_map_lookup_elem_general(int fd, const void* ukey, void* uvalue, uint64_t
   const void* key = nullptr;
   if (int e = copy_key(*m, ukey, kbuf, &key); e != 0) return e;
   Buf value(m->ops().sys_value_size(*m));
-  if (m->ops().lookup_takes_value() && copy_from_user(value.get(), uvalue, value.size()) != 0)
-    return log_reason(-EFAULT, "the value points at bad memory");
+  if (m->ops().lookup_takes_value()) {
+    // The bloom filter's check: the value is only read, never written back.
+    if (copy_from_user(value.get(), uvalue, value.size()) != 0)
+      return log_reason(-EFAULT, "the value points at bad memory");
+    return m->ops().lookup(*m, key, value.get(), flags);
+  }
   if (int r = m->ops().lookup(*m, key, value.get(), flags); r != 0) return r;
   if (copy_to_user(uvalue, value.get(), value.size()) != 0)
     return log_reason(-EFAULT, "the value buffer points at bad memory");
