@@ -46,6 +46,7 @@ void register_all() {
       bench::register_syscall_writes(t, n);
       bench::register_prog_writes(t, n);
     }
+    for (const bench::TypeInfo& t : bench::queue_types()) bench::register_syscall_queue(t, n);
     bench::register_reference(n);
     bench::register_memory(n);
   }

@@ -28,6 +28,14 @@ const std::vector<TypeInfo>& all_types() {
   return types;
 }
 
+const std::vector<TypeInfo>& queue_types() {
+  static const std::vector<TypeInfo> types = {
+      {BPF_MAP_TYPE_QUEUE, "QUEUE", false, false, false, false},
+      {BPF_MAP_TYPE_STACK, "STACK", false, false, false, false},
+  };
+  return types;
+}
+
 const std::vector<uint32_t>& all_sizes() {
   static const std::vector<uint32_t> sizes = {1000, 100000, 1000000};
   return sizes;
@@ -125,9 +133,20 @@ int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t 
              KeySet keys) {
   bpfemu::MapCreateOpts opts;
   if (t.lpm) opts.map_flags = BPF_F_NO_PREALLOC;  // required by LPM_TRIE
-  int fd = be.map_create(t.type, "bench", key_size_of(t), kValueSize, entries, &opts);
+  int fd = be.map_create(t.type, "bench", is_queue(t) ? 0 : key_size_of(t), kValueSize, entries, &opts);
   if (fd < 0) {
     if (why != nullptr) *why = std::string("map_create ") + t.name + " failed: " + strerror(-fd);
+    return fd;
+  }
+  if (is_queue(t)) {
+    // Half full: room for a batch of pushes and elements for a batch of pops.
+    for (uint64_t v = 0; v < entries / 2; ++v) {
+      if (int r = be.map_update_elem(fd, nullptr, &v, BPF_ANY); r != 0) {
+        if (why != nullptr) *why = std::string("push failed: ") + strerror(-r);
+        be.close(fd);
+        return r;
+      }
+    }
     return fd;
   }
   if (int r = fill_keys(be, fd, t, 0, fill, keys); r != 0) {

@@ -37,6 +37,9 @@ struct TypeInfo {
 };
 // HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, ARRAY, PERCPU_ARRAY, LPM_TRIE.
 const std::vector<TypeInfo>& all_types();
+// QUEUE, STACK: no keys, only the push/pop rows of suite_syscall.cc.
+const std::vector<TypeInfo>& queue_types();
+inline bool is_queue(const TypeInfo& t) { return t.type == BPF_MAP_TYPE_QUEUE || t.type == BPF_MAP_TYPE_STACK; }
 const std::vector<uint32_t>& all_sizes();  // 1k, 100k, 1M entries
 int host_cpus();
 
@@ -111,7 +114,7 @@ bpfemu::Backend* backend(const std::string& name, std::string* why);
 MapFixture* filled_map(const std::string& backend_name, const TypeInfo& t, uint32_t entries, std::string* why,
                        const char* tag = "", KeySet keys = KeySet::kDense);
 // A fresh map (not cached, caller closes) with max_entries = entries, filled with
-// key indices 0..fill-1.
+// key indices 0..fill-1 (QUEUE, STACK: half full, values 0..entries/2-1 pushed).
 int make_map(bpfemu::Backend& be, const TypeInfo& t, uint32_t entries, uint32_t fill, std::string* why,
              KeySet keys = KeySet::kDense);
 // Inserts key indices [from, to) with value k.
@@ -134,6 +137,7 @@ std::string bench_name(const char* op, const char* type, const char* backend, ui
 // that runs every read-only benchmark of a map before anything that mutates it.
 void register_syscall_reads(const TypeInfo& t, uint32_t n);
 void register_syscall_writes(const TypeInfo& t, uint32_t n);
+void register_syscall_queue(const TypeInfo& t, uint32_t n);
 void register_prog_reads(const TypeInfo& t, uint32_t n);
 void register_prog_writes(const TypeInfo& t, uint32_t n);
 void register_reference(uint32_t n);

@@ -22,6 +22,9 @@ TYPES = ["HASH", "PERCPU_HASH", "LRU_HASH", "LRU_PERCPU_HASH", "ARRAY", "PERCPU_
 BACKENDS = ["emu", "emu_syscall", "emu_prog", "kernel", "kernel_prog", "boost_flat_map", "std_unordered_map", "std_vector"]
 OPS = ["lookup", "lookup_random_keys", "update_existing", "update_existing_random_keys", "update_new", "delete",
        "lookup_and_delete", "update_evict", "get_next_key", "lookup_batch"]
+# Key-less maps have rows of their own ops only (bench/suite_syscall.cc, push_pop).
+QUEUE_TYPES = ["QUEUE", "STACK"]
+QUEUE_OPS = ["push", "pop"]
 # The key sets of the target checks: (op suffix, label suffix, summary wording).
 # Random keys are measured on HASH only (bench/common.h, KeySet).
 KEY_SETS = [("", "", "keys 0..n-1"), ("_random_keys", ", random keys", "random keys, HASH")]
@@ -275,9 +278,9 @@ def cost_section(rep):
             "Columns are map sizes: each row shows how the cost grows with entries. "
             "`emu` = EmuBackend (syscall-style), `kernel` = real bpf(2) via libbpf, `emu_prog`/`kernel_prog` = "
             "program side, references = plain containers.", "")
-    for op in OPS:
+    for op, types in [(op, TYPES) for op in OPS] + [(op, QUEUE_TYPES) for op in QUEUE_OPS]:
         rows = []
-        for t in TYPES:
+        for t in types:
             for be in BACKENDS:
                 vals = [rep.ns(op, t, be, n) for n in SIZES]
                 if all(v is None for v in vals):

@@ -142,6 +142,28 @@ void lookup_batch(benchmark::State& state, MapFixture& f) {
 // every update inserts a key the LRU no longer holds and evicts another.
 void update_evict(benchmark::State& state, MapFixture& f) { update_walk(state, f, KeyWalk(f.entries * 2, f.entries)); }
 
+// QUEUE and STACK: a batch of pushes (or pops) timed, then undone untimed, so
+// the map stays half full: a queue's head and tail walk around the ring, a
+// stack's top moves up and back.
+template <bool kPush>
+void push_pop(benchmark::State& state, MapFixture& f) {
+  const uint32_t batch = batch_ops(f.entries);
+  bpfemu::Backend& be = *f.backend;
+  uint64_t value = 0;
+  int64_t errors = 0, items = 0;
+  auto push = [&] { return be.map_update_elem(f.fd, nullptr, &value, BPF_ANY); };
+  auto pop = [&] { return be.map_lookup_and_delete_elem(f.fd, nullptr, &value); };
+  for (auto _ : state) {
+    for (uint32_t i = 0; i < batch; ++i) errors += (kPush ? push() : pop()) != 0;
+    state.PauseTiming();
+    for (uint32_t i = 0; i < batch; ++i) kPush ? pop() : push();
+    items += batch;
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(items);
+  state.counters["error_rate"] = static_cast<double>(errors) / static_cast<double>(items > 0 ? items : 1);
+}
+
 benchmark::internal::Benchmark* add(const char* op, const TypeInfo& t, const char* be, uint32_t n, Body body,
                                     const char* tag = "", KeySet keys = KeySet::kDense) {
   auto* b = benchmark::RegisterBenchmark(bench_name(op, t.name, be, n).c_str(),
@@ -187,6 +209,13 @@ void register_syscall_writes(const TypeInfo& t, uint32_t n) {
     add("delete", t, be, n, mutate<Mutation::kDelete>, tag);
     if (!t.lpm) add("lookup_and_delete", t, be, n, mutate<Mutation::kLookupAndDelete>, tag);
     if (t.lru) add("update_evict", t, be, n, update_evict, "evict");
+  }
+}
+
+void register_syscall_queue(const TypeInfo& t, uint32_t n) {
+  for (const char* be : {"emu", "kernel"}) {
+    add("push", t, be, n, push_pop<true>);
+    add("pop", t, be, n, push_pop<false>);
   }
 }
 
