@@ -6,6 +6,7 @@
 #include "core/map_ops.h"
 #include "core/profile.h"
 #include "emu/objects.h"
+#include "emu/prog_helpers.h"
 
 namespace bpfemu::prog {
 namespace {
@@ -18,19 +19,43 @@ struct ForEachCtx {
   void* ctx;
 };
 
-// What a program sees of a map op's result: before 6.4 the ops returned int and
-// the JIT'ed call leaves a negative errno zero-extended (profile.h).
-long as_seen(const emu::Map& m, long rc) {
-  if (rc >= 0) return rc;
-  return m.profile().prog_map_ops_ret_u32 ? static_cast<long>(static_cast<uint32_t>(rc)) : rc;
-}
-
 long trampoline(emu::Map&, const void* key, void* value, void* ctx) {
   auto* c = static_cast<ForEachCtx*>(ctx);
   return c->cb(*c->ref, key, value, c->ctx);
 }
 
 }  // namespace
+
+}  // namespace bpfemu::prog
+
+namespace bpfemu::emu::helpers {
+namespace {
+
+// What a program sees of a map op's result: before 6.4 the ops returned int and
+// the JIT'ed call leaves a negative errno zero-extended (profile.h).
+long as_seen(const Map& m, long rc) {
+  if (rc >= 0) return rc;
+  return m.profile().prog_map_ops_ret_u32 ? static_cast<long>(static_cast<uint32_t>(rc)) : rc;
+}
+
+}  // namespace
+
+void* map_lookup(Map& m, const void* key) { return m.ops().prog_lookup(m, key); }
+long map_update(Map& m, const void* key, const void* value, uint64_t flags) {
+  return as_seen(m, m.ops().prog_update(m, key, value, flags));
+}
+long map_delete(Map& m, const void* key) { return as_seen(m, m.ops().prog_delete(m, key)); }
+long map_push(Map& m, const void* value, uint64_t flags) { return as_seen(m, m.ops().prog_push(m, value, flags)); }
+long map_pop(Map& m, void* value) { return as_seen(m, m.ops().prog_pop(m, value)); }
+long map_peek(Map& m, void* value) { return as_seen(m, m.ops().prog_peek(m, value)); }
+void* map_lookup_percpu(Map& m, const void* key, uint32_t cpu) { return m.ops().prog_lookup_percpu(m, key, cpu); }
+long map_for_each(Map& m, maptypes::ForEachCallback cb, void* ctx, uint64_t flags) {
+  return as_seen(m, m.ops().for_each(m, cb, ctx, flags));
+}
+
+}  // namespace bpfemu::emu::helpers
+
+namespace bpfemu::prog {
 
 namespace detail {
 uint32_t cpu_below(uint32_t nr_cpus) { return current_cpu_below(nr_cpus); }
@@ -42,39 +67,39 @@ MapRef::MapRef(int map_fd) : map_(emu::map_from_fd(map_fd)) {
 
 long MapRef::update(const void* key, const void* value, uint64_t flags) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? as_seen(*m, m->ops().prog_update(*m, key, value, flags)) : -EBADF;
+  return m != nullptr ? emu::helpers::map_update(*m, key, value, flags) : -EBADF;
 }
 
 long MapRef::remove(const void* key) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? as_seen(*m, m->ops().prog_delete(*m, key)) : -EBADF;
+  return m != nullptr ? emu::helpers::map_delete(*m, key) : -EBADF;
 }
 
 long MapRef::push(const void* value, uint64_t flags) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? as_seen(*m, m->ops().prog_push(*m, value, flags)) : -EBADF;
+  return m != nullptr ? emu::helpers::map_push(*m, value, flags) : -EBADF;
 }
 
 long MapRef::pop(void* value) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? as_seen(*m, m->ops().prog_pop(*m, value)) : -EBADF;
+  return m != nullptr ? emu::helpers::map_pop(*m, value) : -EBADF;
 }
 
 long MapRef::peek(void* value) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? as_seen(*m, m->ops().prog_peek(*m, value)) : -EBADF;
+  return m != nullptr ? emu::helpers::map_peek(*m, value) : -EBADF;
 }
 
 void* MapRef::lookup_percpu(const void* key, uint32_t cpu) const {
   emu::Map* m = as_map(map_);
-  return m != nullptr ? m->ops().prog_lookup_percpu(*m, key, cpu) : nullptr;
+  return m != nullptr ? emu::helpers::map_lookup_percpu(*m, key, cpu) : nullptr;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {
   emu::Map* m = as_map(map_);
   if (m == nullptr) return -EBADF;
   ForEachCtx c{this, cb, ctx};
-  return as_seen(*m, m->ops().for_each(*m, trampoline, &c, flags));
+  return emu::helpers::map_for_each(*m, trampoline, &c, flags);
 }
 
 void* map_lookup_elem(int map_fd, const void* key) { return MapRef(map_fd).lookup(key); }

@@ -1,0 +1,353 @@
+// The helpers the interpreter provides, by the kernel's numbers. Map helpers
+// go through emu/prog_helpers.h, the same code as the C++ bpfemu::prog API.
+// Every pointer argument is checked against the program's memory first, as the
+// verifier would have proved it; a helper the kernel has and the emulator does
+// not is listed with no function, so a call to it names it.
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <string>
+
+#include "core/cpu.h"
+#include "core/uaccess.h"
+#include "emu/interpreter.h"
+#include "emu/prog_helpers.h"
+
+namespace bpfemu::emu::interp {
+namespace {
+
+// The names of the kernel's helpers, in id order (the uapi header's list, then
+// the ones newer than the installed header).
+#define BPFEMU_HELPER_NAME(name, ...) #name
+const char* const kUapiNames[] = {__BPF_FUNC_MAPPER(BPFEMU_HELPER_NAME)};
+#undef BPFEMU_HELPER_NAME
+const char* const kNewerNames[] = {"cgrp_storage_get", "cgrp_storage_delete"};  // 210, 211 (6.2)
+constexpr uint32_t kUapiCount = sizeof(kUapiNames) / sizeof(kUapiNames[0]);
+static_assert(kUapiCount == __BPF_FUNC_MAX_ID);
+constexpr uint32_t kHelperCount = 212;  // __BPF_FUNC_MAX_ID on 6.18
+
+uint64_t clock_ns(clockid_t id) {
+  struct timespec ts {};
+  clock_gettime(id, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool writable(HelperCall& c, uint64_t p, uint64_t n, const char* what) { return c.m.check(p, n, true, what); }
+bool readable(HelperCall& c, uint64_t p, uint64_t n, const char* what) { return c.m.check(p, n, false, what); }
+void* ptr(uint64_t v) { return reinterpret_cast<void*>(v); }
+uint64_t ret(long v) { return static_cast<uint64_t>(v); }
+
+// --- maps ---
+
+bool map_lookup_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_elem");
+  if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_elem key")) return false;
+  void* v = helpers::map_lookup(*m, ptr(c.a[1]));
+  if (v != nullptr) c.env.memory.add_once(v, m->attr().value_size, !(m->attr().map_flags & BPF_F_RDONLY_PROG));
+  *r0 = reinterpret_cast<uint64_t>(v);
+  return true;
+}
+
+bool map_update_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_update_elem");
+  if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_update_elem key") ||
+      !readable(c, c.a[2], m->attr().value_size, "bpf_map_update_elem value"))
+    return false;
+  *r0 = ret(helpers::map_update(*m, ptr(c.a[1]), ptr(c.a[2]), c.a[3]));
+  return true;
+}
+
+bool map_delete_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_delete_elem");
+  if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_delete_elem key")) return false;
+  *r0 = ret(helpers::map_delete(*m, ptr(c.a[1])));
+  return true;
+}
+
+bool map_push_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_push_elem");
+  if (m == nullptr || !readable(c, c.a[1], m->attr().value_size, "bpf_map_push_elem value")) return false;
+  *r0 = ret(helpers::map_push(*m, ptr(c.a[1]), c.a[2]));
+  return true;
+}
+
+bool map_pop_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_pop_elem");
+  if (m == nullptr || !writable(c, c.a[1], m->attr().value_size, "bpf_map_pop_elem value")) return false;
+  *r0 = ret(helpers::map_pop(*m, ptr(c.a[1])));
+  return true;
+}
+
+bool map_peek_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_peek_elem");
+  // A bloom filter reads the value it checks; a queue or stack writes it.
+  const bool reads = m != nullptr && m->attr().map_type == BPF_MAP_TYPE_BLOOM_FILTER;
+  if (m == nullptr || !c.m.check(c.a[1], m->attr().value_size, !reads, "bpf_map_peek_elem value")) return false;
+  *r0 = ret(helpers::map_peek(*m, ptr(c.a[1])));
+  return true;
+}
+
+bool map_lookup_percpu_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_percpu_elem");
+  if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_percpu_elem key")) return false;
+  void* v = helpers::map_lookup_percpu(*m, ptr(c.a[1]), static_cast<uint32_t>(c.a[2]));
+  if (v != nullptr) c.env.memory.add_once(v, m->attr().value_size, !(m->attr().map_flags & BPF_F_RDONLY_PROG));
+  *r0 = reinterpret_cast<uint64_t>(v);
+  return true;
+}
+
+struct Callback {
+  HelperCall* c;
+  Map* map;
+  uint32_t pc;
+  uint64_t ctx;
+  bool failed = false;
+};
+
+long for_each_step(Map& map, const void* key, void* value, void* arg) {
+  auto* cb = static_cast<Callback*>(arg);
+  RunMemory& mem = cb->c->env.memory;
+  const size_t mark = mem.mark();
+  mem.add(key, map.attr().key_size, false);
+  mem.add(value, map.attr().value_size, !(map.attr().map_flags & BPF_F_RDONLY_PROG));
+  uint64_t r0 = 0;
+  const uint64_t args[5] = {reinterpret_cast<uint64_t>(&map), reinterpret_cast<uint64_t>(key),
+                            reinterpret_cast<uint64_t>(value), cb->ctx, 0};
+  const bool ok = cb->c->m.call(cb->pc, args, &r0);
+  mem.release(mark);
+  if (!ok) {
+    cb->failed = true;
+    return 1;
+  }
+  return static_cast<long>(r0);
+}
+
+bool for_each_map_elem(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_for_each_map_elem");
+  if (m == nullptr) return false;
+  const int64_t pc = c.m.func_arg(c.a[1]);
+  if (pc < 0) return c.m.fault("bpf_for_each_map_elem: R2 is not a callback of this program");
+  Callback cb{&c, m, static_cast<uint32_t>(pc), c.a[2]};
+  const long r = helpers::map_for_each(*m, for_each_step, &cb, c.a[3]);
+  if (cb.failed) return false;
+  *r0 = ret(r);
+  return true;
+}
+
+// bpf_loop: at most 1 << 23 iterations; the callback returns 0 to go on, 1 to stop.
+bool loop(HelperCall& c, uint64_t* r0) {
+  const int64_t pc = c.m.func_arg(c.a[1]);
+  if (pc < 0) return c.m.fault("bpf_loop: R2 is not a callback of this program");
+  if (c.a[3] != 0) return *r0 = ret(-EINVAL), true;
+  const uint32_t n = static_cast<uint32_t>(c.a[0]);
+  if (n > (1U << 23)) return *r0 = ret(-E2BIG), true;
+  uint32_t i = 0;
+  for (; i < n; ++i) {
+    uint64_t rc = 0;
+    const uint64_t args[5] = {i, c.a[2], 0, 0, 0};
+    if (!c.m.call(static_cast<uint32_t>(pc), args, &rc)) return false;
+    if (rc != 0) {
+      *r0 = i + 1;
+      return true;
+    }
+  }
+  *r0 = i;
+  return true;
+}
+
+// --- time, CPU, identity, randomness ---
+
+bool ktime_get_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOCK_MONOTONIC), true; }
+bool ktime_get_boot_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOCK_BOOTTIME), true; }
+bool ktime_get_coarse_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOCK_MONOTONIC_COARSE), true; }
+bool ktime_get_tai_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOCK_TAI), true; }
+bool get_smp_processor_id(HelperCall&, uint64_t* r0) { return *r0 = static_cast<uint32_t>(current_cpu()), true; }
+
+bool get_prandom_u32(HelperCall&, uint64_t* r0) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  *r0 = static_cast<uint32_t>(rng());
+  return true;
+}
+
+bool get_current_pid_tgid(HelperCall&, uint64_t* r0) {
+  *r0 = (static_cast<uint64_t>(getpid()) << 32) | static_cast<uint32_t>(syscall(SYS_gettid));
+  return true;
+}
+
+bool get_current_uid_gid(HelperCall&, uint64_t* r0) {
+  *r0 = (static_cast<uint64_t>(getgid()) << 32) | getuid();
+  return true;
+}
+
+// The thread's name, NUL-terminated and zero-padded to size (TASK_COMM_LEN 16).
+bool get_current_comm(HelperCall& c, uint64_t* r0) {
+  const uint32_t size = static_cast<uint32_t>(c.a[1]);
+  if (size == 0 || !writable(c, c.a[0], size, "bpf_get_current_comm buf")) return size == 0 ? (*r0 = ret(-EINVAL), true) : false;
+  char comm[16] = {};
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", static_cast<long>(syscall(SYS_gettid)));
+  if (FILE* f = fopen(path, "re")) {
+    if (fgets(comm, sizeof(comm), f) == nullptr) comm[0] = '\0';
+    fclose(f);
+  }
+  comm[strcspn(comm, "\n")] = '\0';
+  auto* out = static_cast<char*>(ptr(c.a[0]));
+  memset(out, 0, size);
+  memcpy(out, comm, std::min<size_t>(strlen(comm), size - 1));
+  *r0 = 0;
+  return true;
+}
+
+// --- reading the process's memory (the probe_read family) ---
+
+bool probe_read(HelperCall& c, uint64_t* r0) {
+  const uint32_t size = static_cast<uint32_t>(c.a[1]);
+  if (!writable(c, c.a[0], size, "bpf_probe_read dst")) return false;
+  if (copy_from_user(ptr(c.a[0]), ptr(c.a[2]), size) != 0) {
+    memset(ptr(c.a[0]), 0, size);
+    *r0 = ret(-EFAULT);
+    return true;
+  }
+  *r0 = 0;
+  return true;
+}
+
+bool probe_read_str(HelperCall& c, uint64_t* r0) {
+  const uint32_t size = static_cast<uint32_t>(c.a[1]);
+  if (size == 0) return *r0 = 0, true;
+  if (!writable(c, c.a[0], size, "bpf_probe_read_str dst")) return false;
+  auto* dst = static_cast<char*>(ptr(c.a[0]));
+  const long n = strncpy_from_user(dst, static_cast<const char*>(ptr(c.a[2])), size);
+  if (n < 0) {
+    memset(dst, 0, size);
+    *r0 = ret(n);
+    return true;
+  }
+  // strncpy_from_user copies at most size bytes; the string is cut to size - 1.
+  const long len = std::min<long>(n, static_cast<long>(size) - 1);
+  dst[len] = '\0';
+  *r0 = static_cast<uint64_t>(len + 1);
+  return true;
+}
+
+// --- bpf_trace_printk: the kernel's few conversions, written to env.trace ---
+
+bool trace_printk(HelperCall& c, uint64_t* r0) {
+  const uint32_t fmt_size = static_cast<uint32_t>(c.a[1]);
+  if (fmt_size == 0 || !readable(c, c.a[0], fmt_size, "bpf_trace_printk fmt")) return fmt_size == 0 ? (*r0 = ret(-EINVAL), true) : false;
+  const char* fmt = static_cast<const char*>(ptr(c.a[0]));
+  if (fmt[fmt_size - 1] != '\0') return *r0 = ret(-EINVAL), true;
+  std::string out;
+  int arg = 0;
+  for (const char* p = fmt; *p != '\0'; ++p) {
+    if (*p != '%') {
+      out += *p;
+      continue;
+    }
+    ++p;
+    if (*p == '%') {
+      out += '%';
+      continue;
+    }
+    int longs = 0;
+    while (*p == 'l') ++longs, ++p;
+    if (arg >= 3 || *p == '\0') return *r0 = ret(-EINVAL), true;
+    const uint64_t v = c.a[2 + arg++];
+    char buf[64];
+    switch (*p) {
+      case 'd': case 'i':
+        snprintf(buf, sizeof(buf), "%lld", longs ? static_cast<long long>(v) : static_cast<long long>(static_cast<int32_t>(v)));
+        break;
+      case 'u':
+        snprintf(buf, sizeof(buf), "%llu", longs ? static_cast<unsigned long long>(v) : static_cast<uint32_t>(v));
+        break;
+      case 'x':
+        snprintf(buf, sizeof(buf), "%llx", longs ? static_cast<unsigned long long>(v) : static_cast<uint32_t>(v));
+        break;
+      case 'c':
+        snprintf(buf, sizeof(buf), "%c", static_cast<char>(v));
+        break;
+      case 'p':
+        snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
+        break;
+      case 's': {
+        char s[256];
+        const long n = strncpy_from_user(s, static_cast<const char*>(ptr(v)), sizeof(s) - 1);
+        if (n < 0) {
+          snprintf(buf, sizeof(buf), "(efault)");
+        } else {
+          s[std::min<long>(n, sizeof(s) - 1)] = '\0';
+          out += s;
+          buf[0] = '\0';
+        }
+        break;
+      }
+      default:
+        return *r0 = ret(-EINVAL), true;
+    }
+    out += buf;
+  }
+  if (c.env.trace != nullptr) *c.env.trace += out;
+  *r0 = out.size();
+  return true;
+}
+
+struct Impl {
+  uint32_t id;
+  HelperFn fn;
+};
+
+constexpr Impl kImpls[] = {
+    {BPF_FUNC_map_lookup_elem, map_lookup_elem},
+    {BPF_FUNC_map_update_elem, map_update_elem},
+    {BPF_FUNC_map_delete_elem, map_delete_elem},
+    {BPF_FUNC_probe_read, probe_read},
+    {BPF_FUNC_ktime_get_ns, ktime_get_ns},
+    {BPF_FUNC_trace_printk, trace_printk},
+    {BPF_FUNC_get_prandom_u32, get_prandom_u32},
+    {BPF_FUNC_get_smp_processor_id, get_smp_processor_id},
+    {BPF_FUNC_get_current_pid_tgid, get_current_pid_tgid},
+    {BPF_FUNC_get_current_uid_gid, get_current_uid_gid},
+    {BPF_FUNC_get_current_comm, get_current_comm},
+    {BPF_FUNC_probe_read_str, probe_read_str},
+    {BPF_FUNC_map_push_elem, map_push_elem},
+    {BPF_FUNC_map_pop_elem, map_pop_elem},
+    {BPF_FUNC_map_peek_elem, map_peek_elem},
+    {BPF_FUNC_probe_read_user, probe_read},
+    {BPF_FUNC_probe_read_kernel, probe_read},
+    {BPF_FUNC_probe_read_user_str, probe_read_str},
+    {BPF_FUNC_probe_read_kernel_str, probe_read_str},
+    {BPF_FUNC_ktime_get_boot_ns, ktime_get_boot_ns},
+    {BPF_FUNC_ktime_get_coarse_ns, ktime_get_coarse_ns},
+    {BPF_FUNC_for_each_map_elem, for_each_map_elem},
+    {BPF_FUNC_loop, loop},
+    {BPF_FUNC_map_lookup_percpu_elem, map_lookup_percpu_elem},
+    {BPF_FUNC_ktime_get_tai_ns, ktime_get_tai_ns},
+};
+
+struct Table {
+  HelperDef defs[kHelperCount];
+  Table() {
+    for (uint32_t id = 0; id < kHelperCount; ++id) {
+      const char* name = id < kUapiCount ? kUapiNames[id] : kNewerNames[id - kUapiCount];
+      defs[id] = {id, name, nullptr};
+    }
+    for (const Impl& i : kImpls) defs[i.id].fn = i.fn;
+  }
+};
+static_assert(kUapiCount + sizeof(kNewerNames) / sizeof(kNewerNames[0]) >= kHelperCount);
+
+}  // namespace
+
+const HelperDef* helper_by_id(uint32_t id) {
+  static const Table table;
+  return id > 0 && id < kHelperCount ? &table.defs[id] : nullptr;
+}
+
+}  // namespace bpfemu::emu::interp

@@ -1,0 +1,510 @@
+#include "emu/interpreter.h"
+
+#include <linux/bpf.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <type_traits>
+
+#include "core/log.h"
+#include "core/map_ops.h"
+#include "emu/program.h"
+
+namespace bpfemu::emu {
+
+// --- RunMemory ---
+
+void RunMemory::add(const void* p, uint64_t size, bool writable) {
+  const auto lo = reinterpret_cast<uint64_t>(p);
+  ranges_.push_back({lo, lo + size, writable});
+}
+
+void RunMemory::add_once(const void* p, uint64_t size, bool writable) {
+  const auto lo = reinterpret_cast<uint64_t>(p);
+  for (const Range& r : ranges_)
+    if (r.lo <= lo && lo + size <= r.hi && r.writable == writable) return;
+  add(p, size, writable);
+}
+
+bool RunMemory::allows(uint64_t addr, uint64_t size, bool write) const {
+  const uint64_t end = addr + size;
+  if (end < addr) return false;
+  auto fits = [&](const Range& r) { return r.lo <= addr && end <= r.hi && (r.writable || !write); };
+  if (last_ < ranges_.size() && fits(ranges_[last_])) return true;
+  for (size_t i = ranges_.size(); i-- > 0;) {
+    if (fits(ranges_[i])) {
+      last_ = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace interp {
+namespace {
+
+constexpr int kMaxFrames = 8;         // MAX_CALL_FRAMES
+constexpr uint32_t kFrameSize = 512;  // MAX_BPF_STACK
+constexpr uint8_t kMemSx = 0x80;      // BPF_MEMSX
+constexpr int32_t kLoadAcquire = 0x100;
+constexpr int32_t kStoreRelease = 0x110;
+
+uint32_t size_bytes(uint8_t code) {
+  switch (BPF_SIZE(code)) {
+    case BPF_B: return 1;
+    case BPF_H: return 2;
+    case BPF_W: return 4;
+    default: return 8;
+  }
+}
+
+uint64_t sign_extend(uint64_t v, uint32_t bytes) {
+  switch (bytes) {
+    case 1: return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int8_t>(v)));
+    case 2: return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int16_t>(v)));
+    case 4: return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
+    default: return v;
+  }
+}
+
+// One ALU operation on 64-bit (wide) or 32-bit operands, with the kernel's
+// answers for division by zero and by -1 (the verifier's rewrites of
+// div/mod make them defined: x / 0 = 0, x % 0 = x, INT_MIN / -1 wraps).
+bool alu(uint8_t op, int16_t off, bool wide, uint64_t& dst, uint64_t src) {
+  if (!wide) {
+    const uint32_t d = static_cast<uint32_t>(dst), s = static_cast<uint32_t>(src);
+    uint32_t r = 0;
+    switch (op) {
+      case BPF_ADD: r = d + s; break;
+      case BPF_SUB: r = d - s; break;
+      case BPF_MUL: r = d * s; break;
+      case BPF_OR: r = d | s; break;
+      case BPF_AND: r = d & s; break;
+      case BPF_XOR: r = d ^ s; break;
+      case BPF_LSH: r = d << (s & 31); break;
+      case BPF_RSH: r = d >> (s & 31); break;
+      case BPF_ARSH: r = static_cast<uint32_t>(static_cast<int32_t>(d) >> (s & 31)); break;
+      case BPF_NEG: r = 0u - d; break;
+      case BPF_DIV:
+        if (off == 1) {
+          const auto sd = static_cast<int32_t>(d), ss = static_cast<int32_t>(s);
+          r = ss == 0 ? 0 : ss == -1 ? 0u - d : static_cast<uint32_t>(sd / ss);
+        } else {
+          r = s == 0 ? 0 : d / s;
+        }
+        break;
+      case BPF_MOD:
+        if (off == 1) {
+          const auto sd = static_cast<int32_t>(d), ss = static_cast<int32_t>(s);
+          r = ss == 0 ? d : ss == -1 ? 0 : static_cast<uint32_t>(sd % ss);
+        } else {
+          r = s == 0 ? d : d % s;
+        }
+        break;
+      case BPF_MOV:
+        r = off == 0 ? s : static_cast<uint32_t>(sign_extend(s, static_cast<uint32_t>(off) / 8));
+        break;
+      default:
+        return false;
+    }
+    dst = r;
+    return true;
+  }
+  switch (op) {
+    case BPF_ADD: dst += src; break;
+    case BPF_SUB: dst -= src; break;
+    case BPF_MUL: dst *= src; break;
+    case BPF_OR: dst |= src; break;
+    case BPF_AND: dst &= src; break;
+    case BPF_XOR: dst ^= src; break;
+    case BPF_LSH: dst <<= (src & 63); break;
+    case BPF_RSH: dst >>= (src & 63); break;
+    case BPF_ARSH: dst = static_cast<uint64_t>(static_cast<int64_t>(dst) >> (src & 63)); break;
+    case BPF_NEG: dst = 0 - dst; break;
+    case BPF_DIV:
+      if (off == 1) {
+        const auto sd = static_cast<int64_t>(dst), ss = static_cast<int64_t>(src);
+        dst = ss == 0 ? 0 : ss == -1 ? 0 - dst : static_cast<uint64_t>(sd / ss);
+      } else {
+        dst = src == 0 ? 0 : dst / src;
+      }
+      break;
+    case BPF_MOD:
+      if (off == 1) {
+        const auto sd = static_cast<int64_t>(dst), ss = static_cast<int64_t>(src);
+        dst = ss == 0 ? dst : ss == -1 ? 0 : static_cast<uint64_t>(sd % ss);
+      } else {
+        dst = src == 0 ? dst : dst % src;
+      }
+      break;
+    case BPF_MOV:
+      dst = off == 0 ? src : sign_extend(src, static_cast<uint32_t>(off) / 8);
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+// BPF_END: to little endian is a truncation on this (little-endian) host;
+// to big endian and ALU64's unconditional BSWAP reverse the bytes.
+bool byte_order(bool swap, int32_t bits, uint64_t& dst) {
+  switch (bits) {
+    case 16: dst = swap ? __builtin_bswap16(static_cast<uint16_t>(dst)) : static_cast<uint16_t>(dst); return true;
+    case 32: dst = swap ? __builtin_bswap32(static_cast<uint32_t>(dst)) : static_cast<uint32_t>(dst); return true;
+    case 64: dst = swap ? __builtin_bswap64(dst) : dst; return true;
+    default: return false;
+  }
+}
+
+bool condition(uint8_t op, bool wide, uint64_t a, uint64_t b) {
+  if (!wide) {
+    a = static_cast<uint32_t>(a);
+    b = static_cast<uint32_t>(b);
+  }
+  const int64_t sa = wide ? static_cast<int64_t>(a) : static_cast<int32_t>(a);
+  const int64_t sb = wide ? static_cast<int64_t>(b) : static_cast<int32_t>(b);
+  switch (op) {
+    case BPF_JEQ: return a == b;
+    case BPF_JNE: return a != b;
+    case BPF_JGT: return a > b;
+    case BPF_JGE: return a >= b;
+    case BPF_JLT: return a < b;
+    case BPF_JLE: return a <= b;
+    case BPF_JSET: return (a & b) != 0;
+    case BPF_JSGT: return sa > sb;
+    case BPF_JSGE: return sa >= sb;
+    case BPF_JSLT: return sa < sb;
+    case BPF_JSLE: return sa <= sb;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+Machine::Machine(const Program& prog, RunEnv& env)
+    : prog_(prog),
+      env_(env),
+      insns_(reinterpret_cast<const bpf_insn*>(prog.insns())),
+      n_(prog.header().insn_cnt),
+      stack_(new uint8_t[kMaxFrames * kFrameSize]()) {
+}
+
+bool Machine::fault(const char* fmt, ...) {
+  char why[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof(why), fmt, ap);
+  va_end(ap);
+  char text[320];
+  snprintf(text, sizeof(text), "insn %u: %s", pc_, why);
+  if (env_.error.empty()) env_.error = text;
+  return false;
+}
+
+bool Machine::check(uint64_t addr, uint64_t size, bool write, const char* what) {
+  // The stack: frame d's 512 bytes lie below frame d-1's; a frame may use its
+  // own and its callers' (stack pointers passed down), never a callee's.
+  const auto top = reinterpret_cast<uint64_t>(stack_.get()) + kMaxFrames * kFrameSize;
+  const uint64_t bottom = top - static_cast<uint64_t>(depth_ + 1) * kFrameSize;
+  if (addr >= bottom && addr + size <= top && addr + size > addr) return true;
+  if (env_.memory.allows(addr, size, write)) return true;
+  return fault("%s of %llu bytes at 0x%llx is outside the program's memory", what, (unsigned long long)size,
+               (unsigned long long)addr);
+}
+
+Map* Machine::map_arg(uint64_t reg, const char* helper) {
+  for (Map* m : env_.maps)
+    if (reinterpret_cast<uint64_t>(m) == reg) return m;
+  fault("%s: R1 is not a map of this program", helper);
+  return nullptr;
+}
+
+int64_t Machine::func_arg(uint64_t reg) const {
+  const auto first = reinterpret_cast<uint64_t>(insns_);
+  if (reg < first || reg >= first + uint64_t{n_} * sizeof(bpf_insn) || (reg - first) % sizeof(bpf_insn)) return -1;
+  return static_cast<int64_t>((reg - first) / sizeof(bpf_insn));
+}
+
+bool Machine::load(uint32_t, uint64_t addr, uint32_t size, uint64_t* out) {
+  const auto ctx = reinterpret_cast<uint64_t>(env_.ctx);
+  if (env_.ctx_model != nullptr && addr >= ctx && addr < ctx + env_.ctx_size &&
+      env_.ctx_model->load(static_cast<uint32_t>(addr - ctx), size, out))
+    return true;
+  if (!check(addr, size, false, "load")) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(addr);
+  switch (size) {
+    case 1: *out = __atomic_load_n(p, __ATOMIC_RELAXED); break;
+    case 2: { uint16_t v; memcpy(&v, p, 2); *out = v; break; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); *out = v; break; }
+    default: memcpy(out, p, 8); break;
+  }
+  return true;
+}
+
+bool Machine::store(uint32_t, uint64_t addr, uint32_t size, uint64_t v) {
+  const auto ctx = reinterpret_cast<uint64_t>(env_.ctx);
+  if (env_.ctx_model != nullptr && addr >= ctx && addr < ctx + env_.ctx_size &&
+      !env_.ctx_model->store_allowed(static_cast<uint32_t>(addr - ctx), size))
+    return fault("store of %u bytes at ctx offset %llu: the field is read-only", size,
+                 (unsigned long long)(addr - ctx));
+  if (!check(addr, size, true, "store")) return false;
+  memcpy(reinterpret_cast<void*>(addr), &v, size);  // little endian: the low bytes
+  return true;
+}
+
+bool Machine::atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs) {
+  const uint32_t size = size_bytes(in.code);
+  const int32_t op = in.imm;
+  if (op == kLoadAcquire) {
+    const uint64_t addr = regs[in.src_reg] + static_cast<int64_t>(in.off);
+    if (!check(addr, size, false, "load-acquire")) return false;
+    uint64_t v = 0;
+    switch (size) {
+      case 1: v = __atomic_load_n(reinterpret_cast<uint8_t*>(addr), __ATOMIC_ACQUIRE); break;
+      case 2: v = __atomic_load_n(reinterpret_cast<uint16_t*>(addr), __ATOMIC_ACQUIRE); break;
+      case 4: v = __atomic_load_n(reinterpret_cast<uint32_t*>(addr), __ATOMIC_ACQUIRE); break;
+      default: v = __atomic_load_n(reinterpret_cast<uint64_t*>(addr), __ATOMIC_ACQUIRE); break;
+    }
+    regs[in.dst_reg] = v;
+    return true;
+  }
+  const uint64_t addr = regs[in.dst_reg] + static_cast<int64_t>(in.off);
+  if (op == kStoreRelease) {
+    if (!check(addr, size, true, "store-release")) return false;
+    const uint64_t v = regs[in.src_reg];
+    switch (size) {
+      case 1: __atomic_store_n(reinterpret_cast<uint8_t*>(addr), static_cast<uint8_t>(v), __ATOMIC_RELEASE); break;
+      case 2: __atomic_store_n(reinterpret_cast<uint16_t*>(addr), static_cast<uint16_t>(v), __ATOMIC_RELEASE); break;
+      case 4: __atomic_store_n(reinterpret_cast<uint32_t*>(addr), static_cast<uint32_t>(v), __ATOMIC_RELEASE); break;
+      default: __atomic_store_n(reinterpret_cast<uint64_t*>(addr), v, __ATOMIC_RELEASE); break;
+    }
+    return true;
+  }
+  if (size != 4 && size != 8) return fault("atomic operation of %u bytes", size);
+  if (addr % size != 0) return fault("misaligned atomic access at 0x%llx", (unsigned long long)addr);
+  if (!check(addr, size, true, "atomic")) return false;
+  const bool fetch = (op & BPF_FETCH) != 0;
+  uint64_t src = regs[in.src_reg];
+  uint64_t old = 0;
+  auto rmw = [&](auto* p, auto v) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    switch (op & ~BPF_FETCH) {
+      case BPF_ADD: return static_cast<uint64_t>(__atomic_fetch_add(p, static_cast<T>(v), __ATOMIC_SEQ_CST));
+      case BPF_OR: return static_cast<uint64_t>(__atomic_fetch_or(p, static_cast<T>(v), __ATOMIC_SEQ_CST));
+      case BPF_AND: return static_cast<uint64_t>(__atomic_fetch_and(p, static_cast<T>(v), __ATOMIC_SEQ_CST));
+      case BPF_XOR: return static_cast<uint64_t>(__atomic_fetch_xor(p, static_cast<T>(v), __ATOMIC_SEQ_CST));
+      default: return static_cast<uint64_t>(__atomic_exchange_n(p, static_cast<T>(v), __ATOMIC_SEQ_CST));
+    }
+  };
+  switch (op) {
+    case BPF_ADD: case BPF_OR: case BPF_AND: case BPF_XOR:
+    case BPF_ADD | BPF_FETCH: case BPF_OR | BPF_FETCH: case BPF_AND | BPF_FETCH: case BPF_XOR | BPF_FETCH:
+    case BPF_XCHG:
+      old = size == 4 ? rmw(reinterpret_cast<uint32_t*>(addr), static_cast<uint32_t>(src))
+                      : rmw(reinterpret_cast<uint64_t*>(addr), src);
+      if (fetch) regs[in.src_reg] = old;
+      return true;
+    case BPF_CMPXCHG:
+      if (size == 4) {
+        auto expected = static_cast<uint32_t>(regs[BPF_REG_0]);
+        __atomic_compare_exchange_n(reinterpret_cast<uint32_t*>(addr), &expected, static_cast<uint32_t>(src), false,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        regs[BPF_REG_0] = expected;
+      } else {
+        uint64_t expected = regs[BPF_REG_0];
+        __atomic_compare_exchange_n(reinterpret_cast<uint64_t*>(addr), &expected, src, false, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST);
+        regs[BPF_REG_0] = expected;
+      }
+      return true;
+    default:
+      (void)pc;
+      return fault("unknown atomic operation 0x%x", static_cast<unsigned>(op));
+  }
+}
+
+bool Machine::ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out) {
+  const uint64_t imm64 = static_cast<uint32_t>(in[0].imm) | (uint64_t{static_cast<uint32_t>(in[1].imm)} << 32);
+  switch (in[0].src_reg) {
+    case 0:
+      *out = imm64;
+      return true;
+    case BPF_PSEUDO_FUNC:
+      *out = reinterpret_cast<uint64_t>(&insns_[pc + 1 + in[0].imm]);
+      return true;
+    case BPF_PSEUDO_MAP_FD:
+    case BPF_PSEUDO_MAP_IDX:
+    case BPF_PSEUDO_MAP_VALUE:
+    case BPF_PSEUDO_MAP_IDX_VALUE: {
+      // The loader replaced the fd (or index) with the map's id.
+      const auto id = static_cast<uint32_t>(in[0].imm);
+      Map* map = nullptr;
+      for (Map* m : env_.maps)
+        if (m->id() == id) map = m;
+      if (map == nullptr) return fault("map id %u is not one of the program's maps", id);
+      if (in[0].src_reg == BPF_PSEUDO_MAP_FD || in[0].src_reg == BPF_PSEUDO_MAP_IDX) {
+        *out = reinterpret_cast<uint64_t>(map);
+        return true;
+      }
+      const uint32_t zero = 0;
+      auto* value = static_cast<uint8_t*>(map->ops().prog_lookup(*map, &zero));
+      if (value == nullptr) return fault("map id %u has no directly addressable value", id);
+      env_.memory.add_once(value, map->attr().value_size, !(map->attr().map_flags & BPF_F_RDONLY_PROG));
+      *out = reinterpret_cast<uint64_t>(value) + static_cast<uint32_t>(in[1].imm);
+      return true;
+    }
+    default:
+      return fault("ld_imm64 with pseudo source %u is not emulated", in[0].src_reg);
+  }
+}
+
+bool Machine::helper(uint32_t, int32_t id, uint64_t* regs) {
+  const HelperDef* def = id > 0 ? helper_by_id(static_cast<uint32_t>(id)) : nullptr;
+  if (def == nullptr) return fault("call to unknown helper %d", id);
+  if (def->fn == nullptr) return fault("helper bpf_%s (%d) is not emulated yet", def->name, id);
+  HelperCall c{*this, env_, {regs[1], regs[2], regs[3], regs[4], regs[5]}};
+  return def->fn(c, &regs[BPF_REG_0]);
+}
+
+bool Machine::call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0) {
+  if (pc >= n_) return fault("call to instruction %u outside the program", pc);
+  if (depth_ + 1 >= kMaxFrames) return fault("call depth above %d frames", kMaxFrames);
+  uint64_t regs[11] = {0, args[0], args[1], args[2], args[3], args[4]};
+  const uint32_t saved_pc = pc_;
+  ++depth_;
+  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_.get()) + static_cast<uint64_t>(kMaxFrames - depth_) * kFrameSize;
+  const bool ok = exec(pc, regs, r0);
+  --depth_;
+  if (ok) pc_ = saved_pc;
+  return ok;
+}
+
+int Machine::run(uint64_t ctx, uint64_t* r0) {
+  uint64_t regs[11] = {0, ctx};
+  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_.get()) + kMaxFrames * kFrameSize;
+  depth_ = 0;
+  if (!exec(0, regs, r0)) return log_reason(-EFAULT, "the program stopped: %s", env_.error.c_str());
+  return 0;
+}
+
+bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
+  for (;;) {
+    if (pc >= n_) return fault("fell off the end of the program");
+    if (env_.insn_budget == 0) return fault("instruction budget exhausted (a runaway loop?)");
+    --env_.insn_budget;
+    pc_ = pc;
+    const bpf_insn& in = insns_[pc];
+    const uint8_t cls = BPF_CLASS(in.code);
+    uint64_t& dst = regs[in.dst_reg & 15];
+    switch (cls) {
+      case BPF_ALU:
+      case BPF_ALU64: {
+        const bool wide = cls == BPF_ALU64;
+        const uint8_t op = BPF_OP(in.code);
+        if (op == BPF_END) {
+          const bool swap = wide || BPF_SRC(in.code) == BPF_TO_BE;
+          if (!byte_order(swap, in.imm, dst)) return fault("byte swap of %d bits", in.imm);
+          break;
+        }
+        const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
+                                                       : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
+        if (!alu(op, in.off, wide, dst, src)) return fault("unknown ALU opcode 0x%02x", in.code);
+        break;
+      }
+      case BPF_JMP:
+      case BPF_JMP32: {
+        const uint8_t op = BPF_OP(in.code);
+        if (op == BPF_JA) {
+          pc += static_cast<uint32_t>(cls == BPF_JMP32 ? in.imm : in.off);
+          break;
+        }
+        if (op == BPF_EXIT) {
+          *r0 = regs[BPF_REG_0];
+          return true;
+        }
+        if (op == BPF_CALL) {
+          if (in.src_reg == BPF_PSEUDO_CALL) {
+            const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
+            if (!call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0])) return false;
+          } else if (in.src_reg == 0) {
+            if (!helper(pc, in.imm, regs)) return false;
+          } else {
+            return fault("kfunc calls are not emulated");
+          }
+          break;
+        }
+        const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
+                                                       : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
+        if (condition(op, cls == BPF_JMP, dst, src)) pc += static_cast<uint32_t>(static_cast<int32_t>(in.off));
+        break;
+      }
+      case BPF_LDX: {
+        const uint32_t size = size_bytes(in.code);
+        uint64_t v = 0;
+        if (!load(pc, regs[in.src_reg & 15] + static_cast<int64_t>(in.off), size, &v)) return false;
+        dst = BPF_MODE(in.code) == kMemSx ? sign_extend(v, size) : v;
+        break;
+      }
+      case BPF_ST:
+        if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code),
+                   static_cast<uint64_t>(static_cast<int64_t>(in.imm))))
+          return false;
+        break;
+      case BPF_STX:
+        if (BPF_MODE(in.code) == BPF_ATOMIC) {
+          if (!atomic(pc, in, regs)) return false;
+        } else if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg & 15])) {
+          return false;
+        }
+        break;
+      case BPF_LD: {
+        if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+          if (pc + 1 >= n_ || !ld_imm64(pc, &in, &dst)) return pc + 1 < n_ ? false : fault("truncated ld_imm64");
+          ++pc;
+          break;
+        }
+        // LD_ABS / LD_IND: legacy packet loads in network byte order; out of
+        // the packet, the program ends returning 0.
+        uint32_t len = 0;
+        const uint8_t* pkt = env_.ctx_model != nullptr ? env_.ctx_model->packet(&len) : nullptr;
+        if (pkt == nullptr) return fault("LD_ABS/LD_IND without a packet");
+        const uint32_t size = size_bytes(in.code);
+        int64_t off = in.imm;
+        if (BPF_MODE(in.code) == BPF_IND) off += static_cast<int32_t>(regs[in.src_reg & 15]);
+        if (off < 0 || static_cast<uint64_t>(off) + size > len) {
+          *r0 = 0;
+          return true;
+        }
+        uint64_t v = 0;
+        for (uint32_t i = 0; i < size; ++i) v = (v << 8) | pkt[off + i];
+        regs[BPF_REG_0] = v;
+        break;
+      }
+      default:
+        return fault("unknown opcode 0x%02x", in.code);
+    }
+    ++pc;
+  }
+}
+
+}  // namespace interp
+
+namespace {
+std::atomic<uint64_t> g_insn_budget{uint64_t{1} << 28};
+}  // namespace
+
+uint64_t insn_budget() { return g_insn_budget.load(std::memory_order_relaxed); }
+ScopedInsnBudget::ScopedInsnBudget(uint64_t n) : saved_(g_insn_budget.exchange(n)) {}
+ScopedInsnBudget::~ScopedInsnBudget() { g_insn_budget.store(saved_); }
+
+int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
+  if (env.insn_budget == 0) env.insn_budget = insn_budget();
+  interp::Machine m(prog, env);
+  return m.run(ctx, r0);
+}
+
+}  // namespace bpfemu::emu

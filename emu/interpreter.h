@@ -1,0 +1,150 @@
+// The BPF interpreter: runs a loaded program's instructions (the whole
+// instruction set the host kernel accepts) against emulated maps.
+//
+// The kernel trusts a program because its verifier proved it safe; the emulator
+// has no verifier, so it checks every load and store at run time instead: an
+// address must fall inside memory the program was given (its stack, its
+// context, the packet, map values handed to it by helpers or by ld_imm64,
+// callback arguments). Anything else stops the run with an error naming the
+// instruction, instead of corrupting the process that runs the test.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/map.h"
+
+struct bpf_insn;
+
+namespace bpfemu::emu {
+
+class Program;
+
+// Memory a program may touch during one run.
+class RunMemory {
+ public:
+  void add(const void* p, uint64_t size, bool writable);
+  // Adds [p, p + size) unless a range already covers it (values that helpers
+  // return: the same element is typically returned again and again).
+  void add_once(const void* p, uint64_t size, bool writable);
+  bool allows(uint64_t addr, uint64_t size, bool write) const;
+  size_t mark() const { return ranges_.size(); }
+  void release(size_t mark) { ranges_.resize(mark); }
+
+ private:
+  struct Range {
+    uint64_t lo, hi;
+    bool writable;
+  };
+  std::vector<Range> ranges_;
+  mutable size_t last_ = 0;
+};
+
+// How a program type's context reads: the kernel rewrites loads of some ctx
+// fields (xdp_md.data, __sk_buff.data_end, ...) into loads of the real
+// pointers; load() does the same for those offsets.
+class CtxModel {
+ public:
+  virtual ~CtxModel() = default;
+  // True when the load of `size` bytes at ctx offset `off` is a rewritten
+  // field; *out is its value.
+  virtual bool load(uint32_t off, uint32_t size, uint64_t* out) const = 0;
+  // Whether the program may store to ctx[off, off + size).
+  virtual bool store_allowed(uint32_t off, uint32_t size) const = 0;
+  // The packet (LD_ABS/LD_IND read it); empty when the type has none.
+  virtual const uint8_t* packet(uint32_t* len) const {
+    *len = 0;
+    return nullptr;
+  }
+};
+
+// Everything one run of a program sees besides its instructions.
+struct RunEnv {
+  RunMemory memory;
+  uint8_t* ctx = nullptr;
+  uint32_t ctx_size = 0;
+  const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
+  std::vector<Map*> maps;               // the program's maps (used_maps), by index
+  std::string* trace = nullptr;         // where bpf_trace_printk writes (nullptr: dropped)
+  std::string error;                    // why the run stopped, when it failed
+  uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
+};
+
+// Instructions one run may execute before it is stopped as runaway (the
+// kernel's verifier bounds every loop; the emulator counts instead).
+uint64_t insn_budget();
+// Sets the budget for the scope's lifetime (tests of runaway programs).
+class ScopedInsnBudget {
+ public:
+  explicit ScopedInsnBudget(uint64_t n);
+  ~ScopedInsnBudget();
+  ScopedInsnBudget(const ScopedInsnBudget&) = delete;
+  ScopedInsnBudget& operator=(const ScopedInsnBudget&) = delete;
+
+ private:
+  uint64_t saved_;
+};
+
+// Runs `prog` from its first instruction with r1 = ctx: 0 with *r0 set, or
+// -errno with env.error saying why (a fault, a helper the emulator lacks, a
+// runaway program).
+int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0);
+
+namespace interp {
+
+class Machine;
+
+// A helper call: the machine it runs in and its five arguments.
+struct HelperCall {
+  Machine& m;
+  RunEnv& env;
+  uint64_t a[5];
+};
+// Result of a helper: r0, or a fault (false with env.error set).
+using HelperFn = bool (*)(HelperCall& c, uint64_t* r0);
+
+struct HelperDef {
+  uint32_t id;
+  const char* name;
+  HelperFn fn;  // nullptr: the kernel has it, the emulator does not yet
+};
+// The helper of id `id`, or nullptr when the kernel has none by that number.
+const HelperDef* helper_by_id(uint32_t id);
+
+// For helpers: checked access to the program's memory and maps, and calls back
+// into the program (callbacks of bpf_loop and bpf_for_each_map_elem).
+class Machine {
+ public:
+  Machine(const Program& prog, RunEnv& env);
+  int run(uint64_t ctx, uint64_t* r0);
+  // Calls the program's function at instruction `pc` with r1..r5 = args.
+  bool call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0);
+  bool check(uint64_t addr, uint64_t size, bool write, const char* what);
+  // The map a register holds (ld_imm64 of a map), or nullptr (and a fault).
+  Map* map_arg(uint64_t reg, const char* helper);
+  // The instruction index a BPF_PSEUDO_FUNC register points to, or -1.
+  int64_t func_arg(uint64_t reg) const;
+  // Faults the run: false, with env.error = "insn N: <why>".
+  bool fault(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+ private:
+  bool exec(uint32_t pc, uint64_t* regs, uint64_t* r0);
+  bool helper(uint32_t pc, int32_t id, uint64_t* regs);
+  bool load(uint32_t pc, uint64_t addr, uint32_t size, uint64_t* out);
+  bool store(uint32_t pc, uint64_t addr, uint32_t size, uint64_t v);
+  bool atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs);
+  bool ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out);
+
+  const Program& prog_;
+  RunEnv& env_;
+  const bpf_insn* insns_;
+  uint32_t n_;
+  uint32_t pc_ = 0;  // the instruction being executed, for fault messages
+  int depth_ = 0;    // call frames in use
+  std::unique_ptr<uint8_t[]> stack_;  // kMaxFrames frames of 512 bytes
+};
+
+}  // namespace interp
+}  // namespace bpfemu::emu
