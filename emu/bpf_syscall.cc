@@ -13,6 +13,7 @@
 #include "emu/btf.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
+#include "emu/test_run.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -269,9 +270,13 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       return batch(cmd, uattr, a);
     case BPF_PROG_LOAD:
       return prog_load(uattr, size, a);
+    case BPF_PROG_TEST_RUN: {
+      TestRunAttr t;
+      memcpy(&t, a.bytes, sizeof(t));
+      return sys_prog_test_run(uattr, t);
+    }
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH:
-    case BPF_PROG_TEST_RUN:
     case BPF_PROG_QUERY:
     case BPF_RAW_TRACEPOINT_OPEN:
     case BPF_TASK_FD_QUERY:

@@ -1,0 +1,366 @@
+// BPF_PROG_TEST_RUN: the kernel's net/bpf/test_run.c for the program types the
+// emulator runs, each with the context the kernel builds for it.
+//
+// SYSCALL: the caller's ctx, written back into ctx_in. RAW_TRACEPOINT: up to
+// 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
+// 256 bytes of headroom, xdp_md.data/data_end rewritten into pointers (no
+// frags or xdp_md input yet). SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
+// CGROUP_SKB: an __sk_buff over the packet (from the Ethernet header for tc
+// programs, the network header for the others), with the fields a caller may
+// set through ctx_in.
+#include "emu/test_run.h"
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "bpfemu/uapi.h"
+#include "core/cpu.h"
+#include "core/log.h"
+#include "core/uaccess.h"
+#include "emu/interpreter.h"
+#include "emu/objects.h"
+#include "emu/program.h"
+
+namespace bpfemu::emu {
+namespace {
+
+constexpr uint32_t kXdpHeadroom = 256;  // XDP_PACKET_HEADROOM
+constexpr uint32_t kTailroom = 320;     // SKB_DATA_ALIGN(sizeof(struct skb_shared_info))
+constexpr uint32_t kFrame = 4096;
+constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
+
+void* uptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+
+int put_u32(void* uattr, size_t off, uint32_t v) {
+  return copy_to_user(static_cast<uint8_t*>(uattr) + off, &v, sizeof(v)) != 0 ? -EFAULT : 0;
+}
+
+// What every run needs: the program's maps as this process sees them.
+int prepare(const Program& prog, RunEnv* env) {
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return err;
+  const ProgHeader& h = prog.header();
+  for (uint32_t i = 0; i < h.nr_map_ids && i < kMaxUsedMaps; ++i) {
+    Object* obj = view_of(*store, ObjKind::kMap, h.map_ids[i], &err);
+    if (obj == nullptr) return log_reason(err, "map id %u of the program is gone", h.map_ids[i]);
+    env->maps.push_back(static_cast<Map*>(obj));
+  }
+  return 0;
+}
+
+// Runs the program `repeat` times (at least once): the last r0, and the mean
+// time per run in ns, as bpf_test_run reports them.
+int run_repeat(const Program& prog, RunEnv& env, uint64_t ctx, uint32_t repeat, uint32_t* retval,
+               uint32_t* duration) {
+  if (repeat == 0) repeat = 1;
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t r0 = 0;
+  for (uint32_t i = 0; i < repeat; ++i) {
+    env.insn_budget = 0;
+    if (int e = run_program(prog, env, ctx, &r0); e != 0) return e;
+  }
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+  *retval = static_cast<uint32_t>(r0);
+  *duration = static_cast<uint32_t>(std::min<int64_t>(ns / repeat, UINT32_MAX));
+  return 0;
+}
+
+// bpf_test_finish: the data out (ENOSPC when it does not fit, after copying
+// what does), its full size, retval and duration.
+int finish(void* uattr, const TestRunAttr& a, const uint8_t* data, uint32_t size, uint32_t retval, uint32_t duration) {
+  int err = 0;
+  if (a.data_out != 0) {
+    uint32_t copy = size;
+    if (copy > a.data_size_out) {
+      copy = a.data_size_out;
+      err = -ENOSPC;
+    }
+    if (copy_to_user(uptr(a.data_out), data, copy) != 0) return -EFAULT;
+  }
+  if (put_u32(uattr, offsetof(TestRunAttr, data_size_out), size) != 0 ||
+      put_u32(uattr, offsetof(TestRunAttr, retval), retval) != 0 ||
+      put_u32(uattr, offsetof(TestRunAttr, duration), duration) != 0)
+    return -EFAULT;
+  return err == -ENOSPC ? log_reason(err, "data_size_out %u is smaller than the %u bytes out", a.data_size_out, size)
+                        : 0;
+}
+
+// bpf_ctx_init: the caller's ctx, at most max bytes (the rest must be zero).
+int ctx_in(const TestRunAttr& a, uint32_t max, std::vector<uint8_t>* ctx) {
+  ctx->assign(max, 0);
+  if (a.ctx_in == 0) return a.ctx_size_in != 0 ? log_reason(-EINVAL, "ctx_size_in without ctx_in") : 0;
+  if (a.ctx_size_in > max) {
+    const int zero = user_is_zero(static_cast<const uint8_t*>(uptr(a.ctx_in)) + max, a.ctx_size_in - max);
+    if (zero < 0) return -EFAULT;
+    if (zero == 0) return log_reason(-E2BIG, "ctx_in has non-zero bytes past the %u-byte context", max);
+  }
+  if (copy_from_user(ctx->data(), uptr(a.ctx_in), std::min(max, a.ctx_size_in)) != 0) return -EFAULT;
+  return 0;
+}
+
+// bpf_ctx_finish.
+int ctx_out(void* uattr, const TestRunAttr& a, const std::vector<uint8_t>& ctx) {
+  if (a.ctx_out == 0) return 0;
+  uint32_t copy = static_cast<uint32_t>(ctx.size());
+  int err = 0;
+  if (copy > a.ctx_size_out) {
+    copy = a.ctx_size_out;
+    err = -ENOSPC;
+  }
+  if (copy_to_user(uptr(a.ctx_out), ctx.data(), copy) != 0) return -EFAULT;
+  if (put_u32(uattr, offsetof(TestRunAttr, ctx_size_out), static_cast<uint32_t>(ctx.size())) != 0) return -EFAULT;
+  return err;
+}
+
+// --- BPF_PROG_TYPE_SYSCALL ---
+
+int run_syscall(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
+  if (a.data_in || a.data_out || a.ctx_out || a.duration || a.repeat || a.batch_size)
+    return log_reason(-EINVAL, "a syscall program takes only ctx_in");
+  if (a.ctx_size_in > 0xffff) return log_reason(-EINVAL, "ctx_size_in %u is above U16_MAX", a.ctx_size_in);
+  std::vector<uint8_t> ctx(a.ctx_size_in);
+  if (!ctx.empty() && copy_from_user(ctx.data(), uptr(a.ctx_in), ctx.size()) != 0) return -EFAULT;
+  env.ctx = ctx.data();
+  env.ctx_size = static_cast<uint32_t>(ctx.size());
+  if (!ctx.empty()) env.memory.add(ctx.data(), ctx.size(), true);
+  uint32_t retval = 0, duration = 0;
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.empty() ? nullptr : ctx.data()), 1, &retval,
+                         &duration);
+      e != 0)
+    return e;
+  if (put_u32(uattr, offsetof(TestRunAttr, retval), retval) != 0) return -EFAULT;
+  if (!ctx.empty() && copy_to_user(uptr(a.ctx_in), ctx.data(), ctx.size()) != 0) return -EFAULT;
+  return 0;
+}
+
+// --- BPF_PROG_TYPE_RAW_TRACEPOINT ---
+
+int run_raw_tp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
+  if (a.data_in || a.data_out || a.ctx_out || a.duration || a.repeat || a.batch_size)
+    return log_reason(-EINVAL, "a raw tracepoint program takes only ctx_in, flags and cpu");
+  if (a.ctx_size_in > kMaxRawTpArgs * 8) return log_reason(-EINVAL, "more than 12 arguments");
+  if (a.flags & ~uint32_t{BPF_F_TEST_RUN_ON_CPU}) return log_reason(-EINVAL, "unknown flags");
+  if (!(a.flags & BPF_F_TEST_RUN_ON_CPU) && a.cpu != 0) return log_reason(-EINVAL, "cpu without BPF_F_TEST_RUN_ON_CPU");
+  if ((a.flags & BPF_F_TEST_RUN_ON_CPU) && a.cpu >= static_cast<uint32_t>(possible_cpus()))
+    return log_reason(-ENXIO, "cpu %u is not online", a.cpu);
+  std::vector<uint8_t> args(a.ctx_size_in);
+  if (!args.empty() && copy_from_user(args.data(), uptr(a.ctx_in), args.size()) != 0) return -EFAULT;
+  env.ctx = args.data();
+  env.ctx_size = static_cast<uint32_t>(args.size());
+  if (!args.empty()) env.memory.add(args.data(), args.size(), false);
+  ScopedCpu cpu(a.flags & BPF_F_TEST_RUN_ON_CPU ? static_cast<int>(a.cpu) : current_cpu());
+  uint32_t retval = 0, duration = 0;
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(args.data()), 1, &retval, &duration); e != 0) return e;
+  return put_u32(uattr, offsetof(TestRunAttr, retval), retval);
+}
+
+// --- XDP ---
+
+class XdpCtx final : public CtxModel {
+ public:
+  uint8_t* data = nullptr;
+  uint8_t* data_end = nullptr;
+  uint8_t* hard_start = nullptr;
+  uint8_t* frame_end = nullptr;
+  bool load(uint32_t off, uint32_t size, uint64_t* out) const override {
+    if (size != 4) return false;
+    switch (off) {
+      case 0: *out = reinterpret_cast<uint64_t>(data); return true;
+      case 4: *out = reinterpret_cast<uint64_t>(data_end); return true;
+      case 8: *out = reinterpret_cast<uint64_t>(data); return true;  // data_meta: no metadata
+      default: return false;
+    }
+  }
+  bool store_allowed(uint32_t, uint32_t) const override { return false; }
+};
+
+int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
+  if (a.flags != 0) return log_reason(-EOPNOTSUPP, "XDP live frames are not emulated");
+  if (a.batch_size != 0) return log_reason(-EINVAL, "batch_size needs BPF_F_TEST_XDP_LIVE_FRAMES");
+  if (a.ctx_in != 0 || a.ctx_out != 0) return log_reason(-EOPNOTSUPP, "an xdp_md context in or out is not emulated yet");
+  if (a.data_size_in < ETH_HLEN || a.data_size_in > kFrame - kXdpHeadroom - kTailroom)
+    return log_reason(-EINVAL, "data_size_in %u is not in %u..%u (frags are not emulated)", a.data_size_in, ETH_HLEN,
+                      kFrame - kXdpHeadroom - kTailroom);
+  std::vector<uint8_t> frame(kFrame, 0);
+  if (copy_from_user(frame.data() + kXdpHeadroom, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
+  XdpCtx x;
+  x.hard_start = frame.data();
+  x.data = frame.data() + kXdpHeadroom;
+  x.data_end = x.data + a.data_size_in;
+  x.frame_end = frame.data() + kFrame - kTailroom;
+  uint8_t md[24] = {};
+  env.ctx = md;
+  env.ctx_size = sizeof(md);
+  env.ctx_model = &x;
+  env.memory.add(md, sizeof(md), false);
+  env.memory.add(x.data, a.data_size_in, true);
+  uint32_t retval = 0, duration = 0;
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(md), a.repeat, &retval, &duration); e != 0) return e;
+  return finish(uattr, a, x.data, static_cast<uint32_t>(x.data_end - x.data), retval, duration);
+}
+
+// --- skb programs ---
+
+// struct __sk_buff offsets the emulator reads or rewrites.
+enum SkbOff : uint32_t {
+  kLen = 0, kPktType = 4, kMark = 8, kQueueMapping = 12, kProtocol = 16, kPriority = 32, kIngressIfindex = 36,
+  kIfindex = 40, kCb = 48, kCbEnd = 68, kData = 76, kDataEnd = 80, kDataMeta = 140, kTstamp = 152, kWireLen = 160,
+  kGsoSegs = 164, kGsoSize = 176, kHwtstamp = 184, kSkbSize = 192,
+};
+
+class SkbCtx final : public CtxModel {
+ public:
+  uint8_t* data = nullptr;
+  uint8_t* data_end = nullptr;
+  bool load(uint32_t off, uint32_t size, uint64_t* out) const override {
+    if (size != 4) return false;
+    switch (off) {
+      case kData: *out = reinterpret_cast<uint64_t>(data); return true;
+      case kDataEnd: *out = reinterpret_cast<uint64_t>(data_end); return true;
+      case kDataMeta: *out = reinterpret_cast<uint64_t>(data); return true;
+      default: return false;
+    }
+  }
+  // The fields a tc program may write (the verifier's tc_cls_act_is_valid_access).
+  bool store_allowed(uint32_t off, uint32_t size) const override {
+    const uint32_t end = off + size;
+    return (off >= kMark && end <= kMark + 4) || (off >= kPriority && end <= kPriority + 4) ||
+           (off >= kCb && end <= kCbEnd) || (off >= 44 && end <= 48) /* tc_index */ ||
+           (off >= 72 && end <= 76) /* tc_classid */ || (off >= kTstamp && end <= kTstamp + 8) ||
+           (off >= kQueueMapping && end <= kQueueMapping + 4);
+  }
+  const uint8_t* packet(uint32_t* len) const override {
+    *len = static_cast<uint32_t>(data_end - data);
+    return data;
+  }
+};
+
+bool range_zero(const std::vector<uint8_t>& b, uint32_t from, uint32_t to) {
+  return std::all_of(b.begin() + from, b.begin() + to, [](uint8_t c) { return c == 0; });
+}
+
+// convert___skb_to_skb: only these fields of a caller's __sk_buff may be set.
+int check_skb_ctx(const std::vector<uint8_t>& c) {
+  const bool ok = range_zero(c, 0, kMark) && range_zero(c, kMark + 4, kPriority) &&
+                  range_zero(c, kPriority + 4, kIngressIfindex) && range_zero(c, kIfindex + 4, kCb) &&
+                  range_zero(c, kCbEnd, kTstamp) && range_zero(c, kTstamp + 8, kWireLen) &&
+                  range_zero(c, kGsoSegs + 4, kGsoSize) && range_zero(c, kGsoSize + 4, kHwtstamp);
+  return ok ? 0 : log_reason(-EINVAL, "__sk_buff ctx_in sets a field the kernel does not take");
+}
+
+uint32_t u32_at(const std::vector<uint8_t>& b, uint32_t off) {
+  uint32_t v;
+  memcpy(&v, b.data() + off, 4);
+  return v;
+}
+void set_u32(std::vector<uint8_t>& b, uint32_t off, uint32_t v) { memcpy(b.data() + off, &v, 4); }
+
+int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env, bool l2) {
+  if (a.flags != 0 || a.cpu != 0) return log_reason(-EINVAL, "flags and cpu must be 0 for skb programs");
+  if (a.batch_size != 0) return log_reason(-EINVAL, "batch_size is for XDP");
+  if (a.data_size_in < ETH_HLEN || a.data_size_in > kFrame - 64 - kTailroom)
+    return log_reason(-EINVAL, "data_size_in %u is not in %u..%u", a.data_size_in, ETH_HLEN, kFrame - 64 - kTailroom);
+  std::vector<uint8_t> ctx;
+  if (int e = ctx_in(a, kSkbSize, &ctx); e != 0) return e;
+  if (int e = check_skb_ctx(ctx); e != 0) return e;
+  const uint32_t ifindex = u32_at(ctx, kIfindex);
+  if (ifindex > 1) return log_reason(-ENODEV, "ifindex %u: test runs use the loopback device (1)", ifindex);
+  std::vector<uint8_t> frame(kFrame, 0);
+  uint8_t* eth = frame.data() + 64;
+  if (copy_from_user(eth, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
+  // eth_type_trans on the loopback device (address 00:00:00:00:00:00).
+  uint32_t pkt_type = 0;  // PACKET_HOST
+  if (eth[0] & 1) {
+    pkt_type = std::all_of(eth, eth + 6, [](uint8_t b) { return b == 0xff; }) ? 1 : 2;  // BROADCAST : MULTICAST
+  } else if (!std::all_of(eth, eth + 6, [](uint8_t b) { return b == 0; })) {
+    pkt_type = 3;  // PACKET_OTHERHOST
+  }
+  uint16_t proto_be;
+  memcpy(&proto_be, eth + 12, 2);
+  SkbCtx s;
+  s.data = l2 ? eth : eth + ETH_HLEN;
+  s.data_end = eth + a.data_size_in;
+  const uint32_t len = static_cast<uint32_t>(s.data_end - s.data);
+  set_u32(ctx, kLen, len);
+  set_u32(ctx, kPktType, pkt_type);
+  set_u32(ctx, kProtocol, proto_be);
+  set_u32(ctx, kIfindex, 1);
+  if (u32_at(ctx, kWireLen) == 0) set_u32(ctx, kWireLen, len);
+  if (u32_at(ctx, kGsoSegs) == 0) set_u32(ctx, kGsoSegs, 1);  // skb_shinfo(skb)->gso_segs after the checks
+  env.ctx = ctx.data();
+  env.ctx_size = kSkbSize;
+  env.ctx_model = &s;
+  env.memory.add(ctx.data(), kSkbSize, true);
+  env.memory.add(s.data, len, true);
+  uint32_t retval = 0, duration = 0;
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.data()), a.repeat, &retval, &duration); e != 0)
+    return e;
+  // What the kernel copies out: from the Ethernet header for l2 programs
+  // (the tc ones), the network header otherwise; convert_skb_to___skb's fields.
+  std::vector<uint8_t> out(kSkbSize, 0);
+  for (uint32_t off : {uint32_t{kMark}, uint32_t{kPriority}, uint32_t{kIngressIfindex}, uint32_t{kIfindex},
+                       uint32_t{kWireLen}, uint32_t{kGsoSegs}, uint32_t{kGsoSize}})
+    set_u32(out, off, u32_at(ctx, off));
+  memcpy(out.data() + kCb, ctx.data() + kCb, kCbEnd - kCb);
+  memcpy(out.data() + kTstamp, ctx.data() + kTstamp, 8);
+  memcpy(out.data() + kHwtstamp, ctx.data() + kHwtstamp, 8);
+  int err = finish(uattr, a, s.data, len, retval, duration);
+  if (err == 0 || err == -ENOSPC) {
+    const int e = ctx_out(uattr, a, out);
+    if (e != 0 && err == 0) err = e;
+  }
+  return err;
+}
+
+}  // namespace
+
+int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(static_cast<int>(a.prog_fd), &kind, &access, &err);
+  if (obj == nullptr) return log_reason(err, "prog_fd %u is not a BPF object", a.prog_fd);
+  if (kind != ObjKind::kProg) return log_reason(-EINVAL, "prog_fd %u is not a program", a.prog_fd);
+  const auto& prog = *static_cast<const Program*>(obj);
+  if ((a.ctx_size_in != 0 && a.ctx_in == 0) || (a.ctx_size_out != 0 && a.ctx_out == 0))
+    return log_reason(-EINVAL, "a context size without its buffer");
+  RunEnv env;
+  if (int e = prepare(prog, &env); e != 0) return e;
+  switch (prog.header().prog_type) {
+    case BPF_PROG_TYPE_SYSCALL:
+      return run_syscall(prog, uattr, a, env);
+    case BPF_PROG_TYPE_RAW_TRACEPOINT:
+      return run_raw_tp(prog, uattr, a, env);
+    case BPF_PROG_TYPE_XDP:
+      return run_xdp(prog, uattr, a, env);
+    case BPF_PROG_TYPE_SCHED_CLS:
+    case BPF_PROG_TYPE_SCHED_ACT:
+      return run_skb(prog, uattr, a, env, true);
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+      return run_skb(prog, uattr, a, env, false);
+    case BPF_PROG_TYPE_LWT_IN:
+    case BPF_PROG_TYPE_LWT_OUT:
+    case BPF_PROG_TYPE_LWT_XMIT:
+    case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+    case BPF_PROG_TYPE_FLOW_DISSECTOR:
+    case BPF_PROG_TYPE_TRACING:
+    case BPF_PROG_TYPE_STRUCT_OPS:
+    case BPF_PROG_TYPE_SK_LOOKUP:
+    case 32:  // NETFILTER
+      return log_reason(-EOPNOTSUPP, "BPF_PROG_TEST_RUN of program type %u is not emulated yet",
+                        prog.header().prog_type);
+    default:
+      // bpf_prog_test_run: types without a test_run callback.
+      return log_reason(-kENOTSUPP, "program type %u has no BPF_PROG_TEST_RUN", prog.header().prog_type);
+  }
+}
+
+}  // namespace bpfemu::emu
