@@ -177,13 +177,22 @@ class Checker {
             return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
           break;
         case BPF_ALU:
-        case BPF_ALU64:
-          if (BPF_OP(in.code) > BPF_END) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        case BPF_ALU64: {
+          const uint8_t op = BPF_OP(in.code);
+          if (op > BPF_END || (cls == BPF_ALU64 && op == BPF_END && BPF_SRC(in.code) == BPF_X))
+            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+          if (op == BPF_NEG && (BPF_SRC(in.code) != BPF_K || in.src_reg != 0 || in.off != 0 || in.imm != 0))
+            return log_reason(-EINVAL, "insn %u: BPF_NEG uses reserved fields", i);
+          if (op == BPF_END && (in.src_reg != 0 || in.off != 0 || (in.imm != 16 && in.imm != 32 && in.imm != 64)))
+            return log_reason(-EINVAL, "insn %u: BPF_END uses reserved fields", i);
+          if ((op == BPF_DIV || op == BPF_MOD) && BPF_SRC(in.code) == BPF_K && in.imm == 0)
+            return log_reason(-EINVAL, "insn %u: div by zero", i);
           if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
           if ((BPF_OP(in.code) == BPF_LSH || BPF_OP(in.code) == BPF_RSH || BPF_OP(in.code) == BPF_ARSH) &&
               BPF_SRC(in.code) == BPF_K && static_cast<uint32_t>(in.imm) >= (cls == BPF_ALU64 ? 64U : 32U))
             return log_reason(-EINVAL, "insn %u: invalid shift %d", i, in.imm);
           break;
+        }
         case BPF_JMP:
         case BPF_JMP32: {
           const uint8_t op = BPF_OP(in.code);
