@@ -1,0 +1,428 @@
+// The interpreter against the kernel: the same instructions are loaded with
+// BPF_PROG_LOAD and run with BPF_PROG_TEST_RUN through Backend::bpf on the
+// emulator and (as root) on the host kernel, and every result is compared:
+// retval, the output packet or context, and map contents. A seeded generator
+// makes programs the verifier accepts (ALU and ALU32 with every operation,
+// signed division, sign extension, byte swaps, stack loads and stores of every
+// size, atomics, forward branches) so the whole instruction set is compared
+// op by op. Emulator-only tests check what the kernel's verifier would have
+// refused: a bad access stops the run with EFAULT instead of a crash.
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "bpfemu/backend.h"
+#include "emu/interpreter.h"
+
+namespace {
+
+// --- a small assembler ---
+
+bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  bpf_insn i{};
+  i.code = code;
+  i.dst_reg = dst & 0xf;
+  i.src_reg = src & 0xf;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+void ld64(std::vector<bpf_insn>& p, uint8_t dst, uint64_t v, uint8_t src = 0) {
+  p.push_back(ins(BPF_LD | BPF_DW | BPF_IMM, dst, src, 0, static_cast<int32_t>(v)));
+  p.push_back(ins(0, 0, 0, 0, static_cast<int32_t>(v >> 32)));
+}
+bpf_insn mov64(uint8_t dst, int32_t imm) { return ins(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
+bpf_insn mov64r(uint8_t dst, uint8_t src) { return ins(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
+bpf_insn add64(uint8_t dst, int32_t imm) { return ins(BPF_ALU64 | BPF_ADD | BPF_K, dst, 0, 0, imm); }
+bpf_insn stx(uint8_t size, uint8_t dst, int16_t off, uint8_t src) { return ins(BPF_STX | size | BPF_MEM, dst, src, off, 0); }
+bpf_insn st(uint8_t size, uint8_t dst, int16_t off, int32_t imm) { return ins(BPF_ST | size | BPF_MEM, dst, 0, off, imm); }
+bpf_insn ldx(uint8_t size, uint8_t dst, uint8_t src, int16_t off) { return ins(BPF_LDX | size | BPF_MEM, dst, src, off, 0); }
+bpf_insn call(int32_t helper) { return ins(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
+bpf_insn jmp_imm(uint8_t op, uint8_t dst, int32_t imm, int16_t off) { return ins(BPF_JMP | op | BPF_K, dst, 0, off, imm); }
+bpf_insn exit_insn() { return ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+
+// --- the two backends through bpf(2) ---
+
+class Bpf {
+ public:
+  explicit Bpf(bpfemu::Backend& b) : b_(b) {}
+  bpfemu::Backend& backend() { return b_; }
+
+  int load(uint32_t type, const std::vector<bpf_insn>& insns, uint32_t flags = 0, std::string* log = nullptr) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    std::vector<char> buf(log != nullptr ? 65536 : 0);
+    a.prog_type = type;
+    a.insns = reinterpret_cast<uint64_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    a.prog_flags = flags;
+    if (log != nullptr) {
+      a.log_buf = reinterpret_cast<uint64_t>(buf.data());
+      a.log_size = static_cast<uint32_t>(buf.size());
+      a.log_level = 1;
+    }
+    const long fd = b_.bpf(BPF_PROG_LOAD, &a, sizeof(a));
+    if (log != nullptr) *log = buf.data();
+    return static_cast<int>(fd);
+  }
+
+  struct Run {
+    long rc = 0;
+    uint32_t retval = 0;
+    std::vector<uint8_t> data, ctx;
+    bool operator==(const Run& o) const { return rc == o.rc && retval == o.retval && data == o.data && ctx == o.ctx; }
+  };
+  // test_run with data and ctx in (ctx_out only for program types that have one).
+  Run run(int fd, std::vector<uint8_t> data, std::vector<uint8_t> ctx, bool ctx_out = false, uint32_t out_size = 256) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    Run r;
+    r.data.assign(out_size, 0);
+    a.test.prog_fd = static_cast<uint32_t>(fd);
+    if (!data.empty()) {
+      a.test.data_in = reinterpret_cast<uint64_t>(data.data());
+      a.test.data_size_in = static_cast<uint32_t>(data.size());
+      a.test.data_out = reinterpret_cast<uint64_t>(r.data.data());
+      a.test.data_size_out = out_size;
+    }
+    r.ctx = ctx;
+    if (!ctx.empty()) {
+      a.test.ctx_in = reinterpret_cast<uint64_t>(r.ctx.data());
+      a.test.ctx_size_in = static_cast<uint32_t>(ctx.size());
+      if (ctx_out) {
+        a.test.ctx_out = reinterpret_cast<uint64_t>(r.ctx.data());
+        a.test.ctx_size_out = static_cast<uint32_t>(ctx.size());
+      }
+    }
+    r.rc = b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
+    r.retval = a.test.retval;
+    r.data.resize(data.empty() ? 0 : std::min<uint32_t>(a.test.data_size_out, out_size));
+    return r;
+  }
+
+ private:
+  bpfemu::Backend& b_;
+};
+
+std::string hex(const std::vector<uint8_t>& b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (uint8_t c : b) {
+    s += d[c >> 4];
+    s += d[c & 15];
+  }
+  return s;
+}
+
+// --- random programs the verifier accepts ---
+
+// A BPF_PROG_TYPE_SYSCALL program whose ctx receives r0..r9 and 16 stack
+// slots at the end, so every register and stack byte is compared.
+constexpr int kSlots = 16;
+constexpr uint32_t kCtxSize = 10 * 8 + kSlots * 8;
+
+class ProgramGenerator {
+ public:
+  explicit ProgramGenerator(uint64_t seed) : rng_(seed) {}
+
+  std::vector<bpf_insn> make(int body_len) {
+    std::vector<bpf_insn> p;
+    p.push_back(stx(BPF_DW, BPF_REG_10, -8, BPF_REG_1));  // keep the ctx pointer
+    for (int s = 0; s < kSlots; ++s) p.push_back(st(BPF_DW, BPF_REG_10, slot(s), static_cast<int32_t>(rng_())));
+    for (uint8_t r = 0; r <= 9; ++r) ld64(p, r, value());
+    std::vector<bpf_insn> body;
+    while (static_cast<int>(body.size()) < body_len) emit(body, body_len - static_cast<int>(body.size()));
+    p.insert(p.end(), body.begin(), body.end());
+    // Registers to their own stack slots below the compared ones, then all out to ctx.
+    for (uint8_t r = 0; r <= 9; ++r) p.push_back(stx(BPF_DW, BPF_REG_10, static_cast<int16_t>(-8 * (kSlots + 2 + r)), r));
+    p.push_back(ldx(BPF_DW, BPF_REG_1, BPF_REG_10, -8));
+    for (int r = 0; r <= 9; ++r) {
+      p.push_back(ldx(BPF_DW, BPF_REG_2, BPF_REG_10, static_cast<int16_t>(-8 * (kSlots + 2 + r))));
+      p.push_back(stx(BPF_DW, BPF_REG_1, static_cast<int16_t>(8 * r), BPF_REG_2));
+    }
+    for (int s = 0; s < kSlots; ++s) {
+      p.push_back(ldx(BPF_DW, BPF_REG_2, BPF_REG_10, slot(s)));
+      p.push_back(stx(BPF_DW, BPF_REG_1, static_cast<int16_t>(80 + 8 * s), BPF_REG_2));
+    }
+    p.push_back(mov64(BPF_REG_0, 0));
+    p.push_back(exit_insn());
+    return p;
+  }
+
+ private:
+  static int16_t slot(int s) { return static_cast<int16_t>(-16 - 8 * s); }
+  uint64_t pick(uint64_t n) { return rng_() % n; }
+  uint8_t reg() { return static_cast<uint8_t>(pick(10)); }
+  // Values that reach the corners: small, negative, powers of two, INT_MIN.
+  uint64_t value() {
+    switch (pick(6)) {
+      case 0: return pick(16);
+      case 1: return static_cast<uint64_t>(-static_cast<int64_t>(pick(16)));
+      case 2: return uint64_t{1} << pick(64);
+      case 3: return uint64_t{1} << 63;
+      case 4: return uint64_t{0x80000000};
+      default: return rng_();
+    }
+  }
+  int32_t imm() { return static_cast<int32_t>(value()); }
+
+  void emit(std::vector<bpf_insn>& out, int room) {
+    static const uint8_t kOps[] = {BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,  BPF_AND, BPF_LSH,
+                                   BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH};
+    const uint8_t cls = pick(2) ? BPF_ALU64 : BPF_ALU;
+    switch (pick(10)) {
+      case 0: case 1: case 2: case 3: {  // ALU with an immediate or a register
+        const uint8_t op = kOps[pick(sizeof(kOps))];
+        const bool x = pick(2) != 0 && op != BPF_NEG;
+        int16_t off = 0;
+        if ((op == BPF_DIV || op == BPF_MOD) && pick(2)) off = 1;  // signed
+        if (op == BPF_MOV && x && pick(3) == 0) {
+          static const int16_t kSx64[] = {8, 16, 32}, kSx32[] = {8, 16};
+          off = cls == BPF_ALU64 ? kSx64[pick(3)] : kSx32[pick(2)];
+        }
+        int32_t k = imm();
+        if (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) k = static_cast<int32_t>(pick(cls == BPF_ALU64 ? 64 : 32));
+        if ((op == BPF_DIV || op == BPF_MOD) && k == 0) k = 7;  // the verifier refuses division by a zero immediate
+        if (op == BPF_NEG) k = 0;  // NEG has no operand; its reserved fields must be zero
+        out.push_back(ins(cls | op | (x ? BPF_X : BPF_K), reg(), x ? reg() : 0, off, x ? 0 : k));
+        break;
+      }
+      case 4: {  // byte order
+        static const int32_t kBits[] = {16, 32, 64};
+        // ALU64 has only the unconditional swap (BSWAP, encoded as TO_LE).
+        const bool wide = pick(3) == 0;
+        out.push_back(ins((wide ? BPF_ALU64 : BPF_ALU) | BPF_END | (!wide && pick(2) ? BPF_TO_BE : BPF_TO_LE), reg(), 0, 0,
+                          kBits[pick(3)]));
+        break;
+      }
+      case 5: {  // store to a stack slot, any size, any offset inside it
+        static const uint8_t kSizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
+        const uint8_t size = kSizes[pick(4)];
+        const int bytes = size == BPF_B ? 1 : size == BPF_H ? 2 : size == BPF_W ? 4 : 8;
+        const int16_t off = static_cast<int16_t>(slot(static_cast<int>(pick(kSlots))) + static_cast<int16_t>(pick(9 - bytes)) / bytes * bytes);
+        out.push_back(pick(2) ? stx(size, BPF_REG_10, off, reg()) : st(size, BPF_REG_10, off, imm()));
+        break;
+      }
+      case 6: {  // load, plain or sign-extending
+        static const uint8_t kSizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
+        const uint8_t size = kSizes[pick(4)];
+        const int bytes = size == BPF_B ? 1 : size == BPF_H ? 2 : size == BPF_W ? 4 : 8;
+        const int16_t off = static_cast<int16_t>(slot(static_cast<int>(pick(kSlots))) + static_cast<int16_t>(pick(9 - bytes)) / bytes * bytes);
+        const uint8_t mode = size != BPF_DW && pick(2) ? 0x80 /* BPF_MEMSX */ : BPF_MEM;
+        out.push_back(ins(BPF_LDX | size | mode, reg(), BPF_REG_10, off, 0));
+        break;
+      }
+      case 7: {  // atomics on a stack slot (the verifier wants the value register != r0 for cmpxchg)
+        static const int32_t kAtomic[] = {BPF_ADD, BPF_OR, BPF_AND, BPF_XOR, BPF_ADD | BPF_FETCH, BPF_OR | BPF_FETCH,
+                                          BPF_AND | BPF_FETCH, BPF_XOR | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG};
+        const bool wide = pick(2) != 0;
+        const int slot_i = static_cast<int>(pick(kSlots));
+        const int16_t off = static_cast<int16_t>(slot(slot_i) + (wide ? 0 : 4 * static_cast<int>(pick(2))));
+        uint8_t src = reg();
+        if (src == 0) src = 1;
+        out.push_back(ins(BPF_STX | (wide ? BPF_DW : BPF_W) | BPF_ATOMIC, BPF_REG_10, src, off, kAtomic[pick(10)]));
+        break;
+      }
+      default: {  // a forward branch over the next 1..3 instructions
+        if (room < 3) {
+          out.push_back(mov64r(reg(), reg()));
+          break;
+        }
+        static const uint8_t kJmp[] = {BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+                                       BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE};
+        const bool x = pick(2) != 0;
+        const int16_t skip = static_cast<int16_t>(1 + pick(2));
+        out.push_back(ins((pick(2) ? BPF_JMP : BPF_JMP32) | kJmp[pick(11)] | (x ? BPF_X : BPF_K), reg(), x ? reg() : 0,
+                          skip, x ? 0 : imm()));
+        break;
+      }
+    }
+  }
+
+  std::mt19937_64 rng_;
+};
+
+// --- fixtures ---
+
+class InterpreterVsKernel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    emu_ = bpfemu::make_backend("emu", &why_);
+    ASSERT_NE(emu_, nullptr) << why_;
+    kernel_ = bpfemu::make_backend("kernel", &why_);
+  }
+  void need_kernel() {
+    if (kernel_ == nullptr) GTEST_SKIP() << "the kernel half needs bpf() (run as root): " << why_;
+  }
+  std::unique_ptr<bpfemu::Backend> emu_, kernel_;
+  std::string why_;
+  std::vector<std::vector<std::string>> results_;
+};
+
+TEST_F(InterpreterVsKernel, RandomProgramsLeaveTheSameRegistersAndStack) {
+  need_kernel();
+  Bpf emu(*emu_), kernel(*kernel_);
+  int compared = 0, refused = 0;
+  for (uint64_t seed = 1; seed <= 3000; ++seed) {
+    ProgramGenerator gen(seed);
+    const std::vector<bpf_insn> prog = gen.make(static_cast<int>(8 + seed % 40));
+    std::string log;
+    const int kfd = kernel.load(BPF_PROG_TYPE_SYSCALL, prog, BPF_F_SLEEPABLE, &log);
+    if (kfd < 0) {
+      ++refused;  // the verifier's reasons are its own (e.g. a branch it cannot prove)
+      if (getenv("SHOW_REFUSED")) fprintf(stderr, "seed %llu: %s\n", (unsigned long long)seed, log.substr(log.size() > 300 ? log.size() - 300 : 0).c_str());
+      continue;
+    }
+    const int efd = emu.load(BPF_PROG_TYPE_SYSCALL, prog, BPF_F_SLEEPABLE);
+    ASSERT_GE(efd, 0) << "seed " << seed << ": the kernel loads it, the emulator does not";
+    const std::vector<uint8_t> ctx(kCtxSize, 0);
+    const Bpf::Run k = kernel.run(kfd, {}, ctx);
+    const Bpf::Run e = emu.run(efd, {}, ctx);
+    EXPECT_EQ(k.rc, 0) << "seed " << seed;
+    EXPECT_EQ(e.rc, k.rc) << "seed " << seed;
+    EXPECT_EQ(e.retval, k.retval) << "seed " << seed;
+    EXPECT_EQ(hex(e.ctx), hex(k.ctx)) << "seed " << seed << " (" << prog.size() << " insns): r0..r9, then the stack";
+    ASSERT_EQ(kernel_->close(kfd), 0);
+    ASSERT_EQ(emu_->close(efd), 0);
+    ++compared;
+  }
+  EXPECT_GE(compared, 2850) << refused << " programs were refused by the verifier";
+}
+
+// An XDP program that swaps the Ethernet addresses, bumps a counter in an ARRAY
+// map and a HASH map keyed by the EtherType, and returns XDP_TX.
+TEST_F(InterpreterVsKernel, XdpProgramWithMapsMatchesTheKernel) {
+  need_kernel();
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    const int arr = be->map_create(BPF_MAP_TYPE_ARRAY, "counts", 4, 8, 4, nullptr);
+    const int hash = be->map_create(BPF_MAP_TYPE_HASH, "protos", 4, 8, 16, nullptr);
+    ASSERT_GE(arr, 0);
+    ASSERT_GE(hash, 0);
+    std::vector<bpf_insn> p;
+    p.push_back(ldx(BPF_W, BPF_REG_2, BPF_REG_1, 0));  // data
+    p.push_back(ldx(BPF_W, BPF_REG_3, BPF_REG_1, 4));  // data_end
+    p.push_back(mov64r(BPF_REG_4, BPF_REG_2));
+    p.push_back(add64(BPF_REG_4, 14));
+    p.push_back(ins(BPF_JMP | BPF_JGT | BPF_X, BPF_REG_4, BPF_REG_3, 40, 0));  // to "drop"
+    // swap the two 6-byte addresses, 2 + 4 bytes at a time
+    p.push_back(ldx(BPF_W, BPF_REG_4, BPF_REG_2, 0));
+    p.push_back(ldx(BPF_W, BPF_REG_5, BPF_REG_2, 6));
+    p.push_back(stx(BPF_W, BPF_REG_2, 0, BPF_REG_5));
+    p.push_back(stx(BPF_W, BPF_REG_2, 6, BPF_REG_4));
+    p.push_back(ldx(BPF_H, BPF_REG_4, BPF_REG_2, 4));
+    p.push_back(ldx(BPF_H, BPF_REG_5, BPF_REG_2, 10));
+    p.push_back(stx(BPF_H, BPF_REG_2, 4, BPF_REG_5));
+    p.push_back(stx(BPF_H, BPF_REG_2, 10, BPF_REG_4));
+    p.push_back(ldx(BPF_H, BPF_REG_6, BPF_REG_2, 12));  // EtherType (network order)
+    p.push_back(stx(BPF_W, BPF_REG_10, -4, BPF_REG_6));
+    // counts[1] += 1 (atomically, through the value pointer)
+    p.push_back(st(BPF_W, BPF_REG_10, -8, 1));
+    ld64(p, BPF_REG_1, static_cast<uint32_t>(arr), BPF_PSEUDO_MAP_FD);
+    p.push_back(mov64r(BPF_REG_2, BPF_REG_10));
+    p.push_back(add64(BPF_REG_2, -8));
+    p.push_back(call(BPF_FUNC_map_lookup_elem));
+    p.push_back(jmp_imm(BPF_JEQ, BPF_REG_0, 0, 2));
+    p.push_back(mov64(BPF_REG_1, 1));
+    p.push_back(ins(BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0, BPF_REG_1, 0, BPF_ADD));
+    // protos[ethertype] = lookup + 1, or 1 (BPF_NOEXIST) when absent
+    ld64(p, BPF_REG_1, static_cast<uint32_t>(hash), BPF_PSEUDO_MAP_FD);
+    p.push_back(mov64r(BPF_REG_2, BPF_REG_10));
+    p.push_back(add64(BPF_REG_2, -4));
+    p.push_back(call(BPF_FUNC_map_lookup_elem));
+    p.push_back(jmp_imm(BPF_JEQ, BPF_REG_0, 0, 3));
+    p.push_back(ldx(BPF_DW, BPF_REG_1, BPF_REG_0, 0));
+    p.push_back(add64(BPF_REG_1, 1));
+    p.push_back(ins(BPF_JMP | BPF_JA, 0, 0, 1, 0));
+    p.push_back(mov64(BPF_REG_1, 1));
+    p.push_back(stx(BPF_DW, BPF_REG_10, -16, BPF_REG_1));
+    ld64(p, BPF_REG_1, static_cast<uint32_t>(hash), BPF_PSEUDO_MAP_FD);
+    p.push_back(mov64r(BPF_REG_2, BPF_REG_10));
+    p.push_back(add64(BPF_REG_2, -4));
+    p.push_back(mov64r(BPF_REG_3, BPF_REG_10));
+    p.push_back(add64(BPF_REG_3, -16));
+    p.push_back(mov64(BPF_REG_4, BPF_ANY));
+    p.push_back(call(BPF_FUNC_map_update_elem));
+    p.push_back(mov64(BPF_REG_0, XDP_TX));
+    p.push_back(exit_insn());
+    p.push_back(mov64(BPF_REG_0, XDP_DROP));  // drop:
+    p.push_back(exit_insn());
+    ASSERT_EQ(p[4].off + 5, static_cast<int>(p.size()) - 2) << "the bounds check must jump to drop";
+    std::string log;
+    const int fd = b.load(BPF_PROG_TYPE_XDP, p, 0, &log);
+    ASSERT_GE(fd, 0) << be->name() << ": " << log;
+    std::vector<uint8_t> pkt(64);
+    for (size_t i = 0; i < pkt.size(); ++i) pkt[i] = static_cast<uint8_t>(i * 7);
+    pkt[12] = 0x08;
+    pkt[13] = 0x00;
+    std::vector<std::string> seen;
+    for (int i = 0; i < 3; ++i) {
+      Bpf::Run r = b.run(fd, pkt, {});
+      seen.push_back(std::to_string(r.rc) + " " + std::to_string(r.retval) + " " + hex(r.data));
+    }
+    Bpf::Run small = b.run(fd, std::vector<uint8_t>(10, 1), {});
+    seen.push_back("short packet: " + std::to_string(small.rc));
+    uint32_t k = 1, proto = 0x0008;
+    uint64_t v = 0;
+    seen.push_back("counts[1] " + std::to_string(be->map_lookup_elem(arr, &k, &v)) + " " + std::to_string(v));
+    seen.push_back("protos[0x0800] " + std::to_string(be->map_lookup_elem(hash, &proto, &v)) + " " + std::to_string(v));
+    results_.push_back(seen);
+    ASSERT_EQ(be->close(fd), 0);
+    ASSERT_EQ(be->close(arr), 0);
+    ASSERT_EQ(be->close(hash), 0);
+  }
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right)";
+  EXPECT_EQ(results_[0][2].substr(0, 4), "0 3 ") << "XDP_TX with the packet out";
+}
+
+// --- emulator only: what the verifier would have refused is stopped, not run ---
+
+class InterpreterSafety : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    emu_ = bpfemu::make_backend("emu", &why_);
+    ASSERT_NE(emu_, nullptr) << why_;
+  }
+  long run_syscall_prog(const std::vector<bpf_insn>& p) {
+    Bpf b(*emu_);
+    const int fd = b.load(BPF_PROG_TYPE_SYSCALL, p, BPF_F_SLEEPABLE);
+    EXPECT_GE(fd, 0);
+    if (fd < 0) return fd;
+    std::vector<uint8_t> ctx(16, 0);
+    const long rc = b.run(fd, {}, ctx).rc;
+    EXPECT_EQ(emu_->close(fd), 0);
+    return rc;
+  }
+  std::unique_ptr<bpfemu::Backend> emu_;
+  std::string why_;
+};
+
+TEST_F(InterpreterSafety, OutOfBoundsAccessesStopTheRunWithEfault) {
+  // A load above the frame pointer, a store through a scalar, a ctx read past its end.
+  EXPECT_EQ(run_syscall_prog({ldx(BPF_DW, BPF_REG_0, BPF_REG_10, 8), exit_insn()}), -EFAULT);
+  std::vector<bpf_insn> wild;
+  ld64(wild, BPF_REG_2, 0x1000);
+  wild.push_back(st(BPF_DW, BPF_REG_2, 0, 1));
+  wild.push_back(mov64(BPF_REG_0, 0));
+  wild.push_back(exit_insn());
+  EXPECT_EQ(run_syscall_prog(wild), -EFAULT);
+  EXPECT_EQ(run_syscall_prog({ldx(BPF_DW, BPF_REG_0, BPF_REG_1, 16), exit_insn()}), -EFAULT);
+  EXPECT_EQ(run_syscall_prog({ldx(BPF_DW, BPF_REG_0, BPF_REG_1, 8), exit_insn()}), 0);  // inside the 16 bytes
+}
+
+TEST_F(InterpreterSafety, RunawayLoopsAndUnknownHelpersAreStopped) {
+  bpfemu::emu::ScopedInsnBudget budget(100000);
+  EXPECT_EQ(run_syscall_prog({ins(BPF_JMP | BPF_JA, 0, 0, -1, 0), exit_insn()}), -EFAULT);
+  EXPECT_EQ(run_syscall_prog({call(BPF_FUNC_skb_vlan_push), exit_insn()}), -EFAULT);
+}
+
+}  // namespace
