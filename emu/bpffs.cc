@@ -1,5 +1,7 @@
 #include "emu/bpffs.h"
 
+#include "core/scope.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -115,6 +117,7 @@ const std::string& bpffs_root() {
 }
 
 int ensure_bpffs_root() {
+  EmulatorScope scope;  // mkdir and stat below must not come back here through the interposers
   std::lock_guard<std::mutex> lock(g_mu);
   std::string& root = root_cache();
   if (root.empty()) root = compute_root();

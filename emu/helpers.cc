@@ -293,7 +293,8 @@ bool trace_printk(HelperCall& c, uint64_t* r0) {
     }
     out += buf;
   }
-  if (c.env.trace != nullptr) *c.env.trace += out;
+  c.env.trace += out;
+  if (out.empty() || out.back() != '\n') c.env.trace += '\n';  // one trace line per call, as trace_pipe shows it
   *r0 = out.size();
   return true;
 }

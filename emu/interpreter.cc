@@ -504,7 +504,10 @@ ScopedInsnBudget::~ScopedInsnBudget() { g_insn_budget.store(saved_); }
 int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
   if (env.insn_budget == 0) env.insn_budget = insn_budget();
   interp::Machine m(prog, env);
-  return m.run(ctx, r0);
+  const int e = m.run(ctx, r0);
+  trace_append(env.trace);
+  env.trace.clear();
+  return e;
 }
 
 }  // namespace bpfemu::emu

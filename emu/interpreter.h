@@ -67,7 +67,7 @@ struct RunEnv {
   uint32_t ctx_size = 0;
   const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
-  std::string* trace = nullptr;         // where bpf_trace_printk writes (nullptr: dropped)
+  std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)
   std::string error;                    // why the run stopped, when it failed
   uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
 };
@@ -86,6 +86,12 @@ class ScopedInsnBudget {
  private:
   uint64_t saved_;
 };
+
+// Adds bpf_trace_printk output to what bpfemu_trace_read returns (and to
+// $BPFEMU_TRACE).
+void trace_append(const std::string& text);
+// bpfemu_prog_fire (bpfemu/programs.h).
+int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
 
 // Runs `prog` from its first instruction with r1 = ctx: 0 with *r0 set, or
 // -errno with env.error saying why (a fault, a helper the emulator lacks, a

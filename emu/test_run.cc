@@ -41,8 +41,9 @@ int put_u32(void* uattr, size_t off, uint32_t v) {
   return copy_to_user(static_cast<uint8_t*>(uattr) + off, &v, sizeof(v)) != 0 ? -EFAULT : 0;
 }
 
-// What every run needs: the program's maps as this process sees them.
-int prepare(const Program& prog, RunEnv* env) {
+}  // namespace
+
+int prepare_run(const Program& prog, RunEnv* env) {
   int err = 0;
   Store* store = Store::current(&err);
   if (store == nullptr) return err;
@@ -54,6 +55,8 @@ int prepare(const Program& prog, RunEnv* env) {
   }
   return 0;
 }
+
+namespace {
 
 // Runs the program `repeat` times (at least once): the last r0, and the mean
 // time per run in ns, as bpf_test_run reports them.
@@ -332,7 +335,7 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
   if ((a.ctx_size_in != 0 && a.ctx_in == 0) || (a.ctx_size_out != 0 && a.ctx_out == 0))
     return log_reason(-EINVAL, "a context size without its buffer");
   RunEnv env;
-  if (int e = prepare(prog, &env); e != 0) return e;
+  if (int e = prepare_run(prog, &env); e != 0) return e;
   switch (prog.header().prog_type) {
     case BPF_PROG_TYPE_SYSCALL:
       return run_syscall(prog, uattr, a, env);

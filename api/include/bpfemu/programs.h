@@ -1,0 +1,54 @@
+/* Running emulated BPF programs from a test, in C or C++.
+ *
+ * A program loaded on the emulator (BPF_PROG_LOAD through libbpfemu or
+ * Backend::bpf) runs when a test fires it: attaching never makes it run by
+ * itself. bpfemu_prog_fire runs it once with a context the test lays out (the
+ * struct pt_regs of a kprobe, a tracepoint's fields, a raw tracepoint's u64
+ * arguments, a syscall program's struct) on a chosen CPU, and returns what it
+ * returned; the test then checks the maps it wrote. Network programs with a
+ * packet go through BPF_PROG_TEST_RUN (bpf_prog_test_run_opts) as on the
+ * kernel.
+ *
+ * bpf_trace_printk output (bpf_printk) is kept for bpfemu_trace_read, and also
+ * appended to the file BPFEMU_TRACE names when that is set (e.g. /dev/stderr).
+ */
+#ifndef BPFEMU_PROGRAMS_H
+#define BPFEMU_PROGRAMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The C API comes with libbpfemu (link with -lbpfemu or LD_PRELOAD it); C++
+ * code linked with the bpfemu library gets bpfemu::prog_fire and
+ * bpfemu::take_trace below, which do the same. */
+
+/* Runs the emulated program prog_fd with r1 = ctx (ctx_size bytes it may read
+ * and write) on CPU cpu (-1: the calling thread's current CPU). Returns 0 and
+ * sets *retval to the program's r0, or -errno: -EBADF/-EINVAL when prog_fd is
+ * no emulated program, -ENXIO for a CPU that does not exist, -EFAULT when the
+ * program faulted (an access outside its memory, a helper the emulator lacks;
+ * BPFEMU_LOG=1 says which instruction). */
+int bpfemu_prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
+
+/* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
+ * NUL-terminated, and returns how many bytes were moved. */
+size_t bpfemu_trace_read(char* buf, size_t size);
+
+#ifdef __cplusplus
+}
+
+#include <string>
+
+namespace bpfemu {
+// bpfemu_prog_fire.
+int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
+// All bpf_trace_printk output not read yet (one line per call).
+std::string take_trace();
+}  // namespace bpfemu
+#endif
+
+#endif /* BPFEMU_PROGRAMS_H */

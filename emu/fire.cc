@@ -1,0 +1,82 @@
+// bpfemu/programs.h: firing a program with a test's context, and the
+// bpf_trace_printk output of every run.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "bpfemu/controls.h"
+#include "bpfemu/programs.h"
+#include "core/cpu.h"
+#include "core/log.h"
+#include "core/scope.h"
+#include "emu/interpreter.h"
+#include "emu/objects.h"
+#include "emu/program.h"
+#include "emu/test_run.h"
+
+namespace bpfemu::emu {
+namespace {
+
+std::mutex g_trace_mu;
+std::string g_trace;  // not read yet
+
+}  // namespace
+
+void trace_append(const std::string& text) {
+  if (text.empty()) return;
+  std::lock_guard<std::mutex> lock(g_trace_mu);
+  g_trace += text;
+  if (const char* path = getenv("BPFEMU_TRACE"); path != nullptr && *path != '\0') {
+    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ssize_t n = write(fd, text.data(), text.size());
+      (void)n;
+      close(fd);
+    }
+  }
+}
+
+int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval) {
+  EmulatorScope scope;  // the emulator's own file calls must not reach the libc interposers
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(prog_fd, &kind, &access, &err);
+  if (obj == nullptr) return log_reason(err, "fd %d is not an emulated BPF object", prog_fd);
+  if (kind != ObjKind::kProg) return log_reason(-EINVAL, "fd %d is not a program", prog_fd);
+  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist (%d possible)", cpu, possible_cpus());
+  const auto& prog = *static_cast<const Program*>(obj);
+  RunEnv env;
+  if (int e = prepare_run(prog, &env); e != 0) return e;
+  env.ctx = static_cast<uint8_t*>(ctx);
+  env.ctx_size = ctx_size;
+  if (ctx != nullptr && ctx_size != 0) env.memory.add(ctx, ctx_size, true);
+  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
+  uint64_t r0 = 0;
+  const int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0);
+  if (e == 0 && retval != nullptr) *retval = r0;
+  return e;
+}
+
+}  // namespace bpfemu::emu
+
+namespace bpfemu {
+
+int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval) {
+  return emu::fire_program(prog_fd, ctx, ctx_size, cpu, retval);
+}
+
+std::string take_trace() {
+  std::lock_guard<std::mutex> lock(emu::g_trace_mu);
+  std::string out;
+  out.swap(emu::g_trace);
+  return out;
+}
+
+}  // namespace bpfemu
