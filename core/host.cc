@@ -1,7 +1,5 @@
 #include "core/host.h"
 
-#include <dlfcn.h>
-#include <linux/btf.h>
 #include <sys/utsname.h>
 
 #include <atomic>
@@ -10,6 +8,7 @@
 #include <map>
 
 #include "core/cpu.h"
+#include "core/libbpf_btf.h"
 
 namespace bpfemu {
 namespace {
@@ -35,36 +34,19 @@ int parse_possible(const char* s) {
 
 using StructSizeMap = std::map<std::string, unsigned, std::less<>>;
 
-// sizeof every named struct in the running kernel's BTF, read with libbpf's BTF
-// API. libbpf is loaded at run time rather than linked: the emulator's
-// libraries must not carry libbpf's symbols (libbpfemu defines some of the same
-// names). Without libbpf or a readable BTF the map is empty.
+// sizeof every named struct in the running kernel's BTF (empty without
+// libbpf or a readable BTF).
 StructSizeMap read_vmlinux_struct_sizes() {
   StructSizeMap out;
-  void* lib = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
+  const LibbpfBtf* lib = libbpf_btf();
   if (lib == nullptr) return out;
-  using ParseFn = void* (*)(const char*, void*);
-  using CountFn = uint32_t (*)(const void*);
-  using TypeFn = const btf_type* (*)(const void*, uint32_t);
-  using NameFn = const char* (*)(const void*, uint32_t);
-  using FreeFn = void (*)(void*);
-  auto parse = reinterpret_cast<ParseFn>(dlsym(lib, "btf__parse"));
-  auto type_cnt = reinterpret_cast<CountFn>(dlsym(lib, "btf__type_cnt"));
-  auto type_by_id = reinterpret_cast<TypeFn>(dlsym(lib, "btf__type_by_id"));
-  auto name_of = reinterpret_cast<NameFn>(dlsym(lib, "btf__name_by_offset"));
-  auto free_btf = reinterpret_cast<FreeFn>(dlsym(lib, "btf__free"));
-  void* btf = nullptr;
-  if (parse != nullptr && type_cnt != nullptr && type_by_id != nullptr && name_of != nullptr && free_btf != nullptr)
-    btf = parse("/sys/kernel/btf/vmlinux", nullptr);
-  if (btf != nullptr) {  // btf__type_cnt exists from libbpf 0.7, which returns NULL on error
-    for (uint32_t id = 1, n = type_cnt(btf); id < n; ++id) {
-      const btf_type* t = type_by_id(btf, id);
-      if (t == nullptr || BTF_INFO_KIND(t->info) != BTF_KIND_STRUCT || t->name_off == 0) continue;
-      if (const char* name = name_of(btf, t->name_off)) out.emplace(name, t->size);
-    }
-    free_btf(btf);
+  BtfHandle btf(*lib, lib->parse("/sys/kernel/btf/vmlinux", nullptr));
+  if (btf.get() == nullptr) return out;
+  for (uint32_t id = 1, n = lib->type_cnt(btf.get()); id < n; ++id) {
+    const btf_type* t = lib->type_by_id(btf.get(), id);
+    if (t == nullptr || BTF_INFO_KIND(t->info) != BTF_KIND_STRUCT || t->name_off == 0) continue;
+    if (const char* name = lib->name_by_offset(btf.get(), t->name_off)) out.emplace(name, t->size);
   }
-  dlclose(lib);
   return out;
 }
 

@@ -33,6 +33,8 @@ struct MapAttr {
   uint32_t numa_node = 0;
   char map_name[16] = {0};
   uint32_t map_ifindex = 0;
+  // As given to BPF_MAP_CREATE; in a map's header, the id of the BTF object the
+  // map holds (0: none), since an fd means nothing to other processes.
   uint32_t btf_fd = 0;
   uint32_t btf_key_type_id = 0;
   uint32_t btf_value_type_id = 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "core/map.h"
 #include "core/object.h"
 
 namespace bpfemu::emu {
@@ -43,5 +44,9 @@ int sys_btf_load(const BtfLoadAttr& attr);
 // BPF_OBJ_GET_INFO_BY_FD on a BTF object; `info` and `*info_len` as the kernel
 // takes them from attr (user pointer, length). Updates *info_len.
 int btf_get_info(Btf& btf, void* info, uint32_t* info_len);
+
+// map_check_btf (emu/btf_map.cc): the key and value types of a map created with
+// BTF, against its attributes and its family's rules. 0 or -EINVAL.
+int check_map_btf(const Btf& btf, const MapAttr& attr);
 
 }  // namespace bpfemu::emu

@@ -19,6 +19,7 @@
 #include "core/map_types.h"
 #include "core/profile.h"
 #include "core/uaccess.h"
+#include "emu/btf.h"
 #include "emu/kernel.h"
 
 namespace bpfemu::emu {
@@ -160,8 +161,19 @@ int sys_map_create(const MapAttr& in) {
   uint64_t data_bytes = (static_cast<uint64_t>(data) + kHeaderPage - 1) & ~uint64_t{kHeaderPage - 1};
   if (data_bytes > (uint64_t{1} << 46)) return log_reason(-ENOMEM, "the map needs %llu bytes", (unsigned long long)data_bytes);
   if (int err = check_name(attr.map_name); err != 0) return err;
-  if (attr.btf_value_type_id != 0)
-    return log_reason(-EINVAL, "maps with BTF key/value types are not emulated yet");
+  // The map's BTF (map_check_btf on its types): the map holds it while it lives.
+  Object* btf = nullptr;
+  if (attr.btf_key_type_id != 0 || attr.btf_value_type_id != 0 || attr.btf_vmlinux_value_type_id != 0) {
+    ObjKind kind = ObjKind::kNone;
+    uint8_t btf_access = 0;
+    int e = -EBADF;
+    btf = object_from_fd(static_cast<int>(attr.btf_fd), &kind, &btf_access, &e);
+    if (btf == nullptr) return log_reason(e, "btf_fd %u is not a BTF object", attr.btf_fd);
+    if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "btf_fd %u is not a BTF object", attr.btf_fd);
+    if (attr.btf_value_type_id != 0) {
+      if (int err = check_map_btf(*static_cast<Btf*>(btf), attr); err != 0) return err;
+    }
+  }
   uint8_t excl_sha[32] = {};
   if (attr.excl_prog_hash != 0) {
     if (attr.excl_prog_hash_size != sizeof(excl_sha))
@@ -190,6 +202,7 @@ int sys_map_create(const MapAttr& in) {
   hdr->attr = attr;
   hdr->attr.map_flags &= ~kAccessMask;  // access flags belong to the fd, not the map
   hdr->attr.inner_map_fd = 0;
+  hdr->attr.btf_fd = btf != nullptr ? btf->id() : 0;
   hdr->attr.excl_prog_hash = 0;
   hdr->has_excl_prog = attr.excl_prog_hash != 0;
   memcpy(hdr->excl_prog_sha, excl_sha, sizeof(excl_sha));
@@ -197,7 +210,10 @@ int sys_map_create(const MapAttr& in) {
   auto m = std::make_unique<Map>(*ops, std::move(region));
   if (int e = ops->init(*m); e != 0) return e;
   maptypes::bind_view(*m);
-  return publish_object(*store, std::move(m), access_from_bpf_flags(in.map_flags));
+  if (btf != nullptr) btf->obj_header().krefs.fetch_add(1);
+  const int fd = publish_object(*store, std::move(m), access_from_bpf_flags(in.map_flags));
+  if (fd < 0 && btf != nullptr) btf->obj_header().krefs.fetch_sub(1);
+  return fd;
 }
 
 namespace {

@@ -180,7 +180,8 @@ int map_get_info(Map& m, void* uinfo, uint32_t* info_len) {
   memcpy(out.name, a.map_name, sizeof(out.name));
   out.map_extra = a.map_extra;
   out.btf_vmlinux_value_type_id = a.btf_vmlinux_value_type_id;
-  if (a.btf_value_type_id != 0) {
+  if (a.btf_fd != 0) {  // the header keeps the BTF object's id there
+    out.btf_id = a.btf_fd;
     out.btf_key_type_id = a.btf_key_type_id;
     out.btf_value_type_id = a.btf_value_type_id;
   }

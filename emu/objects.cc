@@ -197,6 +197,22 @@ void close_all_at_exit() {
 
 // Freeing an object drops the references it held (the store calls this).
 void release_refs(Store& store, ObjKind kind, int data_fd) {
+  if (kind == ObjKind::kMap) {
+    // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
+    struct stat st {};
+    MapHeader hdr;
+    if (fstat(data_fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderPage) ||
+        pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) != static_cast<ssize_t>(sizeof(hdr)))
+      return;
+    if (const uint32_t btf_id = hdr.attr.btf_fd; btf_id != 0) {
+      int err = 0;
+      if (Object* btf = view_of(store, ObjKind::kBtf, btf_id, &err); btf != nullptr) {
+        btf->obj_header().krefs.fetch_sub(1);
+        collect_object(store, ObjKind::kBtf, btf_id);
+      }
+    }
+    return;
+  }
   if (kind != ObjKind::kProg) return;
   struct stat st {};
   ProgHeader hdr{};

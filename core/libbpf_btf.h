@@ -1,0 +1,44 @@
+// libbpf's BTF API, loaded at run time. The emulator reads BTF (the running
+// kernel's, and the blobs programs load) with libbpf rather than a parser of
+// its own, but does not link it: libbpfemu defines some of libbpf's own
+// symbols, so the emulator's libraries must not carry libbpf's. Without
+// libbpf.so.1 on the machine, what needs BTF answers as unsupported.
+#pragma once
+
+#include <linux/btf.h>
+
+#include <cstdint>
+
+namespace bpfemu {
+
+struct LibbpfBtf {
+  void* (*parse)(const char* path, void* base);  // btf__parse
+  void* (*from_raw)(const void* data, uint32_t size);  // btf__new
+  void (*free)(void* btf);
+  uint32_t (*type_cnt)(const void* btf);
+  const btf_type* (*type_by_id)(const void* btf, uint32_t id);
+  const char* (*name_by_offset)(const void* btf, uint32_t off);
+  long long (*resolve_size)(const void* btf, uint32_t id);
+  int (*resolve_type)(const void* btf, uint32_t id);
+};
+
+// libbpf's BTF calls, or nullptr when libbpf.so.1 cannot be loaded.
+const LibbpfBtf* libbpf_btf();
+
+// Owns a parsed BTF (btf__free at the end of the scope).
+class BtfHandle {
+ public:
+  BtfHandle(const LibbpfBtf& lib, void* btf) : lib_(lib), btf_(btf) {}
+  ~BtfHandle() {
+    if (btf_ != nullptr) lib_.free(btf_);
+  }
+  BtfHandle(const BtfHandle&) = delete;
+  BtfHandle& operator=(const BtfHandle&) = delete;
+  void* get() const { return btf_; }
+
+ private:
+  const LibbpfBtf& lib_;
+  void* btf_;
+};
+
+}  // namespace bpfemu
