@@ -1,0 +1,88 @@
+// A libbpf-bootstrap-style object: BTF-defined maps (one pinned by name), global
+// data in .rodata/.data/.bss, an XDP program and a raw tracepoint program that
+// use map helpers, callbacks (bpf_for_each_map_elem, bpf_loop) and bpf_printk.
+// The skeleton tests run it on the emulator and on the kernel.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} counts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, __u64);
+} protos SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} seen SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_QUEUE);
+  __uint(max_entries, 8);
+  __type(value, __u64);
+} events SEC(".maps");
+
+const volatile __u32 bump = 1;
+__u64 configured = 7;
+__u64 packets;
+__u32 last_len;
+__u64 count_sum;
+__u64 loop_sum;
+
+SEC("xdp")
+int count_xdp(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+  if (data + 14 > end) return XDP_DROP;
+  __u32 k = 1;
+  __u64 *v = bpf_map_lookup_elem(&counts, &k);
+  if (v) __sync_fetch_and_add(v, bump);
+  __u32 proto = *(__u16 *)(data + 12);
+  __u64 one = 1, *p = bpf_map_lookup_elem(&protos, &proto);
+  if (p)
+    (*p)++;
+  else
+    bpf_map_update_elem(&protos, &proto, &one, BPF_NOEXIST);
+  __u32 len = end - data;
+  bpf_map_update_elem(&seen, &len, &len, BPF_ANY);
+  packets++;
+  last_len = len;
+  bpf_printk("xdp len %u", len);
+  return len > 100 ? XDP_DROP : XDP_PASS;
+}
+
+static long add_count(void *map, __u32 *key, __u64 *value, void *ctx) {
+  count_sum += *value * (*key + 1);
+  return *key == 2;  // stop after the third element
+}
+
+static long add_index(__u32 i, void *ctx) {
+  loop_sum += i * configured;
+  return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int on_enter(struct bpf_raw_tracepoint_args *ctx) {
+  __u64 nr = ctx->args[1];
+  __u32 k = nr % 4;
+  __u64 *v = bpf_map_lookup_elem(&counts, &k);
+  if (v) *v += 10;
+  bpf_map_push_elem(&events, &nr, BPF_EXIST);
+  count_sum = 0;
+  long visited = bpf_for_each_map_elem(&counts, add_count, 0, 0);
+  bpf_loop(5, add_index, 0, 0);
+  bpf_printk("sys %lu visited %ld", nr, visited);
+  return visited;
+}
+
+char LICENSE[] SEC("license") = "GPL";
