@@ -350,9 +350,13 @@ int Recorder::memlock(int fd) {
     text.clear();
   }
   const size_t at = text.find("memlock:");
-  if (at == std::string::npos) return record("memlock", -1, "no memlock line");
+  if (at == std::string::npos) {
+    errno = ENOENT;  // the same on both sides, whatever the last call left in errno
+    return record("memlock", -1, "no memlock line");
+  }
   const size_t end = text.find('\n', at);
   std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  errno = 0;
   return record("memlock", 0, line);
 }
 
