@@ -48,7 +48,7 @@ void map_memory(benchmark::State& state, const std::string& be_name, const TypeI
     if (be == nullptr) return skip(state, why);
     int fd = make_map(*be, t, n, n, &why);
     if (fd < 0) return skip(state, why);
-    uint64_t bytes = be_name == "emu" ? emu_map_bytes(fd) : kernel_map_bytes(fd);
+    uint64_t bytes = be->emulated() ? emu_map_bytes(fd) : kernel_map_bytes(fd);
     uint32_t value = t.percpu ? kValueSize * static_cast<uint32_t>(be->num_possible_cpus()) : kValueSize;
     be->close(fd);
     it = cache.emplace(key, Measured{bytes, key_size_of(t) + value}).first;

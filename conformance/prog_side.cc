@@ -211,7 +211,7 @@ class KernelProgSide final : public ProgSide {
 }  // namespace
 
 std::unique_ptr<ProgSide> ProgSide::for_backend(Backend& backend) {
-  if (backend.name() == "kernel") return std::make_unique<KernelProgSide>();
+  if (!backend.emulated()) return std::make_unique<KernelProgSide>();
   return std::make_unique<EmuProgSide>();
 }
 

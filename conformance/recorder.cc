@@ -341,7 +341,7 @@ int Recorder::info(int fd, uint32_t info_len) {
 
 int Recorder::memlock(int fd) {
   std::string text;
-  if (b_.name() == "kernel") {
+  if (!b_.emulated()) {
     std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
     std::stringstream ss;
     ss << in.rdbuf();

@@ -1,19 +1,17 @@
 // How to test a map consumer with bpfemu: the code under test takes a
-// bpfemu::Backend&, the test builds it on a backend chosen by name. This file is
-// compiled twice: into bpfemu_tests with the emulator (no root needed) and into
-// bpfemu_kernel_tests with the real kernel (ctest label "kernel"; skipped with a
-// message when bpf() is not permitted). The assertions are the same for both.
+// bpfemu::Backend&, the test is a bpfemu::testing::BackendTest and runs on both
+// backends: the emulator (no root needed) and the real kernel (ctest label
+// "kernel"; skipped with a message when bpf() is not permitted). The
+// assertions are the same for both.
+#include "bpfemu/testing.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <memory>
+#include <cerrno>
 #include <vector>
 
 #include "bpfemu/backend.h"
-
-#ifndef BPFEMU_TEST_BACKEND
-#define BPFEMU_TEST_BACKEND "emu"
-#endif
 
 namespace {
 
@@ -66,18 +64,10 @@ class PortCounters {
   int fd_ = -1;
 };
 
-class PortCountersTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string why;
-    backend_ = bpfemu::make_backend(BPFEMU_TEST_BACKEND, &why);
-    if (!backend_) GTEST_SKIP() << "backend '" << BPFEMU_TEST_BACKEND << "' unavailable: " << why;
-  }
-  std::unique_ptr<bpfemu::Backend> backend_;
-};
+class PortCountersTest : public bpfemu::testing::BackendTest {};
 
-TEST_F(PortCountersTest, CountsAndRanks) {
-  PortCounters pc(*backend_, 16);
+TEST_P(PortCountersTest, CountsAndRanks) {
+  PortCounters pc(backend(), 16);
   ASSERT_TRUE(pc.ok());
   ASSERT_EQ(pc.count(443, 10), 0);
   ASSERT_EQ(pc.count(80, 3), 0);
@@ -88,8 +78,9 @@ TEST_F(PortCountersTest, CountsAndRanks) {
   EXPECT_EQ(top[0].second, 15u);
 }
 
-TEST_F(PortCountersTest, FullTableReportsE2bigLikeTheKernel) {
-  PortCounters pc(*backend_, 2);
+TEST_P(PortCountersTest, FullTableReportsE2bigLikeTheKernel) {
+  PortCounters pc(backend(), 2);
+  ASSERT_TRUE(pc.ok());
   ASSERT_EQ(pc.count(1, 1), 0);
   ASSERT_EQ(pc.count(2, 1), 0);
   EXPECT_EQ(pc.count(3, 1), -E2BIG);
@@ -97,11 +88,14 @@ TEST_F(PortCountersTest, FullTableReportsE2bigLikeTheKernel) {
   EXPECT_EQ(pc.count(2, 1), 0);  // existing keys still update when full
 }
 
-TEST_F(PortCountersTest, DrainEmptiesTheMap) {
-  PortCounters pc(*backend_, 64);
+TEST_P(PortCountersTest, DrainEmptiesTheMap) {
+  PortCounters pc(backend(), 64);
+  ASSERT_TRUE(pc.ok());
   for (uint16_t p = 1; p <= 40; ++p) ASSERT_EQ(pc.count(p, p), 0);
   EXPECT_EQ(pc.drain(), 40u * 41u / 2u);
   EXPECT_TRUE(pc.top(10).empty());
 }
+
+BPFEMU_INSTANTIATE_BACKEND_TEST(PortCountersTest);
 
 }  // namespace

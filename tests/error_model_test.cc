@@ -1,0 +1,55 @@
+// The error model (docs/errors.md): every call answers the kernel's errno as
+// -errno and in errno, on both backends; on the emulator BPFEMU_LOG (or
+// set_log) adds one stderr line per failing call saying why.
+#include "bpfemu/testing.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+#include "bpfemu/backend.h"
+#include "bpfemu/controls.h"
+
+namespace {
+
+class ErrorModelTest : public bpfemu::testing::BackendTest {};
+
+TEST_P(ErrorModelTest, KernelErrnoAsReturnValueAndErrno) {
+  bpfemu::Backend& b = backend();
+  errno = 0;
+  EXPECT_EQ(b.map_create(BPF_MAP_TYPE_HASH, "bad-name", 4, 8, 16, nullptr), -EINVAL);
+  EXPECT_EQ(errno, EINVAL);
+
+  const int fd = b.map_create(BPF_MAP_TYPE_HASH, "ok", 4, 8, 16, nullptr);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  const uint32_t key = 1;
+  uint64_t value = 0;
+  errno = 0;
+  EXPECT_EQ(b.map_lookup_elem(fd, &key, &value), -ENOENT);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(b.map_update_elem(fd, &key, &value, BPF_EXIST), -ENOENT);
+  EXPECT_EQ(b.map_update_elem(fd, &key, &value, 42), -EINVAL);  // unknown flags
+  ASSERT_EQ(b.close(fd), 0);
+}
+
+TEST_P(ErrorModelTest, LogSaysWhyOnTheEmulator) {
+  bpfemu::Backend& b = backend();
+  if (!b.emulated()) GTEST_SKIP() << "BPFEMU_LOG is the emulator's";
+  bpfemu::set_log(true);  // the fixture turns it off again
+  ::testing::internal::CaptureStderr();
+  const int bad_name = b.map_create(BPF_MAP_TYPE_HASH, "bad-name", 4, 8, 16, nullptr);
+  const int ringbuf = b.map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 4096, nullptr);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(bad_name, -EINVAL);
+  EXPECT_EQ(ringbuf, -EINVAL);
+  EXPECT_NE(log.find("bpfemu: map_create: map_name has a character other than [A-Za-z0-9_.] (0x2d) (EINVAL)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("map type RINGBUF (27) is not emulated yet (EINVAL)"), std::string::npos) << log;
+}
+
+BPFEMU_INSTANTIATE_BACKEND_TEST(ErrorModelTest);
+
+}  // namespace
