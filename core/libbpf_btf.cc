@@ -2,6 +2,21 @@
 
 #include <dlfcn.h>
 
+// libbpf's own symbols, when the process has libbpf linked in (statically, or
+// a libbpf.so it was linked with): weak, so that nothing requires them.
+extern "C" {
+struct btf;
+struct btf_ext;
+struct btf* btf__parse(const char*, struct btf_ext**) __attribute__((weak));
+struct btf* btf__new(const void*, uint32_t) __attribute__((weak));
+void btf__free(struct btf*) __attribute__((weak));
+uint32_t btf__type_cnt(const struct btf*) __attribute__((weak));
+const struct btf_type* btf__type_by_id(const struct btf*, uint32_t) __attribute__((weak));
+const char* btf__name_by_offset(const struct btf*, uint32_t) __attribute__((weak));
+long long btf__resolve_size(const struct btf*, uint32_t) __attribute__((weak));
+int btf__resolve_type(const struct btf*, uint32_t) __attribute__((weak));
+}
+
 namespace bpfemu {
 namespace {
 
@@ -11,7 +26,26 @@ bool bind(void* lib, const char* name, Fn* out) {
   return *out != nullptr;
 }
 
+// The process's own libbpf, if it has every call.
+const LibbpfBtf* linked() {
+  if (btf__parse == nullptr || btf__new == nullptr || btf__free == nullptr || btf__type_cnt == nullptr ||
+      btf__type_by_id == nullptr || btf__name_by_offset == nullptr || btf__resolve_size == nullptr ||
+      btf__resolve_type == nullptr)
+    return nullptr;
+  static LibbpfBtf api;
+  api.parse = reinterpret_cast<void* (*)(const char*, void*)>(btf__parse);
+  api.from_raw = reinterpret_cast<void* (*)(const void*, uint32_t)>(btf__new);
+  api.free = reinterpret_cast<void (*)(void*)>(btf__free);
+  api.type_cnt = reinterpret_cast<uint32_t (*)(const void*)>(btf__type_cnt);
+  api.type_by_id = reinterpret_cast<const btf_type* (*)(const void*, uint32_t)>(btf__type_by_id);
+  api.name_by_offset = reinterpret_cast<const char* (*)(const void*, uint32_t)>(btf__name_by_offset);
+  api.resolve_size = reinterpret_cast<long long (*)(const void*, uint32_t)>(btf__resolve_size);
+  api.resolve_type = reinterpret_cast<int (*)(const void*, uint32_t)>(btf__resolve_type);
+  return &api;
+}
+
 const LibbpfBtf* load() {
+  if (const LibbpfBtf* own = linked()) return own;
   void* lib = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) return nullptr;
   static LibbpfBtf api;

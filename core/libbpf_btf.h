@@ -1,8 +1,9 @@
-// libbpf's BTF API, loaded at run time. The emulator reads BTF (the running
+// libbpf's BTF API, found at run time. The emulator reads BTF (the running
 // kernel's, and the blobs programs load) with libbpf rather than a parser of
 // its own, but does not link it: libbpfemu defines some of libbpf's own
-// symbols, so the emulator's libraries must not carry libbpf's. Without
-// libbpf.so.1 on the machine, what needs BTF answers as unsupported.
+// symbols, so the emulator's libraries must not carry libbpf's. It uses the
+// libbpf the process has (weak references), else loads libbpf.so.1; without
+// either, what needs BTF answers as unsupported.
 #pragma once
 
 #include <linux/btf.h>
