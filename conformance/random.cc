@@ -2,6 +2,8 @@
 // The shrinker lives in random_shrink.cc.
 #include "conformance/random.h"
 
+#include "core/profile.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -190,6 +192,11 @@ MapConfig random_config(uint32_t type, uint64_t seed, int ncpus, PaddingMode pad
   // Half the configurations can also run program-side ops (4-byte keys, 4/8-byte values).
   const bool prog_capable = !c.is_lpm() && rng.chance(500);
   if (prog_capable) c.value_size = rng.chance(500) ? 4 : 8;
+  // Before 6.4 a program-side update of a per-CPU map copies round_up(value_size,
+  // 8) bytes from the program's stack, so a 4-byte value brings 4 bytes of
+  // whatever the kernel stack held into the slot's padding: nothing can
+  // reproduce those, so such configurations use 8-byte values there.
+  if (prog_capable && is_percpu(type) && active_profile().prog_percpu_init_zeroes_padding) c.value_size = 8;
   if (c.is_array()) {
     c.key_size = 4;
     c.max_entries = pick_max(16, 64, 300);
