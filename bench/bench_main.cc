@@ -51,6 +51,7 @@ void register_all() {
     bench::register_memory(n);
   }
   bench::register_latency();
+  bench::register_prog_run();
 }
 
 }  // namespace

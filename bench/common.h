@@ -141,6 +141,8 @@ void register_syscall_queue(const TypeInfo& t, uint32_t n);
 void register_prog_reads(const TypeInfo& t, uint32_t n);
 void register_prog_writes(const TypeInfo& t, uint32_t n);
 void register_reference(uint32_t n);
+// prog_run rows: the interpreter against the kernel's JIT (suite_prog_run.cc).
+void register_prog_run();
 void register_memory(uint32_t n);
 void register_latency();
 

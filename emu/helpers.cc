@@ -49,7 +49,7 @@ bool map_lookup_elem(HelperCall& c, uint64_t* r0) {
   Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_elem");
   if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_elem key")) return false;
   void* v = helpers::map_lookup(*m, ptr(c.a[1]));
-  if (v != nullptr) c.env.memory.add_once(v, m->attr().value_size, !(m->attr().map_flags & BPF_F_RDONLY_PROG));
+  if (v != nullptr) allow_map_memory(c.env, *m);
   *r0 = reinterpret_cast<uint64_t>(v);
   return true;
 }
@@ -97,7 +97,7 @@ bool map_lookup_percpu_elem(HelperCall& c, uint64_t* r0) {
   Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_percpu_elem");
   if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_percpu_elem key")) return false;
   void* v = helpers::map_lookup_percpu(*m, ptr(c.a[1]), static_cast<uint32_t>(c.a[2]));
-  if (v != nullptr) c.env.memory.add_once(v, m->attr().value_size, !(m->attr().map_flags & BPF_F_RDONLY_PROG));
+  if (v != nullptr) allow_map_memory(c.env, *m);
   *r0 = reinterpret_cast<uint64_t>(v);
   return true;
 }
@@ -113,14 +113,20 @@ struct Callback {
 long for_each_step(Map& map, const void* key, void* value, void* arg) {
   auto* cb = static_cast<Callback*>(arg);
   RunMemory& mem = cb->c->env.memory;
-  const size_t mark = mem.mark();
-  mem.add(key, map.attr().key_size, false);
-  mem.add(value, map.attr().value_size, !(map.attr().map_flags & BPF_F_RDONLY_PROG));
+  allow_map_memory(cb->c->env, map);
+  // A family may hand over a key or value outside its storage (a copy): that is
+  // reachable for the callback's duration only.
+  const uint32_t ks = map.attr().key_size, vs = map.attr().value_size;
+  const bool writable = !(map.attr().map_flags & BPF_F_RDONLY_PROG);
+  const bool new_key = ks != 0 && !mem.allows(reinterpret_cast<uint64_t>(key), ks, false) && mem.add(key, ks, false);
+  const bool new_value =
+      !mem.allows(reinterpret_cast<uint64_t>(value), vs, writable) && mem.add(value, vs, writable);
   uint64_t r0 = 0;
   const uint64_t args[5] = {reinterpret_cast<uint64_t>(&map), reinterpret_cast<uint64_t>(key),
                             reinterpret_cast<uint64_t>(value), cb->ctx, 0};
   const bool ok = cb->c->m.call(cb->pc, args, &r0);
-  mem.release(mark);
+  if (new_key) mem.remove(key);
+  if (new_value) mem.remove(value);
   if (!ok) {
     cb->failed = true;
     return 1;

@@ -2,6 +2,7 @@
 
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -17,30 +18,40 @@ namespace bpfemu::emu {
 
 // --- RunMemory ---
 
-void RunMemory::add(const void* p, uint64_t size, bool writable) {
+bool RunMemory::add(const void* p, uint64_t size, bool writable) {
   const auto lo = reinterpret_cast<uint64_t>(p);
-  ranges_.push_back({lo, lo + size, writable});
+  auto it = std::lower_bound(ranges_.begin(), ranges_.end(), lo, [](const Range& r, uint64_t v) { return r.lo < v; });
+  if (it != ranges_.end() && it->lo == lo) return false;
+  ranges_.insert(it, Range{lo, lo + size, writable});
+  return true;
 }
 
-void RunMemory::add_once(const void* p, uint64_t size, bool writable) {
+void RunMemory::remove(const void* p) {
   const auto lo = reinterpret_cast<uint64_t>(p);
-  for (const Range& r : ranges_)
-    if (r.lo <= lo && lo + size <= r.hi && r.writable == writable) return;
-  add(p, size, writable);
+  auto it = std::lower_bound(ranges_.begin(), ranges_.end(), lo, [](const Range& r, uint64_t v) { return r.lo < v; });
+  if (it != ranges_.end() && it->lo == lo) ranges_.erase(it);
+  if (last_lo_ == lo) last_lo_ = 1, last_hi_ = 0;
 }
 
 bool RunMemory::allows(uint64_t addr, uint64_t size, bool write) const {
   const uint64_t end = addr + size;
   if (end < addr) return false;
-  auto fits = [&](const Range& r) { return r.lo <= addr && end <= r.hi && (r.writable || !write); };
-  if (last_ < ranges_.size() && fits(ranges_[last_])) return true;
-  for (size_t i = ranges_.size(); i-- > 0;) {
-    if (fits(ranges_[i])) {
-      last_ = i;
-      return true;
-    }
-  }
-  return false;
+  if (addr >= last_lo_ && end <= last_hi_) return last_writable_ || !write;
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), addr, [](uint64_t v, const Range& r) { return v < r.lo; });
+  if (it == ranges_.begin()) return false;
+  --it;
+  if (end > it->hi) return false;
+  last_lo_ = it->lo;
+  last_hi_ = it->hi;
+  last_writable_ = it->writable;
+  return it->writable || !write;
+}
+
+void allow_map_memory(RunEnv& env, const Map& map) {
+  for (const Map* m : env.mapped)
+    if (m == &map) return;
+  env.mapped.push_back(&map);
+  env.memory.add(map.data(), map.data_size(), !(map.attr().map_flags & BPF_F_RDONLY_PROG));
 }
 
 namespace interp {
@@ -189,8 +200,9 @@ Machine::Machine(const Program& prog, RunEnv& env)
     : prog_(prog),
       env_(env),
       insns_(reinterpret_cast<const bpf_insn*>(prog.insns())),
-      n_(prog.header().insn_cnt),
-      stack_(new uint8_t[kMaxFrames * kFrameSize]()) {
+      n_(prog.header().insn_cnt) {
+  static_assert(sizeof(stack_) == kMaxFrames * kFrameSize);
+  memset(stack_, 0, sizeof(stack_));
 }
 
 bool Machine::fault(const char* fmt, ...) {
@@ -208,7 +220,7 @@ bool Machine::fault(const char* fmt, ...) {
 bool Machine::check(uint64_t addr, uint64_t size, bool write, const char* what) {
   // The stack: frame d's 512 bytes lie below frame d-1's; a frame may use its
   // own and its callers' (stack pointers passed down), never a callee's.
-  const auto top = reinterpret_cast<uint64_t>(stack_.get()) + kMaxFrames * kFrameSize;
+  const auto top = reinterpret_cast<uint64_t>(stack_) + kMaxFrames * kFrameSize;
   const uint64_t bottom = top - static_cast<uint64_t>(depth_ + 1) * kFrameSize;
   if (addr >= bottom && addr + size <= top && addr + size > addr) return true;
   if (env_.memory.allows(addr, size, write)) return true;
@@ -353,7 +365,7 @@ bool Machine::ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out) {
       const uint32_t zero = 0;
       auto* value = static_cast<uint8_t*>(map->ops().prog_lookup(*map, &zero));
       if (value == nullptr) return fault("map id %u has no directly addressable value", id);
-      env_.memory.add_once(value, map->attr().value_size, !(map->attr().map_flags & BPF_F_RDONLY_PROG));
+      allow_map_memory(env_, *map);
       *out = reinterpret_cast<uint64_t>(value) + static_cast<uint32_t>(in[1].imm);
       return true;
     }
@@ -376,7 +388,7 @@ bool Machine::call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0) {
   uint64_t regs[11] = {0, args[0], args[1], args[2], args[3], args[4]};
   const uint32_t saved_pc = pc_;
   ++depth_;
-  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_.get()) + static_cast<uint64_t>(kMaxFrames - depth_) * kFrameSize;
+  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_) + static_cast<uint64_t>(kMaxFrames - depth_) * kFrameSize;
   const bool ok = exec(pc, regs, r0);
   --depth_;
   if (ok) pc_ = saved_pc;
@@ -385,18 +397,23 @@ bool Machine::call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0) {
 
 int Machine::run(uint64_t ctx, uint64_t* r0) {
   uint64_t regs[11] = {0, ctx};
-  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_.get()) + kMaxFrames * kFrameSize;
+  regs[BPF_REG_10] = reinterpret_cast<uint64_t>(stack_) + kMaxFrames * kFrameSize;
   depth_ = 0;
   if (!exec(0, regs, r0)) return log_reason(-EFAULT, "the program stopped: %s", env_.error.c_str());
   return 0;
 }
 
 bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
+  uint64_t budget = env_.insn_budget;
   for (;;) {
-    if (pc >= n_) return fault("fell off the end of the program");
-    if (env_.insn_budget == 0) return fault("instruction budget exhausted (a runaway loop?)");
-    --env_.insn_budget;
-    pc_ = pc;
+    if (pc >= n_) return pc_ = pc, fault("fell off the end of the program");
+    // The budget lives in a local between calls: kept in memory, every store
+    // the program makes would force it to be reloaded.
+    if (budget == 0) {
+      pc_ = pc;
+      return fault("instruction budget exhausted (a runaway loop?)");
+    }
+    --budget;
     const bpf_insn& in = insns_[pc];
     const uint8_t cls = BPF_CLASS(in.code);
     uint64_t& dst = regs[in.dst_reg & 15];
@@ -407,12 +424,12 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         const uint8_t op = BPF_OP(in.code);
         if (op == BPF_END) {
           const bool swap = wide || BPF_SRC(in.code) == BPF_TO_BE;
-          if (!byte_order(swap, in.imm, dst)) return fault("byte swap of %d bits", in.imm);
+          if (!byte_order(swap, in.imm, dst)) return pc_ = pc, fault("byte swap of %d bits", in.imm);
           break;
         }
         const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
                                                        : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-        if (!alu(op, in.off, wide, dst, src)) return fault("unknown ALU opcode 0x%02x", in.code);
+        if (!alu(op, in.off, wide, dst, src)) return pc_ = pc, fault("unknown ALU opcode 0x%02x", in.code);
         break;
       }
       case BPF_JMP:
@@ -424,9 +441,12 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         }
         if (op == BPF_EXIT) {
           *r0 = regs[BPF_REG_0];
+          env_.insn_budget = budget;
           return true;
         }
         if (op == BPF_CALL) {
+          pc_ = pc;
+          env_.insn_budget = budget;
           if (in.src_reg == BPF_PSEUDO_CALL) {
             const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
             if (!call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0])) return false;
@@ -435,6 +455,7 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
           } else {
             return fault("kfunc calls are not emulated");
           }
+          budget = env_.insn_budget;
           break;
         }
         const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
@@ -443,6 +464,7 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         break;
       }
       case BPF_LDX: {
+        pc_ = pc;
         const uint32_t size = size_bytes(in.code);
         uint64_t v = 0;
         if (!load(pc, regs[in.src_reg & 15] + static_cast<int64_t>(in.off), size, &v)) return false;
@@ -450,11 +472,13 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         break;
       }
       case BPF_ST:
+        pc_ = pc;
         if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code),
                    static_cast<uint64_t>(static_cast<int64_t>(in.imm))))
           return false;
         break;
       case BPF_STX:
+        pc_ = pc;
         if (BPF_MODE(in.code) == BPF_ATOMIC) {
           if (!atomic(pc, in, regs)) return false;
         } else if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg & 15])) {
@@ -462,6 +486,7 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         }
         break;
       case BPF_LD: {
+        pc_ = pc;
         if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
           if (pc + 1 >= n_ || !ld_imm64(pc, &in, &dst)) return pc + 1 < n_ ? false : fault("truncated ld_imm64");
           ++pc;
@@ -485,6 +510,7 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         break;
       }
       default:
+        pc_ = pc;
         return fault("unknown opcode 0x%02x", in.code);
     }
     ++pc;

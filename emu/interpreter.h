@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "core/map.h"
 
 struct bpf_insn;
@@ -22,24 +24,26 @@ namespace bpfemu::emu {
 
 class Program;
 
-// Memory a program may touch during one run.
+// Memory a program may touch during one run: a few disjoint ranges (stack,
+// context, packet, the storage of maps it was given), kept sorted by start and
+// found by binary search; the last range hit is tried first.
 class RunMemory {
  public:
-  void add(const void* p, uint64_t size, bool writable);
-  // Adds [p, p + size) unless a range already covers it (values that helpers
-  // return: the same element is typically returned again and again).
-  void add_once(const void* p, uint64_t size, bool writable);
+  // Adds [p, p + size) unless a range starting at p is there already (a value
+  // helpers return again and again): true when it was added.
+  bool add(const void* p, uint64_t size, bool writable);
+  // Removes the range starting at p (callback arguments, after the callback).
+  void remove(const void* p);
   bool allows(uint64_t addr, uint64_t size, bool write) const;
-  size_t mark() const { return ranges_.size(); }
-  void release(size_t mark) { ranges_.resize(mark); }
 
  private:
   struct Range {
     uint64_t lo, hi;
     bool writable;
   };
-  std::vector<Range> ranges_;
-  mutable size_t last_ = 0;
+  boost::container::small_vector<Range, 8> ranges_;  // by lo
+  mutable uint64_t last_lo_ = 1, last_hi_ = 0;
+  mutable bool last_writable_ = false;
 };
 
 // How a program type's context reads: the kernel rewrites loads of some ctx
@@ -67,10 +71,18 @@ struct RunEnv {
   uint32_t ctx_size = 0;
   const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
+  std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)
   std::string error;                    // why the run stopped, when it failed
   uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
 };
+
+// Lets the program reach the storage of `map`, whose value pointers a helper or
+// ld_imm64 hands it: once per map and run, the map's whole data area (read-only
+// for BPF_F_RDONLY_PROG maps). Checks are per map storage, not per value: a
+// program cannot touch memory outside its maps, but can write anywhere in a
+// map it was given a value of.
+void allow_map_memory(RunEnv& env, const Map& map);
 
 // Instructions one run may execute before it is stopped as runaway (the
 // kernel's verifier bounds every loop; the emulator counts instead).
@@ -149,7 +161,7 @@ class Machine {
   uint32_t n_;
   uint32_t pc_ = 0;  // the instruction being executed, for fault messages
   int depth_ = 0;    // call frames in use
-  std::unique_ptr<uint8_t[]> stack_;  // kMaxFrames frames of 512 bytes
+  alignas(16) uint8_t stack_[8 * 512];  // MAX_CALL_FRAMES frames of MAX_BPF_STACK bytes
 };
 
 }  // namespace interp
