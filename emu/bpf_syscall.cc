@@ -13,6 +13,7 @@
 #include "emu/btf.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
+#include "emu/link.h"
 #include "emu/test_run.h"
 
 namespace bpfemu::emu {
@@ -57,6 +58,8 @@ constexpr Abi make_abi(int major, int minor, unsigned attr_size, bool v6_18) {
   a.end[BPF_MAP_UPDATE_BATCH] = 56;
   a.end[BPF_MAP_DELETE_BATCH] = 56;
   a.end[BPF_PROG_LOAD] = v6_18 ? 168 : 140;
+  a.end[BPF_PROG_TEST_RUN] = 76;
+  a.end[BPF_RAW_TRACEPOINT_OPEN] = v6_18 ? 24 : 12;
   return a;
 }
 
@@ -275,10 +278,17 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       memcpy(&t, a.bytes, sizeof(t));
       return sys_prog_test_run(uattr, t);
     }
+    case BPF_RAW_TRACEPOINT_OPEN: {
+      uint64_t name = 0, cookie = 0;
+      uint32_t prog_fd = 0;
+      memcpy(&name, a.bytes, sizeof(name));
+      memcpy(&prog_fd, a.bytes + 8, sizeof(prog_fd));
+      memcpy(&cookie, a.bytes + 16, sizeof(cookie));
+      return sys_raw_tracepoint_open(static_cast<const char*>(uptr(name)), prog_fd, cookie);
+    }
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH:
     case BPF_PROG_QUERY:
-    case BPF_RAW_TRACEPOINT_OPEN:
     case BPF_TASK_FD_QUERY:
     case BPF_LINK_CREATE:
     case BPF_LINK_UPDATE:

@@ -18,6 +18,7 @@
 #include "core/map_types.h"
 #include "emu/btf.h"
 #include "emu/objects.h"
+#include "emu/link.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -131,6 +132,8 @@ bool fdinfo_text(int fd, std::string* out) {
                   "map_extra:\t0x%" PRIx64 "\nmemlock:\t%" PRIu64 "\nmap_id:\t%u\nfrozen:\t%u\n",
                   attr.map_type, attr.key_size, attr.value_size, attr.max_entries, attr.map_flags, attr.map_extra,
                   maptypes::map_memlock(*m), m->id(), m->frozen() ? 1U : 0U);
+  } else if (kind == ObjKind::kLink) {
+    n += link_fdinfo(*static_cast<Link*>(obj), buf + n, static_cast<int>(sizeof(buf)) - n);
   } else if (kind == ObjKind::kProg) {
     const auto& h = static_cast<Program*>(obj)->header();
     const uint64_t memlock = (uint64_t{h.insn_cnt} * 8 + kPage - 1) & ~uint64_t{kPage - 1};

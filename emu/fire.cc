@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/scope.h"
 #include "emu/interpreter.h"
+#include "emu/link.h"
 #include "emu/objects.h"
 #include "emu/program.h"
 #include "emu/test_run.h"
@@ -70,6 +71,10 @@ namespace bpfemu {
 
 int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval) {
   return emu::fire_program(prog_fd, ctx, ctx_size, cpu, retval);
+}
+
+int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {
+  return emu::fire_raw_tracepoint(name, args, nargs, cpu);
 }
 
 std::string take_trace() {

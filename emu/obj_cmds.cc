@@ -17,6 +17,7 @@
 #include "core/uaccess.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
+#include "emu/link.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
 
@@ -211,6 +212,8 @@ int sys_obj_get_info_by_fd(int fd, void* uinfo, uint32_t* info_len) {
       return map_get_info(*static_cast<Map*>(obj), uinfo, info_len);
     case ObjKind::kBtf:
       return btf_get_info(*static_cast<Btf*>(obj), uinfo, info_len);
+    case ObjKind::kLink:
+      return link_get_info(*static_cast<Link*>(obj), uinfo, info_len);
     case ObjKind::kProg:
       return prog_get_info(*static_cast<Program*>(obj), uinfo, info_len);
     default:

@@ -19,6 +19,7 @@
 #include "core/map_ops.h"
 #include "core/scope.h"
 #include "emu/btf.h"
+#include "emu/link.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -82,6 +83,8 @@ Object* make_view(ObjKind kind, Region&& region, int* err) {
       return new Btf(std::move(region));
     case ObjKind::kProg:
       return new Program(std::move(region));
+    case ObjKind::kLink:
+      return new Link(std::move(region));
     default:
       *err = -EINVAL;
       return nullptr;
@@ -211,6 +214,14 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
         collect_object(store, ObjKind::kBtf, btf_id);
       }
     }
+    return;
+  }
+  if (kind == ObjKind::kLink) {
+    struct stat st {};
+    LinkHeader hdr{};
+    if (fstat(data_fd, &st) == 0 && st.st_size >= static_cast<off_t>(kHeaderPage) &&
+        pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) == static_cast<ssize_t>(sizeof(hdr)))
+      link_release_refs(hdr, store);
     return;
   }
   if (kind != ObjKind::kProg) return;

@@ -11,6 +11,10 @@ BPFEMU_EXPORT int bpfemu_prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, in
   return bpfemu::prog_fire(prog_fd, ctx, ctx_size, cpu, retval);
 }
 
+BPFEMU_EXPORT int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {
+  return bpfemu::raw_tracepoint_fire(name, args, nargs, cpu);
+}
+
 BPFEMU_EXPORT size_t bpfemu_trace_read(char* buf, size_t size) {
   if (buf == nullptr || size == 0) return 0;
   // Whatever does not fit stays for the next read.

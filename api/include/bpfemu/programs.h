@@ -34,6 +34,13 @@ extern "C" {
  * BPFEMU_LOG=1 says which instruction). */
 int bpfemu_prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
 
+/* Fires raw tracepoint `name` (e.g. "sys_enter") with nargs u64 arguments on
+ * CPU cpu (-1: the calling thread's): every program attached to it
+ * (BPF_RAW_TRACEPOINT_OPEN, bpf_program__attach_raw_tracepoint, a skeleton's
+ * __attach) runs once. Returns how many ran, or -errno (-EFAULT when one
+ * faulted). */
+int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
+
 /* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
  * NUL-terminated, and returns how many bytes were moved. */
 size_t bpfemu_trace_read(char* buf, size_t size);
@@ -46,6 +53,8 @@ size_t bpfemu_trace_read(char* buf, size_t size);
 namespace bpfemu {
 // bpfemu_prog_fire.
 int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
+// bpfemu_raw_tracepoint_fire.
+int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
 }  // namespace bpfemu

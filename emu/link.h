@@ -1,0 +1,51 @@
+// Link objects: what attaching a program makes. A link holds its program; an
+// attached program never runs by itself here -- a test fires the hook it is
+// attached to (bpfemu_raw_tracepoint_fire) and every program linked there runs.
+//
+// Raw tracepoints (BPF_RAW_TRACEPOINT_OPEN) are the kind emulated so far; the
+// tracepoint must exist in the running kernel's BTF (a btf_trace_<name>
+// typedef) when that BTF can be read, as the kernel requires it to exist.
+#pragma once
+
+#include <cstdint>
+
+#include "core/object.h"
+
+namespace bpfemu::emu {
+
+class Store;
+
+struct LinkHeader {
+  ObjHeader obj;
+  uint32_t type;  // BPF_LINK_TYPE_*
+  uint32_t prog_id;
+  uint32_t prog_type;
+  uint32_t pad;
+  uint64_t cookie;
+  char tp_name[128];  // raw tracepoints: the tracepoint's name
+};
+
+class alignas(64) Link final : public Object {
+ public:
+  explicit Link(Region&& region)
+      : Object(ObjKind::kLink, std::move(region)),
+        hdr_(this->region().at<LinkHeader>(this->region().size() - kHeaderPage)) {}
+  const LinkHeader& header() const { return *hdr_; }
+
+ private:
+  LinkHeader* hdr_;
+};
+
+// BPF_RAW_TRACEPOINT_OPEN: a link fd or -errno.
+int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie);
+// BPF_OBJ_GET_INFO_BY_FD on a link (struct bpf_link_info).
+int link_get_info(const Link& link, void* uinfo, uint32_t* info_len);
+// fdinfo lines of a link.
+int link_fdinfo(const Link& link, char* buf, int size);
+// Drops the reference a freed link held on its program (the store's release hook).
+void link_release_refs(const LinkHeader& hdr, Store& store);
+// Runs every program linked to raw tracepoint `name` with the nargs u64
+// arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
+int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
+
+}  // namespace bpfemu::emu
