@@ -108,6 +108,33 @@ TEST_F(BpfObjectTest, RawTracepointFiredOnACpuWithItsArguments) {
   EXPECT_EQ(bpfemu_prog_fire(bpf_map__fd(skel_->maps.counts), nullptr, 0, -1, &ret), -EINVAL);
 }
 
+// The skeleton's attach makes a raw tracepoint link; the program runs when the
+// test fires the tracepoint, and no more once the link is gone.
+TEST_F(BpfObjectTest, AttachedRawTracepointRunsWhenTheTracepointFires) {
+  ASSERT_EQ(skel_demo__attach(skel_), 0);
+  ASSERT_NE(skel_->links.on_enter, nullptr);
+  EXPECT_EQ(skel_->links.count_xdp, nullptr) << "XDP programs are not auto-attached";
+  const uint64_t args[2] = {0, 2};  // sys_enter(regs, id): open
+  EXPECT_EQ(bpfemu_raw_tracepoint_fire("sys_enter", args, 2, 1), 1);
+  EXPECT_EQ(bpfemu_raw_tracepoint_fire("sys_exit", args, 2, 1), 0) << "nothing is attached there";
+  EXPECT_EQ(count(2), 10u);
+  bpf_link_info info{};
+  char name[32] = {};
+  info.raw_tracepoint.tp_name = reinterpret_cast<uintptr_t>(name);
+  info.raw_tracepoint.tp_name_len = sizeof(name);
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(skel_->links.on_enter), &info, &len), 0);
+  EXPECT_EQ(info.type, static_cast<uint32_t>(BPF_LINK_TYPE_RAW_TRACEPOINT));
+  EXPECT_STREQ(name, "sys_enter");
+  bpf_prog_info pinfo{};
+  uint32_t plen = sizeof(pinfo);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(skel_->progs.on_enter), &pinfo, &plen), 0);
+  EXPECT_EQ(info.prog_id, pinfo.id);
+  skel_demo__detach(skel_);
+  EXPECT_EQ(bpfemu_raw_tracepoint_fire("sys_enter", args, 2, 1), 0) << "detached";
+  EXPECT_EQ(count(2), 10u);
+}
+
 TEST_F(BpfObjectTest, PinnedByNameMapIsInTheEmulatedBpffsAndReused) {
   struct stat st {};
   ASSERT_EQ(stat((pin_dir_ + "/seen").c_str(), &st), 0) << "libbpf pinned `seen` under the pin root";

@@ -70,6 +70,19 @@ int main(int argc, char **argv) {
   printf("packets %llu last_len %u\n", (unsigned long long)s->bss->packets, s->bss->last_len);
   struct bpf_map *m;
   bpf_object__for_each_map(m, s->obj) dump(m);
+  /* Last, as on the kernel the program then runs on every system call. */
+  err = skel_demo__attach(s);
+  printf("attach: %d, links: on_enter %s, count_xdp %s\n", err, s->links.on_enter ? "yes" : "no",
+         s->links.count_xdp ? "yes" : "no");
+  if (s->links.on_enter) {
+    struct bpf_link_info info = {0};
+    char name[32] = {0};
+    info.raw_tracepoint.tp_name = (unsigned long)name;
+    info.raw_tracepoint.tp_name_len = sizeof(name);
+    unsigned len = sizeof(info);
+    err = bpf_obj_get_info_by_fd(bpf_link__fd(s->links.on_enter), &info, &len);
+    printf("link info: %d type %u tp_name %s\n", err, info.type, name);
+  }
   skel_demo__destroy(s);
   return 0;
 }
