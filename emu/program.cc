@@ -18,6 +18,7 @@
 #include "core/map.h"
 #include "core/map_ops.h"
 #include "core/uaccess.h"
+#include "emu/interpreter.h"
 #include "emu/objects.h"
 
 namespace bpfemu::emu {
@@ -201,6 +202,16 @@ class Checker {
           if (op == BPF_CALL) {
             if (in.src_reg == BPF_PSEUDO_CALL && (int64_t{i} + in.imm + 1 < 0 || int64_t{i} + in.imm + 1 >= n))
               return log_reason(-EINVAL, "insn %u: call to a function outside the program", i);
+            if (in.src_reg == 0) {
+              // A helper the kernel lacks is refused as the verifier refuses it;
+              // one the emulator lacks, with its name, rather than at run time.
+              const interp::HelperDef* h = in.imm > 0 ? interp::helper_by_id(static_cast<uint32_t>(in.imm)) : nullptr;
+              if (h == nullptr) return log_reason(-EINVAL, "insn %u: invalid func unknown#%d", i, in.imm);
+              if (h->fn == nullptr)
+                return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
+            } else if (in.src_reg != BPF_PSEUDO_CALL) {
+              return log_reason(-EINVAL, "insn %u: kfunc calls are not emulated", i);
+            }
             break;
           }
           const int64_t off = (cls == BPF_JMP32 && op == BPF_JA) ? in.imm : in.off;

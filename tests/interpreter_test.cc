@@ -460,7 +460,10 @@ TEST_F(InterpreterSafety, OutOfBoundsAccessesStopTheRunWithEfault) {
 TEST_F(InterpreterSafety, RunawayLoopsAndUnknownHelpersAreStopped) {
   bpfemu::emu::ScopedInsnBudget budget(100000);
   EXPECT_EQ(run_syscall_prog({ins(BPF_JMP | BPF_JA, 0, 0, -1, 0), exit_insn()}), -EFAULT);
-  EXPECT_EQ(run_syscall_prog({call(BPF_FUNC_skb_vlan_push), exit_insn()}), -EFAULT);
+  // A helper the emulator lacks is refused when the program loads, with its name.
+  Bpf b(*emu_);
+  EXPECT_EQ(b.load(BPF_PROG_TYPE_SYSCALL, {call(BPF_FUNC_skb_vlan_push), exit_insn()}, BPF_F_SLEEPABLE), -EINVAL);
+  EXPECT_EQ(b.load(BPF_PROG_TYPE_SYSCALL, {call(5000), exit_insn()}, BPF_F_SLEEPABLE), -EINVAL);
 }
 
 }  // namespace
