@@ -1,5 +1,7 @@
 #include "core/map_ops.h"
 
+#include <atomic>
+
 #include "core/profile.h"
 
 namespace bpfemu::maptypes {
@@ -45,5 +47,15 @@ uint64_t map_memlock(const Map& map) {
   }
   return map.ops().mem_usage(map);
 }
+
+namespace {
+int no_fd_object(int, ObjRef*) { return -EINVAL; }
+void no_put(const ObjRef&) {}
+const FdObjects kNoObjects{no_fd_object, no_put};
+std::atomic<const FdObjects*> g_fd_objects{&kNoObjects};
+}  // namespace
+
+void set_fd_objects(const FdObjects& ops) { g_fd_objects.store(&ops, std::memory_order_release); }
+const FdObjects& fd_objects() { return *g_fd_objects.load(std::memory_order_acquire); }
 
 }  // namespace bpfemu::maptypes

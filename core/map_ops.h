@@ -56,7 +56,22 @@ using ForEachCallback = long (*)(Map& map, const void* key, void* value, void* c
 struct ObjRef {
   emu::ObjKind kind = emu::ObjKind::kNone;
   uint32_t id = 0;
+  uint32_t prog_type = 0;  // programs: their type (prog arrays hold one type only)
 };
+
+// How fd-valued maps reach the objects their slots refer to: the object model
+// lives above the map families, so emu/ provides these (as the kernel's
+// bpf_prog_get/bpf_prog_put serve map_fd_get_ptr/map_fd_put_ptr).
+struct FdObjects {
+  // The object behind the caller's fd: 0 with *ref set and a kernel reference
+  // on it taken, or -EBADF / -EINVAL.
+  int (*get)(int ufd, ObjRef* ref);
+  // Drops a reference a slot held (the object may be freed).
+  void (*put)(const ObjRef& ref);
+};
+// `ops` must outlive every map (a static).
+void set_fd_objects(const FdObjects& ops);
+const FdObjects& fd_objects();
 
 class MapOps {
  public:
@@ -108,15 +123,14 @@ class MapOps {
   virtual int delete_batch(Map&, const BatchArgs&) const { return -kENOTSUPP; }
 
   // --- fd-valued maps (prog arrays, maps of maps, perf event and socket maps) ---
-  // The kernel's map_fd_get_ptr: the reference an update with fd `ufd` stores
-  // (the family checks compatibility); map_fd_put_ptr drops it; and what a
-  // syscall lookup of a slot returns (map_fd_sys_lookup_elem: the object's id).
-  virtual int fd_get_ref(Map&, int /*ufd*/, ObjRef*) const { return -EINVAL; }
-  virtual void fd_put_ref(Map&, const ObjRef&) const {}
-  virtual uint32_t fd_sys_lookup(const Map&, const ObjRef& ref) const { return ref.id; }
-  // References the map holds on other objects, dropped when it is freed
-  // (calls drop for each).
-  virtual void release_refs(Map&, void (*)(const ObjRef&, void*), void*) const {}
+  // Syscall updates and deletes of these go through update()/delete_elem(),
+  // which reach the objects through fd_objects(); a syscall lookup answers the
+  // object's id (map_fd_sys_lookup_elem).
+  // The program a tail call through slot `index` jumps to (0: none).
+  virtual uint32_t tail_call_target(const Map&, uint32_t /*index*/) const { return 0; }
+  // Whether a program of prog_type may use this map (a prog array takes the
+  // type of the first program that uses it or is stored in it): 0 or -EINVAL.
+  virtual int prog_compatible(Map&, uint32_t /*prog_type*/) const { return 0; }
 
   // --- memory mapping and polling of the map fd ---
   // Whether mmap() of the fd can work at all (the kernel's map_mmap callback

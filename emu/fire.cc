@@ -54,7 +54,7 @@ int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* r
   if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist (%d possible)", cpu, possible_cpus());
   const auto& prog = *static_cast<const Program*>(obj);
   RunEnv env;
-  if (int e = prepare_run(prog, &env); e != 0) return e;
+  if (int e = add_program_maps(prog, &env); e != 0) return e;
   env.ctx = static_cast<uint8_t*>(ctx);
   env.ctx_size = ctx_size;
   if (ctx != nullptr && ctx_size != 0) env.memory.add(ctx, ctx_size, true);

@@ -305,6 +305,10 @@ bool trace_printk(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// bpf_tail_call replaces the running program, so the machine does it itself
+// (Machine::tail_call); this entry only says that it is emulated.
+bool tail_call(HelperCall& c, uint64_t*) { return c.m.fault("bpf_tail_call reached the helper table"); }
+
 struct Impl {
   uint32_t id;
   HelperFn fn;
@@ -319,6 +323,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_trace_printk, trace_printk},
     {BPF_FUNC_get_prandom_u32, get_prandom_u32},
     {BPF_FUNC_get_smp_processor_id, get_smp_processor_id},
+    {BPF_FUNC_tail_call, tail_call},
     {BPF_FUNC_get_current_pid_tgid, get_current_pid_tgid},
     {BPF_FUNC_get_current_uid_gid, get_current_uid_gid},
     {BPF_FUNC_get_current_comm, get_current_comm},

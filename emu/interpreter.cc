@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/map_ops.h"
+#include "emu/objects.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -45,6 +46,21 @@ bool RunMemory::allows(uint64_t addr, uint64_t size, bool write) const {
   last_hi_ = it->hi;
   last_writable_ = it->writable;
   return it->writable || !write;
+}
+
+int add_program_maps(const Program& prog, RunEnv* env) {
+  const ProgHeader& h = prog.header();
+  if (h.nr_map_ids == 0) return 0;
+  int err = 0;
+  Store* store = prog.store() != nullptr ? prog.store() : Store::current(&err);
+  if (store == nullptr) return err;
+  for (uint32_t i = 0; i < h.nr_map_ids && i < kMaxUsedMaps; ++i) {
+    Object* obj = view_of(*store, ObjKind::kMap, h.map_ids[i], &err);
+    if (obj == nullptr) return log_reason(err, "map id %u of the program is gone", h.map_ids[i]);
+    auto* m = static_cast<Map*>(obj);
+    if (std::find(env->maps.begin(), env->maps.end(), m) == env->maps.end()) env->maps.push_back(m);
+  }
+  return 0;
 }
 
 void allow_map_memory(RunEnv& env, const Map& map) {
@@ -197,7 +213,7 @@ bool condition(uint8_t op, bool wide, uint64_t a, uint64_t b) {
 }  // namespace
 
 Machine::Machine(const Program& prog, RunEnv& env)
-    : prog_(prog),
+    : prog_(&prog),
       env_(env),
       insns_(reinterpret_cast<const bpf_insn*>(prog.insns())),
       n_(prog.header().insn_cnt) {
@@ -382,6 +398,30 @@ bool Machine::helper(uint32_t, int32_t id, uint64_t* regs) {
   return def->fn(c, &regs[BPF_REG_0]);
 }
 
+bool Machine::tail_call(uint32_t* pc, uint64_t* regs) {
+  constexpr uint32_t kMaxTailCalls = 33;  // MAX_TAIL_CALL_CNT
+  Map* map = map_arg(regs[BPF_REG_2], "bpf_tail_call");
+  if (map == nullptr) return false;
+  if (map->attr().map_type != BPF_MAP_TYPE_PROG_ARRAY) return fault("bpf_tail_call: R2 is not a prog array");
+  // No target, or too many tail calls: the program goes on after the call.
+  const uint32_t id = map->ops().tail_call_target(*map, static_cast<uint32_t>(regs[BPF_REG_3]));
+  ++*pc;
+  if (id == 0 || tail_calls_ >= kMaxTailCalls) return true;
+  if (depth_ != 0) return fault("tail calls from a subprogram or callback are not emulated");
+  int err = 0;
+  Object* obj = prog_->store() != nullptr ? view_of(*prog_->store(), ObjKind::kProg, id, &err) : nullptr;
+  if (obj == nullptr) return true;  // freed meanwhile: as an empty slot
+  const auto* target = static_cast<const Program*>(obj);
+  ++tail_calls_;
+  // The target runs in this frame with the same context; it can use its own maps.
+  if (int e = add_program_maps(*target, &env_); e != 0) return fault("bpf_tail_call: the target's maps: %s", strerror(-e));
+  prog_ = target;
+  insns_ = reinterpret_cast<const bpf_insn*>(target->insns());
+  n_ = target->header().insn_cnt;
+  *pc = 0;
+  return true;
+}
+
 bool Machine::call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0) {
   if (pc >= n_) return fault("call to instruction %u outside the program", pc);
   if (depth_ + 1 >= kMaxFrames) return fault("call depth above %d frames", kMaxFrames);
@@ -447,6 +487,11 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         if (op == BPF_CALL) {
           pc_ = pc;
           env_.insn_budget = budget;
+          if (in.src_reg == 0 && in.imm == BPF_FUNC_tail_call) {
+            if (!tail_call(&pc, regs)) return false;
+            budget = env_.insn_budget;
+            continue;
+          }
           if (in.src_reg == BPF_PSEUDO_CALL) {
             const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
             if (!call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0])) return false;

@@ -77,6 +77,10 @@ struct RunEnv {
   uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
 };
 
+// Adds the maps `prog` uses (as this process sees them) to env.maps: 0 or
+// -errno when one is gone.
+int add_program_maps(const Program& prog, RunEnv* env);
+
 // Lets the program reach the storage of `map`, whose value pointers a helper or
 // ld_imm64 hands it: once per map and run, the map's whole data area (read-only
 // for BPF_F_RDONLY_PROG maps). Checks are per map storage, not per value: a
@@ -154,12 +158,16 @@ class Machine {
   bool store(uint32_t pc, uint64_t addr, uint32_t size, uint64_t v);
   bool atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs);
   bool ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out);
+  // bpf_tail_call: true with *pc set to the next instruction to run (the
+  // target's first, or the one after the call when there is no target).
+  bool tail_call(uint32_t* pc, uint64_t* regs);
 
-  const Program& prog_;
+  const Program* prog_;
   RunEnv& env_;
   const bpf_insn* insns_;
   uint32_t n_;
   uint32_t pc_ = 0;  // the instruction being executed, for fault messages
+  uint32_t tail_calls_ = 0;
   int depth_ = 0;    // call frames in use
   alignas(16) uint8_t stack_[8 * 512];  // MAX_CALL_FRAMES frames of MAX_BPF_STACK bytes
 };

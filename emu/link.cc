@@ -187,7 +187,7 @@ int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, 
     if (p == nullptr) continue;
     const auto& prog = *static_cast<Program*>(p);
     RunEnv env;
-    if (int e = prepare_run(prog, &env); e != 0) return e;
+    if (int e = add_program_maps(prog, &env); e != 0) return e;
     env.ctx = reinterpret_cast<uint8_t*>(ctx.data());
     env.ctx_size = nargs * 8;
     if (nargs != 0) env.memory.add(ctx.data(), nargs * 8, false);

@@ -14,12 +14,14 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "core/log.h"
 #include "core/map_ops.h"
 #include "core/scope.h"
 #include "emu/btf.h"
 #include "emu/link.h"
+#include "maptypes/families.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -207,6 +209,11 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
     if (fstat(data_fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderPage) ||
         pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) != static_cast<ssize_t>(sizeof(hdr)))
       return;
+    if (hdr.attr.map_type == BPF_MAP_TYPE_PROG_ARRAY) {
+      std::vector<uint8_t> slots(uint64_t{hdr.attr.max_entries} * 4);
+      if (pread(data_fd, slots.data(), slots.size(), 0) == static_cast<ssize_t>(slots.size()))
+        maptypes::prog_array_release(slots.data(), hdr.attr.max_entries);
+    }
     if (const uint32_t btf_id = hdr.attr.btf_fd; btf_id != 0) {
       int err = 0;
       if (Object* btf = view_of(store, ObjKind::kBtf, btf_id, &err); btf != nullptr) {
@@ -233,9 +240,36 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
   prog_release_refs(hdr, store);
 }
 
+// fd_objects() for the map families: program fds stored in prog arrays.
+int fd_object_get(int ufd, maptypes::ObjRef* ref) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(ufd, &kind, &access, &err);
+  if (obj == nullptr) return err;
+  obj->obj_header().krefs.fetch_add(1);
+  ref->kind = kind;
+  ref->id = obj->id();
+  ref->prog_type = kind == ObjKind::kProg ? static_cast<Program*>(obj)->header().prog_type : 0;
+  return 0;
+}
+
+void fd_object_put(const maptypes::ObjRef& ref) {
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return;
+  Object* obj = view_of(*store, ref.kind, ref.id, &err);
+  if (obj == nullptr) return;
+  obj->obj_header().krefs.fetch_sub(1);
+  collect_object(*store, ref.kind, ref.id);
+}
+
+const maptypes::FdObjects kFdObjects{fd_object_get, fd_object_put};
+
 void arm_exit_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
+    maptypes::set_fd_objects(kFdObjects);
     Store::set_release_refs([](Store& store, ObjKind kind, uint32_t, int data_fd) { release_refs(store, kind, data_fd); });
     atexit(close_all_at_exit);
   });

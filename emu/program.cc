@@ -366,6 +366,11 @@ int sys_prog_load(const ProgLoadAttr& a) {
   }
   Checker checker(insns, a.fd_array, a.fd_array_cnt);
   if (int e = checker.run(&maps); e != 0) return e;
+  // bpf_prog_map_compatible: a prog array holds programs of one type.
+  for (Map* m : maps)
+    if (m->ops().prog_compatible(*m, a.prog_type) != 0)
+      return log_reason(-EINVAL, "the program's type %u is not the type of the programs in prog array %u", a.prog_type,
+                        m->id());
   if (int e = write_log(a, a.insn_cnt); e != 0) return e;
 
   int err = 0;

@@ -43,20 +43,6 @@ int put_u32(void* uattr, size_t off, uint32_t v) {
 
 }  // namespace
 
-int prepare_run(const Program& prog, RunEnv* env) {
-  if (prog.header().nr_map_ids == 0) return 0;
-  int err = 0;
-  Store* store = Store::current(&err);
-  if (store == nullptr) return err;
-  const ProgHeader& h = prog.header();
-  for (uint32_t i = 0; i < h.nr_map_ids && i < kMaxUsedMaps; ++i) {
-    Object* obj = view_of(*store, ObjKind::kMap, h.map_ids[i], &err);
-    if (obj == nullptr) return log_reason(err, "map id %u of the program is gone", h.map_ids[i]);
-    env->maps.push_back(static_cast<Map*>(obj));
-  }
-  return 0;
-}
-
 namespace {
 
 // Runs the program `repeat` times (at least once): the last r0, and the mean
@@ -337,7 +323,7 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
   if ((a.ctx_size_in != 0 && a.ctx_in == 0) || (a.ctx_size_out != 0 && a.ctx_out == 0))
     return log_reason(-EINVAL, "a context size without its buffer");
   RunEnv env;
-  if (int e = prepare_run(prog, &env); e != 0) return e;
+  if (int e = add_program_maps(prog, &env); e != 0) return e;
   switch (prog.header().prog_type) {
     case BPF_PROG_TYPE_SYSCALL:
       return run_syscall(prog, uattr, a, env);

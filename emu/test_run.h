@@ -16,12 +16,6 @@ struct TestRunAttr {
 };
 static_assert(offsetof(TestRunAttr, batch_size) == 72);
 
-class Program;
-struct RunEnv;
-
-// What every run needs: the program's maps as this process sees them.
-int prepare_run(const Program& prog, RunEnv* env);
-
 // Runs the program; results go back into the caller's attr (uattr) as the
 // kernel writes them (retval, data_size_out, duration, ctx_size_out).
 int sys_prog_test_run(void* uattr, const TestRunAttr& attr);

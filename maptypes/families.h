@@ -21,5 +21,9 @@ extern const MapOps& kQueueOps;
 extern const MapOps& kStackOps;
 // bloom_filter.cc
 extern const MapOps& kBloomFilterOps;
+// fd_array.cc
+extern const MapOps& kProgArrayOps;
+// Drops the references the slots of a freed PROG_ARRAY held (its data area).
+void prog_array_release(const uint8_t* slots, uint32_t max_entries);
 
 }  // namespace bpfemu::maptypes
