@@ -422,6 +422,70 @@ TEST_F(InterpreterVsKernel, XdpProgramWithMapsMatchesTheKernel) {
   EXPECT_EQ(results_[0][2].substr(0, 4), "0 3 ") << "XDP_TX with the packet out";
 }
 
+// Tail calls through a PROG_ARRAY: a jump to the program in a slot, a fall
+// through past an empty slot, and the 33-call limit of a program that tail
+// calls itself (it counts its runs in an ARRAY).
+TEST_F(InterpreterVsKernel, TailCallsMatchTheKernel) {
+  need_kernel();
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    const int parr = be->map_create(BPF_MAP_TYPE_PROG_ARRAY, "jumps", 4, 4, 4, nullptr);
+    const int counter = be->map_create(BPF_MAP_TYPE_ARRAY, "runs", 4, 8, 1, nullptr);
+    ASSERT_GE(parr, 0);
+    ASSERT_GE(counter, 0);
+    auto tail_call_to = [&](std::vector<bpf_insn>& p, int32_t slot) {
+      ld64(p, BPF_REG_2, static_cast<uint32_t>(parr), BPF_PSEUDO_MAP_FD);
+      p.push_back(mov64(BPF_REG_3, slot));
+      p.push_back(call(BPF_FUNC_tail_call));
+    };
+    const int target = b.load(BPF_PROG_TYPE_XDP, {mov64(BPF_REG_0, XDP_TX), exit_insn()});
+    std::vector<bpf_insn> looping;
+    looping.push_back(mov64r(BPF_REG_6, BPF_REG_1));
+    looping.push_back(st(BPF_W, BPF_REG_10, -4, 0));
+    ld64(looping, BPF_REG_1, static_cast<uint32_t>(counter), BPF_PSEUDO_MAP_FD);
+    looping.push_back(mov64r(BPF_REG_2, BPF_REG_10));
+    looping.push_back(add64(BPF_REG_2, -4));
+    looping.push_back(call(BPF_FUNC_map_lookup_elem));
+    looping.push_back(jmp_imm(BPF_JEQ, BPF_REG_0, 0, 2));
+    looping.push_back(mov64(BPF_REG_1, 1));
+    looping.push_back(ins(BPF_STX | BPF_DW | BPF_ATOMIC, BPF_REG_0, BPF_REG_1, 0, BPF_ADD));
+    looping.push_back(mov64r(BPF_REG_1, BPF_REG_6));
+    tail_call_to(looping, 2);
+    looping.push_back(mov64(BPF_REG_0, XDP_PASS));
+    looping.push_back(exit_insn());
+    const int self = b.load(BPF_PROG_TYPE_XDP, looping);
+    std::vector<bpf_insn> entry;
+    tail_call_to(entry, 1);
+    entry.push_back(mov64(BPF_REG_0, XDP_DROP));
+    entry.push_back(exit_insn());
+    const int first = b.load(BPF_PROG_TYPE_XDP, entry);
+    ASSERT_GE(target, 0);
+    ASSERT_GE(self, 0);
+    ASSERT_GE(first, 0);
+    std::vector<std::string> seen;
+    const std::vector<uint8_t> pkt(64, 0);
+    seen.push_back("empty slot: retval " + std::to_string(b.run(first, pkt, {}).retval));
+    uint32_t k = 1;
+    ASSERT_EQ(be->map_update_elem(parr, &k, &target, BPF_ANY), 0);
+    seen.push_back("slot 1: retval " + std::to_string(b.run(first, pkt, {}).retval));
+    k = 2;
+    ASSERT_EQ(be->map_update_elem(parr, &k, &self, BPF_ANY), 0);
+    seen.push_back("self: retval " + std::to_string(b.run(self, pkt, {}).retval));
+    uint32_t zero = 0;
+    uint64_t runs = 0;
+    ASSERT_EQ(be->map_lookup_elem(counter, &zero, &runs), 0);
+    seen.push_back("self ran " + std::to_string(runs) + " times");
+    k = 1;
+    ASSERT_EQ(be->map_delete_elem(parr, &k), 0);
+    seen.push_back("deleted: retval " + std::to_string(b.run(first, pkt, {}).retval));
+    results_.push_back(seen);
+    for (int fd : {first, self, target, parr, counter}) ASSERT_EQ(be->close(fd), 0);
+  }
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right)";
+  EXPECT_EQ(results_[0][3], "self ran 34 times") << "the first run and 33 tail calls";
+}
+
 // --- emulator only: what the verifier would have refused is stopped, not run ---
 
 class InterpreterSafety : public ::testing::Test {
