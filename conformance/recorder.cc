@@ -13,6 +13,7 @@
 
 #include "conformance/scenario.h"
 #include "core/cpu.h"
+#include "emu/bpf_syscall.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
 
@@ -337,6 +338,15 @@ int Recorder::info(int fd, uint32_t info_len) {
              info.map_flags, info.name, static_cast<unsigned long long>(info.map_extra));
   }
   return record("info(len=" + std::to_string(info_len) + ")", r, out);
+}
+
+int Recorder::load_program(uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label) {
+  emu::BpfAttr a{};
+  a.prog.prog_type = type;
+  a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.prog.license = reinterpret_cast<uintptr_t>("GPL");
+  return static_cast<int>(raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
 }
 
 int Recorder::memlock(int fd) {

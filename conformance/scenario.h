@@ -8,6 +8,8 @@
 // (fd numbers, map ids) are recorded in normalised form.
 #pragma once
 
+#include <linux/bpf.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -118,6 +120,9 @@ class Recorder {
   // bpf(2) with a raw attr (Backend::bpf). Results >= 0 are recorded as 1 when
   // the command returns an fd (fd_result), as they are otherwise.
   long raw(const std::string& label, int cmd, void* attr, unsigned size, bool fd_result = false);
+  // BPF_PROG_LOAD of `insns` as a GPL program of `type`, recorded under label:
+  // the fd or -errno.
+  int load_program(uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label);
   // Records an arbitrary observation computed by the scenario.
   void note(const std::string& what, long value);
 

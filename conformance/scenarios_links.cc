@@ -16,13 +16,8 @@ namespace bpfemu::conformance {
 namespace {
 
 int load_trivial(Recorder& r, uint32_t type, const std::string& label) {
-  const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-  emu::BpfAttr a{};
-  a.prog.prog_type = type;
-  a.prog.insn_cnt = 2;
-  a.prog.insns = reinterpret_cast<uintptr_t>(insns);
-  a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+  return r.load_program(type, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+                        label);
 }
 
 int raw_tp_open(Recorder& r, const char* name, int prog_fd, const std::string& label) {

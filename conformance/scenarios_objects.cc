@@ -70,12 +70,7 @@ int load_prog(Recorder& r, int map_fd, const std::string& label, const char* nam
 
 int load_insns(Recorder& r, const std::vector<bpf_insn>& insns, const std::string& label,
                uint32_t type = BPF_PROG_TYPE_SOCKET_FILTER) {
-  BpfAttr a{};
-  a.prog.prog_type = type;
-  a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
-  ptr(&a.prog.insns, insns.data());
-  ptr(&a.prog.license, "GPL");
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+  return r.load_program(type, insns, label);
 }
 
 // The id of a map or program (both infos start with type, id).

@@ -13,13 +13,8 @@ namespace bpfemu::conformance {
 namespace {
 
 int load_returning(Recorder& r, uint32_t type, int32_t ret, const std::string& label) {
-  const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-  emu::BpfAttr a{};
-  a.prog.prog_type = type;
-  a.prog.insn_cnt = 2;
-  a.prog.insns = reinterpret_cast<uintptr_t>(insns);
-  a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+  return r.load_program(type, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+                        label);
 }
 
 // An update storing program fd `prog` (fd numbers differ between the two
@@ -98,18 +93,14 @@ SCENARIO("PROG_ARRAY", "prog", "one_type_per_array") {
   if (map < 0 || x1 < 0) return;
   store(r, map, 0, x1, BPF_ANY, "slot 0");
   for (uint32_t type : {uint32_t{BPF_PROG_TYPE_SOCKET_FILTER}, uint32_t{BPF_PROG_TYPE_XDP}}) {
-    const bpf_insn insns[] = {{BPF_LD | BPF_DW | BPF_IMM, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, map}, {0, 0, 0, 0, 0},
-                              {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0},
-                              {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call},
-                              {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-                              {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-    emu::BpfAttr a{};
-    a.prog.prog_type = type;
-    a.prog.insn_cnt = sizeof(insns) / sizeof(insns[0]);
-    a.prog.insns = reinterpret_cast<uintptr_t>(insns);
-    a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-    const int fd = static_cast<int>(r.raw(type == BPF_PROG_TYPE_XDP ? "xdp user" : "socket filter user", BPF_PROG_LOAD,
-                                          &a, sizeof(a), true));
+    const int fd = r.load_program(type,
+                                  {{BPF_LD | BPF_DW | BPF_IMM, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, map},
+                                   {0, 0, 0, 0, 0},
+                                   {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0},
+                                   {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call},
+                                   {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                                   {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+                                  type == BPF_PROG_TYPE_XDP ? "xdp user" : "socket filter user");
     r.note(type == BPF_PROG_TYPE_XDP ? "xdp user loads" : "socket filter user loads", fd >= 0);
     if (fd >= 0) r.close(fd);
   }

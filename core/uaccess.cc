@@ -1,5 +1,7 @@
 #include "core/uaccess.h"
 
+#include "core/log.h"
+
 #include <signal.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -197,6 +199,16 @@ int clear_user(void* user_dst, size_t n) {
     p += chunk;
     n -= chunk;
   }
+  return 0;
+}
+
+int check_uarg_tail_zero(const void* user_src, uint32_t known, uint32_t* size, const char* what) {
+  if (*size > 4096) return log_reason(-E2BIG, "%s: %u bytes is above a page", what, *size);
+  if (*size <= known) return 0;
+  const int zero = user_is_zero(static_cast<const uint8_t*>(user_src) + known, *size - known);
+  if (zero < 0) return log_reason(-EFAULT, "%s points at bad memory", what);
+  if (zero == 0) return log_reason(-E2BIG, "%s: bytes past the kernel's %u are not zero", what, known);
+  *size = known;
   return 0;
 }
 

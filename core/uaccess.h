@@ -47,6 +47,12 @@ long strncpy_from_user(char* dst, const char* user_src, size_t size);
 // (the kernel's memchr_inv on user memory, as bpf_check_uarg_tail_zero uses).
 int user_is_zero(const void* user_src, size_t n);
 
+// bpf_check_uarg_tail_zero: a caller's struct of *size bytes, of which the
+// kernel knows `known`: above a page is E2BIG, and so is a non-zero byte past
+// `known` (-EFAULT when they cannot be read); on 0, *size is clamped to known.
+// `what` names the struct in the log line.
+int check_uarg_tail_zero(const void* user_src, uint32_t known, uint32_t* size, const char* what);
+
 // Loads and stores of 4 and 8 bytes for the syscall fast path: one
 // instruction each (listed in the exception table, see uaccess_x86_64.S), no
 // call. True on success, false when the address faulted.

@@ -113,12 +113,7 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
   const LinkHeader& h = link.header();
   const uint32_t kernel_size = active_profile().major > 6 || active_profile().minor >= 10 ? 64 : 48;
   uint32_t len = *info_len;
-  if (len > kernel_size) {
-    const int zero = user_is_zero(static_cast<const uint8_t*>(uinfo) + kernel_size, len - kernel_size);
-    if (zero < 0) return -EFAULT;
-    if (zero == 0) return log_reason(-E2BIG, "bytes past the kernel's bpf_link_info are not zero");
-    len = kernel_size;
-  }
+  if (int e = check_uarg_tail_zero(uinfo, kernel_size, &len, "bpf_link_info"); e != 0) return e;
   LinkInfo info{};
   if (copy_from_user(&info, uinfo, len) != 0) return -EFAULT;
   const uint64_t user_name = info.tp_name;

@@ -157,14 +157,7 @@ int map_get_info(Map& m, void* uinfo, uint32_t* info_len) {
   const KernelProfile& profile = m.profile();
   const uint32_t kernel_size = profile.map_info_size;
   uint32_t len = *info_len;
-  // bpf_check_uarg_tail_zero: silly sizes, then a non-zero tail past what the kernel knows.
-  if (len > 4096) return log_reason(-E2BIG, "info_len %u is above a page", len);
-  if (len > kernel_size) {
-    const int zero = user_is_zero(static_cast<const uint8_t*>(uinfo) + kernel_size, len - kernel_size);
-    if (zero < 0) return log_reason(-EFAULT, "info points at bad memory");
-    if (zero == 0) return log_reason(-E2BIG, "bytes past the kernel's bpf_map_info are not zero");
-    len = kernel_size;
-  }
+  if (int e = check_uarg_tail_zero(uinfo, kernel_size, &len, "bpf_map_info"); e != 0) return e;
   // The kernel starts from the caller's bytes: fields it does not set for this
   // map (ifindex, netns, BTF ids without BTF, hash) come back as given. Older
   // kernels (6.1) start from zeros (profile map_info_echoes_input).

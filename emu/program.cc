@@ -419,14 +419,7 @@ void prog_release_refs(const ProgHeader& hdr, Store& store) {
 int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len) {
   const ProgHeader& h = prog.header();
   uint32_t len = *info_len;
-  constexpr uint32_t kKnown = sizeof(ProgInfo);
-  if (len > 4096) return log_reason(-E2BIG, "info_len %u is above a page", len);
-  if (len > kKnown) {
-    const int zero = user_is_zero(static_cast<const uint8_t*>(uinfo) + kKnown, len - kKnown);
-    if (zero < 0) return -EFAULT;
-    if (zero == 0) return log_reason(-E2BIG, "bytes past the kernel's bpf_prog_info are not zero");
-    len = kKnown;
-  }
+  if (int e = check_uarg_tail_zero(uinfo, sizeof(ProgInfo), &len, "bpf_prog_info"); e != 0) return e;
   ProgInfo info{};
   if (copy_from_user(&info, uinfo, len) != 0) return -EFAULT;
   info.type = h.prog_type;
