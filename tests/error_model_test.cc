@@ -34,9 +34,12 @@ TEST_P(ErrorModelTest, KernelErrnoAsReturnValueAndErrno) {
   ASSERT_EQ(b.close(fd), 0);
 }
 
-TEST_P(ErrorModelTest, LogSaysWhyOnTheEmulator) {
+// BPFEMU_LOG is the emulator's: this suite runs on the emulator only.
+class LogTest : public bpfemu::testing::BackendTest {};
+
+TEST_P(LogTest, LogSaysWhyOnTheEmulator) {
   bpfemu::Backend& b = backend();
-  if (!b.emulated()) GTEST_SKIP() << "BPFEMU_LOG is the emulator's";
+  ASSERT_TRUE(b.emulated());
   bpfemu::set_log(true);  // the fixture turns it off again
   ::testing::internal::CaptureStderr();
   const int bad_name = b.map_create(BPF_MAP_TYPE_HASH, "bad-name", 4, 8, 16, nullptr);
@@ -51,5 +54,6 @@ TEST_P(ErrorModelTest, LogSaysWhyOnTheEmulator) {
 }
 
 BPFEMU_INSTANTIATE_BACKEND_TEST(ErrorModelTest);
+INSTANTIATE_TEST_SUITE_P(EmuOnly, LogTest, ::testing::Values("emu"), bpfemu::testing::backend_param_name);
 
 }  // namespace
