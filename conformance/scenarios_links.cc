@@ -90,3 +90,30 @@ SCENARIO("COMMON", "link", "raw_tracepoint_open") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// Helper calls at load: a helper number the kernel lacks, and GPL-only helpers
+// from a program whose license is not GPL-compatible (refused before the
+// arguments are looked at); a helper any license may call loads.
+SCENARIO("COMMON", "prog", "helper_calls_and_licenses") {
+  auto load = [&](int32_t helper, const char* license, const std::string& label) {
+    const std::vector<bpf_insn> insns = {{BPF_JMP | BPF_CALL, 0, 0, 0, helper},
+                                         {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    emu::BpfAttr a{};
+    a.prog.prog_type = BPF_PROG_TYPE_KPROBE;
+    a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.prog.license = reinterpret_cast<uintptr_t>(license);
+    const int fd = static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+    if (fd >= 0) r.close(fd);
+  };
+  load(5000, "GPL", "unknown helper");
+  for (int32_t gpl_only : {BPF_FUNC_trace_printk, BPF_FUNC_probe_read_kernel, BPF_FUNC_probe_read_user_str})
+    load(gpl_only, "Proprietary", "GPL-only helper " + std::to_string(gpl_only) + " without GPL");
+  load(BPF_FUNC_ktime_get_ns, "Proprietary", "ktime_get_ns without GPL");
+  load(BPF_FUNC_get_smp_processor_id, "Dual BSD/GPL", "get_smp_processor_id, dual licensed");
+}
+
+}  // namespace bpfemu::conformance

@@ -343,14 +343,21 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ktime_get_tai_ns, ktime_get_tai_ns},
 };
 
+// The emulated helpers the kernel reserves for GPL-compatible programs (asked
+// of the 6.18 kernel: a non-GPL program calling each one).
+constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_printk,       BPF_FUNC_probe_read_str,
+                                 BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
+                                 BPF_FUNC_probe_read_kernel_str};
+
 struct Table {
   HelperDef defs[kHelperCount];
   Table() {
     for (uint32_t id = 0; id < kHelperCount; ++id) {
       const char* name = id < kUapiCount ? kUapiNames[id] : kNewerNames[id - kUapiCount];
-      defs[id] = {id, name, nullptr};
+      defs[id] = {id, name, nullptr, false};
     }
     for (const Impl& i : kImpls) defs[i.id].fn = i.fn;
+    for (uint32_t id : kGplOnly) defs[id].gpl_only = true;
   }
 };
 static_assert(kUapiCount + sizeof(kNewerNames) / sizeof(kNewerNames[0]) >= kHelperCount);

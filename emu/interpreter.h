@@ -130,7 +130,8 @@ using HelperFn = bool (*)(HelperCall& c, uint64_t* r0);
 struct HelperDef {
   uint32_t id;
   const char* name;
-  HelperFn fn;  // nullptr: the kernel has it, the emulator does not yet
+  HelperFn fn;    // nullptr: the kernel has it, the emulator does not yet
+  bool gpl_only;  // callable only from GPL-compatible programs
 };
 // The helper of id `id`, or nullptr when the kernel has none by that number.
 const HelperDef* helper_by_id(uint32_t id);

@@ -137,8 +137,8 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
 // kernel's xlated dump shows them.
 class Checker {
  public:
-  Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt)
-      : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt) {}
+  Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt, bool gpl)
+      : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt), gpl_(gpl) {}
 
   int run(std::vector<Map*>* maps) {
     const uint32_t n = static_cast<uint32_t>(insns_.size());
@@ -209,6 +209,8 @@ class Checker {
               if (h == nullptr) return log_reason(-EINVAL, "insn %u: invalid func unknown#%d", i, in.imm);
               if (h->fn == nullptr)
                 return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
+              if (h->gpl_only && !gpl_)
+                return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i, h->name);
             } else if (in.src_reg != BPF_PSEUDO_CALL) {
               return log_reason(-EINVAL, "insn %u: kfunc calls are not emulated", i);
             }
@@ -281,6 +283,7 @@ class Checker {
   std::vector<bpf_insn>& insns_;
   const void* ufd_array_;
   uint32_t fd_array_cnt_;
+  bool gpl_;  // the license is GPL-compatible
   std::vector<uint32_t> targets_;
 };
 
@@ -364,7 +367,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
     if (a.line_info_cnt != 0 && (a.line_info_rec_size < 16 || a.line_info_rec_size > 252 || a.line_info_rec_size % 4))
       return log_reason(-EINVAL, "invalid line info rec size %u", a.line_info_rec_size);
   }
-  Checker checker(insns, a.fd_array, a.fd_array_cnt);
+  Checker checker(insns, a.fd_array, a.fd_array_cnt, gpl_compatible(license));
   if (int e = checker.run(&maps); e != 0) return e;
   // bpf_prog_map_compatible: a prog array holds programs of one type.
   for (Map* m : maps)
