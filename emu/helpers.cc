@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -242,6 +243,98 @@ bool probe_read_str(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- packets: the xdp_buff helpers and bpf_skb_load_bytes ---
+
+constexpr uint32_t kEthHlen = 14;
+constexpr uint32_t kXdpFrameSize = 40;    // sizeof(struct xdp_frame), kept at the frame's start
+constexpr uint32_t kSharedInfoSize = 320;  // SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), at its end
+
+XdpBuff* xdp_of(HelperCall& c, const char* helper) {
+  if (c.env.xdp == nullptr || c.a[0] != reinterpret_cast<uint64_t>(c.env.ctx)) {
+    c.m.fault("%s: R1 is not the XDP context", helper);
+    return nullptr;
+  }
+  return c.env.xdp;
+}
+
+// The packet the program may touch follows data and data_end.
+void move_packet(HelperCall& c, XdpBuff& x, uint8_t* data, uint8_t* data_end) {
+  c.env.memory.remove(x.data);
+  x.data = data;
+  x.data_end = data_end;
+  c.env.memory.add(x.data, static_cast<uint64_t>(x.data_end - x.data), true);
+}
+
+// bpf_xdp_adjust_head: the new start stays past the xdp_frame kept at the
+// frame's start, and at least an Ethernet header before the end.
+bool xdp_adjust_head(HelperCall& c, uint64_t* r0) {
+  XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_head");
+  if (x == nullptr) return false;
+  uint8_t* data = x->data + static_cast<int32_t>(c.a[1]);
+  if (data < x->hard_start + kXdpFrameSize || data > x->data_end - kEthHlen) return *r0 = ret(-EINVAL), true;
+  move_packet(c, *x, data, x->data_end);
+  *r0 = 0;
+  return true;
+}
+
+// bpf_xdp_adjust_tail: the end stays before the frame's tailroom and at least
+// an Ethernet header past the start; grown bytes are zeroed.
+bool xdp_adjust_tail(HelperCall& c, uint64_t* r0) {
+  XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_tail");
+  if (x == nullptr) return false;
+  const int32_t offset = static_cast<int32_t>(c.a[1]);
+  uint8_t* data_end = x->data_end + offset;
+  if (data_end > x->hard_start + x->frame_sz - kSharedInfoSize || data_end < x->data + kEthHlen)
+    return *r0 = ret(-EINVAL), true;
+  if (offset > 0) memset(x->data_end, 0, static_cast<size_t>(offset));
+  move_packet(c, *x, x->data, data_end);
+  *r0 = 0;
+  return true;
+}
+
+bool xdp_get_buff_len(HelperCall& c, uint64_t* r0) {
+  XdpBuff* x = xdp_of(c, "bpf_xdp_get_buff_len");
+  if (x == nullptr) return false;
+  *r0 = static_cast<uint64_t>(x->data_end - x->data);  // no frags
+  return true;
+}
+
+// bpf_xdp_load_bytes / bpf_xdp_store_bytes (bpf_xdp_pointer's checks).
+bool xdp_copy_bytes(HelperCall& c, uint64_t* r0, bool store) {
+  XdpBuff* x = xdp_of(c, store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
+  if (x == nullptr) return false;
+  const uint32_t offset = static_cast<uint32_t>(c.a[1]), len = static_cast<uint32_t>(c.a[3]);
+  if (!c.m.check(c.a[2], len, !store, store ? "bpf_xdp_store_bytes buf" : "bpf_xdp_load_bytes buf")) return false;
+  if (offset > 0xffff || len > 0xffff) return *r0 = ret(-EFAULT), true;
+  if (uint64_t{offset} + len > static_cast<uint64_t>(x->data_end - x->data)) return *r0 = ret(-EINVAL), true;
+  if (store)
+    memmove(x->data + offset, ptr(c.a[2]), len);
+  else
+    memmove(ptr(c.a[2]), x->data + offset, len);
+  *r0 = 0;
+  return true;
+}
+bool xdp_load_bytes(HelperCall& c, uint64_t* r0) { return xdp_copy_bytes(c, r0, false); }
+bool xdp_store_bytes(HelperCall& c, uint64_t* r0) { return xdp_copy_bytes(c, r0, true); }
+
+// bpf_skb_load_bytes: bytes from skb->data on; out of the packet the buffer
+// is zeroed and the answer is EFAULT.
+bool skb_load_bytes(HelperCall& c, uint64_t* r0) {
+  uint32_t pkt_len = 0;
+  const uint8_t* pkt = c.env.ctx_model != nullptr ? c.env.ctx_model->packet(&pkt_len) : nullptr;
+  if (pkt == nullptr || c.a[0] != reinterpret_cast<uint64_t>(c.env.ctx))
+    return c.m.fault("bpf_skb_load_bytes: R1 is not an skb context");
+  const uint32_t offset = static_cast<uint32_t>(c.a[1]), len = static_cast<uint32_t>(c.a[3]);
+  if (!writable(c, c.a[2], len, "bpf_skb_load_bytes to")) return false;
+  if (offset > INT32_MAX || uint64_t{offset} + len > pkt_len) {
+    memset(ptr(c.a[2]), 0, len);
+    return *r0 = ret(-EFAULT), true;
+  }
+  memcpy(ptr(c.a[2]), pkt + offset, len);
+  *r0 = 0;
+  return true;
+}
+
 // --- bpf_trace_printk: the kernel's few conversions, written to env.trace ---
 
 bool trace_printk(HelperCall& c, uint64_t* r0) {
@@ -341,6 +434,12 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_loop, loop},
     {BPF_FUNC_map_lookup_percpu_elem, map_lookup_percpu_elem},
     {BPF_FUNC_ktime_get_tai_ns, ktime_get_tai_ns},
+    {BPF_FUNC_xdp_adjust_head, xdp_adjust_head},
+    {BPF_FUNC_xdp_adjust_tail, xdp_adjust_tail},
+    {BPF_FUNC_xdp_get_buff_len, xdp_get_buff_len},
+    {BPF_FUNC_xdp_load_bytes, xdp_load_bytes},
+    {BPF_FUNC_xdp_store_bytes, xdp_store_bytes},
+    {BPF_FUNC_skb_load_bytes, skb_load_bytes},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked

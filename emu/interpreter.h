@@ -64,12 +64,22 @@ class CtxModel {
   }
 };
 
+// The packet of an XDP run, as the kernel's xdp_buff: what the xdp helpers
+// (bpf_xdp_adjust_head/tail, load/store bytes) see and move.
+struct XdpBuff {
+  uint8_t* hard_start;  // the frame's start; the frame is frame_sz bytes
+  uint8_t* data;
+  uint8_t* data_end;
+  uint32_t frame_sz;
+};
+
 // Everything one run of a program sees besides its instructions.
 struct RunEnv {
   RunMemory memory;
   uint8_t* ctx = nullptr;
   uint32_t ctx_size = 0;
   const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
+  XdpBuff* xdp = nullptr;               // XDP runs: the packet
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
   std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)

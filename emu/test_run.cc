@@ -155,20 +155,20 @@ int run_raw_tp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& e
 
 class XdpCtx final : public CtxModel {
  public:
-  uint8_t* data = nullptr;
-  uint8_t* data_end = nullptr;
-  uint8_t* hard_start = nullptr;
-  uint8_t* frame_end = nullptr;
+  explicit XdpCtx(const XdpBuff& b) : buf_(b) {}
   bool load(uint32_t off, uint32_t size, uint64_t* out) const override {
     if (size != 4) return false;
     switch (off) {
-      case 0: *out = reinterpret_cast<uint64_t>(data); return true;
-      case 4: *out = reinterpret_cast<uint64_t>(data_end); return true;
-      case 8: *out = reinterpret_cast<uint64_t>(data); return true;  // data_meta: no metadata
+      case 0: *out = reinterpret_cast<uint64_t>(buf_.data); return true;
+      case 4: *out = reinterpret_cast<uint64_t>(buf_.data_end); return true;
+      case 8: *out = reinterpret_cast<uint64_t>(buf_.data); return true;  // data_meta: no metadata
       default: return false;
     }
   }
   bool store_allowed(uint32_t, uint32_t) const override { return false; }
+
+ private:
+  const XdpBuff& buf_;  // moved by the xdp helpers
 };
 
 int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
@@ -181,20 +181,18 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   // One frame per thread, reused: a program reaches only [data, data_end).
   alignas(64) thread_local uint8_t frame[kFrame];
   if (copy_from_user(frame + kXdpHeadroom, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
-  XdpCtx x;
-  x.hard_start = frame;
-  x.data = frame + kXdpHeadroom;
-  x.data_end = x.data + a.data_size_in;
-  x.frame_end = frame + kFrame - kTailroom;
+  XdpBuff buf{frame, frame + kXdpHeadroom, frame + kXdpHeadroom + a.data_size_in, kFrame};
+  XdpCtx x(buf);
   uint8_t md[24] = {};
   env.ctx = md;
   env.ctx_size = sizeof(md);
   env.ctx_model = &x;
+  env.xdp = &buf;
   env.memory.add(md, sizeof(md), false);
-  env.memory.add(x.data, a.data_size_in, true);
+  env.memory.add(buf.data, a.data_size_in, true);
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(md), a.repeat, &retval, &duration); e != 0) return e;
-  return finish(uattr, a, x.data, static_cast<uint32_t>(x.data_end - x.data), retval, duration);
+  return finish(uattr, a, buf.data, static_cast<uint32_t>(buf.data_end - buf.data), retval, duration);
 }
 
 // --- skb programs ---

@@ -486,6 +486,80 @@ TEST_F(InterpreterVsKernel, TailCallsMatchTheKernel) {
   EXPECT_EQ(results_[0][3], "self ran 34 times") << "the first run and 33 tail calls";
 }
 
+// The xdp_buff helpers: the packet grown at the head and at the tail (and
+// refused beyond the frame), its length, bytes loaded from and stored into it,
+// then a new header written. Every helper's answer goes to an ARRAY value.
+TEST_F(InterpreterVsKernel, XdpBufferHelpersMatchTheKernel) {
+  need_kernel();
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    const int results = be->map_create(BPF_MAP_TYPE_ARRAY, "answers", 4, 64, 1, nullptr);
+    ASSERT_GE(results, 0);
+    std::vector<bpf_insn> p;
+    p.push_back(mov64r(BPF_REG_6, BPF_REG_1));
+    p.push_back(st(BPF_W, BPF_REG_10, -4, 0));
+    ld64(p, BPF_REG_1, static_cast<uint32_t>(results), BPF_PSEUDO_MAP_FD);
+    p.push_back(mov64r(BPF_REG_2, BPF_REG_10));
+    p.push_back(add64(BPF_REG_2, -4));
+    p.push_back(call(BPF_FUNC_map_lookup_elem));
+    const size_t null_check = p.size();
+    p.push_back(jmp_imm(BPF_JEQ, BPF_REG_0, 0, 0));  // to the end, patched below
+    p.push_back(mov64r(BPF_REG_9, BPF_REG_0));
+    int16_t slot = 0;
+    auto answer = [&](int32_t helper, std::initializer_list<int32_t> args, bool stack_buf) {
+      p.push_back(mov64r(BPF_REG_1, BPF_REG_6));
+      uint8_t reg = BPF_REG_2;
+      for (int32_t a : args) {
+        if (stack_buf && reg == BPF_REG_3) {
+          p.push_back(mov64r(BPF_REG_3, BPF_REG_10));
+          p.push_back(add64(BPF_REG_3, -16));
+          ++reg;
+        }
+        p.push_back(mov64(reg++, a));
+      }
+      p.push_back(call(helper));
+      p.push_back(stx(BPF_DW, BPF_REG_9, slot, BPF_REG_0));
+      slot += 8;
+    };
+    answer(BPF_FUNC_xdp_adjust_head, {-14}, false);
+    answer(BPF_FUNC_xdp_adjust_head, {-1000}, false);
+    answer(BPF_FUNC_xdp_adjust_tail, {4}, false);
+    answer(BPF_FUNC_xdp_adjust_tail, {4000}, false);
+    answer(BPF_FUNC_xdp_get_buff_len, {}, false);
+    answer(BPF_FUNC_xdp_load_bytes, {2, 8}, true);
+    answer(BPF_FUNC_xdp_store_bytes, {20, 8}, true);
+    answer(BPF_FUNC_xdp_load_bytes, {0x10000, 8}, true);
+    // A new header in the grown headroom.
+    p.push_back(ldx(BPF_W, BPF_REG_2, BPF_REG_6, 0));
+    p.push_back(ldx(BPF_W, BPF_REG_3, BPF_REG_6, 4));
+    p.push_back(mov64r(BPF_REG_4, BPF_REG_2));
+    p.push_back(add64(BPF_REG_4, 14));
+    p.push_back(ins(BPF_JMP | BPF_JGT | BPF_X, BPF_REG_4, BPF_REG_3, 2, 0));
+    p.push_back(st(BPF_W, BPF_REG_2, 0, 0x01020304));
+    p.push_back(st(BPF_H, BPF_REG_2, 12, 0x0008));
+    p.push_back(mov64(BPF_REG_0, XDP_TX));
+    p.push_back(exit_insn());
+    p[null_check].off = static_cast<int16_t>(p.size() - null_check - 1);
+    p.push_back(mov64(BPF_REG_0, XDP_ABORTED));
+    p.push_back(exit_insn());
+    std::string log;
+    const int fd = b.load(BPF_PROG_TYPE_XDP, p, 0, &log);
+    ASSERT_GE(fd, 0) << be->name() << ": " << log;
+    std::vector<uint8_t> pkt(60);
+    for (size_t i = 0; i < pkt.size(); ++i) pkt[i] = static_cast<uint8_t>(i + 1);
+    const Bpf::Run r = b.run(fd, pkt, {});
+    std::vector<uint8_t> answers(64, 0xee);
+    uint32_t zero = 0;
+    ASSERT_EQ(be->map_lookup_elem(results, &zero, answers.data()), 0);
+    results_.push_back({std::to_string(r.rc), std::to_string(r.retval), hex(r.data), hex(answers)});
+    ASSERT_EQ(be->close(fd), 0);
+    ASSERT_EQ(be->close(results), 0);
+  }
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right): rc, retval, packet out, helper answers";
+  EXPECT_EQ(results_[0][1], std::to_string(XDP_TX));
+}
+
 // --- emulator only: what the verifier would have refused is stopped, not run ---
 
 class InterpreterSafety : public ::testing::Test {
