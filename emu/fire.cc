@@ -77,6 +77,8 @@ int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, 
   return emu::fire_raw_tracepoint(name, args, nargs, cpu);
 }
 
+void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }
+
 std::string take_trace() {
   std::lock_guard<std::mutex> lock(emu::g_trace_mu);
   std::string out;

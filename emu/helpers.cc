@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -176,8 +177,19 @@ bool ktime_get_coarse_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOC
 bool ktime_get_tai_ns(HelperCall&, uint64_t* r0) { return *r0 = clock_ns(CLOCK_TAI), true; }
 bool get_smp_processor_id(HelperCall&, uint64_t* r0) { return *r0 = static_cast<uint32_t>(current_cpu()), true; }
 
+// bpf_get_prandom_u32: random, or a repeatable sequence per thread after
+// bpfemu::set_prandom_seed (each thread restarts it when the seed changes).
+std::atomic<uint64_t> g_prandom_seed{0};
+std::atomic<uint32_t> g_prandom_generation{0};
+
 bool get_prandom_u32(HelperCall&, uint64_t* r0) {
-  thread_local std::minstd_rand rng{std::random_device{}()};
+  thread_local std::mt19937 rng{std::random_device{}()};
+  thread_local uint32_t generation = 0;
+  if (const uint32_t g = g_prandom_generation.load(std::memory_order_acquire); g != generation) {
+    generation = g;
+    const uint64_t seed = g_prandom_seed.load(std::memory_order_relaxed);
+    rng.seed(seed != 0 ? static_cast<std::mt19937::result_type>(seed ^ (seed >> 32)) : std::random_device{}());
+  }
   *r0 = static_cast<uint32_t>(rng());
   return true;
 }
@@ -462,6 +474,11 @@ struct Table {
 static_assert(kUapiCount + sizeof(kNewerNames) / sizeof(kNewerNames[0]) >= kHelperCount);
 
 }  // namespace
+
+void set_prandom_seed(uint64_t seed) {
+  g_prandom_seed.store(seed, std::memory_order_relaxed);
+  g_prandom_generation.fetch_add(1, std::memory_order_acq_rel);
+}
 
 const HelperDef* helper_by_id(uint32_t id) {
   static const Table table;

@@ -143,6 +143,8 @@ struct HelperDef {
   HelperFn fn;    // nullptr: the kernel has it, the emulator does not yet
   bool gpl_only;  // callable only from GPL-compatible programs
 };
+// bpfemu::set_prandom_seed (bpfemu/programs.h).
+void set_prandom_seed(uint64_t seed);
 // The helper of id `id`, or nullptr when the kernel has none by that number.
 const HelperDef* helper_by_id(uint32_t id);
 

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "bpfemu/backend.h"
+#include "bpfemu/programs.h"
 #include "emu/interpreter.h"
 
 namespace {
@@ -593,6 +594,27 @@ TEST_F(InterpreterSafety, OutOfBoundsAccessesStopTheRunWithEfault) {
   EXPECT_EQ(run_syscall_prog(wild), -EFAULT);
   EXPECT_EQ(run_syscall_prog({ldx(BPF_DW, BPF_REG_0, BPF_REG_1, 16), exit_insn()}), -EFAULT);
   EXPECT_EQ(run_syscall_prog({ldx(BPF_DW, BPF_REG_0, BPF_REG_1, 8), exit_insn()}), 0);  // inside the 16 bytes
+}
+
+// bpf_get_prandom_u32 repeats its sequence after bpfemu::set_prandom_seed.
+TEST_F(InterpreterSafety, SeededRandomNumbersRepeat) {
+  Bpf b(*emu_);
+  std::vector<bpf_insn> p = {mov64r(BPF_REG_6, BPF_REG_1), call(BPF_FUNC_get_prandom_u32),
+                             stx(BPF_DW, BPF_REG_6, 0, BPF_REG_0), call(BPF_FUNC_get_prandom_u32),
+                             stx(BPF_DW, BPF_REG_6, 8, BPF_REG_0), mov64(BPF_REG_0, 0), exit_insn()};
+  const int fd = b.load(BPF_PROG_TYPE_SYSCALL, p, BPF_F_SLEEPABLE);
+  ASSERT_GE(fd, 0);
+  auto draw = [&] { return b.run(fd, {}, std::vector<uint8_t>(16, 0)).ctx; };
+  bpfemu::set_prandom_seed(42);
+  const std::vector<uint8_t> first = draw();
+  bpfemu::set_prandom_seed(42);
+  EXPECT_EQ(draw(), first);
+  bpfemu::set_prandom_seed(43);
+  EXPECT_NE(draw(), first);
+  bpfemu::set_prandom_seed(0);
+  EXPECT_NE(std::vector<uint8_t>(first.begin(), first.begin() + 8), std::vector<uint8_t>(first.begin() + 8, first.end()))
+      << "two draws in one run differ";
+  ASSERT_EQ(emu_->close(fd), 0);
 }
 
 TEST_F(InterpreterSafety, RunawayLoopsAndUnknownHelpersAreStopped) {

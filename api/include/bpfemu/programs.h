@@ -57,6 +57,9 @@ int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retv
 int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
+// bpf_get_prandom_u32 gives a repeatable sequence in each thread from now on
+// (0: random again).
+void set_prandom_seed(uint64_t seed);
 }  // namespace bpfemu
 #endif
 
