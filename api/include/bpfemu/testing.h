@@ -35,6 +35,7 @@
 
 #include "bpfemu/backend.h"
 #include "bpfemu/controls.h"
+#include "bpfemu/programs.h"
 #include "bpfemu/faults.h"
 
 namespace bpfemu::testing {
@@ -50,6 +51,8 @@ inline void reset_controls() {
   const char* log = getenv("BPFEMU_LOG");
   set_log(log != nullptr && *log != '\0' && strcmp(log, "0") != 0);
   set_bpffs_root("");
+  set_prandom_seed(0);
+  take_trace();  // output a test's programs printed and nobody read
 }
 
 // Parameter: the backend's name, "emu" or "kernel".
