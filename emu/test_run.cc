@@ -183,7 +183,11 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   if (copy_from_user(frame + kXdpHeadroom, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
   XdpBuff buf{frame, frame + kXdpHeadroom, frame + kXdpHeadroom + a.data_size_in, kFrame};
   XdpCtx x(buf);
+  // The xdp_md fields that are not pointers: the run is on the loopback device
+  // (ingress_ifindex 1), queue 0.
   uint8_t md[24] = {};
+  const uint32_t loopback_ifindex = 1;
+  memcpy(md + 12, &loopback_ifindex, sizeof(loopback_ifindex));
   env.ctx = md;
   env.ctx_size = sizeof(md);
   env.ctx_model = &x;

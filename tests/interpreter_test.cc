@@ -561,6 +561,23 @@ TEST_F(InterpreterVsKernel, XdpBufferHelpersMatchTheKernel) {
   EXPECT_EQ(results_[0][1], std::to_string(XDP_TX));
 }
 
+// The xdp_md fields a test run fills besides the packet pointers.
+TEST_F(InterpreterVsKernel, XdpContextFieldsMatchTheKernel) {
+  need_kernel();
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    std::vector<std::string> seen;
+    for (int16_t off : {12, 16}) {  // ingress_ifindex, rx_queue_index
+      const int fd = b.load(BPF_PROG_TYPE_XDP, {ldx(BPF_W, BPF_REG_0, BPF_REG_1, off), exit_insn()});
+      ASSERT_GE(fd, 0);
+      seen.push_back(std::to_string(b.run(fd, std::vector<uint8_t>(64, 0), {}).retval));
+      ASSERT_EQ(be->close(fd), 0);
+    }
+    results_.push_back(seen);
+  }
+  EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right)";
+}
+
 // --- emulator only: what the verifier would have refused is stopped, not run ---
 
 class InterpreterSafety : public ::testing::Test {
