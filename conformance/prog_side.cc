@@ -76,6 +76,31 @@ struct KeylessArgs {
   uint8_t value[ProgSide::kMaxKeylessValue];
 };
 
+// Opens an embedded object, rebinds its map `target` to fd, and loads it (only
+// the program `only` when given): the object, or nullptr with *err.
+bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char* name, int fd, const char* only,
+                       long* err) {
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
+  bpf_object* obj = bpf_object__open_mem(elf, size, &opts);
+  if (obj == nullptr) {
+    *err = -errno;
+    return nullptr;
+  }
+  if (only != nullptr) {
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), only) == 0);
+  }
+  bpf_map* map = bpf_object__find_map_by_name(obj, "target");
+  int e = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
+  if (e == 0) e = bpf_object__load(obj);
+  if (e != 0) {
+    bpf_object__close(obj);
+    *err = e;
+    return nullptr;
+  }
+  return obj;
+}
+
 class KernelProgSide final : public ProgSide {
  public:
   ~KernelProgSide() override {
@@ -117,16 +142,10 @@ class KernelProgSide final : public ProgSide {
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return -errno;
     if (info.key_size != 4 || (info.value_size != 4 && info.value_size != 8)) return -EOPNOTSUPP;
     const bool v4 = info.value_size == 4;
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "prog_ops");
-    bpf_object* obj = bpf_object__open_mem(v4 ? kProgOpsV4 : kProgOpsV8, v4 ? kProgOpsV4Size : kProgOpsV8Size, &opts);
-    if (obj == nullptr) return -errno;
-    bpf_map* map = bpf_object__find_map_by_name(obj, "target");
-    int err = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
-    if (err == 0) err = bpf_object__load(obj);
-    if (err != 0) {
-      bpf_object__close(obj);
-      return err;
-    }
+    long err = 0;
+    bpf_object* obj = load_bound(v4 ? kProgOpsV4 : kProgOpsV8, v4 ? kProgOpsV4Size : kProgOpsV8Size, "prog_ops", fd,
+                                 nullptr, &err);
+    if (obj == nullptr) return err;
     Loaded l{obj, bpf_program__fd(bpf_object__find_program_by_name(obj, "prog_op")), info.value_size};
     loaded_[fd] = l;
     *out = l;
@@ -169,18 +188,9 @@ class KernelProgSide final : public ProgSide {
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return -errno;
     if (info.value_size > kMaxKeylessValue) return -EOPNOTSUPP;
     const char* wanted = info.type == BPF_MAP_TYPE_BLOOM_FILTER ? "bloom_op" : "qs_op";
-    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "prog_keyless");
-    bpf_object* obj = bpf_object__open_mem(kProgKeyless, kProgKeylessSize, &opts);
-    if (obj == nullptr) return -errno;
-    bpf_program* prog = nullptr;
-    bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), wanted) == 0);
-    bpf_map* map = bpf_object__find_map_by_name(obj, "target");
-    int err = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
-    if (err == 0) err = bpf_object__load(obj);
-    if (err != 0) {
-      bpf_object__close(obj);
-      return err;
-    }
+    long err = 0;
+    bpf_object* obj = load_bound(kProgKeyless, kProgKeylessSize, "prog_keyless", fd, wanted, &err);
+    if (obj == nullptr) return err;
     LoadedKeyless l{obj, bpf_program__fd(bpf_object__find_program_by_name(obj, wanted)),
                     bpf_map__fd(bpf_object__find_map_by_name(obj, "args"))};
     keyless_[fd] = l;
