@@ -256,7 +256,9 @@ uint32_t u32_at(const std::vector<uint8_t>& b, uint32_t off) {
 void set_u32(std::vector<uint8_t>& b, uint32_t off, uint32_t v) { memcpy(b.data() + off, &v, 4); }
 
 int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env, bool l2) {
-  if (a.flags != 0 || a.cpu != 0) return log_reason(-EINVAL, "flags and cpu must be 0 for skb programs");
+  constexpr uint32_t kChecksumComplete = 1U << 2;  // BPF_F_TEST_SKB_CHECKSUM_COMPLETE: no checksums here
+  if ((a.flags & ~kChecksumComplete) || a.cpu != 0)
+    return log_reason(-EINVAL, "skb programs take only BPF_F_TEST_SKB_CHECKSUM_COMPLETE, and cpu 0");
   if (a.batch_size != 0) return log_reason(-EINVAL, "batch_size is for XDP");
   if (a.data_size_in < ETH_HLEN || a.data_size_in > kFrame - 64 - kTailroom)
     return log_reason(-EINVAL, "data_size_in %u is not in %u..%u", a.data_size_in, ETH_HLEN, kFrame - 64 - kTailroom);
