@@ -634,6 +634,53 @@ TEST_F(InterpreterSafety, SeededRandomNumbersRepeat) {
   ASSERT_EQ(emu_->close(fd), 0);
 }
 
+// Garbage programs (random opcodes from every class, random registers,
+// offsets and immediates, random helper calls with garbage arguments) either
+// fail to load or run to an answer: 0 or EFAULT, never a crash. (The sanitizer
+// builds run this too.)
+TEST_F(InterpreterSafety, RandomProgramsNeverCrashTheProcess) {
+  bpfemu::emu::ScopedInsnBudget budget(20000);
+  static const uint8_t kCodes[] = {
+      BPF_ALU64 | BPF_ADD | BPF_X, BPF_ALU64 | BPF_MOV | BPF_K, BPF_ALU | BPF_DIV | BPF_X, BPF_ALU64 | BPF_MOD | BPF_K,
+      BPF_ALU64 | BPF_LSH | BPF_X, BPF_ALU | BPF_END | BPF_TO_BE, BPF_ALU64 | BPF_NEG, BPF_LDX | BPF_MEM | BPF_DW,
+      BPF_LDX | BPF_MEM | BPF_B, BPF_LDX | 0x80 | BPF_H, BPF_ST | BPF_MEM | BPF_W, BPF_STX | BPF_MEM | BPF_DW,
+      BPF_STX | BPF_ATOMIC | BPF_DW, BPF_STX | BPF_ATOMIC | BPF_W, BPF_JMP | BPF_JEQ | BPF_K, BPF_JMP32 | BPF_JSGT | BPF_X,
+      BPF_JMP | BPF_JA, BPF_JMP | BPF_CALL, BPF_LD | BPF_ABS | BPF_W, BPF_LD | BPF_IND | BPF_B};
+  static const int32_t kHelpers[] = {BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_probe_read_kernel,
+                                     BPF_FUNC_trace_printk,    BPF_FUNC_for_each_map_elem, BPF_FUNC_loop,
+                                     BPF_FUNC_get_current_comm, BPF_FUNC_map_push_elem,  BPF_FUNC_tail_call};
+  Bpf b(*emu_);
+  std::mt19937_64 rng(7);
+  int loaded = 0, ran_ok = 0, faulted = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::vector<bpf_insn> p;
+    const int len = 1 + static_cast<int>(rng() % 24);
+    for (int i = 0; i < len; ++i) {
+      const uint8_t code = kCodes[rng() % sizeof(kCodes)];
+      bpf_insn in = ins(code, static_cast<uint8_t>(rng() % 11), static_cast<uint8_t>(rng() % 11),
+                        static_cast<int16_t>(static_cast<int>(rng() % 64) - 32), static_cast<int32_t>(rng()));
+      if (code == (BPF_JMP | BPF_CALL)) in = call(kHelpers[rng() % (sizeof(kHelpers) / sizeof(kHelpers[0]))]);
+      if (BPF_CLASS(code) == BPF_JMP || BPF_CLASS(code) == BPF_JMP32) in.off = static_cast<int16_t>(rng() % 4);
+      if (BPF_CLASS(code) == BPF_STX && BPF_MODE(code) == BPF_ATOMIC) in.imm = BPF_ADD | BPF_FETCH;
+      p.push_back(in);
+    }
+    p.push_back(mov64(BPF_REG_0, 0));
+    p.push_back(exit_insn());
+    const int fd = b.load(BPF_PROG_TYPE_SYSCALL, p, BPF_F_SLEEPABLE);
+    if (fd < 0) continue;
+    ++loaded;
+    const long rc = b.run(fd, {}, std::vector<uint8_t>(64, 0)).rc;
+    EXPECT_TRUE(rc == 0 || rc == -EFAULT) << "program " << n << ": " << rc;
+    (rc == 0 ? ran_ok : faulted) += 1;
+    ASSERT_EQ(emu_->close(fd), 0);
+  }
+  EXPECT_GT(loaded, 3000);
+  EXPECT_GT(ran_ok, 500);
+  EXPECT_GT(faulted, 500);
+  RecordProperty("loaded", loaded);
+  RecordProperty("faulted", faulted);
+}
+
 TEST_F(InterpreterSafety, RunawayLoopsAndUnknownHelpersAreStopped) {
   bpfemu::emu::ScopedInsnBudget budget(100000);
   EXPECT_EQ(run_syscall_prog({ins(BPF_JMP | BPF_JA, 0, 0, -1, 0), exit_insn()}), -EFAULT);
