@@ -5,9 +5,9 @@
 // 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
 // 256 bytes of headroom, xdp_md.data/data_end rewritten into pointers (no
 // frags or xdp_md input yet). SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
-// CGROUP_SKB: an __sk_buff over the packet (from the Ethernet header for tc
-// programs, the network header for the others), with the fields a caller may
-// set through ctx_in.
+// CGROUP_SKB, LWT_*: an __sk_buff over the packet (from the Ethernet header
+// for tc programs, the network header for the others), with the fields a
+// caller may set through ctx_in.
 #include "emu/test_run.h"
 
 #include <linux/bpf.h>
@@ -270,10 +270,11 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   std::vector<uint8_t> frame(kFrame, 0);
   uint8_t* eth = frame.data() + 64;
   if (copy_from_user(eth, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
-  // eth_type_trans on the loopback device (address 00:00:00:00:00:00).
+  // eth_type_trans on the loopback device, whose address and broadcast
+  // address are both 00:00:00:00:00:00: so ff:ff:ff:ff:ff:ff is only multicast.
   uint32_t pkt_type = 0;  // PACKET_HOST
   if (eth[0] & 1) {
-    pkt_type = std::all_of(eth, eth + 6, [](uint8_t b) { return b == 0xff; }) ? 1 : 2;  // BROADCAST : MULTICAST
+    pkt_type = 2;  // PACKET_MULTICAST
   } else if (!std::all_of(eth, eth + 6, [](uint8_t b) { return b == 0; })) {
     pkt_type = 3;  // PACKET_OTHERHOST
   }
@@ -297,8 +298,8 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.data()), a.repeat, &retval, &duration); e != 0)
     return e;
-  // What the kernel copies out: from the Ethernet header for l2 programs
-  // (the tc ones), the network header otherwise; convert_skb_to___skb's fields.
+  // What the kernel copies out: the whole frame (it pushes the Ethernet header
+  // back for the programs that saw the network header); convert_skb_to___skb's fields.
   std::vector<uint8_t> out(kSkbSize, 0);
   for (uint32_t off : {uint32_t{kMark}, uint32_t{kPriority}, uint32_t{kIngressIfindex}, uint32_t{kIfindex},
                        uint32_t{kWireLen}, uint32_t{kGsoSegs}, uint32_t{kGsoSize}})
@@ -306,7 +307,7 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   memcpy(out.data() + kCb, ctx.data() + kCb, kCbEnd - kCb);
   memcpy(out.data() + kTstamp, ctx.data() + kTstamp, 8);
   memcpy(out.data() + kHwtstamp, ctx.data() + kHwtstamp, 8);
-  int err = finish(uattr, a, s.data, len, retval, duration);
+  int err = finish(uattr, a, eth, static_cast<uint32_t>(s.data_end - eth), retval, duration);
   if (err == 0 || err == -ENOSPC) {
     const int e = ctx_out(uattr, a, out);
     if (e != 0 && err == 0) err = e;
@@ -340,11 +341,11 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
       return run_skb(prog, uattr, a, env, true);
     case BPF_PROG_TYPE_SOCKET_FILTER:
     case BPF_PROG_TYPE_CGROUP_SKB:
-      return run_skb(prog, uattr, a, env, false);
     case BPF_PROG_TYPE_LWT_IN:
     case BPF_PROG_TYPE_LWT_OUT:
     case BPF_PROG_TYPE_LWT_XMIT:
     case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+      return run_skb(prog, uattr, a, env, false);
     case BPF_PROG_TYPE_FLOW_DISSECTOR:
     case BPF_PROG_TYPE_TRACING:
     case BPF_PROG_TYPE_STRUCT_OPS:

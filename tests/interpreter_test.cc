@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -576,6 +577,52 @@ TEST_F(InterpreterVsKernel, XdpContextFieldsMatchTheKernel) {
     results_.push_back(seen);
   }
   EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right)";
+}
+
+// The __sk_buff a test run builds, per skb program type: len, pkt_type,
+// protocol, ifindex and the packet out (from the Ethernet header for tc, the
+// network header for the others), for a unicast, a broadcast and a
+// multicast frame.
+TEST_F(InterpreterVsKernel, SkbContextMatchesTheKernel) {
+  need_kernel();
+  const uint32_t types[] = {BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_SCHED_ACT, BPF_PROG_TYPE_SOCKET_FILTER,
+                            BPF_PROG_TYPE_CGROUP_SKB, BPF_PROG_TYPE_LWT_IN};
+  // Which fields a program type may read is the verifier's business (the
+  // emulator loads them all): only what the kernel loads is compared.
+  std::set<std::pair<uint32_t, int16_t>> refused;
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    std::vector<std::string> seen;
+    for (uint32_t type : types) {
+      for (int16_t off : {0, 4, 16, 40}) {  // len, pkt_type, protocol, ifindex
+        if (refused.count({type, off}) != 0) continue;
+        const int fd = b.load(type, {ldx(BPF_W, BPF_REG_0, BPF_REG_1, off), exit_insn()});
+        if (fd < 0) {
+          ASSERT_EQ(be, kernel_.get()) << "the emulator refused type " << type << " offset " << off;
+          refused.insert({type, off});
+          continue;
+        }
+        for (uint8_t first : {0x02, 0xff, 0x01}) {  // unicast (not ours), broadcast, multicast
+          std::vector<uint8_t> pkt(42, 0x11);
+          std::fill(pkt.begin(), pkt.begin() + 6, first);
+          pkt[12] = 0x08;
+          pkt[13] = 0x06;
+          const Bpf::Run r = b.run(fd, pkt, {}, false, 64);
+          seen.push_back("type " + std::to_string(type) + " off " + std::to_string(off) + " dst " +
+                         std::to_string(first) + ": rc " + std::to_string(r.rc) + " " + std::to_string(r.retval) +
+                         " out " + std::to_string(r.data.size()));
+        }
+        ASSERT_EQ(be->close(fd), 0);
+      }
+    }
+    results_.push_back(seen);
+  }
+  ASSERT_EQ(results_.size(), 2u);
+  ASSERT_EQ(results_[1].size(), results_[0].size());
+  std::string differing;
+  for (size_t i = 0; i < results_[0].size(); ++i)
+    if (results_[1][i] != results_[0][i]) differing += "  emulator: " + results_[1][i] + "\n  kernel:   " + results_[0][i] + "\n";
+  EXPECT_EQ(differing, "");
 }
 
 // --- emulator only: what the verifier would have refused is stopped, not run ---
