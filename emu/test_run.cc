@@ -289,7 +289,6 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   set_u32(ctx, kProtocol, proto_be);
   set_u32(ctx, kIfindex, 1);
   if (u32_at(ctx, kWireLen) == 0) set_u32(ctx, kWireLen, len);
-  if (u32_at(ctx, kGsoSegs) == 0) set_u32(ctx, kGsoSegs, 1);  // skb_shinfo(skb)->gso_segs after the checks
   env.ctx = ctx.data();
   env.ctx_size = kSkbSize;
   env.ctx_model = &s;

@@ -625,6 +625,37 @@ TEST_F(InterpreterVsKernel, SkbContextMatchesTheKernel) {
   EXPECT_EQ(differing, "");
 }
 
+// __sk_buff in and out of a tc program: the fields a caller sets in ctx_in
+// (mark, priority, cb), what the program writes, and the whole ctx_out.
+TEST_F(InterpreterVsKernel, SkbContextInAndOutMatchesTheKernel) {
+  need_kernel();
+  std::vector<bpf_insn> p = {ldx(BPF_W, BPF_REG_2, BPF_REG_1, 8),  // mark
+                             add64(BPF_REG_2, 1),
+                             stx(BPF_W, BPF_REG_1, 8, BPF_REG_2),
+                             st(BPF_W, BPF_REG_1, 48, 7),           // cb[0]
+                             st(BPF_W, BPF_REG_1, 32, 3),           // priority
+                             ldx(BPF_W, BPF_REG_0, BPF_REG_1, 52),  // cb[1] as given
+                             exit_insn()};
+  for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
+    Bpf b(*be);
+    const int fd = b.load(BPF_PROG_TYPE_SCHED_CLS, p);
+    ASSERT_GE(fd, 0);
+    std::vector<uint8_t> ctx(192, 0);  // sizeof(struct __sk_buff)
+    const uint32_t mark = 5, cb1 = 0x11223344;
+    memcpy(ctx.data() + 8, &mark, 4);
+    memcpy(ctx.data() + 52, &cb1, 4);
+    std::vector<uint8_t> pkt(60, 0x22);
+    const Bpf::Run r = b.run(fd, pkt, ctx, true);
+    std::vector<uint8_t> bad_ctx = ctx;
+    bad_ctx[0] = 1;  // len may not be set
+    const Bpf::Run bad = b.run(fd, pkt, bad_ctx, true);
+    results_.push_back({std::to_string(r.rc), std::to_string(r.retval), hex(r.ctx), std::to_string(bad.rc)});
+    ASSERT_EQ(be->close(fd), 0);
+  }
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right): rc, retval, ctx_out, rc with len set";
+}
+
 // --- emulator only: what the verifier would have refused is stopped, not run ---
 
 class InterpreterSafety : public ::testing::Test {
