@@ -146,3 +146,82 @@ SCENARIO("COMMON", "badptr", "objects") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// The element ops of the other emulated types with (void*)16 and with a
+// buffer running into an inaccessible page, then the map still answers.
+SCENARIO("COMMON", "badptr", "element_ops_other_types") {
+  Guarded g;
+  if (g.base == nullptr) return r.note("mmap failed", -1);
+  auto& b = r.backend();
+  auto note = [&](const std::string& what, int rc) { r.note(what, rc < 0 ? -errno : rc); };
+  struct Type {
+    uint32_t type, key_size, flags;
+    const char* name;
+  };
+  for (const Type& t : {Type{BPF_MAP_TYPE_PERCPU_HASH, 4, BPF_F_ZERO_SEED, "percpu_hash"},
+                        Type{BPF_MAP_TYPE_PERCPU_ARRAY, 4, 0, "percpu_array"},
+                        Type{BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 0, "lru_percpu_hash"},
+                        Type{BPF_MAP_TYPE_LPM_TRIE, 8, BPF_F_NO_PREALLOC, "lpm_trie"}}) {
+    const int fd = r.create(t.type, t.key_size, 8, 8, t.flags, "bad");
+    if (fd < 0) continue;
+    const uint8_t key[8] = {32, 0, 0, 0, 10, 0, 0, 1};  // also an LPM key: /32
+    std::vector<uint8_t> value(8 * 64, 0x33);              // room for any CPU count
+    errno = 0;
+    note(std::string(t.name) + " update key (void*)16", b.map_update_elem(fd, bad, value.data(), BPF_ANY));
+    note(std::string(t.name) + " update value (void*)16", b.map_update_elem(fd, key, bad, BPF_ANY));
+    note(std::string(t.name) + " update", b.map_update_elem(fd, key, value.data(), BPF_ANY));
+    note(std::string(t.name) + " lookup value (void*)16", b.map_lookup_elem(fd, key, bad));
+    note(std::string(t.name) + " lookup value runs into a hole", b.map_lookup_elem(fd, key, g.before_hole(8)));
+    note(std::string(t.name) + " lookup key runs into a hole", b.map_lookup_elem(fd, g.before_hole(2), value.data()));
+    note(std::string(t.name) + " delete key (void*)16", b.map_delete_elem(fd, bad));
+    note(std::string(t.name) + " next_key out (void*)16", b.map_get_next_key(fd, nullptr, bad));
+    r.lookup(fd, Bytes(key, key + t.key_size));
+    r.close(fd);
+  }
+  for (uint32_t type : {BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_BLOOM_FILTER}) {
+    const int fd = r.create(type, 0, 8, 4, 0, "bad");
+    if (fd < 0) continue;
+    const std::string name = type == BPF_MAP_TYPE_QUEUE ? "queue" : type == BPF_MAP_TYPE_STACK ? "stack" : "bloom";
+    uint64_t v = 7;
+    errno = 0;
+    note(name + " push (void*)16", b.map_update_elem(fd, nullptr, bad, BPF_ANY));
+    note(name + " push value runs into a hole", b.map_update_elem(fd, nullptr, g.before_hole(4), BPF_ANY));
+    note(name + " push", b.map_update_elem(fd, nullptr, &v, BPF_ANY));
+    note(name + " peek into (void*)16", b.map_lookup_elem(fd, nullptr, bad));
+    note(name + " peek runs into a hole", b.map_lookup_elem(fd, nullptr, g.before_hole(4)));
+    if (type != BPF_MAP_TYPE_BLOOM_FILTER)
+      note(name + " pop into (void*)16", b.map_lookup_and_delete_elem(fd, nullptr, bad));
+    r.lookup_value(fd, std::nullopt, u64(7));
+    r.close(fd);
+  }
+}
+
+// Object calls with NULL and (void*)16 where the kernel reads or writes.
+SCENARIO("COMMON", "badptr", "object_calls_null") {
+  auto& b = r.backend();
+  auto note = [&](const std::string& what, long rc) { r.note(what, rc < 0 ? -errno : rc); };
+  const int fd = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 2);
+  if (fd < 0) return;
+  uint32_t len = sizeof(bpf_map_info);
+  errno = 0;
+  note("info NULL", b.obj_get_info_by_fd(fd, nullptr, &len));
+  note("pin NULL path", b.obj_pin(fd, nullptr));
+  note("get NULL path", b.obj_get(nullptr));
+  emu::BpfAttr a{};
+  a.btf.btf = 0;
+  a.btf.btf_size = 64;
+  note("btf_load NULL blob", b.bpf(BPF_BTF_LOAD, &a, sizeof(a)));
+  a.btf.btf = 16;
+  note("btf_load blob (void*)16", b.bpf(BPF_BTF_LOAD, &a, sizeof(a)));
+  emu::BpfAttr p{};
+  p.prog.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  p.prog.insn_cnt = 2;
+  p.prog.insns = 16;
+  p.prog.license = reinterpret_cast<uintptr_t>("GPL");
+  note("prog_load insns (void*)16", b.bpf(BPF_PROG_LOAD, &p, sizeof(p)));
+  r.close(fd);
+}
+
+}  // namespace bpfemu::conformance
