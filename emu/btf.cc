@@ -99,14 +99,7 @@ int sys_btf_load(const BtfLoadAttr& attr) {
   if (int e = store->new_region(ObjKind::kBtf, data_bytes + kHeaderPage, &region); e != 0) return e;
   memcpy(region.base(), data.data(), data.size());
   auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) BtfHeader();
-  hdr->obj.magic = ObjHeader::kMagic;
-  hdr->obj.header_size = sizeof(BtfHeader);
-  hdr->obj.kind = ObjKind::kBtf;
-  hdr->obj.owner_uid = getuid();
-  hdr->obj.data_size = data_bytes;
-  struct timespec ts {};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  hdr->obj.created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+  init_obj_header(hdr->obj, ObjKind::kBtf, sizeof(BtfHeader), data_bytes);
   hdr->size = attr.btf_size;
   return publish_object(*store, std::make_unique<Btf>(std::move(region)), kCanReadWrite);
 }

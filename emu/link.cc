@@ -65,12 +65,6 @@ bool kernel_has_tracepoint(const std::string& name) {
   return names == nullptr || names->count(name) != 0;
 }
 
-uint64_t boottime_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 }  // namespace
 
 int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie) {
@@ -92,12 +86,7 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
   Region region;
   if (int e = store->new_region(ObjKind::kLink, kHeaderPage, &region); e != 0) return e;
   auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) LinkHeader();
-  hdr->obj.magic = ObjHeader::kMagic;
-  hdr->obj.header_size = sizeof(LinkHeader);
-  hdr->obj.kind = ObjKind::kLink;
-  hdr->obj.owner_uid = getuid();
-  hdr->obj.data_size = 0;
-  hdr->obj.created_ns = boottime_ns();
+  init_obj_header(hdr->obj, ObjKind::kLink, sizeof(LinkHeader), 0);
   hdr->type = BPF_LINK_TYPE_RAW_TRACEPOINT;
   hdr->prog_id = prog->id();
   hdr->prog_type = type;
@@ -148,15 +137,6 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                   "link_type:\traw_tracepoint\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
                   "tp_name:\t%s\n",
                   link.id(), h.prog_id, h.tp_name);
-}
-
-void link_release_refs(const LinkHeader& hdr, Store& store) {
-  if (hdr.prog_id == 0) return;
-  int err = 0;
-  Object* prog = view_of(store, ObjKind::kProg, hdr.prog_id, &err);
-  if (prog == nullptr) return;
-  prog->obj_header().krefs.fetch_sub(1);
-  collect_object(store, ObjKind::kProg, hdr.prog_id);
 }
 
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {

@@ -42,8 +42,6 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
 int link_get_info(const Link& link, void* uinfo, uint32_t* info_len);
 // fdinfo lines of a link.
 int link_fdinfo(const Link& link, char* buf, int size);
-// Drops the reference a freed link held on its program (the store's release hook).
-void link_release_refs(const LinkHeader& hdr, Store& store);
 // Runs every program linked to raw tracepoint `name` with the nargs u64
 // arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);

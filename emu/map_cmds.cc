@@ -115,12 +115,6 @@ bool is_queue_or_stack(const Map& m) {
   return t != nullptr && t->shape == MapShape::kQueue;
 }
 
-uint64_t boottime_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 }  // namespace
 
 bool fits_in_memory(uint64_t bytes) {
@@ -192,12 +186,7 @@ int sys_map_create(const MapAttr& in) {
   if (int e = store->new_region(ObjKind::kMap, data_bytes + kHeaderPage, &region); e != 0)
     return log_reason(e, "cannot make the map's storage");
   auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) MapHeader();
-  hdr->obj.magic = ObjHeader::kMagic;
-  hdr->obj.header_size = sizeof(MapHeader);
-  hdr->obj.kind = ObjKind::kMap;
-  hdr->obj.owner_uid = getuid();
-  hdr->obj.data_size = data_bytes;
-  hdr->obj.created_ns = boottime_ns();
+  init_obj_header(hdr->obj, ObjKind::kMap, sizeof(MapHeader), data_bytes);
   hdr->nr_cpus = ncpus;
   hdr->attr = attr;
   hdr->attr.map_flags &= ~kAccessMask;  // access flags belong to the fd, not the map

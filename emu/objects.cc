@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <string>
@@ -200,44 +201,35 @@ void close_all_at_exit() {
   }
 }
 
+// The kind's header of the object whose data file is data_fd (the last page).
+template <class Header>
+bool read_kind_header(int data_fd, Header* hdr) {
+  struct stat st {};
+  return fstat(data_fd, &st) == 0 && st.st_size >= static_cast<off_t>(kHeaderPage) &&
+         pread(data_fd, hdr, sizeof(*hdr), st.st_size - static_cast<off_t>(kHeaderPage)) ==
+             static_cast<ssize_t>(sizeof(*hdr));
+}
+
 // Freeing an object drops the references it held (the store calls this).
 void release_refs(Store& store, ObjKind kind, int data_fd) {
   if (kind == ObjKind::kMap) {
-    // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
-    struct stat st {};
     MapHeader hdr;
-    if (fstat(data_fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderPage) ||
-        pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) != static_cast<ssize_t>(sizeof(hdr)))
-      return;
+    if (!read_kind_header(data_fd, &hdr)) return;
     if (hdr.attr.map_type == BPF_MAP_TYPE_PROG_ARRAY) {
       std::vector<uint8_t> slots(uint64_t{hdr.attr.max_entries} * 4);
       if (pread(data_fd, slots.data(), slots.size(), 0) == static_cast<ssize_t>(slots.size()))
         maptypes::prog_array_release(slots.data(), hdr.attr.max_entries);
     }
-    if (const uint32_t btf_id = hdr.attr.btf_fd; btf_id != 0) {
-      int err = 0;
-      if (Object* btf = view_of(store, ObjKind::kBtf, btf_id, &err); btf != nullptr) {
-        btf->obj_header().krefs.fetch_sub(1);
-        collect_object(store, ObjKind::kBtf, btf_id);
-      }
-    }
-    return;
-  }
-  if (kind == ObjKind::kLink) {
-    struct stat st {};
+    // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
+    if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
+  } else if (kind == ObjKind::kLink) {
     LinkHeader hdr{};
-    if (fstat(data_fd, &st) == 0 && st.st_size >= static_cast<off_t>(kHeaderPage) &&
-        pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) == static_cast<ssize_t>(sizeof(hdr)))
-      link_release_refs(hdr, store);
-    return;
+    if (read_kind_header(data_fd, &hdr) && hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
+  } else if (kind == ObjKind::kProg) {
+    ProgHeader hdr{};
+    if (!read_kind_header(data_fd, &hdr)) return;
+    for (uint32_t i = 0; i < hdr.nr_map_ids && i < kMaxUsedMaps; ++i) drop_object_ref(store, ObjKind::kMap, hdr.map_ids[i]);
   }
-  if (kind != ObjKind::kProg) return;
-  struct stat st {};
-  ProgHeader hdr{};
-  if (fstat(data_fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderPage) ||
-      pread(data_fd, &hdr, sizeof(hdr), st.st_size - static_cast<off_t>(kHeaderPage)) != static_cast<ssize_t>(sizeof(hdr)))
-    return;
-  prog_release_refs(hdr, store);
 }
 
 // fd_objects() for the map families: program fds stored in prog arrays.
@@ -256,12 +248,7 @@ int fd_object_get(int ufd, maptypes::ObjRef* ref) {
 
 void fd_object_put(const maptypes::ObjRef& ref) {
   int err = 0;
-  Store* store = Store::current(&err);
-  if (store == nullptr) return;
-  Object* obj = view_of(*store, ref.kind, ref.id, &err);
-  if (obj == nullptr) return;
-  obj->obj_header().krefs.fetch_sub(1);
-  collect_object(*store, ref.kind, ref.id);
+  if (Store* store = Store::current(&err)) drop_object_ref(*store, ref.kind, ref.id);
 }
 
 const maptypes::FdObjects kFdObjects{fd_object_get, fd_object_put};
@@ -276,6 +263,25 @@ void arm_exit_handler() {
 }
 
 }  // namespace
+
+void init_obj_header(ObjHeader& hdr, ObjKind kind, uint32_t header_size, uint64_t data_size) {
+  struct timespec ts {};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  hdr.magic = ObjHeader::kMagic;
+  hdr.header_size = header_size;
+  hdr.kind = kind;
+  hdr.owner_uid = getuid();
+  hdr.data_size = data_size;
+  hdr.created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void drop_object_ref(Store& store, ObjKind kind, uint32_t id) {
+  int err = 0;
+  Object* obj = view_of(store, kind, id, &err);
+  if (obj == nullptr) return;
+  obj->obj_header().krefs.fetch_sub(1);
+  collect_object(store, kind, id);
+}
 
 int publish_object(Store& store, std::unique_ptr<Object> obj, uint8_t access) {
   arm_exit_handler();

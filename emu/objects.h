@@ -17,6 +17,15 @@
 
 namespace bpfemu::emu {
 
+// Fills the header every kind starts with, for a new object of `kind` whose
+// whole header is header_size bytes and data area data_size bytes: owned by
+// this user, created now (CLOCK_BOOTTIME); the store gives it its id.
+void init_obj_header(ObjHeader& hdr, ObjKind kind, uint32_t header_size, uint64_t data_size);
+// Drops a reference one object held on (kind, id) -- a map's BTF, a program's
+// maps, a link's program, a prog array slot's program -- freeing it when
+// nothing references it any more.
+void drop_object_ref(Store& store, ObjKind kind, uint32_t id);
+
 // Publishes a new object (its header filled in but for the id) in `store` and
 // returns its first fd with `access`, or -errno (the object is then dropped).
 int publish_object(Store& store, std::unique_ptr<Object> obj, uint8_t access);

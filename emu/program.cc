@@ -55,12 +55,6 @@ struct ProgInfo {
 };
 static_assert(sizeof(ProgInfo) == 232);
 
-uint64_t boottime_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 bool kernel_isalnum(unsigned char c) {
   if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
   return c >= 0xC0 && c != 0xD7 && c != 0xF7;
@@ -385,12 +379,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
   if (int e = store->new_region(ObjKind::kProg, data_bytes + kHeaderPage, &region); e != 0) return e;
   memcpy(region.base(), insns.data(), bytes);
   auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) ProgHeader();
-  hdr->obj.magic = ObjHeader::kMagic;
-  hdr->obj.header_size = sizeof(ProgHeader);
-  hdr->obj.kind = ObjKind::kProg;
-  hdr->obj.owner_uid = getuid();
-  hdr->obj.data_size = data_bytes;
-  hdr->obj.created_ns = boottime_ns();
+  init_obj_header(hdr->obj, ObjKind::kProg, sizeof(ProgHeader), data_bytes);
   hdr->prog_type = a.prog_type;
   hdr->expected_attach_type = attach;
   hdr->insn_cnt = a.insn_cnt;
@@ -407,16 +396,6 @@ int sys_prog_load(const ProgLoadAttr& a) {
     for (Map* m : maps) m->obj_header().krefs.fetch_sub(1);
   }
   return fd;
-}
-
-void prog_release_refs(const ProgHeader& hdr, Store& store) {
-  for (uint32_t i = 0; i < hdr.nr_map_ids && i < kMaxUsedMaps; ++i) {
-    int err = 0;
-    Object* m = view_of(store, ObjKind::kMap, hdr.map_ids[i], &err);
-    if (m == nullptr) continue;
-    m->obj_header().krefs.fetch_sub(1);
-    collect_object(store, ObjKind::kMap, hdr.map_ids[i]);
-  }
 }
 
 int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len) {

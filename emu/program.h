@@ -76,7 +76,5 @@ struct ProgLoadAttr {
 int sys_prog_load(const ProgLoadAttr& attr);
 // BPF_OBJ_GET_INFO_BY_FD on a program (struct bpf_prog_info).
 int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len);
-// Drops the references a freed program held (the store's release hook).
-void prog_release_refs(const ProgHeader& hdr, class Store& store);
 
 }  // namespace bpfemu::emu
