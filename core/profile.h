@@ -28,8 +28,9 @@ struct KernelProfile {
   // LRU local free target scales with max_entries / nr_cpus (6.15+) instead of a
   // fixed 128.
   bool lru_scaled_target_free;
-  // bpf_map_info size the kernel copies out.
+  // bpf_map_info and bpf_link_info sizes the kernel copies out.
   unsigned map_info_size;
+  unsigned link_info_size;
   // BPF_OBJ_GET_INFO_BY_FD starts from the caller's bpf_map_info (copy_from_user,
   // needed for the 6.18 map hash), so fields the kernel does not set for this map
   // (ifindex, netns, BTF ids, ...) come back as given. 6.1 starts from zeros.

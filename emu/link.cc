@@ -32,8 +32,8 @@ namespace {
 
 constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
 
-// struct bpf_link_info's start and its raw_tracepoint part (6.18: 64 bytes in
-// all, 6.1: 48).
+// struct bpf_link_info's start and its raw_tracepoint part (6.18's 64 bytes;
+// the profile says how many a kernel copies).
 struct LinkInfo {
   uint32_t type, id, prog_id, pad;
   uint64_t tp_name;
@@ -100,7 +100,7 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
 
 int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
   const LinkHeader& h = link.header();
-  const uint32_t kernel_size = active_profile().major > 6 || active_profile().minor >= 10 ? 64 : 48;
+  const uint32_t kernel_size = active_profile().link_info_size;
   uint32_t len = *info_len;
   if (int e = check_uarg_tail_zero(uinfo, kernel_size, &len, "bpf_link_info"); e != 0) return e;
   LinkInfo info{};
