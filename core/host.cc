@@ -5,7 +5,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 
 #include "core/cpu.h"
 #include "core/libbpf_btf.h"
@@ -32,24 +31,6 @@ int parse_possible(const char* s) {
   return max_id + 1;
 }
 
-using StructSizeMap = std::map<std::string, unsigned, std::less<>>;
-
-// sizeof every named struct in the running kernel's BTF (empty without
-// libbpf or a readable BTF).
-StructSizeMap read_vmlinux_struct_sizes() {
-  StructSizeMap out;
-  const LibbpfBtf* lib = libbpf_btf();
-  if (lib == nullptr) return out;
-  BtfHandle btf(*lib, lib->parse("/sys/kernel/btf/vmlinux", nullptr));
-  if (btf.get() == nullptr) return out;
-  for (uint32_t id = 1, n = lib->type_cnt(btf.get()); id < n; ++id) {
-    const btf_type* t = lib->type_by_id(btf.get(), id);
-    if (t == nullptr || BTF_INFO_KIND(t->info) != BTF_KIND_STRUCT || t->name_off == 0) continue;
-    if (const char* name = lib->name_by_offset(btf.get(), t->name_off)) out.emplace(name, t->size);
-  }
-  return out;
-}
-
 class RealHost final : public Host {
  public:
   std::string kernel_release() const override {
@@ -70,11 +51,11 @@ class RealHost final : public Host {
     return n;
   }
   std::string shm_root() const override { return "/dev/shm"; }
-  // The BTF is parsed once, on the first question.
   std::optional<unsigned> kernel_struct_size(std::string_view name) const override {
-    static const StructSizeMap* const sizes = new StructSizeMap(read_vmlinux_struct_sizes());
-    auto it = sizes->find(name);
-    if (it == sizes->end()) return std::nullopt;
+    const VmlinuxTypes* types = vmlinux_types();
+    if (types == nullptr) return std::nullopt;
+    auto it = types->struct_sizes.find(name);
+    if (it == types->struct_sizes.end()) return std::nullopt;
     return it->second;
   }
 };

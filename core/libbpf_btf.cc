@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstring>
+
 // libbpf's own symbols, when the process has libbpf linked in (statically, or
 // a libbpf.so it was linked with): weak, so that nothing requires them.
 extern "C" {
@@ -65,6 +67,29 @@ const LibbpfBtf* load() {
 const LibbpfBtf* libbpf_btf() {
   static const LibbpfBtf* const api = load();
   return api;
+}
+
+const VmlinuxTypes* vmlinux_types() {
+  static const VmlinuxTypes* const types = []() -> const VmlinuxTypes* {
+    const LibbpfBtf* lib = libbpf_btf();
+    if (lib == nullptr) return nullptr;
+    BtfHandle btf(*lib, lib->parse("/sys/kernel/btf/vmlinux", nullptr));
+    if (btf.get() == nullptr) return nullptr;
+    auto* out = new VmlinuxTypes();
+    for (uint32_t id = 1, n = lib->type_cnt(btf.get()); id < n; ++id) {
+      const btf_type* t = lib->type_by_id(btf.get(), id);
+      if (t == nullptr || t->name_off == 0) continue;
+      const char* name = lib->name_by_offset(btf.get(), t->name_off);
+      if (name == nullptr) continue;
+      if (BTF_INFO_KIND(t->info) == BTF_KIND_STRUCT) {
+        out->struct_sizes.emplace(name, t->size);
+      } else if (BTF_INFO_KIND(t->info) == BTF_KIND_TYPEDEF && strncmp(name, "btf_trace_", 10) == 0) {
+        out->raw_tracepoints.insert(name + 10);
+      }
+    }
+    return out;
+  }();
+  return types;
 }
 
 }  // namespace bpfemu

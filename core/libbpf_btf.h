@@ -9,6 +9,9 @@
 #include <linux/btf.h>
 
 #include <cstdint>
+#include <map>
+#include <set>
+#include <string>
 
 namespace bpfemu {
 
@@ -25,6 +28,15 @@ struct LibbpfBtf {
 
 // libbpf's BTF calls, or nullptr when libbpf.so.1 cannot be loaded.
 const LibbpfBtf* libbpf_btf();
+
+// What the emulator needs from the running kernel's BTF, read in one pass.
+struct VmlinuxTypes {
+  std::map<std::string, unsigned, std::less<>> struct_sizes;  // sizeof each named struct
+  std::set<std::string, std::less<>> raw_tracepoints;         // from the btf_trace_<name> typedefs
+};
+// /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
+// BTF cannot be had.
+const VmlinuxTypes* vmlinux_types();
 
 // Owns a parsed BTF (btf__free at the end of the scope).
 class BtfHandle {

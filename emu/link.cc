@@ -9,8 +9,6 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -43,26 +41,11 @@ struct LinkInfo {
 };
 static_assert(sizeof(LinkInfo) == 64);
 
-// Whether the running kernel has raw tracepoint `name`: its BTF declares a
-// btf_trace_<name> typedef for each. Unknown (true) without a readable BTF.
+// Whether the running kernel has raw tracepoint `name` (its BTF declares a
+// btf_trace_<name> typedef for each); unknown, so true, without its BTF.
 bool kernel_has_tracepoint(const std::string& name) {
-  static std::once_flag once;
-  static std::set<std::string, std::less<>>* names = nullptr;
-  std::call_once(once, [] {
-    const LibbpfBtf* lib = libbpf_btf();
-    if (lib == nullptr) return;
-    BtfHandle btf(*lib, lib->parse("/sys/kernel/btf/vmlinux", nullptr));
-    if (btf.get() == nullptr) return;
-    auto* found = new std::set<std::string, std::less<>>();
-    for (uint32_t id = 1, n = lib->type_cnt(btf.get()); id < n; ++id) {
-      const btf_type* t = lib->type_by_id(btf.get(), id);
-      if (t == nullptr || BTF_INFO_KIND(t->info) != BTF_KIND_TYPEDEF) continue;
-      const char* tn = lib->name_by_offset(btf.get(), t->name_off);
-      if (tn != nullptr && strncmp(tn, "btf_trace_", 10) == 0) found->insert(tn + 10);
-    }
-    names = found;
-  });
-  return names == nullptr || names->count(name) != 0;
+  const VmlinuxTypes* types = vmlinux_types();
+  return types == nullptr || types->raw_tracepoints.count(name) != 0;
 }
 
 }  // namespace
