@@ -43,6 +43,16 @@ void trace_append(const std::string& text) {
   }
 }
 
+size_t trace_read(char* buf, size_t size) {
+  if (buf == nullptr || size == 0) return 0;
+  std::lock_guard<std::mutex> lock(g_trace_mu);
+  const size_t n = std::min(size - 1, g_trace.size());
+  memcpy(buf, g_trace.data(), n);
+  buf[n] = '\0';
+  g_trace.erase(0, n);
+  return n;
+}
+
 int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval) {
   EmulatorScope scope;  // the emulator's own file calls must not reach the libc interposers
   ObjKind kind = ObjKind::kNone;

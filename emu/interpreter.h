@@ -116,6 +116,9 @@ class ScopedInsnBudget {
 // Adds bpf_trace_printk output to what bpfemu_trace_read returns (and to
 // $BPFEMU_TRACE).
 void trace_append(const std::string& text);
+// bpfemu_trace_read: moves what fits (size - 1 bytes at most, NUL-terminated)
+// out of the output not read yet; the rest stays for the next reader.
+size_t trace_read(char* buf, size_t size);
 // bpfemu_prog_fire (bpfemu/programs.h).
 int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
 
