@@ -257,7 +257,7 @@ int64_t Machine::func_arg(uint64_t reg) const {
   return static_cast<int64_t>((reg - first) / sizeof(bpf_insn));
 }
 
-bool Machine::load(uint32_t, uint64_t addr, uint32_t size, uint64_t* out) {
+bool Machine::load(uint64_t addr, uint32_t size, uint64_t* out) {
   const auto ctx = reinterpret_cast<uint64_t>(env_.ctx);
   if (env_.ctx_model != nullptr && addr >= ctx && addr < ctx + env_.ctx_size &&
       env_.ctx_model->load(static_cast<uint32_t>(addr - ctx), size, out))
@@ -273,7 +273,7 @@ bool Machine::load(uint32_t, uint64_t addr, uint32_t size, uint64_t* out) {
   return true;
 }
 
-bool Machine::store(uint32_t, uint64_t addr, uint32_t size, uint64_t v) {
+bool Machine::store(uint64_t addr, uint32_t size, uint64_t v) {
   const auto ctx = reinterpret_cast<uint64_t>(env_.ctx);
   if (env_.ctx_model != nullptr && addr >= ctx && addr < ctx + env_.ctx_size &&
       !env_.ctx_model->store_allowed(static_cast<uint32_t>(addr - ctx), size))
@@ -284,7 +284,7 @@ bool Machine::store(uint32_t, uint64_t addr, uint32_t size, uint64_t v) {
   return true;
 }
 
-bool Machine::atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs) {
+bool Machine::atomic(const bpf_insn& in, uint64_t* regs) {
   const uint32_t size = size_bytes(in.code);
   const int32_t op = in.imm;
   if (op == kLoadAcquire) {
@@ -350,7 +350,6 @@ bool Machine::atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs) {
       }
       return true;
     default:
-      (void)pc;
       return fault("unknown atomic operation 0x%x", static_cast<unsigned>(op));
   }
 }
@@ -390,7 +389,7 @@ bool Machine::ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out) {
   }
 }
 
-bool Machine::helper(uint32_t, int32_t id, uint64_t* regs) {
+bool Machine::helper(int32_t id, uint64_t* regs) {
   const HelperDef* def = id > 0 ? helper_by_id(static_cast<uint32_t>(id)) : nullptr;
   if (def == nullptr) return fault("call to unknown helper %d", id);
   if (def->fn == nullptr) return fault("helper bpf_%s (%d) is not emulated yet", def->name, id);
@@ -496,7 +495,7 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
             const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
             if (!call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0])) return false;
           } else if (in.src_reg == 0) {
-            if (!helper(pc, in.imm, regs)) return false;
+            if (!helper(in.imm, regs)) return false;
           } else {
             return fault("kfunc calls are not emulated");
           }
@@ -512,21 +511,21 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         pc_ = pc;
         const uint32_t size = size_bytes(in.code);
         uint64_t v = 0;
-        if (!load(pc, regs[in.src_reg & 15] + static_cast<int64_t>(in.off), size, &v)) return false;
+        if (!load(regs[in.src_reg & 15] + static_cast<int64_t>(in.off), size, &v)) return false;
         dst = BPF_MODE(in.code) == kMemSx ? sign_extend(v, size) : v;
         break;
       }
       case BPF_ST:
         pc_ = pc;
-        if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code),
+        if (!store(dst + static_cast<int64_t>(in.off), size_bytes(in.code),
                    static_cast<uint64_t>(static_cast<int64_t>(in.imm))))
           return false;
         break;
       case BPF_STX:
         pc_ = pc;
         if (BPF_MODE(in.code) == BPF_ATOMIC) {
-          if (!atomic(pc, in, regs)) return false;
-        } else if (!store(pc, dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg & 15])) {
+          if (!atomic(in, regs)) return false;
+        } else if (!store(dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg & 15])) {
           return false;
         }
         break;

@@ -169,10 +169,10 @@ class Machine {
 
  private:
   bool exec(uint32_t pc, uint64_t* regs, uint64_t* r0);
-  bool helper(uint32_t pc, int32_t id, uint64_t* regs);
-  bool load(uint32_t pc, uint64_t addr, uint32_t size, uint64_t* out);
-  bool store(uint32_t pc, uint64_t addr, uint32_t size, uint64_t v);
-  bool atomic(uint32_t pc, const bpf_insn& in, uint64_t* regs);
+  bool helper(int32_t id, uint64_t* regs);
+  bool load(uint64_t addr, uint32_t size, uint64_t* out);
+  bool store(uint64_t addr, uint32_t size, uint64_t v);
+  bool atomic(const bpf_insn& in, uint64_t* regs);
   bool ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out);
   // bpf_tail_call: true with *pc set to the next instruction to run (the
   // target's first, or the one after the call when there is no target).
