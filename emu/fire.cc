@@ -65,9 +65,7 @@ int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* r
   const auto& prog = *static_cast<const Program*>(obj);
   RunEnv env;
   if (int e = add_program_maps(prog, &env); e != 0) return e;
-  env.ctx = static_cast<uint8_t*>(ctx);
-  env.ctx_size = ctx_size;
-  if (ctx != nullptr && ctx_size != 0) env.memory.add(ctx, ctx_size, true);
+  env.set_ctx(ctx, ctx_size, true);
   ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
   uint64_t r0 = 0;
   const int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0);

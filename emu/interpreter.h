@@ -85,6 +85,13 @@ struct RunEnv {
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)
   std::string error;                    // why the run stopped, when it failed
   uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
+
+  // Makes [p, p + size) the context r1 points to, reachable by the program.
+  void set_ctx(void* p, uint32_t size, bool writable) {
+    ctx = static_cast<uint8_t*>(p);
+    ctx_size = size;
+    if (p != nullptr && size != 0) memory.add(p, size, writable);
+  }
 };
 
 // Adds the maps `prog` uses (as this process sees them) to env.maps: 0 or

@@ -146,9 +146,7 @@ int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, 
     const auto& prog = *static_cast<Program*>(p);
     RunEnv env;
     if (int e = add_program_maps(prog, &env); e != 0) return e;
-    env.ctx = reinterpret_cast<uint8_t*>(ctx.data());
-    env.ctx_size = nargs * 8;
-    if (nargs != 0) env.memory.add(ctx.data(), nargs * 8, false);
+    env.set_ctx(ctx.data(), nargs * 8, false);
     uint64_t r0 = 0;
     if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx.data()), &r0); e != 0) return e;
     ++ran;

@@ -117,9 +117,7 @@ int run_syscall(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& 
   if (a.ctx_size_in > 0xffff) return log_reason(-EINVAL, "ctx_size_in %u is above U16_MAX", a.ctx_size_in);
   std::vector<uint8_t> ctx(a.ctx_size_in);
   if (!ctx.empty() && copy_from_user(ctx.data(), uptr(a.ctx_in), ctx.size()) != 0) return -EFAULT;
-  env.ctx = ctx.data();
-  env.ctx_size = static_cast<uint32_t>(ctx.size());
-  if (!ctx.empty()) env.memory.add(ctx.data(), ctx.size(), true);
+  env.set_ctx(ctx.data(), static_cast<uint32_t>(ctx.size()), true);
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.empty() ? nullptr : ctx.data()), 1, &retval,
                          &duration);
@@ -142,9 +140,7 @@ int run_raw_tp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& e
     return log_reason(-ENXIO, "cpu %u is not online", a.cpu);
   std::vector<uint8_t> args(a.ctx_size_in);
   if (!args.empty() && copy_from_user(args.data(), uptr(a.ctx_in), args.size()) != 0) return -EFAULT;
-  env.ctx = args.data();
-  env.ctx_size = static_cast<uint32_t>(args.size());
-  if (!args.empty()) env.memory.add(args.data(), args.size(), false);
+  env.set_ctx(args.data(), static_cast<uint32_t>(args.size()), false);
   ScopedCpu cpu(a.flags & BPF_F_TEST_RUN_ON_CPU ? static_cast<int>(a.cpu) : current_cpu());
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(args.data()), 1, &retval, &duration); e != 0) return e;
@@ -188,11 +184,9 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   uint8_t md[24] = {};
   const uint32_t loopback_ifindex = 1;
   memcpy(md + 12, &loopback_ifindex, sizeof(loopback_ifindex));
-  env.ctx = md;
-  env.ctx_size = sizeof(md);
+  env.set_ctx(md, sizeof(md), false);
   env.ctx_model = &x;
   env.xdp = &buf;
-  env.memory.add(md, sizeof(md), false);
   env.memory.add(buf.data, a.data_size_in, true);
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(md), a.repeat, &retval, &duration); e != 0) return e;
@@ -289,10 +283,8 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   set_u32(ctx, kProtocol, proto_be);
   set_u32(ctx, kIfindex, 1);
   if (u32_at(ctx, kWireLen) == 0) set_u32(ctx, kWireLen, len);
-  env.ctx = ctx.data();
-  env.ctx_size = kSkbSize;
+  env.set_ctx(ctx.data(), kSkbSize, true);
   env.ctx_model = &s;
-  env.memory.add(ctx.data(), kSkbSize, true);
   env.memory.add(s.data, len, true);
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.data()), a.repeat, &retval, &duration); e != 0)
