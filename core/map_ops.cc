@@ -26,6 +26,16 @@ void* generic_prog_lookup(void* map, const void* key) {
 
 }  // namespace
 
+namespace {
+std::atomic<void (*)(Map&)> g_poll_notifier{nullptr};
+}  // namespace
+
+void set_poll_notifier(void (*notify)(Map& map)) { g_poll_notifier.store(notify, std::memory_order_release); }
+
+void notify_pollers(Map& map) {
+  if (auto notify = g_poll_notifier.load(std::memory_order_acquire); notify != nullptr) notify(map);
+}
+
 void MapOps::bind_view(Map& map) const { map.set_fast({generic_lookup, generic_update}); }
 
 void MapOps::gen_lookup(Map& map, prog::InlineLookup* out) const {

@@ -138,6 +138,16 @@ class MapOps {
   virtual bool mmapable(const Map&) const { return false; }
   // Bytes of the data area a mapping may cover from offset 0 (-EINVAL past it).
   virtual uint64_t mmap_size(const Map&) const { return 0; }
+  // The family's own checks of a mapping of [offset, offset + len) (page
+  // multiples): 0 or -errno (a ring buffer maps only its consumer page writable).
+  virtual int mmap_check(const Map&, uint64_t /*offset*/, uint64_t /*len*/, bool /*writable*/) const { return 0; }
+  // Mapping offsets that show earlier pages again: [from, from + len) maps the
+  // data area's [from - len, from) (a ring buffer's records, mapped twice).
+  struct MmapMirror {
+    uint64_t from = 0;
+    uint64_t len = 0;
+  };
+  virtual MmapMirror mmap_mirror(const Map&) const { return {}; }
   // The kernel's map_poll: EPOLL* bits ready now (EPOLLERR for types without one).
   virtual uint32_t poll(Map&) const { return 0x008; /* EPOLLERR */ }
 
@@ -160,7 +170,19 @@ class MapOps {
   virtual long prog_pop(Map&, void*) const { return -EINVAL; }
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+  // Ring buffers: __bpf_ringbuf_reserve (the record's data, or nullptr when it
+  // does not fit), bpf_ringbuf_commit (which wakes pollers as its flags and
+  // the consumer's position say) and bpf_ringbuf_query.
+  virtual void* prog_ringbuf_reserve(Map&, uint64_t /*size*/) const { return nullptr; }
+  virtual void prog_ringbuf_commit(Map&, void* /*sample*/, uint64_t /*flags*/, bool /*discard*/) const {}
+  virtual uint64_t prog_ringbuf_query(Map&, uint64_t /*flags*/) const { return 0; }
 };
+
+// Wakes whoever waits in poll/epoll on the map's fds, in any process (the
+// kernel's wake_up of the map's wait queue). emu/ provides it: wait channels
+// belong to the object model.
+void set_poll_notifier(void (*notify)(Map& map));
+void notify_pollers(Map& map);
 
 // Fast ops that take the caller's pointers, around one that takes the
 // emulator's, for maps with KeyT keys and 8-byte values: one fault-safe load

@@ -15,7 +15,7 @@ namespace bpfemu {
 // sizeof the kernel structures map_mem_usage counts. They depend on the kernel's
 // build (config, backports), not only its version: see struct_sizes().
 struct KernelStructSizes {
-  unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter;
+  unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter, bpf_ringbuf_map;
 };
 
 struct KernelProfile {

@@ -22,6 +22,8 @@ Region& Region::operator=(Region&& other) noexcept {
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
     fd_ = std::exchange(other.fd_, -1);
+    mirror_ = std::exchange(other.mirror_, nullptr);
+    mirror_len_ = std::exchange(other.mirror_len_, 0);
     temp_path_ = std::move(other.temp_path_);
     other.temp_path_.clear();
   }
@@ -30,6 +32,9 @@ Region& Region::operator=(Region&& other) noexcept {
 
 void Region::reset() {
   if (base_ != nullptr) munmap(base_, size_);
+  if (mirror_ != nullptr) munmap(mirror_, 2 * mirror_len_);
+  mirror_ = nullptr;
+  mirror_len_ = 0;
   if (fd_ >= 0) ::close(fd_);
   if (!temp_path_.empty()) ::unlink(temp_path_.c_str());
   base_ = nullptr;
@@ -93,6 +98,25 @@ int Region::attach(const std::string& path, Region& out) {
   out.size_ = static_cast<size_t>(st.st_size);
   out.fd_ = fd;
   return 0;
+}
+
+uint8_t* Region::mirrored(uint64_t offset, uint64_t len) {
+  if (mirror_ != nullptr) return mirror_;
+  if (fd_ < 0 || len == 0 || offset + len > size_) return nullptr;
+  // Reserve both halves at once, then put the same file pages in each.
+  void* area = mmap(nullptr, 2 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (area == MAP_FAILED) return nullptr;
+  auto* lo = static_cast<uint8_t*>(area);
+  for (uint8_t* half : {lo, lo + len}) {
+    if (mmap(half, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd_, static_cast<off_t>(offset)) ==
+        MAP_FAILED) {
+      munmap(area, 2 * len);
+      return nullptr;
+    }
+  }
+  mirror_ = lo;
+  mirror_len_ = len;
+  return mirror_;
 }
 
 int Region::link_to(const std::string& path) {

@@ -32,6 +32,13 @@ class Region {
   // Gives a region made by create() the name `path`: 0, or -errno (-EEXIST when taken).
   int link_to(const std::string& path);
 
+  // Maps the file's bytes [offset, offset + len) twice, back to back, so that
+  // a ring in them reads and writes contiguously across its end (the kernel
+  // maps a ring buffer's data pages twice for the same reason). offset and len
+  // must be page multiples. The mapping lives as long as the region; a second
+  // call returns the first one's. nullptr when the address space is short.
+  uint8_t* mirrored(uint64_t offset, uint64_t len);
+
   uint8_t* base() const { return base_; }
   size_t size() const { return size_; }
   int fd() const { return fd_; }
@@ -45,6 +52,8 @@ class Region {
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
   int fd_ = -1;
+  uint8_t* mirror_ = nullptr;  // mirrored(): 2 * mirror_len_ bytes
+  uint64_t mirror_len_ = 0;
   std::string temp_path_;  // when the directory had no O_TMPFILE: the file's temporary name
 };
 

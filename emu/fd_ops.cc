@@ -1,8 +1,10 @@
 #include "emu/fd_ops.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -82,6 +84,30 @@ void add_writable(Store* store, uint32_t id, int delta) {
   int err = 0;
   Object* obj = view_of(*store, ObjKind::kMap, id, &err);
   if (obj != nullptr) obj->obj_header().writable_mmaps.fetch_add(static_cast<uint32_t>(delta));
+}
+
+// Maps [offset, offset + span) of a map's data file at addr (with the
+// caller's flags), showing the mirror's offsets as the pages they repeat.
+void* map_data(int data, void* addr, uint64_t span, int prot, int flags, uint64_t offset,
+               const maptypes::MapOps::MmapMirror& mirror) {
+  const int share = (flags & ~MAP_TYPE) | MAP_SHARED;
+  if (mirror.len == 0 || offset + span <= mirror.from) return mmap(addr, span, prot, share, data, static_cast<off_t>(offset));
+  // Reserve the whole span where the caller asked, then fill it in two parts.
+  const int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+  void* area = mmap(addr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | fixed, -1, 0);
+  if (area == MAP_FAILED) return MAP_FAILED;
+  auto* base = static_cast<uint8_t*>(area);
+  const uint64_t direct = offset < mirror.from ? mirror.from - offset : 0;
+  const int place = (share & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
+  if ((direct != 0 && mmap(base, direct, prot, place, data, static_cast<off_t>(offset)) == MAP_FAILED) ||
+      mmap(base + direct, span - direct, prot, place, data,
+           static_cast<off_t>(offset + direct - mirror.len)) == MAP_FAILED) {
+    const int err = errno;
+    munmap(area, span);
+    errno = err;
+    return MAP_FAILED;
+  }
+  return area;
 }
 
 }  // namespace
@@ -177,12 +203,14 @@ int sys_mmap(int fd, void* addr, size_t len, int prot, int flags, off_t offset, 
   if (writable && (m->attr().map_flags & BPF_F_RDONLY_PROG))
     return log_reason(-EACCES, "map %u is read-only for programs: no writable mappings", m->id());
   if (!m->ops().mmapable(*m)) return log_reason(-EINVAL, "map %u was not created with BPF_F_MMAPABLE", m->id());
+  if (int r = m->ops().mmap_check(*m, static_cast<uint64_t>(offset), span, writable); r != 0)
+    return log_reason(r, "this part of map %u cannot be mapped %s", m->id(), writable ? "writable" : "so");
   if (static_cast<uint64_t>(offset) + span > m->ops().mmap_size(*m))
     return log_reason(-EINVAL, "the mapping reaches past the map's values");
   Store* store = m->store();
   int data = open(store->data_path(ObjKind::kMap, m->id()).c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
   if (data < 0) return -errno;
-  void* p = mmap(addr, len, prot, (flags & ~MAP_TYPE) | MAP_SHARED, data, offset);
+  void* p = map_data(data, addr, span, prot, flags, static_cast<uint64_t>(offset), m->ops().mmap_mirror(*m));
   const int map_errno = errno;
   close(data);
   if (p == MAP_FAILED) return -map_errno;
@@ -243,6 +271,69 @@ bool is_map_mapping(void* addr, size_t len) {
   if (it == all.begin()) return false;
   --it;
   return lo < it->first + it->second.len && lo + len > it->first;
+}
+
+}  // namespace bpfemu::emu
+
+namespace bpfemu::emu {
+namespace {
+
+// This process's end of map m's wake channel: a FIFO in the store, opened
+// read-write so that writing never blocks on or signals a missing reader.
+int wake_fd_of(Map& m) {
+  if (const int fd = m.wake_fd(); fd >= 0) return fd;
+  const std::string path = m.store()->data_path(ObjKind::kMap, m.id()) + ".wake";
+  if (mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST) return -errno;
+  const int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  return m.adopt_wake_fd(fd);
+}
+
+// maptypes::notify_pollers: one byte, to whoever waits in any process. A full
+// FIFO already holds a wake-up.
+void wake_pollers(Map& m) {
+  const int saved = errno;
+  if (const int fd = wake_fd_of(m); fd >= 0) {
+    const char byte = 1;
+    (void)!::write(fd, &byte, 1);
+  }
+  errno = saved;
+}
+
+Map* map_of(int fd) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  return obj != nullptr && kind == ObjKind::kMap ? static_cast<Map*>(obj) : nullptr;
+}
+
+// Whether the map's family has a map_poll (others answer EPOLLERR and never wake).
+bool wakes_pollers(Map& m) { return (m.ops().poll(m) & EPOLLERR) == 0; }
+
+}  // namespace
+
+void install_poll_notifier() { maptypes::set_poll_notifier(wake_pollers); }
+
+int sys_poll_events(int fd) {
+  Map* m = map_of(fd);
+  if (m == nullptr) return -EBADF;
+  return static_cast<int>(m->ops().poll(*m));
+}
+
+int sys_poll_wait_fd(int fd) {
+  Map* m = map_of(fd);
+  if (m == nullptr) return -EBADF;
+  if (!wakes_pollers(*m)) return -EINVAL;
+  return wake_fd_of(*m);
+}
+
+void drain_wait_fd(int wait_fd) {
+  const int saved = errno;
+  char buf[256];
+  while (::read(wait_fd, buf, sizeof(buf)) > 0) {
+  }
+  errno = saved;
 }
 
 }  // namespace bpfemu::emu

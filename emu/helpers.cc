@@ -104,6 +104,68 @@ bool map_lookup_percpu_elem(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- ring buffers ---
+
+Map* ringbuf_arg(HelperCall& c, const char* helper) {
+  Map* m = c.m.map_arg(c.a[0], helper);
+  if (m != nullptr && m->attr().map_type != BPF_MAP_TYPE_RINGBUF) {
+    c.m.fault("%s on map %u, which is no ring buffer (the verifier refuses it)", helper, m->id());
+    return nullptr;
+  }
+  return m;
+}
+
+bool ringbuf_output(HelperCall& c, uint64_t* r0) {
+  Map* m = ringbuf_arg(c, "bpf_ringbuf_output");
+  if (m == nullptr || !readable(c, c.a[1], c.a[2], "bpf_ringbuf_output data")) return false;
+  *r0 = ret(helpers::ringbuf_output(*m, ptr(c.a[1]), c.a[2], c.a[3]));
+  return true;
+}
+
+bool ringbuf_reserve(HelperCall& c, uint64_t* r0) {
+  Map* m = ringbuf_arg(c, "bpf_ringbuf_reserve");
+  if (m == nullptr) return false;
+  void* rec = helpers::ringbuf_reserve(*m, c.a[1], c.a[2]);
+  if (rec != nullptr) {
+    if (c.a[1] != 0) c.env.memory.add(rec, c.a[1], true);
+    c.env.ring_records.push_back({rec, c.a[1], m});
+  }
+  *r0 = reinterpret_cast<uint64_t>(rec);
+  return true;
+}
+
+// bpf_ringbuf_submit and bpf_ringbuf_discard: the record must be one this run
+// reserved and still holds (the verifier tracks it as a reference).
+bool ringbuf_commit(HelperCall& c, bool discard) {
+  auto& held = c.env.ring_records;
+  for (auto it = held.begin(); it != held.end(); ++it) {
+    if (reinterpret_cast<uint64_t>(it->data) != c.a[0]) continue;
+    helpers::ringbuf_commit(*it->map, it->data, c.a[1], discard);
+    c.env.memory.remove(it->data);
+    held.erase(it);
+    return true;
+  }
+  return c.m.fault("bpf_ringbuf_%s of 0x%llx, which is no ring buffer record this program holds",
+                   discard ? "discard" : "submit", static_cast<unsigned long long>(c.a[0]));
+}
+
+bool ringbuf_submit(HelperCall& c, uint64_t* r0) {
+  *r0 = 0;
+  return ringbuf_commit(c, false);
+}
+
+bool ringbuf_discard(HelperCall& c, uint64_t* r0) {
+  *r0 = 0;
+  return ringbuf_commit(c, true);
+}
+
+bool ringbuf_query(HelperCall& c, uint64_t* r0) {
+  Map* m = ringbuf_arg(c, "bpf_ringbuf_query");
+  if (m == nullptr) return false;
+  *r0 = helpers::ringbuf_query(*m, c.a[1]);
+  return true;
+}
+
 struct Callback {
   HelperCall* c;
   Map* map;
@@ -452,6 +514,11 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_xdp_load_bytes, xdp_load_bytes},
     {BPF_FUNC_xdp_store_bytes, xdp_store_bytes},
     {BPF_FUNC_skb_load_bytes, skb_load_bytes},
+    {BPF_FUNC_ringbuf_output, ringbuf_output},
+    {BPF_FUNC_ringbuf_reserve, ringbuf_reserve},
+    {BPF_FUNC_ringbuf_submit, ringbuf_submit},
+    {BPF_FUNC_ringbuf_discard, ringbuf_discard},
+    {BPF_FUNC_ringbuf_query, ringbuf_query},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked

@@ -8,11 +8,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 #include "core/log.h"
 #include "core/map_ops.h"
 #include "emu/objects.h"
+#include "emu/prog_helpers.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -234,6 +236,7 @@ bool Machine::fault(const char* fmt, ...) {
 }
 
 bool Machine::check(uint64_t addr, uint64_t size, bool write, const char* what) {
+  if (size == 0) return true;  // a helper's _OR_ZERO size: nothing is touched
   // The stack: frame d's 512 bytes lie below frame d-1's; a frame may use its
   // own and its callers' (stack pointers passed down), never a callee's.
   const auto top = reinterpret_cast<uint64_t>(stack_) + kMaxFrames * kFrameSize;
@@ -574,7 +577,18 @@ ScopedInsnBudget::~ScopedInsnBudget() { g_insn_budget.store(saved_); }
 int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
   if (env.insn_budget == 0) env.insn_budget = insn_budget();
   interp::Machine m(prog, env);
-  const int e = m.run(ctx, r0);
+  int e = m.run(ctx, r0);
+  // The verifier refuses a program that can exit holding a ring buffer record;
+  // the emulator discards it so that consumers are not blocked behind it.
+  if (!env.ring_records.empty()) {
+    for (const RunEnv::RingRecord& r : env.ring_records) helpers::ringbuf_commit(*r.map, r.data, 0, true);
+    if (e == 0) {
+      env.error = "the program exited without submitting or discarding " + std::to_string(env.ring_records.size()) +
+                  " ring buffer record(s) (the kernel's verifier would have refused it)";
+      e = -EINVAL;
+    }
+    env.ring_records.clear();
+  }
   trace_append(env.trace);
   env.trace.clear();
   return e;

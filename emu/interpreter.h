@@ -85,6 +85,13 @@ struct RunEnv {
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)
   std::string error;                    // why the run stopped, when it failed
   uint64_t insn_budget = 0;             // instructions left (0: insn_budget() at the start)
+  // Ring buffer records reserved and not yet submitted or discarded.
+  struct RingRecord {
+    void* data;
+    uint64_t size;
+    Map* map;
+  };
+  std::vector<RingRecord> ring_records;
 
   // Makes [p, p + size) the context r1 points to, reachable by the program.
   void set_ctx(void* p, uint32_t size, bool writable) {

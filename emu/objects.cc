@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/map_ops.h"
 #include "core/scope.h"
+#include "emu/fd_ops.h"
 #include "emu/btf.h"
 #include "emu/link.h"
 #include "maptypes/families.h"
@@ -257,6 +258,7 @@ void arm_exit_handler() {
   static std::once_flag once;
   std::call_once(once, [] {
     maptypes::set_fd_objects(kFdObjects);
+    install_poll_notifier();
     Store::set_release_refs([](Store& store, ObjKind kind, uint32_t, int data_fd) { release_refs(store, kind, data_fd); });
     atexit(close_all_at_exit);
   });

@@ -1,6 +1,9 @@
 #include "bpfemu/prog.h"
 
+#include <linux/bpf.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "core/cpu.h"
 #include "core/map_ops.h"
@@ -53,6 +56,25 @@ long map_for_each(Map& m, maptypes::ForEachCallback cb, void* ctx, uint64_t flag
   return as_seen(m, m.ops().for_each(m, cb, ctx, flags));
 }
 
+long ringbuf_output(Map& m, const void* data, uint64_t size, uint64_t flags) {
+  if (flags & ~uint64_t{BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP}) return -EINVAL;
+  void* rec = m.ops().prog_ringbuf_reserve(m, size);
+  if (rec == nullptr) return -EAGAIN;
+  memcpy(rec, data, size);
+  m.ops().prog_ringbuf_commit(m, rec, flags, false);
+  return 0;
+}
+
+void* ringbuf_reserve(Map& m, uint64_t size, uint64_t flags) {
+  return flags != 0 ? nullptr : m.ops().prog_ringbuf_reserve(m, size);
+}
+
+void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard) {
+  m.ops().prog_ringbuf_commit(m, data, flags, discard);
+}
+
+uint64_t ringbuf_query(Map& m, uint64_t flags) { return m.ops().prog_ringbuf_query(m, flags); }
+
 }  // namespace bpfemu::emu::helpers
 
 namespace bpfemu::prog {
@@ -93,6 +115,29 @@ long MapRef::peek(void* value) const {
 void* MapRef::lookup_percpu(const void* key, uint32_t cpu) const {
   emu::Map* m = as_map(map_);
   return m != nullptr ? emu::helpers::map_lookup_percpu(*m, key, cpu) : nullptr;
+}
+
+long MapRef::ringbuf_output(const void* data, uint64_t size, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::ringbuf_output(*m, data, size, flags) : -EBADF;
+}
+
+void* MapRef::ringbuf_reserve(uint64_t size, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::ringbuf_reserve(*m, size, flags) : nullptr;
+}
+
+void MapRef::ringbuf_submit(void* data, uint64_t flags) const {
+  if (emu::Map* m = as_map(map_); m != nullptr && data != nullptr) emu::helpers::ringbuf_commit(*m, data, flags, false);
+}
+
+void MapRef::ringbuf_discard(void* data, uint64_t flags) const {
+  if (emu::Map* m = as_map(map_); m != nullptr && data != nullptr) emu::helpers::ringbuf_commit(*m, data, flags, true);
+}
+
+uint64_t MapRef::ringbuf_query(uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::ringbuf_query(*m, flags) : 0;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {

@@ -18,5 +18,13 @@ long map_pop(Map& m, void* value);
 long map_peek(Map& m, void* value);
 void* map_lookup_percpu(Map& m, const void* key, uint32_t cpu);
 long map_for_each(Map& m, maptypes::ForEachCallback cb, void* ctx, uint64_t flags);
+// Ring buffers (RINGBUF maps; other maps have no room and nothing to query).
+// bpf_ringbuf_output: 0, -EINVAL for unknown flags, -EAGAIN when it does not fit.
+long ringbuf_output(Map& m, const void* data, uint64_t size, uint64_t flags);
+// bpf_ringbuf_reserve: the record's data, or nullptr (flags set, no room).
+void* ringbuf_reserve(Map& m, uint64_t size, uint64_t flags);
+// bpf_ringbuf_submit (discard false) and bpf_ringbuf_discard of a reserved record.
+void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard);
+uint64_t ringbuf_query(Map& m, uint64_t flags);
 
 }  // namespace bpfemu::emu::helpers

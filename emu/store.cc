@@ -421,6 +421,7 @@ bool Store::collect(ObjKind kind, uint32_t id) {
     }
   }
   for (uint8_t access : {kCanRead, kCanWrite, kCanReadWrite}) ::unlink(handle_path(kind, id, access).c_str());
+  ::unlink((data + ".wake").c_str());  // a map's wake channel (emu/fd_ops.cc), when it had one
   ::unlink(data.c_str());
   return finish(true);
 }

@@ -21,6 +21,8 @@ extern const MapOps& kQueueOps;
 extern const MapOps& kStackOps;
 // bloom_filter.cc
 extern const MapOps& kBloomFilterOps;
+// ringbuf.cc
+extern const MapOps& kRingbufOps;
 // fd_array.cc
 extern const MapOps& kProgArrayOps;
 // Drops the references the slots of a freed PROG_ARRAY held (its data area).

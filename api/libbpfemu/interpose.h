@@ -34,6 +34,10 @@ inline const char* opaque(const char* p) {
   return p;
 }
 
+// After fd was closed (an epoll fd or a map handle): drops the epoll
+// registrations of handles it took part in (interpose_poll.cc).
+void forget_poll_fd(int fd);
+
 // libc's convention: -1 with errno.
 template <class T = int>
 T fail(int err) {

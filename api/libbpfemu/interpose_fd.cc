@@ -17,7 +17,6 @@
 // The symbols are deliberately unversioned: a versioned reference such as
 // close@GLIBC_2.2.5 binds to an unversioned definition that comes first.
 #include <fcntl.h>
-#include <poll.h>
 #include <linux/close_range.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -34,7 +33,6 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include <climits>
 #include <cstdarg>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,6 +95,7 @@ void after_close_range(unsigned first, unsigned last) {
 }
 
 int close_handle(int fd) {
+  forget_poll_fd(fd);
   EmuScope scope;
   const int r = emu::sys_close(fd);  // forgets the handle first, then closes it
   return r < 0 ? fail(-r) : 0;
@@ -117,28 +116,6 @@ int fcntl_common(int fd, int cmd, void* arg, const char* name, std::atomic<void*
 int read_errno(emu::ObjKind, uint8_t access) { return (access & emu::kCanRead) ? EINVAL : EBADF; }
 int write_errno(emu::ObjKind kind, uint8_t access, int otherwise) {
   return kind == emu::ObjKind::kBtf || !(access & emu::kCanWrite) ? EBADF : otherwise;
-}
-
-// poll() of fds some of which are map handles: a map without a map_poll
-// callback is always "ready" with EPOLLERR, and nothing else.
-int poll_with_handles(struct pollfd* fds, nfds_t n, const std::function<int(struct pollfd*, nfds_t, bool)>& real) {
-  std::vector<struct pollfd> copy(fds, fds + n);
-  int maps = 0;
-  for (nfds_t i = 0; i < n; ++i) {
-    emu::ObjKind kind = emu::ObjKind::kNone;
-    if (fds[i].fd >= 0 && handle(fds[i].fd, &kind) && kind == emu::ObjKind::kMap) {
-      copy[i].fd = -1;  // ignored by the kernel
-      ++maps;
-    }
-  }
-  if (maps == 0) return real(fds, n, false);
-  const int r = real(copy.data(), n, true);  // no waiting: some fds are ready
-  if (r < 0) return r;
-  for (nfds_t i = 0; i < n; ++i) {
-    fds[i].revents = copy[i].revents;
-    if (copy[i].fd == -1 && fds[i].fd >= 0) fds[i].revents = POLLERR;
-  }
-  return r + maps;
 }
 
 }  // namespace
@@ -178,7 +155,10 @@ BPFEMU_EXPORT long syscall(long number, ...) {
 // ---- fd lifetime ----
 
 BPFEMU_EXPORT int close(int fd) {
-  if (!handle(fd)) return real_close(fd);
+  if (!handle(fd)) {
+    forget_poll_fd(fd);  // an epoll fd with handles in it
+    return real_close(fd);
+  }
   return close_handle(fd);
 }
 
@@ -415,21 +395,6 @@ BPFEMU_EXPORT int fstatfs64(int fd, struct statfs64* s64) {
   }
   BPFEMU_NEXT(fstatfs64, int (*)(int, struct statfs*));
   return next_fstatfs64(fd, s);
-}
-
-BPFEMU_EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
-  BPFEMU_NEXT(poll, int (*)(struct pollfd*, nfds_t, int));
-  if (in_emu()) return next_poll(fds, n, timeout);
-  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) { return next_poll(f, k, now ? 0 : timeout); });
-}
-
-BPFEMU_EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask) {
-  BPFEMU_NEXT(ppoll, int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*));
-  if (in_emu()) return next_ppoll(fds, n, timeout, mask);
-  static const struct timespec kNow = {0, 0};
-  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) {
-    return next_ppoll(f, k, now ? &kNow : timeout, mask);
-  });
 }
 
 // ---- memory mappings of map fds ----

@@ -70,6 +70,17 @@ class MapRef {
   // number of elements visited (the stopping one included) or -errno.
   using Callback = long (*)(const MapRef& map, const void* key, void* value, void* ctx);
   long for_each(Callback cb, void* ctx, uint64_t flags = 0) const;
+  // Ring buffers (RINGBUF): bpf_ringbuf_output (0, -EINVAL for unknown flags,
+  // -EAGAIN when the record does not fit); bpf_ringbuf_reserve (the record's
+  // data, or nullptr), which must be followed by ringbuf_submit or
+  // ringbuf_discard of that pointer on this map; bpf_ringbuf_query
+  // (BPF_RB_AVAIL_DATA, _RING_SIZE, _CONS_POS, _PROD_POS). flags take
+  // BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP as in the kernel.
+  long ringbuf_output(const void* data, uint64_t size, uint64_t flags = 0) const;
+  void* ringbuf_reserve(uint64_t size, uint64_t flags = 0) const;
+  void ringbuf_submit(void* data, uint64_t flags = 0) const;
+  void ringbuf_discard(void* data, uint64_t flags = 0) const;
+  uint64_t ringbuf_query(uint64_t flags) const;
 
  private:
   static void* no_map(void*, const void*) { return nullptr; }
