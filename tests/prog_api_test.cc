@@ -2,8 +2,12 @@
 // bpf_for_each_map_elem return codes.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/prog.h"
@@ -140,6 +144,56 @@ TEST_F(ProgApiTest, ForEachCountsTheStoppingElement) {
   EXPECT_EQ(map.for_each(count_until, &stop), 3);
   EXPECT_EQ(map.for_each(count_until, &stop, 1), -EINVAL);  // flags must be 0
   b_.close(fd);
+}
+
+}  // namespace
+
+namespace {
+
+// A ring buffer through the C++ program-side API, read back as a consumer
+// reads it: a record that crosses the end of the ring is whole (the records
+// are mapped twice), headers carry the kernel's length bits, and a reservation
+// that would lap the consumer fails.
+TEST_F(ProgApiTest, RingBufferRecordsWrapAroundTheEndContiguously) {
+  constexpr uint32_t kSize = 4096;
+  const int fd = b_.map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, kSize, nullptr);
+  ASSERT_GE(fd, 0);
+  MapRef rb(fd);
+  ASSERT_TRUE(rb.valid());
+  auto* cons = static_cast<uint64_t*>(b_.map_mmap(fd, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0));
+  ASSERT_NE(cons, MAP_FAILED);
+  auto* prod = static_cast<const uint64_t*>(b_.map_mmap(fd, 4096 + 2 * kSize, PROT_READ, MAP_SHARED, 4096));
+  ASSERT_NE(prod, MAP_FAILED);
+  const auto* data = reinterpret_cast<const uint8_t*>(prod) + 4096;
+
+  std::vector<uint8_t> big(2000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 13);
+  EXPECT_EQ(rb.ringbuf_output(big.data(), big.size()), 0);
+  EXPECT_EQ(rb.ringbuf_output(big.data(), big.size()), 0);
+  EXPECT_EQ(rb.ringbuf_output(big.data(), 100), -EAGAIN) << "4016 of 4096 bytes in use";
+  EXPECT_EQ(rb.ringbuf_output(big.data(), 8, 4), -EINVAL);
+  EXPECT_EQ(rb.ringbuf_query(BPF_RB_AVAIL_DATA), 4016u);
+  *cons = 4016;  // everything consumed
+  auto* rec = static_cast<uint8_t*>(rb.ringbuf_reserve(big.size()));
+  ASSERT_NE(rec, nullptr);
+  memcpy(rec, big.data(), big.size());  // runs past the ring's end into its mirror
+  uint32_t hdr_len = 0;
+  memcpy(&hdr_len, data + 4016, 4);
+  EXPECT_EQ(hdr_len, 2000u | (1U << 31)) << "busy until submitted";
+  rb.ringbuf_submit(rec);
+  memcpy(&hdr_len, data + 4016, 4);
+  EXPECT_EQ(hdr_len, 2000u);
+  EXPECT_EQ(memcmp(data + 4024, big.data(), big.size()), 0) << "the consumer reads the record whole";
+  EXPECT_EQ(data[(4024 + 100) % kSize], big[100]) << "the part past the end sits at the ring's start";
+  EXPECT_EQ(prod[0], 4016u + 2008u);
+  void* dropped = rb.ringbuf_reserve(16);
+  ASSERT_NE(dropped, nullptr);
+  rb.ringbuf_discard(dropped);
+  memcpy(&hdr_len, data + (4016 + 2008) % kSize, 4);
+  EXPECT_EQ(hdr_len, 16u | (1U << 30));
+  EXPECT_EQ(rb.ringbuf_query(BPF_RB_RING_SIZE), kSize);
+  EXPECT_EQ(b_.map_munmap(const_cast<uint64_t*>(prod), 4096 + 2 * kSize), 0);
+  EXPECT_EQ(b_.map_munmap(cons, 4096), 0);
 }
 
 }  // namespace

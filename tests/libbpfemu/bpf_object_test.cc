@@ -7,9 +7,12 @@
 // output. (skel_vs_kernel.sh checks that the kernel gives the same results.)
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -151,6 +154,73 @@ TEST_F(BpfObjectTest, PinnedByNameMapIsInTheEmulatedBpffsAndReused) {
   EXPECT_EQ(bpf_map__lookup_elem(again->maps.seen, &len, sizeof(len), &v, sizeof(v), 0), 0);
   EXPECT_EQ(v, 77u);
   skel_demo__destroy(again);
+}
+
+// What a ring buffer callback saw.
+struct Seen {
+  std::vector<uint32_t> lens;
+};
+int on_event(void* ctx, void* data, size_t size) {
+  if (size == 16) static_cast<Seen*>(ctx)->lens.push_back(*static_cast<uint32_t*>(data));
+  return 0;
+}
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST_F(BpfObjectTest, RingBufferPollSleepsUntilAProgramSubmitsARecord) {
+  Seen seen;
+  ring_buffer* ring = ring_buffer__new(bpf_map__fd(skel_->maps.rb), on_event, &seen, nullptr);
+  ASSERT_NE(ring, nullptr) << strerror(errno);
+  EXPECT_EQ(ring_buffer__poll(ring, 0), 0) << "nothing is waiting yet";
+  uint32_t retval = 0;
+  int run_err = -1;
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    run_err = run_xdp(std::vector<unsigned char>(64, 0), &retval);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const int n = ring_buffer__poll(ring, 10000);
+  const double waited = seconds_since(t0);
+  producer.join();
+  ASSERT_EQ(run_err, 0);
+  EXPECT_EQ(n, 1);
+  EXPECT_GE(waited, 0.1) << "poll returned before the record existed";
+  EXPECT_LT(waited, 5.0) << "the submit did not wake the sleeping poll";
+  ASSERT_EQ(seen.lens.size(), 1u);
+  EXPECT_EQ(seen.lens[0], 64u);
+  ring_buffer__free(ring);
+}
+
+TEST_F(BpfObjectTest, RingBufferPinnedInOneProcessWakesAConsumerInAnother) {
+  const std::string pin = pin_dir_ + "/rb";
+  ASSERT_EQ(bpf_map__pin(skel_->maps.rb, pin.c_str()), 0) << strerror(errno);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the consumer: its own fd through the pin, its own epoll
+    const int fd = bpf_obj_get(pin.c_str());
+    Seen got;
+    ring_buffer* ring = fd >= 0 ? ring_buffer__new(fd, on_event, &got, nullptr) : nullptr;
+    (void)!write(ready[1], "r", 1);
+    const int n = ring != nullptr ? ring_buffer__poll(ring, 10000) : -1;
+    _exit(n == 1 && got.lens.size() == 1 && got.lens[0] == 90 ? 0 : 10 + n);
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the child is asleep in epoll_wait
+  const auto t0 = std::chrono::steady_clock::now();
+  uint32_t retval = 0;
+  ASSERT_EQ(run_xdp(std::vector<unsigned char>(90, 0), &retval), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_LT(seconds_since(t0), 5.0) << "the consumer was not woken";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the consumer saw another record count or length";
+  close(ready[0]);
+  close(ready[1]);
+  ASSERT_EQ(unlink(pin.c_str()), 0);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 /* A user of skel_demo.bpf.o through its bpftool-generated skeleton, as a
  * libbpf daemon would be: open, set .rodata, load (pinning `seen` under the
  * pin root given), run the XDP program on three packets and the raw
- * tracepoint program on four syscalls with BPF_PROG_TEST_RUN, then print every
- * map. The same source runs on the kernel (plain libbpf, as root) and on the
+ * tracepoint program on four syscalls with BPF_PROG_TEST_RUN, read the ring
+ * buffer through libbpf's ring_buffer (epoll and mmap), then print every map. The same source runs on the kernel (plain libbpf, as root) and on the
  * emulator (linked with libbpfemu, unprivileged); the outputs must match. */
 #include <errno.h>
 #include <stdio.h>
@@ -13,11 +13,43 @@
 
 #include "skel_demo.skel.h"
 
+static int on_record(void *ctx, void *data, size_t size) {
+  (void)ctx;
+  if (size == 16) {
+    const unsigned *w = data;
+    printf("  ring event: len %u proto 0x%x seq %u\n", w[0], w[1], w[2]);
+  } else if (size == 8) {
+    printf("  ring syscall nr %llu\n", *(unsigned long long *)data);
+  } else {
+    printf("  ring record of %zu bytes\n", size);
+  }
+  return 0;
+}
+
+/* Reads the ring buffer as a libbpf consumer does: epoll, then the records. */
+static void drain_ring(struct bpf_map *m) {
+  struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(m), on_record, NULL, NULL);
+  if (!ring) {
+    printf("ring_buffer__new: %s\n", strerror(errno));
+    return;
+  }
+  printf("ring poll: %d records\n", ring_buffer__poll(ring, 1000));
+  printf("ring poll again: %d records\n", ring_buffer__poll(ring, 10));
+  printf("ring consume: %d records\n", ring_buffer__consume(ring));
+  ring_buffer__free(ring);
+}
+
 static void dump(struct bpf_map *m) {
   int fd = bpf_map__fd(m);
   unsigned ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
   printf("map %s type %d key %u value %u max %u\n", bpf_map__name(m), bpf_map__type(m), ks, vs,
          bpf_map__max_entries(m));
+  if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF) {
+    errno = 0;
+    int r = bpf_map_lookup_elem(fd, NULL, NULL);
+    printf("  lookup: %d (%s)\n", r, strerror(errno));
+    return;
+  }
   if (bpf_map__type(m) == BPF_MAP_TYPE_QUEUE) {
     unsigned long long v;
     while (bpf_map_lookup_and_delete_elem(fd, NULL, &v) == 0) printf("  pop %llu\n", v);
@@ -68,6 +100,7 @@ int main(int argc, char **argv) {
            (unsigned long long)s->bss->count_sum, (unsigned long long)s->bss->loop_sum);
   }
   printf("packets %llu last_len %u\n", (unsigned long long)s->bss->packets, s->bss->last_len);
+  drain_ring(s->maps.rb);
   struct bpf_map *m;
   bpf_object__for_each_map(m, s->obj) dump(m);
   /* Last, as on the kernel the program then runs on every system call. */

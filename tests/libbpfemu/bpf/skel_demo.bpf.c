@@ -1,5 +1,5 @@
 // A libbpf-bootstrap-style object: BTF-defined maps (one pinned by name), global
-// data in .rodata/.data/.bss, an XDP program and a raw tracepoint program that
+// data in .rodata/.data/.bss, a ring buffer, an XDP program and a raw tracepoint program that
 // use map helpers, callbacks (bpf_for_each_map_elem, bpf_loop) and bpf_printk.
 // The skeleton tests run it on the emulator and on the kernel.
 #include <linux/bpf.h>
@@ -33,6 +33,17 @@ struct {
   __type(value, __u64);
 } events SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4096);
+} rb SEC(".maps");
+
+struct event {
+  __u32 len;
+  __u32 proto;
+  __u64 seq;
+};
+
 const volatile __u32 bump = 1;
 __u64 configured = 7;
 __u64 packets;
@@ -57,6 +68,16 @@ int count_xdp(struct xdp_md *ctx) {
   bpf_map_update_elem(&seen, &len, &len, BPF_ANY);
   packets++;
   last_len = len;
+  struct event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+  if (e) {
+    e->len = len;
+    e->proto = proto;
+    e->seq = packets;
+    if (len > 100)
+      bpf_ringbuf_discard(e, 0);
+    else
+      bpf_ringbuf_submit(e, 0);
+  }
   bpf_printk("xdp len %u", len);
   return len > 100 ? XDP_DROP : XDP_PASS;
 }
@@ -78,6 +99,7 @@ int on_enter(struct bpf_raw_tracepoint_args *ctx) {
   __u64 *v = bpf_map_lookup_elem(&counts, &k);
   if (v) *v += 10;
   bpf_map_push_elem(&events, &nr, BPF_EXIST);
+  bpf_ringbuf_output(&rb, &nr, sizeof(nr), BPF_RB_NO_WAKEUP);
   count_sum = 0;
   long visited = bpf_for_each_map_elem(&counts, add_count, 0, 0);
   bpf_loop(5, add_index, 0, 0);
