@@ -4,6 +4,7 @@
 // only returns 0: on the kernel it really runs on every system call while the
 // link exists.
 #include <linux/bpf.h>
+#include <linux/if_link.h>
 
 #include <cstring>
 #include <string>
@@ -114,6 +115,108 @@ SCENARIO("COMMON", "prog", "helper_calls_and_licenses") {
     load(gpl_only, "Proprietary", "GPL-only helper " + std::to_string(gpl_only) + " without GPL");
   load(BPF_FUNC_ktime_get_ns, "Proprietary", "ktime_get_ns without GPL");
   load(BPF_FUNC_get_smp_processor_id, "Dual BSD/GPL", "get_smp_processor_id, dual licensed");
+}
+
+}  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+namespace {
+
+long link_create(Recorder& r, int prog_fd, uint32_t ifindex, uint32_t attach_type, uint32_t flags,
+                 const std::string& label) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.link_create.prog_fd = static_cast<uint32_t>(prog_fd);
+  a.link_create.target_ifindex = ifindex;
+  a.link_create.attach_type = attach_type;
+  a.link_create.flags = flags;
+  return r.raw(label, BPF_LINK_CREATE, &a, sizeof(a), true);
+}
+
+void note_xdp_link(Recorder& r, int link, int prog, const std::string& label) {
+  bpf_prog_info pinfo{};
+  uint32_t plen = sizeof(pinfo);
+  r.note(label + ": prog info", r.backend().obj_get_info_by_fd(prog, &pinfo, &plen));
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  r.note(label + ": link info", r.backend().obj_get_info_by_fd(link, &info, &len));
+  r.note(label + ": type", info.type);
+  r.note(label + ": prog_id is the program's", info.prog_id == pinfo.id && pinfo.id != 0);
+  r.note(label + ": ifindex", info.xdp.ifindex);
+}
+
+}  // namespace
+
+// XDP links (BPF_LINK_CREATE with BPF_XDP, as libbpf's bpf_program__attach_xdp
+// makes them) on the loopback device, ifindex 1, where the kernel attaches in
+// generic mode. The program only passes packets on.
+SCENARIO("COMMON", "link", "xdp_link_create") {
+  const int xdp = load_trivial(r, BPF_PROG_TYPE_XDP, "load xdp program");
+  const int xdp2 = load_trivial(r, BPF_PROG_TYPE_XDP, "load second xdp program");
+  const int tc = load_trivial(r, BPF_PROG_TYPE_SCHED_CLS, "load tc program");
+  const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  if (xdp < 0 || xdp2 < 0 || tc < 0 || map < 0) return;
+  auto expect_fail = [&](int prog, uint32_t ifindex, uint32_t type, uint32_t flags, const std::string& label) {
+    const long fd = link_create(r, prog, ifindex, type, flags, label);
+    if (fd >= 0) r.close(static_cast<int>(fd));
+  };
+  expect_fail(xdp, 1, BPF_CGROUP_INET_INGRESS, 0, "xdp program, cgroup attach type");
+  expect_fail(tc, 1, BPF_XDP, 0, "tc program, BPF_XDP");
+  expect_fail(map, 1, BPF_XDP, 0, "a map fd");
+  expect_fail(4000, 1, BPF_XDP, 0, "a closed fd");
+  expect_fail(xdp, 0, BPF_XDP, 0, "ifindex 0");
+  expect_fail(xdp, 999999, BPF_XDP, 0, "no such device");
+  expect_fail(xdp, 1, BPF_XDP, 1U << 8, "unknown flag");
+  expect_fail(xdp, 1, BPF_XDP, XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE, "two modes");
+  expect_fail(xdp, 1, BPF_XDP, XDP_FLAGS_UPDATE_IF_NOEXIST, "XDP_FLAGS_UPDATE_IF_NOEXIST");
+  expect_fail(xdp, 1, BPF_XDP, XDP_FLAGS_DRV_MODE, "native mode on lo");
+  expect_fail(xdp, 1, BPF_XDP, XDP_FLAGS_HW_MODE, "offload on lo");
+  const int link = static_cast<int>(link_create(r, xdp, 1, BPF_XDP, 0, "attach to lo"));
+  if (link < 0) return;
+  note_xdp_link(r, link, xdp, "attached");
+  expect_fail(xdp2, 1, BPF_XDP, 0, "a second link on lo");
+  expect_fail(xdp2, 1, BPF_XDP, XDP_FLAGS_SKB_MODE, "a second link on lo, generic mode");
+  // The link's program can be replaced in place.
+  union bpf_attr u;
+  memset(&u, 0, sizeof(u));
+  u.link_update.link_fd = static_cast<uint32_t>(link);
+  u.link_update.new_prog_fd = static_cast<uint32_t>(xdp2);
+  r.raw("link_update to the second program", BPF_LINK_UPDATE, &u, sizeof(u));
+  note_xdp_link(r, link, xdp2, "updated");
+  u.link_update.new_prog_fd = static_cast<uint32_t>(tc);
+  r.raw("link_update to a tc program", BPF_LINK_UPDATE, &u, sizeof(u));
+  u.link_update.new_prog_fd = static_cast<uint32_t>(xdp);
+  u.link_update.flags = BPF_F_REPLACE;
+  u.link_update.old_prog_fd = static_cast<uint32_t>(xdp);
+  r.raw("link_update replacing a program it does not hold", BPF_LINK_UPDATE, &u, sizeof(u));
+  // Detached, the link stays an object with no device; lo is free again.
+  union bpf_attr d;
+  memset(&d, 0, sizeof(d));
+  d.link_detach.link_fd = static_cast<uint32_t>(link);
+  r.raw("link_detach", BPF_LINK_DETACH, &d, sizeof(d));
+  note_xdp_link(r, link, xdp2, "detached");
+  r.raw("link_detach again", BPF_LINK_DETACH, &d, sizeof(d));
+  u.link_update.flags = 0;
+  r.raw("link_update with old_prog_fd but no BPF_F_REPLACE", BPF_LINK_UPDATE, &u, sizeof(u));
+  u.link_update.old_prog_fd = 0;
+  r.raw("link_update after detach", BPF_LINK_UPDATE, &u, sizeof(u));
+  u.link_update.flags = 1U << 5;
+  r.raw("link_update with an unknown flag", BPF_LINK_UPDATE, &u, sizeof(u));
+  d.link_detach.link_fd = static_cast<uint32_t>(xdp);
+  r.raw("link_detach of a program fd", BPF_LINK_DETACH, &d, sizeof(d));
+  const int again = static_cast<int>(link_create(r, xdp, 1, BPF_XDP, XDP_FLAGS_SKB_MODE, "attach again, generic mode"));
+  if (again >= 0) {
+    note_xdp_link(r, again, xdp, "again");
+    // Closing the only fd of a link detaches it.
+    r.close(again);
+    const int third = static_cast<int>(link_create(r, xdp2, 1, BPF_XDP, 0, "attach after close"));
+    if (third >= 0) r.close(third);
+  }
+  r.close(link);
+  r.close(xdp);
+  r.close(xdp2);
+  r.close(tc);
+  r.close(map);
 }
 
 }  // namespace bpfemu::conformance

@@ -60,6 +60,8 @@ constexpr Abi make_abi(int major, int minor, unsigned attr_size, bool v6_18) {
   a.end[BPF_PROG_LOAD] = v6_18 ? 168 : 140;
   a.end[BPF_PROG_TEST_RUN] = 76;
   a.end[BPF_RAW_TRACEPOINT_OPEN] = v6_18 ? 24 : 12;
+  a.end[BPF_LINK_UPDATE] = 16;
+  a.end[BPF_LINK_DETACH] = 4;
   return a;
 }
 
@@ -286,15 +288,27 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       memcpy(&cookie, a.bytes + 16, sizeof(cookie));
       return sys_raw_tracepoint_open(static_cast<const char*>(uptr(name)), prog_fd, cookie);
     }
+    case BPF_LINK_CREATE: {
+      uint32_t w[4];
+      memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags
+      return sys_link_create(w[0], w[1], w[2], w[3]);
+    }
+    case BPF_LINK_UPDATE: {
+      uint32_t w[4];
+      memcpy(w, a.bytes, sizeof(w));  // link_fd, new_prog_fd, flags, old_prog_fd
+      return sys_link_update(w[0], w[1], w[2], w[3]);
+    }
+    case BPF_LINK_DETACH: {
+      uint32_t link_fd = 0;
+      memcpy(&link_fd, a.bytes, sizeof(link_fd));
+      return sys_link_detach(link_fd);
+    }
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH:
     case BPF_PROG_QUERY:
     case BPF_TASK_FD_QUERY:
-    case BPF_LINK_CREATE:
-    case BPF_LINK_UPDATE:
     case BPF_ENABLE_STATS:
     case BPF_ITER_CREATE:
-    case BPF_LINK_DETACH:
     case BPF_PROG_BIND_MAP:
     case 36:  // BPF_TOKEN_CREATE
     case 37:  // BPF_PROG_STREAM_READ_BY_FD

@@ -130,7 +130,9 @@ const char* anon_inode_name(ObjKind kind) {
 void anon_inode_stat(struct stat* st) { *st = anon_inode().st; }
 
 int handle_status_flags(ObjKind kind, uint8_t access) {
-  if (kind == ObjKind::kBtf) return O_RDONLY;
+  // BTF and link files are always opened O_RDONLY by the kernel (its
+  // anon_inode_getfd with only O_CLOEXEC), whatever the pin was opened with.
+  if (kind == ObjKind::kBtf || kind == ObjKind::kLink) return O_RDONLY;
   switch (access) {
     case kCanRead:
       return O_RDONLY;

@@ -1,9 +1,12 @@
 #include "emu/link.h"
 
 #include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,7 +51,230 @@ bool kernel_has_tracepoint(const std::string& name) {
   return types == nullptr || types->raw_tracepoints.count(name) != 0;
 }
 
+// The program behind prog_fd (bpf_prog_get): nullptr with *err set.
+Program* program_from_fd(uint32_t prog_fd, int* err) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  *err = -EBADF;
+  Object* obj = object_from_fd(static_cast<int>(prog_fd), &kind, &access, err);
+  if (obj == nullptr) {
+    *err = log_reason(*err, "prog_fd %u is not a BPF object", prog_fd);
+    return nullptr;
+  }
+  if (kind != ObjKind::kProg) {
+    *err = log_reason(-EINVAL, "prog_fd %u is not a program", prog_fd);
+    return nullptr;
+  }
+  return static_cast<Program*>(obj);
+}
+
+Link* link_from_fd(uint32_t link_fd, int* err) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  *err = -EBADF;
+  Object* obj = object_from_fd(static_cast<int>(link_fd), &kind, &access, err);
+  if (obj == nullptr) {
+    *err = log_reason(*err, "link_fd %u is not a BPF object", link_fd);
+    return nullptr;
+  }
+  if (kind != ObjKind::kLink) {
+    *err = log_reason(-EINVAL, "link_fd %u is not a link", link_fd);
+    return nullptr;
+  }
+  return static_cast<Link*>(obj);
+}
+
+std::atomic_ref<uint32_t> field(const uint32_t& f) { return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(f)); }
+
+// A new link object holding `prog`: its fd or -errno.
+int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_name, uint32_t ifindex) {
+  Store* store = prog.store();
+  Region region;
+  if (int e = store->new_region(ObjKind::kLink, kHeaderPage, &region); e != 0) return e;
+  auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) LinkHeader();
+  init_obj_header(hdr->obj, ObjKind::kLink, sizeof(LinkHeader), 0);
+  hdr->type = type;
+  hdr->prog_id = prog.id();
+  hdr->prog_type = prog.header().prog_type;
+  hdr->cookie = cookie;
+  hdr->ifindex = ifindex;
+  if (tp_name != nullptr) strncpy(hdr->tp_name, tp_name, sizeof(hdr->tp_name) - 1);
+  prog.obj_header().krefs.fetch_add(1);  // the link holds its program
+  const int fd = publish_object(*store, std::make_unique<Link>(std::move(region)), kCanReadWrite);
+  if (fd < 0) prog.obj_header().krefs.fetch_sub(1);
+  return fd;
+}
+
+// Whether a live XDP link is attached to device ifindex.
+bool xdp_link_on(Store& store, uint32_t ifindex) {
+  int err = 0;
+  for (uint32_t id = 0;;) {
+    uint32_t next = 0;
+    if (store.next_id(ObjKind::kLink, id, &next) != 0) return false;
+    id = next;
+    Object* obj = view_of(store, ObjKind::kLink, id, &err);
+    if (obj == nullptr) continue;
+    const LinkHeader& h = static_cast<Link*>(obj)->header();
+    if (h.type == BPF_LINK_TYPE_XDP && field(h.ifindex).load() == ifindex) return true;
+  }
+}
+
+// bpf_xdp_link_attach and dev_xdp_attach: one mode flag at most; devices are
+// this host's; every device is treated as having no native XDP driver.
+int xdp_link_attach(Program& prog, uint32_t ifindex, uint32_t flags) {
+  constexpr uint32_t kModes = XDP_FLAGS_SKB_MODE | XDP_FLAGS_DRV_MODE | XDP_FLAGS_HW_MODE;
+  if (flags & ~kModes) return log_reason(-EINVAL, "XDP link flags 0x%x: only one mode flag may be given", flags);
+  char name[IF_NAMESIZE];
+  if (ifindex == 0 || if_indextoname(ifindex, name) == nullptr)
+    return log_reason(-EINVAL, "no network device with ifindex %u here", ifindex);
+  if (__builtin_popcount(flags & kModes) > 1) return log_reason(-EINVAL, "more than one XDP mode flag");
+  if (flags & (XDP_FLAGS_DRV_MODE | XDP_FLAGS_HW_MODE))
+    return log_reason(-EOPNOTSUPP, "native and offloaded XDP are not emulated (%s runs programs in generic mode)",
+                      name);
+  if (xdp_link_on(*prog.store(), ifindex)) return log_reason(-EBUSY, "%s has an XDP link already", name);
+  return publish_link(prog, BPF_LINK_TYPE_XDP, 0, nullptr, ifindex);
+}
+
+// attach_type_to_prog_type: the program type an attach type belongs to (0:
+// none). Values past the 6.1 uapi header are spelled out.
+uint32_t prog_type_of_attach(uint32_t attach_type) {
+  switch (attach_type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+      return BPF_PROG_TYPE_CGROUP_SKB;
+    case BPF_CGROUP_INET_SOCK_CREATE:
+    case BPF_CGROUP_INET_SOCK_RELEASE:
+    case BPF_CGROUP_INET4_POST_BIND:
+    case BPF_CGROUP_INET6_POST_BIND:
+      return BPF_PROG_TYPE_CGROUP_SOCK;
+    case BPF_CGROUP_INET4_BIND:
+    case BPF_CGROUP_INET6_BIND:
+    case BPF_CGROUP_INET4_CONNECT:
+    case BPF_CGROUP_INET6_CONNECT:
+    case BPF_CGROUP_UDP4_SENDMSG:
+    case BPF_CGROUP_UDP6_SENDMSG:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case 49: case 50: case 51: case 52: case 53:  // BPF_CGROUP_UNIX_*
+      return BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case BPF_CGROUP_SOCK_OPS:
+      return BPF_PROG_TYPE_SOCK_OPS;
+    case BPF_CGROUP_DEVICE:
+      return BPF_PROG_TYPE_CGROUP_DEVICE;
+    case BPF_SK_MSG_VERDICT:
+      return BPF_PROG_TYPE_SK_MSG;
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_SKB_VERDICT:
+      return BPF_PROG_TYPE_SK_SKB;
+    case BPF_LIRC_MODE2:
+      return BPF_PROG_TYPE_LIRC_MODE2;
+    case BPF_FLOW_DISSECTOR:
+      return BPF_PROG_TYPE_FLOW_DISSECTOR;
+    case BPF_CGROUP_SYSCTL:
+      return BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case BPF_CGROUP_GETSOCKOPT:
+    case BPF_CGROUP_SETSOCKOPT:
+      return BPF_PROG_TYPE_CGROUP_SOCKOPT;
+    case BPF_TRACE_ITER:
+    case BPF_TRACE_RAW_TP:
+    case BPF_TRACE_FENTRY:
+    case BPF_TRACE_FEXIT:
+    case BPF_MODIFY_RETURN:
+      return BPF_PROG_TYPE_TRACING;
+    case BPF_LSM_MAC:
+    case BPF_LSM_CGROUP:
+      return BPF_PROG_TYPE_LSM;
+    case BPF_SK_LOOKUP:
+      return BPF_PROG_TYPE_SK_LOOKUP;
+    case BPF_XDP:
+      return BPF_PROG_TYPE_XDP;
+    case 46: case 47: case 54: case 55:  // BPF_TCX_INGRESS/EGRESS, BPF_NETKIT_PRIMARY/PEER
+      return BPF_PROG_TYPE_SCHED_CLS;
+    default:
+      return 0;
+  }
+}
+
+// link_create's first check: whether prog_type may link with attach_type.
+bool attach_type_fits(uint32_t prog_type, uint32_t attach_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_EXT:
+      return true;
+    case 32:  // BPF_PROG_TYPE_NETFILTER
+      return attach_type == 45;  // BPF_NETFILTER
+    case BPF_PROG_TYPE_PERF_EVENT:
+    case BPF_PROG_TYPE_TRACEPOINT:
+      return attach_type == BPF_PERF_EVENT;
+    case BPF_PROG_TYPE_KPROBE:  // perf event, kprobe/uprobe multi, kprobe/uprobe session
+      return attach_type == BPF_PERF_EVENT || attach_type == BPF_TRACE_KPROBE_MULTI || attach_type == 48 ||
+             attach_type == 56 || attach_type == 57;
+    default:
+      return prog_type_of_attach(attach_type) == prog_type;
+  }
+}
+
 }  // namespace
+
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags) {
+  int err = 0;
+  Program* prog = program_from_fd(prog_fd, &err);
+  if (prog == nullptr) return err;
+  const uint32_t type = prog->header().prog_type;
+  if (!attach_type_fits(type, attach_type))
+    return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
+  if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
+  return log_reason(-EOPNOTSUPP, "BPF_LINK_CREATE of program type %u (attach type %u) is not emulated yet: "
+                    "XDP links and raw tracepoints are", type, attach_type);
+}
+
+int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd) {
+  if (flags & ~uint32_t{BPF_F_REPLACE}) return log_reason(-EINVAL, "link_update flags 0x%x", flags);
+  int err = 0;
+  Link* link = link_from_fd(link_fd, &err);
+  if (link == nullptr) return err;
+  Program* prog = program_from_fd(new_prog_fd, &err);
+  if (prog == nullptr) return err;
+  Program* old = nullptr;
+  if (flags & BPF_F_REPLACE) {
+    old = program_from_fd(old_prog_fd, &err);
+    if (old == nullptr) return err;
+  } else if (old_prog_fd != 0) {
+    return log_reason(-EINVAL, "old_prog_fd needs BPF_F_REPLACE");
+  }
+  LinkHeader& h = const_cast<LinkHeader&>(link->header());
+  if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EINVAL, "this kind of link cannot change its program");
+  if (field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
+  uint32_t cur = field(h.prog_id).load();
+  if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
+  Object* held = view_of(*link->store(), ObjKind::kProg, cur, &err);
+  if (held == nullptr) return err;
+  const ProgHeader& was = static_cast<Program*>(held)->header();
+  if (prog->header().prog_type != was.prog_type || prog->header().expected_attach_type != was.expected_attach_type)
+    return log_reason(-EINVAL, "the new program's type or expected attach type differs from the link's");
+  if (prog->id() == cur) return 0;
+  prog->obj_header().krefs.fetch_add(1);
+  if (!field(h.prog_id).compare_exchange_strong(cur, prog->id())) {
+    prog->obj_header().krefs.fetch_sub(1);
+    return log_reason(-EPERM, "the link's program changed meanwhile");
+  }
+  drop_object_ref(*link->store(), ObjKind::kProg, cur);
+  return 0;
+}
+
+int sys_link_detach(uint32_t link_fd) {
+  int err = 0;
+  Link* link = link_from_fd(link_fd, &err);
+  if (link == nullptr) return err;
+  const LinkHeader& h = link->header();
+  if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EOPNOTSUPP, "this kind of link cannot be detached");
+  field(h.ifindex).store(0);  // the program stays held, as the kernel's detached link does
+  return 0;
+}
 
 int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie) {
   ObjKind kind = ObjKind::kNone;
@@ -65,20 +291,7 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
   if (strncpy_from_user(name, uname, sizeof(name) - 1) < 0) return log_reason(-EFAULT, "name points at bad memory");
   if (!kernel_has_tracepoint(name)) return log_reason(-ENOENT, "the kernel has no raw tracepoint %s", name);
 
-  Store* store = obj->store();
-  Region region;
-  if (int e = store->new_region(ObjKind::kLink, kHeaderPage, &region); e != 0) return e;
-  auto* hdr = new (region.at<void>(region.size() - kHeaderPage)) LinkHeader();
-  init_obj_header(hdr->obj, ObjKind::kLink, sizeof(LinkHeader), 0);
-  hdr->type = BPF_LINK_TYPE_RAW_TRACEPOINT;
-  hdr->prog_id = prog->id();
-  hdr->prog_type = type;
-  hdr->cookie = cookie;
-  memcpy(hdr->tp_name, name, sizeof(name));
-  prog->obj_header().krefs.fetch_add(1);  // the link holds its program
-  const int fd = publish_object(*store, std::make_unique<Link>(std::move(region)), kCanReadWrite);
-  if (fd < 0) prog->obj_header().krefs.fetch_sub(1);
-  return fd;
+  return publish_link(*prog, BPF_LINK_TYPE_RAW_TRACEPOINT, cookie, name, 0);
 }
 
 int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
@@ -93,7 +306,14 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
   memset(&info, 0, sizeof(info));
   info.type = h.type;
   info.id = link.id();
-  info.prog_id = h.prog_id;
+  info.prog_id = field(h.prog_id).load();
+  if (h.type == BPF_LINK_TYPE_XDP) {  // bpf_xdp_link_fill_link_info: the union holds the device
+    const uint32_t ifindex = field(h.ifindex).load();
+    memcpy(&info.tp_name, &ifindex, sizeof(ifindex));
+    if (copy_to_user(uinfo, &info, len) != 0) return -EFAULT;
+    *info_len = len;
+    return 0;
+  }
   // bpf_raw_tp_link_fill_link_info: the name's full length; the buffer gets
   // what fits (ENOSPC when it is too short, after copying that much).
   const uint32_t need = static_cast<uint32_t>(strnlen(h.tp_name, sizeof(h.tp_name))) + 1;
@@ -116,6 +336,10 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
 
 int link_fdinfo(const Link& link, char* buf, int size) {
   const LinkHeader& h = link.header();
+  if (h.type == BPF_LINK_TYPE_XDP)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\txdp\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\nifindex:\t%u\n",
+                    link.id(), field(h.prog_id).load(), field(h.ifindex).load());
   return snprintf(buf, static_cast<size_t>(size),
                   "link_type:\traw_tracepoint\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
                   "tp_name:\t%s\n",

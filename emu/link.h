@@ -2,9 +2,12 @@
 // attached program never runs by itself here -- a test fires the hook it is
 // attached to (bpfemu_raw_tracepoint_fire) and every program linked there runs.
 //
-// Raw tracepoints (BPF_RAW_TRACEPOINT_OPEN) are the kind emulated so far; the
-// tracepoint must exist in the running kernel's BTF (a btf_trace_<name>
-// typedef) when that BTF can be read, as the kernel requires it to exist.
+// Two kinds are emulated: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN; the
+// tracepoint must exist in the running kernel's BTF, a btf_trace_<name>
+// typedef, when that BTF can be read, as the kernel requires it to exist) and
+// XDP links (BPF_LINK_CREATE with BPF_XDP on a network device of this host,
+// one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
+// update as the kernel's).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +23,7 @@ struct LinkHeader {
   uint32_t type;  // BPF_LINK_TYPE_*
   uint32_t prog_id;
   uint32_t prog_type;
-  uint32_t pad;
+  uint32_t ifindex;  // XDP links: the device (0 once detached)
   uint64_t cookie;
   char tp_name[128];  // raw tracepoints: the tracepoint's name
 };
@@ -38,6 +41,12 @@ class alignas(64) Link final : public Object {
 
 // BPF_RAW_TRACEPOINT_OPEN: a link fd or -errno.
 int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie);
+// BPF_LINK_CREATE (prog_fd, target_fd or ifindex, attach_type, flags): a link
+// fd or -errno.
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags);
+// BPF_LINK_UPDATE and BPF_LINK_DETACH: 0 or -errno.
+int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd);
+int sys_link_detach(uint32_t link_fd);
 // BPF_OBJ_GET_INFO_BY_FD on a link (struct bpf_link_info).
 int link_get_info(const Link& link, void* uinfo, uint32_t* info_len);
 // fdinfo lines of a link.

@@ -115,7 +115,7 @@ int fcntl_common(int fd, int cmd, void* arg, const char* name, std::atomic<void*
 // kernel's BPF files answer with EINVAL).
 int read_errno(emu::ObjKind, uint8_t access) { return (access & emu::kCanRead) ? EINVAL : EBADF; }
 int write_errno(emu::ObjKind kind, uint8_t access, int otherwise) {
-  return kind == emu::ObjKind::kBtf || !(access & emu::kCanWrite) ? EBADF : otherwise;
+  return kind == emu::ObjKind::kBtf || kind == emu::ObjKind::kLink || !(access & emu::kCanWrite) ? EBADF : otherwise;
 }
 
 }  // namespace

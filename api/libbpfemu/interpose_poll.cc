@@ -169,7 +169,7 @@ int poll_with_handles(struct pollfd* fds, nfds_t n, const std::function<int(stru
       ++next_ring;
       EmuScope scope;
       const int ev = emu::sys_poll_events(fds[i].fd);
-      fds[i].revents = static_cast<short>(ev > 0 ? ev & (fds[i].events | POLLERR | POLLHUP) : POLLNVAL);
+      fds[i].revents = static_cast<short>(ev >= 0 ? ev & (fds[i].events | POLLERR | POLLHUP) : POLLNVAL);
     } else if (copy[i].fd == -1 && fds[i].fd >= 0) {
       fds[i].revents = POLLERR;
     } else {

@@ -156,6 +156,25 @@ TEST_F(BpfObjectTest, PinnedByNameMapIsInTheEmulatedBpffsAndReused) {
   skel_demo__destroy(again);
 }
 
+TEST_F(BpfObjectTest, XdpProgramAttachesToADeviceThroughALink) {
+  bpf_link* link = bpf_program__attach_xdp(skel_->progs.count_xdp, 1);  // lo
+  ASSERT_NE(link, nullptr) << strerror(errno);
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len), 0);
+  EXPECT_EQ(info.type, static_cast<uint32_t>(BPF_LINK_TYPE_XDP));
+  EXPECT_EQ(info.xdp.ifindex, 1u);
+  EXPECT_EQ(bpf_program__attach_xdp(skel_->progs.count_xdp, 1), nullptr) << "one XDP link per device";
+  EXPECT_EQ(errno, EBUSY);
+  ASSERT_EQ(bpf_link__detach(link), 0);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len), 0);
+  EXPECT_EQ(info.xdp.ifindex, 0u) << "a detached link has no device";
+  ASSERT_EQ(bpf_link__destroy(link), 0);
+  bpf_link* again = bpf_program__attach_xdp(skel_->progs.count_xdp, 1);
+  ASSERT_NE(again, nullptr) << "the device is free again: " << strerror(errno);
+  ASSERT_EQ(bpf_link__destroy(again), 0);
+}
+
 // What a ring buffer callback saw.
 struct Seen {
   std::vector<uint32_t> lens;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -68,6 +69,22 @@ static void plain_calls(const char *kind, int fd)
 	CALL("ioctl(FIONREAD)", ioctl(fd, FIONREAD, &n));
 	CALL("fcntl(F_GETFL)", fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND | O_NONBLOCK));
 	CALL("fcntl(F_GETFD)", fcntl(fd, F_GETFD));
+	{
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 7 }, got = { 0 };
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		CALL("poll(POLLIN|POLLOUT)", poll(&p, 1, 0));
+		printf("%s: poll revents -> %#x\n", kind, (unsigned)p.revents);
+		CALL("epoll_ctl(ADD, EPOLLIN)", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+		CALL("epoll_ctl(ADD) again", epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+		CALL("epoll_wait(0)", epoll_wait(ep, &got, 1, 0));
+		printf("%s: epoll events -> %#x data %llu\n", kind, (unsigned)got.events, (unsigned long long)got.data.u64);
+		ev.events = EPOLLOUT;
+		CALL("epoll_ctl(MOD, EPOLLOUT)", epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev));
+		CALL("epoll_ctl(DEL)", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL));
+		CALL("epoll_ctl(DEL) again", epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL));
+		close(ep);
+	}
 	if (fstat(fd, &st) == 0 && fstat(efd, &anon) == 0)
 		printf("%s: fstat -> mode=%o size=%lld nlink=%lu blocks=%lld, the anon inode: %s\n", kind,
 		       (unsigned)st.st_mode, (long long)st.st_size, (unsigned long)st.st_nlink,
@@ -105,7 +122,7 @@ static void fdinfo(const char *kind, int fd)
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "map_id:", 7) || !strncmp(line, "btf_id:", 7) || !strncmp(line, "prog_id:", 8) ||
+		if (!strncmp(line, "map_id:", 7) || !strncmp(line, "btf_id:", 7) || !strncmp(line, "link_id:", 8) || !strncmp(line, "prog_id:", 8) ||
 		    !strncmp(line, "ino:", 4) || !strncmp(line, "mnt_id:", 7) || !strncmp(line, "prog_tag:", 9) ||
 		    !strncmp(line, "prog_jited:", 11) || (!strncmp(line, "memlock:", 8) && strstr(kind, "prog")))
 			continue;
@@ -130,9 +147,14 @@ int main(void)
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	int prog = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "p", "GPL", insns, 2, NULL);
+	int xdp = bpf_prog_load(BPF_PROG_TYPE_XDP, "x", "GPL", insns, 2, NULL);
+	int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 4096, NULL);
+	/* An XDP link on lo (ifindex 1): the program passes every packet on. */
+	int link = xdp >= 0 ? bpf_link_create(xdp, 1, BPF_XDP, NULL) : -1;
 
-	if (hash < 0 || arr < 0 || rdonly < 0 || prog < 0 || !btf) {
-		printf("setup failed: hash %d array %d rdonly %d prog %d\n", hash, arr, rdonly, prog);
+	if (hash < 0 || arr < 0 || rdonly < 0 || prog < 0 || !btf || ring < 0 || link < 0) {
+		printf("setup failed: hash %d array %d rdonly %d prog %d ring %d link %d\n", hash, arr, rdonly, prog,
+		       ring, link);
 		return 1;
 	}
 	btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
@@ -150,11 +172,16 @@ int main(void)
 	plain_calls("hash(BPF_F_RDONLY)", rdonly);
 	plain_calls("btf", btf_fd);
 	plain_calls("prog", prog);
+	plain_calls("ringbuf", ring);
+	plain_calls("xdp link", link);
 	fdinfo("hash", hash);
 	fdinfo("array(mmapable, frozen)", arr);
 	fdinfo("hash(BPF_F_RDONLY)", rdonly);
 	fdinfo("btf", btf_fd);
 	fdinfo("prog", prog);
+	fdinfo("ringbuf", ring);
+	fdinfo("xdp link", link);
+	close(link);
 	/* None of the calls above changed the map. */
 	errno = 0;
 	show("hash: lookup after the plain calls", bpf_map_lookup_elem(hash, &k, &out));
