@@ -6,8 +6,6 @@
 // per-process view of that region (core/object.h).
 #pragma once
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -120,21 +118,6 @@ class Map final : public Object {
     return *reinterpret_cast<T*>(hdr_->family);
   }
 
-  // This process's end of the channel that wakes the map's pollers (-1 until
-  // one is opened; emu/fd_ops.cc). Kept by the view so it closes with it.
-  int wake_fd() const { return wake_fd_.load(std::memory_order_acquire); }
-  // Installs fd unless another thread got there first: the fd in use (the
-  // loser's is closed).
-  int adopt_wake_fd(int fd) {
-    int expected = -1;
-    if (wake_fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel)) return fd;
-    ::close(fd);
-    return expected;
-  }
-  ~Map() override {
-    if (const int fd = wake_fd_.load(std::memory_order_relaxed); fd >= 0) ::close(fd);
-  }
-
   const FastOps& fast() const { return fast_; }
   void set_fast(const FastOps& f) {
     const uint32_t ks = fast_.key_size, vs = fast_.value_size;
@@ -165,7 +148,6 @@ class Map final : public Object {
   alignas(kViewCacheAlign) unsigned char view_cache_[40] = {};
   const maptypes::MapOps& ops_;
   MapHeader* hdr_;
-  std::atomic<int> wake_fd_{-1};
   const KernelProfile* profile_;
 };
 

@@ -128,6 +128,8 @@ class MapOps {
   // object's id (map_fd_sys_lookup_elem).
   // The program a tail call through slot `index` jumps to (0: none).
   virtual uint32_t tail_call_target(const Map&, uint32_t /*index*/) const { return 0; }
+  // The id of the object slot `index` holds (0: none, or past the end).
+  virtual uint32_t fd_slot(const Map&, uint32_t /*index*/) const { return 0; }
   // Whether a program of prog_type may use this map (a prog array takes the
   // type of the first program that uses it or is stored in it): 0 or -EINVAL.
   virtual int prog_compatible(Map&, uint32_t /*prog_type*/) const { return 0; }

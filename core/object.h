@@ -1,5 +1,5 @@
-// The kernel's BPF object kinds (map, program, BTF, link), as this process
-// sees one of them.
+// The kernel's BPF object kinds (map, program, BTF, link), and the perf events
+// BPF programs write to, as this process sees one of them.
 //
 // Every object keeps its whole state in one Region (a shared, file-backed
 // memory region, see region.h): the kind's data first, then one header page
@@ -9,6 +9,8 @@
 // ids, handles and reference counts are the store's business (emu/store.h).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -16,9 +18,11 @@
 
 namespace bpfemu::emu {
 
-enum class ObjKind : uint8_t { kNone = 0, kMap = 1, kProg = 2, kBtf = 3, kLink = 4 };
-inline constexpr unsigned kObjKindCount = 5;
-// "map", "prog", "btf", "link" ("?" for kNone).
+// kPerfEvent is no BPF object (the bpf commands refuse its fds) but shares the
+// machinery: a handle, a shared header, references from PERF_EVENT_ARRAY slots.
+enum class ObjKind : uint8_t { kNone = 0, kMap = 1, kProg = 2, kBtf = 3, kLink = 4, kPerfEvent = 5 };
+inline constexpr unsigned kObjKindCount = 6;
+// "map", "prog", "btf", "link", "perf_event" ("?" for kNone).
 const char* obj_kind_name(ObjKind kind);
 
 inline constexpr size_t kHeaderPage = 4096;
@@ -56,7 +60,9 @@ class Store;
 class Object {
  public:
   Object(ObjKind kind, Region&& region);
-  virtual ~Object() = default;
+  virtual ~Object() {
+    if (const int fd = wake_fd_.load(std::memory_order_relaxed); fd >= 0) ::close(fd);
+  }
   Object(const Object&) = delete;
   Object& operator=(const Object&) = delete;
 
@@ -75,7 +81,20 @@ class Object {
   std::atomic<int> handles{0};
   std::atomic<int> local_refs{0};
 
+  // This process's end of the channel that wakes the object's pollers (-1
+  // until one is opened; emu/fd_ops.cc). Kept by the view so it closes with it.
+  int wake_fd() const { return wake_fd_.load(std::memory_order_acquire); }
+  // Installs fd unless another thread got there first: the fd in use (the
+  // loser's is closed).
+  int adopt_wake_fd(int fd) {
+    int expected = -1;
+    if (wake_fd_.compare_exchange_strong(expected, fd, std::memory_order_acq_rel)) return fd;
+    ::close(fd);
+    return expected;
+  }
+
  private:
+  std::atomic<int> wake_fd_{-1};
   ObjKind kind_;
   Region region_;
   ObjHeader* ohdr_;

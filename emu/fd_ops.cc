@@ -21,6 +21,7 @@
 #include "emu/btf.h"
 #include "emu/objects.h"
 #include "emu/link.h"
+#include "emu/perf_event.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
@@ -122,6 +123,8 @@ const char* anon_inode_name(ObjKind kind) {
       return "anon_inode:btf";
     case ObjKind::kLink:
       return "anon_inode:bpf_link";
+    case ObjKind::kPerfEvent:
+      return "anon_inode:[perf_event]";
     default:
       return "anon_inode:[bpf]";
   }
@@ -185,6 +188,21 @@ int sys_mmap(int fd, void* addr, size_t len, int prot, int flags, off_t offset, 
   // The VFS's do_mmap first.
   if (len == 0) return log_reason(-EINVAL, "mmap of length 0");
   if ((offset & (kPage - 1)) != 0) return log_reason(-EINVAL, "mmap offset is not page-aligned");
+  if (kind == ObjKind::kPerfEvent) {
+    void* p = nullptr;
+    if (int e = perf_event_mmap(*static_cast<PerfEvent*>(obj), addr, len, prot, flags, offset, &p); e != 0) return e;
+    // The mapping keeps the event alive, as the kernel's vma holds its file.
+    const int handle = open_fd(*obj, kCanRead);
+    if (handle < 0) {
+      munmap(p, len);
+      return handle;
+    }
+    const size_t span = (len + kPage - 1) & ~(kPage - 1);
+    std::lock_guard<std::mutex> lock(g_mu);
+    mappings()[reinterpret_cast<uintptr_t>(p)] = Mapping{span, obj->store(), 0, handle, false};
+    *out = p;
+    return 0;
+  }
   if (kind != ObjKind::kMap) return log_reason(-ENODEV, "a %s fd cannot be mapped", obj_kind_name(kind));
   if ((prot & PROT_EXEC) && static_cast<Map*>(obj)->profile().mmap_exec_eperm)
     return log_reason(-EPERM, "BPF map fds live on a noexec filesystem");
@@ -280,54 +298,88 @@ bool is_map_mapping(void* addr, size_t len) {
 namespace bpfemu::emu {
 namespace {
 
-// This process's end of map m's wake channel: a FIFO in the store, opened
+// This process's end of an object's wake channel: a FIFO in the store, opened
 // read-write so that writing never blocks on or signals a missing reader.
-int wake_fd_of(Map& m) {
-  if (const int fd = m.wake_fd(); fd >= 0) return fd;
-  const std::string path = m.store()->data_path(ObjKind::kMap, m.id()) + ".wake";
+int wake_fd_of(Object& o) {
+  if (const int fd = o.wake_fd(); fd >= 0) return fd;
+  const std::string path = o.store()->data_path(o.kind(), o.id()) + ".wake";
   if (mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST) return -errno;
   const int fd = open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return -errno;
-  return m.adopt_wake_fd(fd);
+  return o.adopt_wake_fd(fd);
 }
 
-// maptypes::notify_pollers: one byte, to whoever waits in any process. A full
-// FIFO already holds a wake-up.
-void wake_pollers(Map& m) {
+void wake_map_pollers(Map& m) { notify_object_pollers(m); }
+
+// A map or perf event behind fd (the kinds poll and epoll answer for).
+Object* pollable_of(int fd) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  return obj != nullptr && (kind == ObjKind::kMap || kind == ObjKind::kPerfEvent) ? obj : nullptr;
+}
+
+// The events ready on a pollable object now.
+uint32_t ready_events(Object& o) {
+  if (o.kind() == ObjKind::kPerfEvent) return perf_event_poll(static_cast<PerfEvent&>(o));
+  auto& m = static_cast<Map&>(o);
+  return m.ops().poll(m);
+}
+
+// Whether the object can be woken (maps without map_poll answer EPOLLERR, perf
+// events without a ring EPOLLHUP).
+bool wakes_pollers(Object& o) {
+  if (o.kind() == ObjKind::kPerfEvent) return static_cast<PerfEvent&>(o).ring() != nullptr;
+  auto& m = static_cast<Map&>(o);
+  return (m.ops().poll(m) & EPOLLERR) == 0;
+}
+
+}  // namespace
+
+// One byte to whoever waits in any process; a full FIFO already holds a wake-up.
+void notify_object_pollers(Object& o) {
   const int saved = errno;
-  if (const int fd = wake_fd_of(m); fd >= 0) {
+  if (const int fd = wake_fd_of(o); fd >= 0) {
     const char byte = 1;
     (void)!::write(fd, &byte, 1);
   }
   errno = saved;
 }
 
-Map* map_of(int fd) {
+int sys_handle_ioctl(int fd, unsigned long request, unsigned long arg) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
   Object* obj = object_from_fd(fd, &kind, &access, &err);
-  return obj != nullptr && kind == ObjKind::kMap ? static_cast<Map*>(obj) : nullptr;
+  if (obj == nullptr) return err;
+  if (kind != ObjKind::kPerfEvent) return -ENOTTY;
+  return perf_event_ioctl(*static_cast<PerfEvent*>(obj), request, arg);
 }
 
-// Whether the map's family has a map_poll (others answer EPOLLERR and never wake).
-bool wakes_pollers(Map& m) { return (m.ops().poll(m) & EPOLLERR) == 0; }
+ssize_t sys_handle_read(int fd, void* buf, size_t n) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  if (obj == nullptr) return err;
+  if (kind != ObjKind::kPerfEvent) return (access & kCanRead) ? -EINVAL : -EBADF;
+  return perf_event_read(*static_cast<PerfEvent*>(obj), buf, n);
+}
 
-}  // namespace
-
-void install_poll_notifier() { maptypes::set_poll_notifier(wake_pollers); }
+void install_poll_notifier() { maptypes::set_poll_notifier(wake_map_pollers); }
 
 int sys_poll_events(int fd) {
-  Map* m = map_of(fd);
-  if (m == nullptr) return -EBADF;
-  return static_cast<int>(m->ops().poll(*m));
+  Object* o = pollable_of(fd);
+  if (o == nullptr) return -EBADF;
+  return static_cast<int>(ready_events(*o));
 }
 
 int sys_poll_wait_fd(int fd) {
-  Map* m = map_of(fd);
-  if (m == nullptr) return -EBADF;
-  if (!wakes_pollers(*m)) return -EINVAL;
-  return wake_fd_of(*m);
+  Object* o = pollable_of(fd);
+  if (o == nullptr) return -EBADF;
+  if (!wakes_pollers(*o)) return -EINVAL;
+  return wake_fd_of(*o);
 }
 
 void drain_wait_fd(int wait_fd) {

@@ -35,18 +35,27 @@ void note_munmap(void* addr, size_t len);
 // Whether [addr, addr + len) lies in a mapping of a map (mremap may not grow it).
 bool is_map_mapping(void* addr, size_t len);
 
-// poll()/epoll of a handle, as bpf_map_poll answers: the EPOLL* events ready
-// now (EPOLLERR for maps whose type has no map_poll), or -EBADF when fd is no
-// map handle.
+// ioctl(2) and read(2) of a handle when it is a perf event (other handles
+// answer as the kernel's BPF files: ENOTTY, and EINVAL for read); -EBADF when
+// fd is no handle.
+int sys_handle_ioctl(int fd, unsigned long request, unsigned long arg);
+ssize_t sys_handle_read(int fd, void* buf, size_t n);
+
+// poll()/epoll of a map or perf event handle, as bpf_map_poll and perf_poll
+// answer: the EPOLL* events ready now (EPOLLERR for maps whose type has no
+// map_poll), or -EBADF for other fds.
 int sys_poll_events(int fd);
-// A file that turns readable when the map behind handle fd wakes its pollers
-// (a program committed a ring buffer record): poll and epoll wait on it in the
-// handle's place. One per map and process, shared by all processes through a
-// FIFO beside the map's data, owned by the map's view (do not close it).
-// -EINVAL for maps that never wake anyone.
+// A file that turns readable when the map or perf event behind handle fd
+// wakes its pollers (a program committed a ring buffer record or wrote a perf
+// sample): poll and epoll wait on it in the handle's place. One per object and
+// process, shared by all processes through a FIFO beside the object's data,
+// owned by the object's view (do not close it). -EINVAL for maps that never
+// wake anyone.
 int sys_poll_wait_fd(int fd);
 // Empties a wait fd of wake-ups already delivered.
 void drain_wait_fd(int wait_fd);
+// Wakes the object's pollers in every process.
+void notify_object_pollers(Object& o);
 // Makes maptypes::notify_pollers reach the wait fds (once, with the object model).
 void install_poll_notifier();
 

@@ -166,6 +166,31 @@ bool ringbuf_query(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- perf events ---
+
+// bpf_perf_event_output, bpf_xdp_event_output and bpf_skb_event_output (one
+// helper id; the program type picks the variant): XDP and skb programs may
+// append ctx_len packet bytes (flags' BPF_F_CTXLEN_MASK) to the sample.
+bool perf_event_output(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[1], "bpf_perf_event_output");
+  if (m == nullptr || !readable(c, c.a[3], c.a[4], "bpf_perf_event_output data")) return false;
+  const uint64_t flags = c.a[2];
+  const uint8_t* pkt = nullptr;
+  uint32_t pkt_len = 0;
+  if (c.env.xdp != nullptr) {
+    pkt = c.env.xdp->data;
+    pkt_len = static_cast<uint32_t>(c.env.xdp->data_end - c.env.xdp->data);
+  } else if (c.env.ctx_model != nullptr) {
+    pkt = c.env.ctx_model->packet(&pkt_len);
+  }
+  const uint64_t allowed = uint64_t{BPF_F_INDEX_MASK} | (pkt != nullptr ? uint64_t{BPF_F_CTXLEN_MASK} : 0);
+  if (flags & ~allowed) return *r0 = ret(-EINVAL), true;
+  const uint64_t ctx_len = (flags & BPF_F_CTXLEN_MASK) >> 32;
+  if (pkt != nullptr && ctx_len > pkt_len) return *r0 = ret(-EFAULT), true;
+  *r0 = ret(helpers::perf_event_output(*m, flags & BPF_F_INDEX_MASK, ptr(c.a[3]), c.a[4], pkt, ctx_len));
+  return true;
+}
+
 struct Callback {
   HelperCall* c;
   Map* map;
@@ -519,6 +544,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ringbuf_submit, ringbuf_submit},
     {BPF_FUNC_ringbuf_discard, ringbuf_discard},
     {BPF_FUNC_ringbuf_query, ringbuf_query},
+    {BPF_FUNC_perf_event_output, perf_event_output},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked

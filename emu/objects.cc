@@ -23,6 +23,7 @@
 #include "emu/fd_ops.h"
 #include "emu/btf.h"
 #include "emu/link.h"
+#include "emu/perf_event.h"
 #include "maptypes/families.h"
 #include "emu/program.h"
 
@@ -89,6 +90,8 @@ Object* make_view(ObjKind kind, Region&& region, int* err) {
       return new Program(std::move(region));
     case ObjKind::kLink:
       return new Link(std::move(region));
+    case ObjKind::kPerfEvent:
+      return new PerfEvent(std::move(region));
     default:
       *err = -EINVAL;
       return nullptr;
@@ -216,10 +219,10 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
   if (kind == ObjKind::kMap) {
     MapHeader hdr;
     if (!read_kind_header(data_fd, &hdr)) return;
-    if (hdr.attr.map_type == BPF_MAP_TYPE_PROG_ARRAY) {
+    if (hdr.attr.map_type == BPF_MAP_TYPE_PROG_ARRAY || hdr.attr.map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
       std::vector<uint8_t> slots(uint64_t{hdr.attr.max_entries} * 4);
       if (pread(data_fd, slots.data(), slots.size(), 0) == static_cast<ssize_t>(slots.size()))
-        maptypes::prog_array_release(slots.data(), hdr.attr.max_entries);
+        maptypes::fd_array_release(hdr.attr.map_type, slots.data(), hdr.attr.max_entries);
     }
     // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);

@@ -1,6 +1,7 @@
 #include "bpfemu/prog.h"
 
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include "core/map_ops.h"
 #include "core/profile.h"
 #include "emu/objects.h"
+#include "emu/perf_event.h"
 #include "emu/prog_helpers.h"
 
 namespace bpfemu::prog {
@@ -75,6 +77,22 @@ void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard) {
 
 uint64_t ringbuf_query(Map& m, uint64_t flags) { return m.ops().prog_ringbuf_query(m, flags); }
 
+long perf_event_output(Map& m, uint64_t flags, const void* data, uint64_t size, const void* extra, uint64_t extra_len) {
+  if (m.attr().map_type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) return -EINVAL;
+  const uint32_t cpu = m.current_cpu();
+  uint64_t index = flags & BPF_F_INDEX_MASK;
+  if (index == BPF_F_CURRENT_CPU) index = cpu;
+  if (index >= m.attr().max_entries) return -E2BIG;
+  const uint32_t id = m.ops().fd_slot(m, static_cast<uint32_t>(index));
+  if (id == 0) return -ENOENT;
+  int err = 0;
+  Object* obj = view_of(*m.store(), ObjKind::kPerfEvent, id, &err);
+  if (obj == nullptr) return -ENOENT;
+  auto& ev = static_cast<PerfEvent&>(*obj);
+  if (ev.header().type != PERF_TYPE_SOFTWARE || ev.header().config != PERF_COUNT_SW_BPF_OUTPUT) return -EINVAL;
+  return perf_event_output(ev, cpu, data, size, extra, extra_len);
+}
+
 }  // namespace bpfemu::emu::helpers
 
 namespace bpfemu::prog {
@@ -133,6 +151,13 @@ void MapRef::ringbuf_submit(void* data, uint64_t flags) const {
 
 void MapRef::ringbuf_discard(void* data, uint64_t flags) const {
   if (emu::Map* m = as_map(map_); m != nullptr && data != nullptr) emu::helpers::ringbuf_commit(*m, data, flags, true);
+}
+
+long MapRef::perf_event_output(const void* data, uint64_t size, uint64_t flags) const {
+  emu::Map* m = as_map(map_);
+  if (m == nullptr) return -EBADF;
+  if (flags & ~uint64_t{BPF_F_INDEX_MASK}) return -EINVAL;  // the tracing helper's rule
+  return emu::helpers::perf_event_output(*m, flags, data, size, nullptr, 0);
 }
 
 uint64_t MapRef::ringbuf_query(uint64_t flags) const {

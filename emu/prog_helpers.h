@@ -26,5 +26,11 @@ void* ringbuf_reserve(Map& m, uint64_t size, uint64_t flags);
 // bpf_ringbuf_submit (discard false) and bpf_ringbuf_discard of a reserved record.
 void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard);
 uint64_t ringbuf_query(Map& m, uint64_t flags);
+// bpf_perf_event_output into a PERF_EVENT_ARRAY, once the caller has checked
+// its flags: the sample is `size` bytes at data then extra_len bytes at extra
+// (the packet bytes XDP and skb programs may append), written to the perf
+// event in slot flags & BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU: this CPU's).
+// 0, -E2BIG, -ENOENT, -EINVAL, -EOPNOTSUPP, -ENOSPC as the kernel answers.
+long perf_event_output(Map& m, uint64_t flags, const void* data, uint64_t size, const void* extra, uint64_t extra_len);
 
 }  // namespace bpfemu::emu::helpers

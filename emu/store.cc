@@ -115,6 +115,8 @@ const char* obj_kind_name(ObjKind kind) {
       return "btf";
     case ObjKind::kLink:
       return "link";
+    case ObjKind::kPerfEvent:
+      return "perf_event";
     default:
       return "?";
   }
@@ -421,7 +423,8 @@ bool Store::collect(ObjKind kind, uint32_t id) {
     }
   }
   for (uint8_t access : {kCanRead, kCanWrite, kCanReadWrite}) ::unlink(handle_path(kind, id, access).c_str());
-  ::unlink((data + ".wake").c_str());  // a map's wake channel (emu/fd_ops.cc), when it had one
+  ::unlink((data + ".wake").c_str());  // the wake channel of a map or perf event (emu/fd_ops.cc)
+  ::unlink((data + ".ring").c_str());  // a perf event's ring (emu/perf_event.cc)
   ::unlink(data.c_str());
   return finish(true);
 }

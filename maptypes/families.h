@@ -25,7 +25,9 @@ extern const MapOps& kBloomFilterOps;
 extern const MapOps& kRingbufOps;
 // fd_array.cc
 extern const MapOps& kProgArrayOps;
-// Drops the references the slots of a freed PROG_ARRAY held (its data area).
-void prog_array_release(const uint8_t* slots, uint32_t max_entries);
+extern const MapOps& kPerfEventArrayOps;
+// Drops the references the slots of a freed PROG_ARRAY or PERF_EVENT_ARRAY
+// held (its data area).
+void fd_array_release(uint32_t map_type, const uint8_t* slots, uint32_t max_entries);
 
 }  // namespace bpfemu::maptypes

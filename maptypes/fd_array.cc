@@ -1,10 +1,11 @@
-// PROG_ARRAY, after the fd-array half of kernel/bpf/arraymap.c.
+// PROG_ARRAY and PERF_EVENT_ARRAY, after the fd-array half of
+// kernel/bpf/arraymap.c.
 //
-// Region layout: slot i is a u32 at i * 4 holding the id of the program stored
-// there (0: empty). The slot holds a kernel reference on that program
-// (fd_objects()). The family state keeps the one program type every program in
-// the array, and every program using it, must have (bpf_prog_map_compatible:
-// taken from the first one).
+// Region layout: slot i is a u32 at i * 4 holding the id of the object stored
+// there (0: empty): a program, or a perf event. The slot holds a kernel
+// reference on it (fd_objects()). For a PROG_ARRAY the family state keeps the
+// one program type every program in the array, and every program using it,
+// must have (bpf_prog_map_compatible: taken from the first one).
 #include <atomic>
 #include <climits>
 #include <cstring>
@@ -32,13 +33,17 @@ uint32_t index_of(const void* key) {
   return i;
 }
 
-class ProgArrayOps : public MapOps {
+class FdArrayOps : public MapOps {
  public:
+  explicit FdArrayOps(emu::ObjKind holds) : holds_(holds) {}
+
   int alloc_check(MapAttr& attr, const CreateEnv&) const override {
-    // fd_array_map_alloc_check, then array_map_alloc_check.
+    // fd_array_map_alloc_check, then array_map_alloc_check (which lets perf
+    // event arrays keep their elements past the last user fd).
     if (attr.value_size != sizeof(uint32_t) || (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)))
       return -EINVAL;
-    if (attr.max_entries == 0 || attr.key_size != 4 || (attr.map_flags & ~kCreateFlags)) return -EINVAL;
+    const uint32_t allowed = kCreateFlags | (holds_ == emu::ObjKind::kPerfEvent ? BPF_F_PRESERVE_ELEMS : 0);
+    if (attr.max_entries == 0 || attr.key_size != 4 || (attr.map_flags & ~allowed)) return -EINVAL;
     return 0;
   }
 
@@ -53,8 +58,10 @@ class ProgArrayOps : public MapOps {
     return struct_sizes(map.profile()).bpf_array + uint64_t{map.attr().max_entries} * sizeof(void*);
   }
 
-  // bpf_fd_array_map_lookup_elem: the program's id.
+  // bpf_fd_array_map_lookup_elem: the program's id. Perf event arrays have no
+  // syscall lookup (fd_array_map_lookup_elem's ENOTSUPP reaches user space).
   int lookup(Map& map, const void* key, void* value, uint64_t) const override {
+    if (holds_ != emu::ObjKind::kProg) return -kENOTSUPP;
     const uint32_t i = index_of(key);
     if (i >= map.attr().max_entries) return -ENOENT;
     const uint32_t id = slot(map, i)->load(std::memory_order_acquire);
@@ -63,7 +70,8 @@ class ProgArrayOps : public MapOps {
     return 0;
   }
 
-  // bpf_fd_array_map_update_elem: the value is the caller's program fd.
+  // bpf_fd_array_map_update_elem: the value is the caller's program or perf
+  // event fd (perf_event_get answers EBADF for any other file).
   int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
     if (flags != BPF_ANY) return -EINVAL;
     const uint32_t i = index_of(key);
@@ -72,7 +80,11 @@ class ProgArrayOps : public MapOps {
     memcpy(&ufd, value, sizeof(ufd));
     ObjRef ref;
     if (int e = fd_objects().get(ufd, &ref); e != 0) return e;
-    if (ref.kind != emu::ObjKind::kProg || prog_compatible(map, ref.prog_type) != 0) {
+    if (ref.kind != holds_) {
+      fd_objects().put(ref);
+      return holds_ == emu::ObjKind::kPerfEvent ? -EBADF : -EINVAL;
+    }
+    if (holds_ == emu::ObjKind::kProg && prog_compatible(map, ref.prog_type) != 0) {
       fd_objects().put(ref);
       return -EINVAL;
     }
@@ -104,10 +116,14 @@ class ProgArrayOps : public MapOps {
   }
 
   uint32_t tail_call_target(const Map& map, uint32_t index) const override {
+    return holds_ == emu::ObjKind::kProg ? fd_slot(map, index) : 0;
+  }
+  uint32_t fd_slot(const Map& map, uint32_t index) const override {
     return index < map.attr().max_entries ? slot(map, index)->load(std::memory_order_acquire) : 0;
   }
 
   int prog_compatible(Map& map, uint32_t prog_type) const override {
+    if (holds_ != emu::ObjKind::kProg) return 0;
     auto& owner = map.state<ProgArrayState>().owner_type;
     uint32_t expected = 0;
     if (owner.compare_exchange_strong(expected, prog_type)) return 0;
@@ -115,22 +131,26 @@ class ProgArrayOps : public MapOps {
   }
 
  private:
-  static void put(uint32_t id) {
-    if (id != 0) fd_objects().put(ObjRef{emu::ObjKind::kProg, id, 0});
+  void put(uint32_t id) const {
+    if (id != 0) fd_objects().put(ObjRef{holds_, id, 0});
   }
+  emu::ObjKind holds_;
 };
 
-const ProgArrayOps kProgArray;
+const FdArrayOps kProgArray(emu::ObjKind::kProg);
+const FdArrayOps kPerfEventArray(emu::ObjKind::kPerfEvent);
 
 }  // namespace
 
 const MapOps& kProgArrayOps = kProgArray;
+const MapOps& kPerfEventArrayOps = kPerfEventArray;
 
-void prog_array_release(const uint8_t* slots, uint32_t max_entries) {
+void fd_array_release(uint32_t map_type, const uint8_t* slots, uint32_t max_entries) {
+  const emu::ObjKind kind = map_type == BPF_MAP_TYPE_PERF_EVENT_ARRAY ? emu::ObjKind::kPerfEvent : emu::ObjKind::kProg;
   for (uint32_t i = 0; i < max_entries; ++i) {
     uint32_t id;
     memcpy(&id, slots + uint64_t{i} * 4, sizeof(id));
-    if (id != 0) fd_objects().put(ObjRef{emu::ObjKind::kProg, id, 0});
+    if (id != 0) fd_objects().put(ObjRef{kind, id, 0});
   }
 }
 

@@ -43,6 +43,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
 #include "emu/objects.h"
+#include "emu/perf_event.h"
 
 namespace bpfemu::dropin {
 
@@ -140,6 +141,19 @@ BPFEMU_EXPORT long syscall(long number, ...) {
     errno = saved;
     return r;
   }
+  if (number == SYS_perf_event_open && !in_emu()) {
+    const auto* attr = reinterpret_cast<const perf_event_attr*>(a[0]);
+    EmuScope scope;
+    if (emu::perf_event_is_emulated(attr)) {
+      const int saved = errno;
+      const long r = emu::sys_perf_event_open(attr, static_cast<pid_t>(a[1]), static_cast<int>(a[2]),
+                                              static_cast<int>(a[3]), static_cast<unsigned long>(a[4]));
+      emu::log_result("perf_event_open", r);
+      if (r < 0) return fail<long>(static_cast<int>(-r));
+      errno = saved;
+      return r;
+    }
+  }
   if (number == SYS_close && handle(static_cast<int>(a[0]))) return close_handle(static_cast<int>(a[0]));
   const long r = libc_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
   if (r >= 0) {
@@ -228,7 +242,12 @@ BPFEMU_EXPORT int fcntl64(int fd, int cmd, ...) {
 BPFEMU_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   emu::ObjKind kind = emu::ObjKind::kNone;
   uint8_t access = 0;
-  if (handle(fd, &kind, &access)) return fail<ssize_t>(read_errno(kind, access));
+  if (handle(fd, &kind, &access)) {
+    if (kind != emu::ObjKind::kPerfEvent) return fail<ssize_t>(read_errno(kind, access));
+    EmuScope scope;
+    const ssize_t r = emu::sys_handle_read(fd, buf, n);
+    return r < 0 ? fail<ssize_t>(static_cast<int>(-r)) : r;
+  }
   BPFEMU_NEXT(read, ssize_t (*)(int, void*, size_t));
   return next_read(fd, buf, n);
 }
@@ -326,7 +345,12 @@ BPFEMU_EXPORT int ioctl(int fd, unsigned long request, ...) {
   va_start(ap, request);
   void* arg = va_arg(ap, void*);
   va_end(ap);
-  if (handle(fd)) return fail(ENOTTY);
+  if (handle(fd)) {
+    EmuScope scope;
+    const int r = emu::sys_handle_ioctl(fd, request, reinterpret_cast<unsigned long>(arg));
+    emu::log_result("ioctl", r);
+    return r < 0 ? fail(-r) : r;
+  }
   BPFEMU_NEXT(ioctl, int (*)(int, unsigned long, ...));
   return next_ioctl(fd, request, arg);
 }

@@ -1,9 +1,10 @@
-// poll() and epoll on map handles, as the kernel's bpf_map_poll answers them.
+// poll() and epoll on map and perf event handles, as the kernel's
+// bpf_map_poll and perf_poll answer them.
 //
 // A handle is a plain file underneath, which epoll refuses and poll reports
 // always ready. So the interposers put a stand-in in its place:
-//  - a ring buffer's stand-in is the map's wait fd (emu/fd_ops.h), which a
-//    committing program makes readable in any process. Readiness is level, as
+//  - a ring buffer's or perf event's stand-in is its wait fd (emu/fd_ops.h),
+//    which a program writing a record makes readable in any process. Readiness is level, as
 //    the kernel's ("records are waiting"): before each wait, the stand-in is
 //    emptied and made readable again only if records are waiting, so a
 //    producer that asked for no wake-up is still seen by the next wait;
@@ -44,6 +45,9 @@ std::vector<Registration>& registrations() {
 }
 std::atomic<int> g_count{0};  // registrations().size(), read without the lock
 
+// Maps and perf events answer poll; the kernel's other BPF files do not.
+bool pollable(emu::ObjKind kind) { return kind == emu::ObjKind::kMap || kind == emu::ObjKind::kPerfEvent; }
+
 int real_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
   BPFEMU_NEXT(epoll_ctl, int (*)(int, int, int, struct epoll_event*));
   return next_epoll_ctl != nullptr ? next_epoll_ctl(epfd, op, fd, ev)
@@ -52,12 +56,13 @@ int real_epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
 
 int real_close_fd(int fd) { return static_cast<int>(libc_syscall(SYS_close, fd)); }
 
-// The write end of a pipe whose read end is closed: always EPOLLERR.
-int error_stand_in() {
+// An end of a pipe whose other end is closed: the write end always reports
+// EPOLLERR, the read end EPOLLHUP.
+int dead_pipe_end(bool hangup) {
   int p[2];
   if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return -errno;
-  real_close_fd(p[0]);
-  return p[1];
+  real_close_fd(p[hangup ? 1 : 0]);
+  return p[hangup ? 0 : 1];
 }
 
 // Makes a ring's stand-in readable exactly when records are waiting.
@@ -89,8 +94,11 @@ int add(int epfd, int handle, struct epoll_event* ev) {
     EmuScope scope;
     const int wait_fd = emu::sys_poll_wait_fd(handle);
     ring = wait_fd >= 0;
-    // One fd per registration: epoll keys its entries by fd number.
-    stand_in = ring ? fcntl(wait_fd, F_DUPFD_CLOEXEC, 0) : error_stand_in();
+    // One fd per registration: epoll keys its entries by fd number. What never
+    // wakes reports what it always reports: EPOLLERR (maps without map_poll)
+    // or EPOLLHUP (perf events without a ring).
+    const int now = ring ? 0 : emu::sys_poll_events(handle);
+    stand_in = ring ? fcntl(wait_fd, F_DUPFD_CLOEXEC, 0) : dead_pipe_end(now > 0 && (now & EPOLLHUP));
   }
   if (stand_in < 0) return fail(ENOMEM);
   if (real_epoll_ctl(epfd, EPOLL_CTL_ADD, stand_in, ev) != 0) {
@@ -139,16 +147,22 @@ void forget_poll_fd(int fd) {
 
 int poll_with_handles(struct pollfd* fds, nfds_t n, const std::function<int(struct pollfd*, nfds_t, bool)>& real) {
   std::vector<struct pollfd> copy;
+  std::vector<short> fixed;  // what never-woken handles report
   std::vector<nfds_t> rings;
   bool ready_now = false;
   for (nfds_t i = 0; i < n; ++i) {
     emu::ObjKind kind = emu::ObjKind::kNone;
-    if (fds[i].fd < 0 || !handle(fds[i].fd, &kind) || kind != emu::ObjKind::kMap) continue;
-    if (copy.empty()) copy.assign(fds, fds + n);
+    if (fds[i].fd < 0 || !handle(fds[i].fd, &kind) || !pollable(kind)) continue;
+    if (copy.empty()) {
+      copy.assign(fds, fds + n);
+      fixed.assign(n, 0);
+    }
     EmuScope scope;
     const int wait_fd = emu::sys_poll_wait_fd(fds[i].fd);
-    if (wait_fd < 0) {  // no map_poll: EPOLLERR, at once
+    if (wait_fd < 0) {  // never woken: what it reports now, at once
+      const int now = emu::sys_poll_events(fds[i].fd);
       copy[i].fd = -1;
+      fixed[i] = static_cast<short>(now > 0 ? now & (fds[i].events | POLLERR | POLLHUP) : POLLNVAL);
       ready_now = true;
       continue;
     }
@@ -171,7 +185,7 @@ int poll_with_handles(struct pollfd* fds, nfds_t n, const std::function<int(stru
       const int ev = emu::sys_poll_events(fds[i].fd);
       fds[i].revents = static_cast<short>(ev >= 0 ? ev & (fds[i].events | POLLERR | POLLHUP) : POLLNVAL);
     } else if (copy[i].fd == -1 && fds[i].fd >= 0) {
-      fds[i].revents = POLLERR;
+      fds[i].revents = fixed[i];
     } else {
       fds[i].revents = copy[i].revents;
     }
@@ -191,7 +205,7 @@ BPFEMU_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
   emu::ObjKind kind = emu::ObjKind::kNone;
   // Other handles are plain files to epoll too, which it refuses (EPERM) as
   // it refuses the kernel's BPF files without a poll method.
-  if (!handle(fd, &kind) || kind != emu::ObjKind::kMap) return real_epoll_ctl(epfd, op, fd, ev);
+  if (!handle(fd, &kind) || !pollable(kind)) return real_epoll_ctl(epfd, op, fd, ev);
   if (op == EPOLL_CTL_ADD) return add(epfd, fd, ev);
   return modify_or_delete(epfd, op, fd, ev);
 }

@@ -211,6 +211,34 @@ TEST_F(BpfObjectTest, RingBufferPollSleepsUntilAProgramSubmitsARecord) {
   ring_buffer__free(ring);
 }
 
+void on_perf_sample(void* ctx, int, void* data, __u32 size) {
+  if (size >= 4) static_cast<Seen*>(ctx)->lens.push_back(*static_cast<uint32_t*>(data));
+}
+
+TEST_F(BpfObjectTest, PerfBufferPollSleepsUntilAProgramOutputsASample) {
+  Seen seen;
+  perf_buffer* pb = perf_buffer__new(bpf_map__fd(skel_->maps.pkts), 2, on_perf_sample, nullptr, &seen, nullptr);
+  ASSERT_NE(pb, nullptr) << strerror(errno);
+  EXPECT_EQ(perf_buffer__poll(pb, 0), 0) << "nothing is waiting yet";
+  uint32_t retval = 0;
+  int run_err = -1;
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    run_err = run_xdp(std::vector<unsigned char>(70, 0), &retval);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  const int n = perf_buffer__poll(pb, 10000);
+  const double waited = seconds_since(t0);
+  producer.join();
+  ASSERT_EQ(run_err, 0);
+  EXPECT_EQ(n, 1) << "one CPU's buffer had a sample";
+  EXPECT_GE(waited, 0.1) << "poll returned before the sample existed";
+  EXPECT_LT(waited, 5.0) << "the sample did not wake the sleeping poll";
+  ASSERT_EQ(seen.lens.size(), 1u);
+  EXPECT_EQ(seen.lens[0], 70u);
+  perf_buffer__free(pb);
+}
+
 TEST_F(BpfObjectTest, RingBufferPinnedInOneProcessWakesAConsumerInAnother) {
   const std::string pin = pin_dir_ + "/rb";
   ASSERT_EQ(bpf_map__pin(skel_->maps.rb, pin.c_str()), 0) << strerror(errno);

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/perf_event.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -151,10 +153,15 @@ int main(void)
 	int ring = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, 4096, NULL);
 	/* An XDP link on lo (ifindex 1): the program passes every packet on. */
 	int link = xdp >= 0 ? bpf_link_create(xdp, 1, BPF_XDP, NULL) : -1;
+	/* A BPF-output perf event on CPU 0, as libbpf's perf_buffer opens it. */
+	struct perf_event_attr pattr = { .size = sizeof(pattr), .type = PERF_TYPE_SOFTWARE,
+					 .config = PERF_COUNT_SW_BPF_OUTPUT, .sample_type = PERF_SAMPLE_RAW,
+					 .sample_period = 1, .wakeup_events = 1 };
+	int perf = (int)syscall(__NR_perf_event_open, &pattr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 
-	if (hash < 0 || arr < 0 || rdonly < 0 || prog < 0 || !btf || ring < 0 || link < 0) {
-		printf("setup failed: hash %d array %d rdonly %d prog %d ring %d link %d\n", hash, arr, rdonly, prog,
-		       ring, link);
+	if (hash < 0 || arr < 0 || rdonly < 0 || prog < 0 || !btf || ring < 0 || link < 0 || perf < 0) {
+		printf("setup failed: hash %d array %d rdonly %d prog %d ring %d link %d perf %d\n", hash, arr, rdonly,
+		       prog, ring, link, perf);
 		return 1;
 	}
 	btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
@@ -174,6 +181,7 @@ int main(void)
 	plain_calls("prog", prog);
 	plain_calls("ringbuf", ring);
 	plain_calls("xdp link", link);
+	plain_calls("perf event", perf);
 	fdinfo("hash", hash);
 	fdinfo("array(mmapable, frozen)", arr);
 	fdinfo("hash(BPF_F_RDONLY)", rdonly);
@@ -181,6 +189,7 @@ int main(void)
 	fdinfo("prog", prog);
 	fdinfo("ringbuf", ring);
 	fdinfo("xdp link", link);
+	fdinfo("perf event", perf);
 	close(link);
 	/* None of the calls above changed the map. */
 	errno = 0;

@@ -4,7 +4,9 @@
  * tracepoint program on four syscalls with BPF_PROG_TEST_RUN, read the ring
  * buffer through libbpf's ring_buffer (epoll and mmap), then print every map. The same source runs on the kernel (plain libbpf, as root) and on the
  * emulator (linked with libbpfemu, unprivileged); the outputs must match. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +28,18 @@ static int on_record(void *ctx, void *data, size_t size) {
   return 0;
 }
 
+static void on_sample(void *ctx, int cpu, void *data, __u32 size) {
+  (void)ctx;
+  const unsigned char *b = data;
+  printf("  perf sample on CPU %d, %u bytes: len %u, bytes 12-13 %02x%02x\n", cpu, size, *(const unsigned *)data,
+         b[4 + 12], b[4 + 13]);
+}
+
+static void on_lost(void *ctx, int cpu, __u64 n) {
+  (void)ctx;
+  printf("  perf lost %llu on CPU %d\n", (unsigned long long)n, cpu);
+}
+
 /* Reads the ring buffer as a libbpf consumer does: epoll, then the records. */
 static void drain_ring(struct bpf_map *m) {
   struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(m), on_record, NULL, NULL);
@@ -44,7 +58,7 @@ static void dump(struct bpf_map *m) {
   unsigned ks = bpf_map__key_size(m), vs = bpf_map__value_size(m);
   printf("map %s type %d key %u value %u max %u\n", bpf_map__name(m), bpf_map__type(m), ks, vs,
          bpf_map__max_entries(m));
-  if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF) {
+  if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF || bpf_map__type(m) == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
     errno = 0;
     int r = bpf_map_lookup_elem(fd, NULL, NULL);
     printf("  lookup: %d (%s)\n", r, strerror(errno));
@@ -73,11 +87,19 @@ int main(int argc, char **argv) {
     printf("open failed: %s\n", strerror(errno));
     return 1;
   }
+  /* One CPU, so every perf sample lands in the same ring on both sides. */
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(0, &one);
+  if (sched_setaffinity(0, sizeof(one), &one) != 0) printf("sched_setaffinity: %s\n", strerror(errno));
   s->rodata->bump = 3;
   int err = skel_demo__load(s);
   printf("load: %d\n", err);
   if (err) return 1;
   printf("configured %llu\n", (unsigned long long)s->data->configured);
+
+  struct perf_buffer *pb = perf_buffer__new(bpf_map__fd(s->maps.pkts), 4, on_sample, on_lost, NULL, NULL);
+  printf("perf_buffer__new: %s\n", pb ? "ok" : strerror(errno));
 
   unsigned char pkt[200];
   for (unsigned i = 0; i < sizeof(pkt); i++) pkt[i] = (unsigned char)(i * 7);
@@ -101,6 +123,11 @@ int main(int argc, char **argv) {
   }
   printf("packets %llu last_len %u\n", (unsigned long long)s->bss->packets, s->bss->last_len);
   drain_ring(s->maps.rb);
+  if (pb) {
+    printf("perf poll: %d\n", perf_buffer__poll(pb, 1000));
+    printf("perf poll again: %d\n", perf_buffer__poll(pb, 10));
+    perf_buffer__free(pb);
+  }
   struct bpf_map *m;
   bpf_object__for_each_map(m, s->obj) dump(m);
   /* Last, as on the kernel the program then runs on every system call. */

@@ -81,6 +81,10 @@ class MapRef {
   void ringbuf_submit(void* data, uint64_t flags = 0) const;
   void ringbuf_discard(void* data, uint64_t flags = 0) const;
   uint64_t ringbuf_query(uint64_t flags) const;
+  // bpf_perf_event_output on a PERF_EVENT_ARRAY: `size` bytes into the perf
+  // event in slot flags & BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU: the current
+  // CPU's), as a tracing program's call: 0 or the kernel's -errno.
+  long perf_event_output(const void* data, uint64_t size, uint64_t flags = 0xffffffffULL /* BPF_F_CURRENT_CPU */) const;
 
  private:
   static void* no_map(void*, const void*) { return nullptr; }

@@ -1,5 +1,5 @@
 // A libbpf-bootstrap-style object: BTF-defined maps (one pinned by name), global
-// data in .rodata/.data/.bss, a ring buffer, an XDP program and a raw tracepoint program that
+// data in .rodata/.data/.bss, a ring buffer, a perf event array, an XDP program and a raw tracepoint program that
 // use map helpers, callbacks (bpf_for_each_map_elem, bpf_loop) and bpf_printk.
 // The skeleton tests run it on the emulator and on the kernel.
 #include <linux/bpf.h>
@@ -38,6 +38,12 @@ struct {
   __uint(max_entries, 4096);
 } rb SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(__u32));
+} pkts SEC(".maps");
+
 struct event {
   __u32 len;
   __u32 proto;
@@ -68,6 +74,8 @@ int count_xdp(struct xdp_md *ctx) {
   bpf_map_update_elem(&seen, &len, &len, BPF_ANY);
   packets++;
   last_len = len;
+  /* The length, then the packet's first 14 bytes (its Ethernet header). */
+  bpf_perf_event_output(ctx, &pkts, BPF_F_CURRENT_CPU | (14ULL << 32), &len, sizeof(len));
   struct event *e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
   if (e) {
     e->len = len;
