@@ -111,6 +111,16 @@ void ensure_bpffs_mounted() {
             strerror(errno));
 }
 
+// Kernel tracepoint scenarios read tracepoint ids from tracefs.
+void ensure_tracefs_mounted() {
+  constexpr long kTracefsMagic = 0x74726163;
+  struct statfs st {};
+  if (statfs("/sys/kernel/tracing", &st) == 0 && static_cast<long>(st.f_type) == kTracefsMagic) return;
+  if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0)
+    fprintf(stderr, "note: could not mount tracefs at /sys/kernel/tracing (%s); kernel tracepoint scenarios will fail\n",
+            strerror(errno));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,6 +261,7 @@ int main(int argc, char** argv) {
   if (want_emu) emu = std::make_unique<EmuBackend>();
   if (want_kernel) {
     ensure_bpffs_mounted();
+    ensure_tracefs_mounted();
     kernel = std::make_unique<KernelBackend>();
   }
   cfg.emu = emu.get();

@@ -38,6 +38,7 @@ int open_output_event(Recorder& r, int cpu, bool disabled, const std::string& la
   int fd;
   if (r.backend().emulated()) {
     fd = emu::sys_perf_event_open(&attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) errno = -fd;
   } else {
     fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) fd = -errno;
@@ -50,6 +51,7 @@ int perf_ioctl(Recorder& r, int fd, unsigned long request, unsigned long arg, co
   int rc;
   if (r.backend().emulated()) {
     rc = emu::sys_handle_ioctl(fd, request, arg);
+    if (rc < 0) errno = -rc;
   } else {
     rc = ioctl(fd, request, arg);
     if (rc < 0) rc = -errno;

@@ -33,6 +33,7 @@ const LibbpfBtf* libbpf_btf();
 struct VmlinuxTypes {
   std::map<std::string, unsigned, std::less<>> struct_sizes;  // sizeof each named struct
   std::set<std::string, std::less<>> raw_tracepoints;         // from the btf_trace_<name> typedefs
+  std::set<std::string, std::less<>> syscalls;                // from the __x64_sys_<name> functions
 };
 // /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
 // BTF cannot be had.

@@ -66,6 +66,10 @@ struct KernelProfile {
   // mmap() with PROT_EXEC of a map fd: EPERM once BPF files moved to a noexec
   // filesystem (6.18); 6.1 maps it. Checked on both kernels (conformance mmap rows).
   bool mmap_exec_eperm;
+  // A perf link's info fills its perf_event part (type, the tracepoint's name)
+  // from 6.6 on; 6.1 has no fill_link_info for it, so those bytes come back as
+  // the caller gave them. Checked on both kernels (conformance link rows).
+  bool perf_link_info;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

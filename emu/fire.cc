@@ -18,6 +18,7 @@
 #include "emu/interpreter.h"
 #include "emu/link.h"
 #include "emu/objects.h"
+#include "emu/perf_event.h"
 #include "emu/program.h"
 #include "emu/test_run.h"
 
@@ -83,6 +84,10 @@ int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retv
 
 int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {
   return emu::fire_raw_tracepoint(name, args, nargs, cpu);
+}
+
+int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
+  return emu::fire_tracepoint(name, ctx, ctx_size, cpu);
 }
 
 void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }

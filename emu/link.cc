@@ -24,6 +24,7 @@
 #include "core/uaccess.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
+#include "emu/perf_event.h"
 #include "emu/program.h"
 #include "emu/store.h"
 #include "emu/test_run.h"
@@ -33,16 +34,68 @@ namespace {
 
 constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
 
-// struct bpf_link_info's start and its raw_tracepoint part (6.18's 64 bytes;
-// the profile says how many a kernel copies).
+// struct bpf_link_info as bytes (6.18's 64; the profile says how many a
+// kernel copies): type, id, prog_id, then the union each link type fills.
 struct LinkInfo {
-  uint32_t type, id, prog_id, pad;
-  uint64_t tp_name;
-  uint32_t tp_name_len, pad2;
-  uint64_t cookie;
-  uint8_t rest[24];
+  uint8_t bytes[64] = {};
+  uint32_t get32(size_t off) const {
+    uint32_t v;
+    memcpy(&v, bytes + off, sizeof(v));
+    return v;
+  }
+  uint64_t get64(size_t off) const {
+    uint64_t v;
+    memcpy(&v, bytes + off, sizeof(v));
+    return v;
+  }
+  void put32(size_t off, uint32_t v) { memcpy(bytes + off, &v, sizeof(v)); }
+  void put64(size_t off, uint64_t v) { memcpy(bytes + off, &v, sizeof(v)); }
 };
-static_assert(sizeof(LinkInfo) == 64);
+
+// Copies name (and its NUL) to the caller's buffer of ulen bytes as
+// bpf_copy_to_user does: what fits, NUL-terminated, and -ENOSPC when it is cut.
+int copy_name_out(uint64_t ubuf, uint32_t ulen, const std::string& name) {
+  if (ulen == 0) return 0;
+  const bool fits = ulen > name.size();
+  const std::string text = fits ? name : name.substr(0, ulen - 1);
+  if (copy_to_user(reinterpret_cast<void*>(ubuf), text.c_str(), text.size() + 1) != 0) return -EFAULT;
+  return fits ? 0 : -ENOSPC;
+}
+
+// raw_tracepoint: {u64 tp_name, u32 tp_name_len, u32 pad, u64 cookie} at 16.
+// The name's full length always; the buffer gets what fits (ENOSPC, with the
+// rest of the info copied, when it is too short).
+int fill_raw_tp_link_info(const LinkHeader& h, const LinkInfo& given, LinkInfo* info) {
+  const uint64_t user_name = given.get64(16);
+  const uint32_t user_len = given.get32(24);
+  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "tp_name and tp_name_len go together");
+  const std::string name(h.tp_name, strnlen(h.tp_name, sizeof(h.tp_name)));
+  info->put64(16, user_name);
+  info->put32(24, static_cast<uint32_t>(name.size()) + 1);
+  info->put64(32, h.cookie);
+  return user_name != 0 ? copy_name_out(user_name, user_len, name) : 0;
+}
+
+// perf_event: {u32 type, u32 pad, then tracepoint {u64 tp_name, u32
+// name_len, u32 pad, u64 cookie}} at 16.
+int fill_perf_link_info(const Link& link, const LinkInfo& given, LinkInfo* info) {
+  const LinkHeader& h = link.header();
+  const uint64_t user_name = given.get64(24);
+  const uint32_t user_len = given.get32(32);
+  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "tp_name and name_len go together");
+  int err = 0;
+  Object* ev = view_of(*link.store(), ObjKind::kPerfEvent, h.perf_event_id, &err);
+  if (ev == nullptr) return err;
+  const char* full = static_cast<PerfEvent*>(ev)->header().tp_name;
+  const char* slash = strchr(full, '/');
+  const std::string name = slash != nullptr ? slash + 1 : full;
+  if (int e = copy_name_out(user_name, user_len, name); e != 0) return e;
+  info->put32(16, 5);  // BPF_PERF_EVENT_TRACEPOINT
+  info->put64(24, user_name);
+  info->put32(32, static_cast<uint32_t>(name.size()) + 1);
+  info->put64(40, h.cookie);
+  return 0;
+}
 
 // Whether the running kernel has raw tracepoint `name` (its BTF declares a
 // btf_trace_<name> typedef for each); unknown, so true, without its BTF.
@@ -87,7 +140,8 @@ Link* link_from_fd(uint32_t link_fd, int* err) {
 std::atomic_ref<uint32_t> field(const uint32_t& f) { return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(f)); }
 
 // A new link object holding `prog`: its fd or -errno.
-int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_name, uint32_t ifindex) {
+int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_name, uint32_t ifindex,
+                 uint32_t perf_event_id = 0) {
   Store* store = prog.store();
   Region region;
   if (int e = store->new_region(ObjKind::kLink, kHeaderPage, &region); e != 0) return e;
@@ -98,6 +152,7 @@ int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_n
   hdr->prog_type = prog.header().prog_type;
   hdr->cookie = cookie;
   hdr->ifindex = ifindex;
+  hdr->perf_event_id = perf_event_id;
   if (tp_name != nullptr) strncpy(hdr->tp_name, tp_name, sizeof(hdr->tp_name) - 1);
   prog.obj_header().krefs.fetch_add(1);  // the link holds its program
   const int fd = publish_object(*store, std::make_unique<Link>(std::move(region)), kCanReadWrite);
@@ -133,6 +188,27 @@ int xdp_link_attach(Program& prog, uint32_t ifindex, uint32_t flags) {
                       name);
   if (xdp_link_on(*prog.store(), ifindex)) return log_reason(-EBUSY, "%s has an XDP link already", name);
   return publish_link(prog, BPF_LINK_TYPE_XDP, 0, nullptr, ifindex);
+}
+
+// bpf_perf_link_attach: the program runs when the event's tracepoint fires,
+// for as long as the link exists; the link holds the event.
+int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags) {
+  if (flags != 0) return log_reason(-EINVAL, "perf links take no flags");
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  Object* obj = object_from_fd(static_cast<int>(perf_fd), &kind, &access, &err);
+  if (obj == nullptr || kind != ObjKind::kPerfEvent)
+    return log_reason(-EBADF, "target_fd %d is no emulated perf event", static_cast<int>(perf_fd));
+  auto& ev = *static_cast<PerfEvent*>(obj);
+  if (int e = perf_event_attach_prog(ev, prog); e != 0) return e;
+  ev.obj_header().krefs.fetch_add(1);
+  const int fd = publish_link(prog, BPF_LINK_TYPE_PERF_EVENT, 0, nullptr, 0, ev.id());
+  if (fd < 0) {
+    perf_event_detach_prog(ev, prog.id());
+    drop_object_ref(*ev.store(), ObjKind::kPerfEvent, ev.id());
+  }
+  return fd;
 }
 
 // attach_type_to_prog_type: the program type an attach type belongs to (0:
@@ -228,6 +304,7 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   if (!attach_type_fits(type, attach_type))
     return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
   if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
+  if (attach_type == BPF_PERF_EVENT) return perf_link_attach(*prog, target, flags);
   return log_reason(-EOPNOTSUPP, "BPF_LINK_CREATE of program type %u (attach type %u) is not emulated yet: "
                     "XDP links and raw tracepoints are", type, attach_type);
 }
@@ -299,37 +376,30 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
   const uint32_t kernel_size = active_profile().link_info_size;
   uint32_t len = *info_len;
   if (int e = check_uarg_tail_zero(uinfo, kernel_size, &len, "bpf_link_info"); e != 0) return e;
-  LinkInfo info{};
+  // bpf_link_get_info_by_fd starts from the caller's bytes: what a link type
+  // does not fill comes back as given.
+  LinkInfo info;
   if (copy_from_user(&info, uinfo, len) != 0) return -EFAULT;
-  const uint64_t user_name = info.tp_name;
-  const uint32_t user_len = info.tp_name_len;
-  memset(&info, 0, sizeof(info));
-  info.type = h.type;
-  info.id = link.id();
-  info.prog_id = field(h.prog_id).load();
-  if (h.type == BPF_LINK_TYPE_XDP) {  // bpf_xdp_link_fill_link_info: the union holds the device
-    const uint32_t ifindex = field(h.ifindex).load();
-    memcpy(&info.tp_name, &ifindex, sizeof(ifindex));
-    if (copy_to_user(uinfo, &info, len) != 0) return -EFAULT;
-    *info_len = len;
-    return 0;
-  }
-  // bpf_raw_tp_link_fill_link_info: the name's full length; the buffer gets
-  // what fits (ENOSPC when it is too short, after copying that much).
-  const uint32_t need = static_cast<uint32_t>(strnlen(h.tp_name, sizeof(h.tp_name))) + 1;
-  info.tp_name = user_name;
-  info.tp_name_len = need;
-  info.cookie = h.cookie;
+  const LinkInfo given = info;
+  info.put32(0, h.type);
+  info.put32(4, link.id());
+  info.put32(8, field(h.prog_id).load());
   int err = 0;
-  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "tp_name and tp_name_len go together");
-  if (user_name != 0) {
-    const uint32_t copy = std::min(need, user_len);
-    std::string text(h.tp_name, copy);
-    if (copy > 0) text[copy - 1] = '\0';
-    if (copy_to_user(reinterpret_cast<void*>(user_name), text.data(), copy) != 0) return -EFAULT;
-    if (user_len < need) err = -ENOSPC;
+  switch (h.type) {
+    case BPF_LINK_TYPE_XDP:  // bpf_xdp_link_fill_link_info: the device, 0 once detached
+      info.put32(16, field(h.ifindex).load());
+      break;
+    case BPF_LINK_TYPE_PERF_EVENT:  // bpf_perf_link_fill_tracepoint: the event's name, as tracefs lists it
+      if (!active_profile().perf_link_info) break;
+      err = fill_perf_link_info(link, given, &info);
+      if (err != 0) return err;  // the kernel copies nothing back then
+      break;
+    default:  // bpf_raw_tp_link_fill_link_info
+      err = fill_raw_tp_link_info(h, given, &info);
+      if (err == -EINVAL || err == -EFAULT) return err;
+      break;
   }
-  if (copy_to_user(uinfo, &info, len) != 0) return -EFAULT;
+  if (copy_to_user(uinfo, info.bytes, len) != 0) return -EFAULT;
   *info_len = len;
   return err;
 }

@@ -7,7 +7,8 @@
 // typedef, when that BTF can be read, as the kernel requires it to exist) and
 // XDP links (BPF_LINK_CREATE with BPF_XDP on a network device of this host,
 // one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
-// update as the kernel's).
+// update as the kernel's), and perf links (BPF_LINK_CREATE with
+// BPF_PERF_EVENT on an emulated tracepoint event, emu/perf_event.h).
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,9 @@ struct LinkHeader {
   uint32_t prog_type;
   uint32_t ifindex;  // XDP links: the device (0 once detached)
   uint64_t cookie;
-  char tp_name[128];  // raw tracepoints: the tracepoint's name
+  char tp_name[128];       // raw tracepoints: the tracepoint's name
+  uint32_t perf_event_id;  // perf links: the event (held), whose program the link attached
+  uint32_t pad2;
 };
 
 class alignas(64) Link final : public Object {

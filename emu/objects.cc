@@ -228,7 +228,18 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
   } else if (kind == ObjKind::kLink) {
     LinkHeader hdr{};
-    if (read_kind_header(data_fd, &hdr) && hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
+    if (!read_kind_header(data_fd, &hdr)) return;
+    if (hdr.perf_event_id != 0) {  // a perf link detaches its program from the event, then lets the event go
+      int err = 0;
+      if (Object* ev = view_of(store, ObjKind::kPerfEvent, hdr.perf_event_id, &err); ev != nullptr)
+        perf_event_detach_prog(*static_cast<PerfEvent*>(ev), hdr.prog_id);
+      drop_object_ref(store, ObjKind::kPerfEvent, hdr.perf_event_id);
+    }
+    if (hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
+  } else if (kind == ObjKind::kPerfEvent) {
+    PerfEventHeader hdr{};
+    if (read_kind_header(data_fd, &hdr) && hdr.prog_id.load() != 0)
+      drop_object_ref(store, ObjKind::kProg, hdr.prog_id.load());
   } else if (kind == ObjKind::kProg) {
     ProgHeader hdr{};
     if (!read_kind_header(data_fd, &hdr)) return;

@@ -1,6 +1,7 @@
 #include "emu/perf_event.h"
 
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -15,10 +16,14 @@
 #include "core/cpu.h"
 #include "core/log.h"
 #include "core/map_ops.h"
+#include "core/scope.h"
 #include "core/uaccess.h"
 #include "emu/fd_ops.h"
+#include "emu/interpreter.h"
 #include "emu/objects.h"
+#include "emu/program.h"
 #include "emu/store.h"
+#include "emu/tracepoint.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -102,6 +107,7 @@ uint8_t* PerfEvent::ring() {
 bool perf_event_is_emulated(const perf_event_attr* uattr) {
   perf_event_attr a;
   if (copy_attr(uattr, &a) != 0) return false;
+  if (a.type == PERF_TYPE_TRACEPOINT) return !tracepoint_name(a.config).empty();
   return a.type == PERF_TYPE_SOFTWARE && a.config == PERF_COUNT_SW_BPF_OUTPUT;
 }
 
@@ -112,8 +118,8 @@ int sys_perf_event_open(const perf_event_attr* uattr, pid_t pid, int cpu, int gr
   if (pid == -1 && cpu == -1) return log_reason(-EINVAL, "perf_event_open needs a pid or a CPU");
   if (cpu < -1 || cpu >= static_cast<int>(possible_cpus())) return log_reason(-EINVAL, "CPU %d does not exist", cpu);
   if (group_fd != -1) return log_reason(-EINVAL, "event groups are not emulated");
-  if (a.freq || a.inherit) return log_reason(-EINVAL, "frequency sampling and inherited BPF output events are not emulated");
-  if (a.sample_type & ~uint64_t{PERF_SAMPLE_RAW})
+  if (a.freq || a.inherit) return log_reason(-EINVAL, "frequency sampling and inherited events are not emulated");
+  if (a.type == PERF_TYPE_SOFTWARE && (a.sample_type & ~uint64_t{PERF_SAMPLE_RAW}))
     log_reason(0, "sample_type 0x%llx: the emulator writes PERF_SAMPLE_RAW only",
                static_cast<unsigned long long>(a.sample_type));
   int err = 0;
@@ -131,6 +137,11 @@ int sys_perf_event_open(const perf_event_attr* uattr, pid_t pid, int cpu, int gr
   hdr->watermark = a.watermark;
   hdr->wakeup_watermark = a.watermark ? a.wakeup_watermark : 0;
   hdr->enabled.store(a.disabled ? 0 : 1);
+  if (a.type == PERF_TYPE_TRACEPOINT) {
+    const std::string name = tracepoint_name(a.config);
+    if (name.empty()) return log_reason(-ENOENT, "tracepoint id %llu was not given by the emulator", (unsigned long long)a.config);
+    strncpy(hdr->tp_name, name.c_str(), sizeof(hdr->tp_name) - 1);
+  }
   static std::atomic<uint64_t> next_id{1};
   hdr->event_id = (static_cast<uint64_t>(getpid()) << 24) + next_id.fetch_add(1);
   return publish_object(*store, std::make_unique<PerfEvent>(std::move(region)), kCanReadWrite);
@@ -156,8 +167,15 @@ int perf_event_ioctl(PerfEvent& ev, unsigned long request, unsigned long arg) {
       const uint64_t id = h.event_id;
       return copy_to_user(reinterpret_cast<void*>(arg), &id, sizeof(id)) != 0 ? -EFAULT : 0;
     }
-    case PERF_EVENT_IOC_SET_BPF:
-      return log_reason(-EINVAL, "a BPF output event runs no program");
+    case PERF_EVENT_IOC_SET_BPF: {
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      int err = -EBADF;
+      Object* obj = object_from_fd(static_cast<int>(arg), &kind, &access, &err);
+      if (obj == nullptr) return log_reason(err, "fd %d is no BPF object", static_cast<int>(arg));
+      if (kind != ObjKind::kProg) return log_reason(-EINVAL, "fd %d is not a program", static_cast<int>(arg));
+      return perf_event_attach_prog(ev, *static_cast<Program*>(obj));
+    }
     default:
       return log_reason(-ENOTTY, "perf ioctl 0x%lx is not emulated", request);
   }
@@ -208,6 +226,58 @@ int perf_event_mmap(PerfEvent& ev, void* addr, size_t len, int prot, int flags, 
   if (p == MAP_FAILED) return -e;
   *out = p;
   return 0;
+}
+
+int perf_event_attach_prog(PerfEvent& ev, Program& prog) {
+  PerfEventHeader& h = ev.header();
+  if (h.type != PERF_TYPE_TRACEPOINT)
+    return log_reason(-EINVAL, "only tracepoint events run programs here (BPF output events run none)");
+  if (prog.header().prog_type != BPF_PROG_TYPE_TRACEPOINT)
+    return log_reason(-EINVAL, "a tracepoint event takes a BPF_PROG_TYPE_TRACEPOINT program");
+  prog.obj_header().krefs.fetch_add(1);
+  uint32_t none = 0;
+  if (!h.prog_id.compare_exchange_strong(none, prog.id())) {
+    prog.obj_header().krefs.fetch_sub(1);
+    return log_reason(-EEXIST, "the event has a program attached");
+  }
+  return 0;
+}
+
+void perf_event_detach_prog(PerfEvent& ev, uint32_t prog_id) {
+  uint32_t expected = prog_id;
+  if (prog_id != 0 && ev.header().prog_id.compare_exchange_strong(expected, 0))
+    drop_object_ref(*ev.store(), ObjKind::kProg, prog_id);
+}
+
+int fire_tracepoint(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
+  EmulatorScope scope;
+  if (name == nullptr || (ctx == nullptr && ctx_size != 0)) return log_reason(-EINVAL, "a tracepoint name and its context");
+  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist", cpu);
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
+  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
+  int ran = 0;
+  for (uint32_t id = 0;;) {
+    uint32_t next = 0;
+    if (store->next_id(ObjKind::kPerfEvent, id, &next) != 0) break;
+    id = next;
+    Object* obj = view_of(*store, ObjKind::kPerfEvent, id, &err);
+    if (obj == nullptr) continue;
+    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
+    const uint32_t prog_id = h.prog_id.load();
+    if (h.type != PERF_TYPE_TRACEPOINT || prog_id == 0 || strncmp(h.tp_name, name, sizeof(h.tp_name)) != 0) continue;
+    Object* p = view_of(*store, ObjKind::kProg, prog_id, &err);
+    if (p == nullptr) continue;
+    const auto& prog = *static_cast<Program*>(p);
+    RunEnv env;
+    if (int e = add_program_maps(prog, &env); e != 0) return e;
+    env.set_ctx(ctx, ctx_size, false);
+    uint64_t r0 = 0;
+    if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
+    ++ran;
+  }
+  return ran;
 }
 
 uint32_t perf_event_poll(PerfEvent& ev) {

@@ -1,6 +1,8 @@
 // Emulated perf events: the software BPF-output events that carry
 // bpf_perf_event_output records to user space (libbpf's perf_buffer opens one
-// per CPU, maps its ring and stores it in a PERF_EVENT_ARRAY).
+// per CPU, maps its ring and stores it in a PERF_EVENT_ARRAY), and tracepoint
+// events, which programs attach to (PERF_EVENT_IOC_SET_BPF or a perf link)
+// and which run when a test fires the tracepoint (bpfemu_tracepoint_fire).
 //
 // An event is an object of kind kPerfEvent: a handle (a real fd), a shared
 // header with the attributes the kernel keeps, and, once mapped, a ring file
@@ -9,8 +11,9 @@
 // are PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW data (and PERF_RECORD_LOST when
 // the ring was full), written by programs in any process.
 //
-// Other perf events (hardware counters, tracepoints, kprobes) are not
-// emulated: perf_event_open passes them to the kernel.
+// Other perf events (hardware and software counters, kprobes, uprobes, and
+// tracepoints whose id did not come from the emulator, emu/tracepoint.h) are
+// not emulated: perf_event_open passes them to the kernel.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +27,8 @@
 struct perf_event_attr;
 
 namespace bpfemu::emu {
+
+class Program;
 
 struct PerfEventHeader {
   ObjHeader obj;
@@ -45,6 +50,9 @@ struct PerfEventHeader {
   uint64_t wakeup_mark;              // head at the last watermark wake-up
   uint64_t samples;                  // for wakeup_events
   uint64_t lost;                     // records dropped since the last PERF_RECORD_LOST
+  std::atomic<uint32_t> prog_id;     // tracepoints: the attached program (held), 0: none
+  uint32_t pad2;
+  char tp_name[128];                 // tracepoints: "category/name"
 };
 
 // 64-byte aligned: fd table slots keep the kind and access in the low bits.
@@ -74,6 +82,16 @@ ssize_t perf_event_read(PerfEvent& ev, void* buf, size_t n);
 int perf_event_mmap(PerfEvent& ev, void* addr, size_t len, int prot, int flags, off_t offset, void** out);
 // poll/epoll readiness: EPOLLIN while records wait; EPOLLHUP without a ring.
 uint32_t perf_event_poll(PerfEvent& ev);
+
+// perf_event_set_bpf_prog: attaches prog to a tracepoint event (which takes
+// a reference): 0, -EINVAL for another event or program type, -EEXIST when
+// one is attached.
+int perf_event_attach_prog(PerfEvent& ev, Program& prog);
+// Detaches program prog_id when it is the one attached (a perf link going).
+void perf_event_detach_prog(PerfEvent& ev, uint32_t prog_id);
+// Runs every program attached to tracepoint "category/name" with r1 = ctx
+// on CPU cpu (-1: the calling thread's): how many ran, or -errno.
+int fire_tracepoint(const char* name, void* ctx, uint32_t ctx_size, int cpu);
 
 // bpf_perf_event_output's write into the event's ring on CPU `cpu`: the
 // sample's raw data is a then b. 0, -EOPNOTSUPP (the event is not active on

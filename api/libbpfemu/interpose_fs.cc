@@ -29,6 +29,7 @@
 #include "api/libbpfemu/interpose.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
+#include "emu/tracepoint.h"
 
 namespace {
 
@@ -164,6 +165,26 @@ int fdinfo_fd(const char* path) {
   if (write(m, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || lseek(m, 0, SEEK_SET) != 0) {
     close(m);
     return -1;
+  }
+  return m;
+}
+
+// An fd reading "<id>\n" when path is a tracepoint's id file in tracefs
+// (emu/tracepoint.h), -errno when that tracepoint does not exist, or
+// kNotTracefs for any other path.
+constexpr int kNotTracefs = -100000;
+int tracepoint_id_fd(const char* path) {
+  std::string category, name;
+  if (opaque(path) == nullptr || !emu::parse_tracepoint_id_path(path, &category, &name)) return kNotTracefs;
+  EmuScope scope;
+  const int64_t id = emu::tracepoint_id(category, name);
+  if (id < 0) return static_cast<int>(id);
+  const std::string text = std::to_string(id) + "\n";
+  int m = memfd_create("bpfemu-tracepoint-id", MFD_CLOEXEC);
+  if (m < 0) return -errno;
+  if (write(m, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || lseek(m, 0, SEEK_SET) != 0) {
+    close(m);
+    return -EIO;
   }
   return m;
 }
@@ -504,6 +525,9 @@ BPFEMU_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
   BPFEMU_NEXT(openat, int (*)(int, const char*, int, ...));
   if (!in_emu() && opaque(path) != nullptr && path[0] == '/') {
     if (int fd = fdinfo_fd(path); fd >= 0) return fd;
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+      if (int fd = tracepoint_id_fd(path); fd != kNotTracefs) return fd >= 0 ? fd : fail(-fd);
+    }
   }
   if (Where w = where(dirfd, path); w.on) {
     std::string real;
@@ -556,7 +580,15 @@ BPFEMU_EXPORT int creat64(const char* path, mode_t mode) {
 static FILE* fopen_common(const char* path, const char* mode, const char* name, std::atomic<void*>& cache) {
   auto next = bpfemu::dropin::next_fn<FILE* (*)(const char*, const char*)>(cache, name);
   if (!in_emu()) {
-    if (int fd = fdinfo_fd(path); fd >= 0) {
+    int fd = fdinfo_fd(path);
+    if (fd < 0 && mode[0] == 'r' && strchr(mode, '+') == nullptr) {
+      fd = tracepoint_id_fd(path);
+      if (fd < 0 && fd != kNotTracefs) {
+        errno = -fd;
+        return nullptr;
+      }
+    }
+    if (fd >= 0) {
       FILE* f = fdopen(fd, "r");
       if (f == nullptr) close(fd);
       return f;

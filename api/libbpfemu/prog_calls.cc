@@ -12,4 +12,8 @@ BPFEMU_EXPORT int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* a
   return bpfemu::raw_tracepoint_fire(name, args, nargs, cpu);
 }
 
+BPFEMU_EXPORT int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
+  return bpfemu::tracepoint_fire(name, ctx, ctx_size, cpu);
+}
+
 BPFEMU_EXPORT size_t bpfemu_trace_read(char* buf, size_t size) { return bpfemu::emu::trace_read(buf, size); }

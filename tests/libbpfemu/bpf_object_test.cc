@@ -139,6 +139,26 @@ TEST_F(BpfObjectTest, AttachedRawTracepointRunsWhenTheTracepointFires) {
   EXPECT_EQ(count(2), 10u);
 }
 
+// A SEC("tp/...") program: the skeleton's attach reads the tracepoint's id
+// (tracefs is root's; the emulator answers) and attaches through a perf event;
+// the program runs with the record the test fires the tracepoint with.
+TEST_F(BpfObjectTest, AttachedTracepointRunsWithTheRecordItIsFiredWith) {
+  ASSERT_EQ(skel_demo__attach(skel_), 0) << strerror(errno);
+  ASSERT_NE(skel_->links.on_write, nullptr);
+  struct {
+    uint64_t common;
+    long id;
+    unsigned long args[6];
+  } record{0, 1, {1, 0, 42, 0, 0, 0}};
+  EXPECT_EQ(bpfemu_tracepoint_fire("syscalls/sys_enter_write", &record, sizeof(record), 0), 1);
+  EXPECT_EQ(bpfemu_tracepoint_fire("syscalls/sys_enter_read", &record, sizeof(record), 0), 0)
+      << "nothing is attached there";
+  EXPECT_EQ(count(3), 42u);
+  skel_demo__detach(skel_);
+  EXPECT_EQ(bpfemu_tracepoint_fire("syscalls/sys_enter_write", &record, sizeof(record), 0), 0) << "detached";
+  EXPECT_EQ(count(3), 42u);
+}
+
 TEST_F(BpfObjectTest, PinnedByNameMapIsInTheEmulatedBpffsAndReused) {
   struct stat st {};
   ASSERT_EQ(stat((pin_dir_ + "/seen").c_str(), &st), 0) << "libbpf pinned `seen` under the pin root";

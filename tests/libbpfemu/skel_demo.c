@@ -132,8 +132,8 @@ int main(int argc, char **argv) {
   bpf_object__for_each_map(m, s->obj) dump(m);
   /* Last, as on the kernel the program then runs on every system call. */
   err = skel_demo__attach(s);
-  printf("attach: %d, links: on_enter %s, count_xdp %s\n", err, s->links.on_enter ? "yes" : "no",
-         s->links.count_xdp ? "yes" : "no");
+  printf("attach: %d, links: on_enter %s, on_write %s, count_xdp %s\n", err, s->links.on_enter ? "yes" : "no",
+         s->links.on_write ? "yes" : "no", s->links.count_xdp ? "yes" : "no");
   if (s->links.on_enter) {
     struct bpf_link_info info = {0};
     char name[32] = {0};
@@ -142,6 +142,23 @@ int main(int argc, char **argv) {
     unsigned len = sizeof(info);
     err = bpf_obj_get_info_by_fd(bpf_link__fd(s->links.on_enter), &info, &len);
     printf("link info: %d type %u tp_name %s\n", err, info.type, name);
+  }
+  if (s->links.on_write) {
+    /* A perf link; its perf_event part (6.6+ uapi, past this header's) read by offset. */
+    unsigned char raw[sizeof(struct bpf_link_info) + 64] = {0};
+    char name[32] = {0};
+    unsigned long long uname = (unsigned long)name;
+    unsigned name_len = sizeof(name);
+    memcpy(raw + 24, &uname, 8);
+    memcpy(raw + 32, &name_len, 4);
+    unsigned len = sizeof(raw);
+    err = bpf_obj_get_info_by_fd(bpf_link__fd(s->links.on_write), raw, &len);
+    unsigned type, perf_type;
+    memcpy(&type, raw, 4);
+    memcpy(&perf_type, raw + 16, 4);
+    memcpy(&name_len, raw + 32, 4);
+    printf("tp link info: %d len %u type %u perf_event type %u name %s name_len %u\n", err, len, type, perf_type,
+           name, name_len);
   }
   skel_demo__destroy(s);
   return 0;

@@ -21,6 +21,8 @@ run_emu > "$work/emu.1" && run_emu > "$work/emu.2"
 
 [ "$(id -u)" = 0 ] || { echo "skipped: the kernel half needs root"; cat "$work/emu.1"; exit 77; }
 grep -qs " /sys/fs/bpf bpf " /proc/mounts || mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+# libbpf reads tracepoint ids from tracefs to attach SEC("tp/...") programs.
+grep -qs " /sys/kernel/tracing tracefs " /proc/mounts || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
 kdir=/sys/fs/bpf/bpfemu-skel-$$
 if ! mkdir "$kdir" 2>/dev/null; then echo "skipped: cannot make $kdir on the kernel's bpffs"; exit 77; fi
 "$kernel" "$kdir" > "$work/kernel.1" 2>&1

@@ -41,6 +41,16 @@ int bpfemu_prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_
  * faulted). */
 int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 
+/* Fires tracepoint `name`, "category/event" as in tracefs (e.g.
+ * "syscalls/sys_enter_write", "sched/sched_switch"), with r1 = ctx (the
+ * tracepoint's record: its 8-byte common header, then its fields, ctx_size
+ * bytes the programs may read) on CPU cpu (-1: the calling thread's): every
+ * program attached to it (a SEC("tp/...") program after a skeleton's __attach,
+ * bpf_program__attach_tracepoint, PERF_EVENT_IOC_SET_BPF or a perf link on a
+ * tracepoint perf event) runs once. Returns how many ran, or -errno (-EFAULT
+ * when one faulted). */
+int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
+
 /* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
  * NUL-terminated, and returns how many bytes were moved. */
 size_t bpfemu_trace_read(char* buf, size_t size);
@@ -55,6 +65,8 @@ namespace bpfemu {
 int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retval);
 // bpfemu_raw_tracepoint_fire.
 int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
+// bpfemu_tracepoint_fire.
+int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
 // bpf_get_prandom_u32 gives a repeatable sequence in each thread from now on

@@ -1,5 +1,6 @@
 // A libbpf-bootstrap-style object: BTF-defined maps (one pinned by name), global
-// data in .rodata/.data/.bss, a ring buffer, a perf event array, an XDP program and a raw tracepoint program that
+// data in .rodata/.data/.bss, a ring buffer, a perf event array, an XDP program, a raw tracepoint program and a
+// tracepoint program that
 // use map helpers, callbacks (bpf_for_each_map_elem, bpf_loop) and bpf_printk.
 // The skeleton tests run it on the emulator and on the kernel.
 #include <linux/bpf.h>
@@ -113,6 +114,22 @@ int on_enter(struct bpf_raw_tracepoint_args *ctx) {
   bpf_loop(5, add_index, 0, 0);
   bpf_printk("sys %lu visited %ld", nr, visited);
   return visited;
+}
+
+/* The record of syscalls/sys_enter_*: the common header, the syscall number,
+ * its six arguments. */
+struct sys_enter_record {
+  __u64 common;
+  long id;
+  unsigned long args[6];
+};
+
+SEC("tp/syscalls/sys_enter_write")
+int on_write(struct sys_enter_record *ctx) {
+  __u32 k = 3;
+  __u64 *v = bpf_map_lookup_elem(&counts, &k);
+  if (v) *v += ctx->args[2];  /* bytes written */
+  return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";
