@@ -21,6 +21,7 @@
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/kernel_backend.h"
 #include "conformance/random.h"
+#include "conformance/helper_probe.h"
 #include "conformance/runner.h"
 #include "emu/bpffs.h"
 #include "core/cpu.h"
@@ -74,6 +75,8 @@ void usage(FILE* f) {
           "  --shrink-seconds T         shrinker budget: at most T seconds per difference\n"
           "                             (default 300)\n"
           "  --with-scenarios           with --random: run the scenarios too\n"
+          "  --probe-helpers            print which helpers each program type may call (the\n"
+          "                             kernel's, or the emulator's with --backend emu) and exit\n"
           "  --percpu-padding MODE      random mode, per-CPU values written by syscalls:\n"
           "                             random (padding bytes random too), zero (padding\n"
           "                             zeroed), auto (default: zero only where the kernel's\n"
@@ -132,6 +135,7 @@ int main(int argc, char** argv) {
   randomized::ShrinkOptions shrink_opts;
   randomized::PaddingMode padding = randomized::PaddingMode::Auto;
   std::string from_json;  // --from-json FILE
+  bool probe_helpers = false;
   static const option long_opts[] = {
       {"backend", required_argument, nullptr, 'b'}, {"types", required_argument, nullptr, 't'},
       {"format", required_argument, nullptr, 'f'},  {"profile", required_argument, nullptr, 'p'},
@@ -142,6 +146,7 @@ int main(int argc, char** argv) {
       {"seed", required_argument, nullptr, 'S'},    {"shrink-runs", required_argument, nullptr, 'U'},
       {"shrink-seconds", required_argument, nullptr, 'T'}, {"with-scenarios", no_argument, nullptr, 'W'},
       {"percpu-padding", required_argument, nullptr, 'P'},
+      {"probe-helpers", no_argument, nullptr, 'H'},
       {nullptr, 0, nullptr, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "h", long_opts, nullptr)) != -1) {
@@ -173,6 +178,7 @@ int main(int argc, char** argv) {
       case 'U': shrink_opts.max_runs = strtoull(optarg, nullptr, 10); break;
       case 'T': shrink_opts.max_seconds = atof(optarg); break;
       case 'W': with_scenarios = true; break;
+      case 'H': probe_helpers = true; break;
       case 'P':
         if (strcmp(optarg, "auto") == 0) padding = randomized::PaddingMode::Auto;
         else if (strcmp(optarg, "zero") == 0) padding = randomized::PaddingMode::Zero;
@@ -269,6 +275,14 @@ int main(int argc, char** argv) {
   cfg.kernel_label = want_kernel ? u.release : std::string("profile ") + active_profile().name;
   if (!want_kernel) cfg.not_run_reason = kernel_ok ? "kernel side not requested" : "kernel not available: " + why;
   if (!want_emu) cfg.not_run_reason = "emulator side not requested";
+
+  if (probe_helpers) {
+    // The data behind emu/helper_availability.cc: one line per program type.
+    Backend* b = kernel != nullptr ? kernel.get() : emu.get();
+    for (uint32_t t = 1; t <= 32; ++t)
+      if (helper_probe_informative(t)) printf("%u %s\n", t, helper_classes(*b, t, 211).c_str());
+    return 0;
+  }
 
   std::vector<Row> rows;
   std::vector<std::string> reproducers;

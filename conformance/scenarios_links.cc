@@ -16,9 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "conformance/helper_probe.h"
 #include "conformance/scenario.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
+#include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 #include "emu/tracepoint.h"
@@ -381,6 +383,33 @@ SCENARIO("COMMON", "link", "tracepoint_perf_event") {
   r.close(xdp);
   r.close(kp);
   r.close(map);
+}
+
+}  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// Which helpers each program type may call (the loader's per-type check, as
+// libbpf's and bpftool's helper probes see it), for every helper the emulator
+// runs: the kernel's verifier and the emulator must refuse the same calls.
+SCENARIO("COMMON", "prog", "helpers_each_program_type_may_call") {
+  constexpr uint32_t kMaxHelper = 211;
+  for (uint32_t t = 1; t <= 32; ++t) {
+    if (!helper_probe_informative(t)) continue;
+    const std::string classes = helper_classes(r.backend(), t, kMaxHelper);
+    std::string emulated;
+    uint64_t hash = 1469598103934665603ULL;
+    long allowed = 0;
+    for (uint32_t id = 1; id <= kMaxHelper; ++id) {
+      const emu::interp::HelperDef* h = emu::interp::helper_by_id(id);
+      if (h == nullptr || h->fn == nullptr) continue;
+      const char c = classes[id - 1];
+      allowed += c == 'o';
+      hash = (hash ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
+    }
+    r.note("program type " + std::to_string(t) + ": emulated helpers it may call", allowed);
+    r.note("program type " + std::to_string(t) + ": which (hash)", static_cast<long>(hash >> 1));
+  }
 }
 
 }  // namespace bpfemu::conformance

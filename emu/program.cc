@@ -18,6 +18,7 @@
 #include "core/map.h"
 #include "core/map_ops.h"
 #include "core/uaccess.h"
+#include "emu/helper_availability.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 
@@ -131,8 +132,12 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
 // kernel's xlated dump shows them.
 class Checker {
  public:
-  Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt, bool gpl)
-      : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt), gpl_(gpl) {}
+  Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt, bool gpl, uint32_t prog_type)
+      : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt), gpl_(gpl), prog_type_(prog_type) {}
+
+  // What the verifier's log says of the refusal, for the caller's log buffer
+  // (libbpf's and bpftool's helper probes read it); empty when there is none.
+  const std::string& verifier_text() const { return verifier_text_; }
 
   int run(std::vector<Map*>* maps) {
     const uint32_t n = static_cast<uint32_t>(insns_.size());
@@ -200,11 +205,26 @@ class Checker {
               // A helper the kernel lacks is refused as the verifier refuses it;
               // one the emulator lacks, with its name, rather than at run time.
               const interp::HelperDef* h = in.imm > 0 ? interp::helper_by_id(static_cast<uint32_t>(in.imm)) : nullptr;
-              if (h == nullptr) return log_reason(-EINVAL, "insn %u: invalid func unknown#%d", i, in.imm);
-              if (h->fn == nullptr)
+              const KernelProfile& profile = active_profile();
+              if (h == nullptr) {
+                verifier_text_ = "invalid func unknown#" + std::to_string(in.imm);
+                return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+              }
+              if (!helper_allowed_for_type(profile, prog_type_, static_cast<uint32_t>(in.imm))) {
+                verifier_text_ = helper_refusal_text(profile, h->name, static_cast<uint32_t>(in.imm));
+                return log_reason(-EINVAL, "insn %u: %s (program type %u)", i, verifier_text_.c_str(), prog_type_);
+              }
+              if (h->fn == nullptr) {
+                // Said as the kernel says an unknown helper, so that feature
+                // probes see the emulator cannot run it.
+                verifier_text_ = "unknown func bpf_" + std::string(h->name) + "#" + std::to_string(in.imm) +
+                                 " (not emulated yet)";
                 return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
-              if (h->gpl_only && !gpl_)
+              }
+              if (h->gpl_only && !gpl_) {
+                verifier_text_ = "cannot call GPL-restricted function from non-GPL compatible program";
                 return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i, h->name);
+              }
             } else if (in.src_reg != BPF_PSEUDO_CALL) {
               return log_reason(-EINVAL, "insn %u: kfunc calls are not emulated", i);
             }
@@ -278,6 +298,8 @@ class Checker {
   const void* ufd_array_;
   uint32_t fd_array_cnt_;
   bool gpl_;  // the license is GPL-compatible
+  uint32_t prog_type_;
+  std::string verifier_text_;
   std::vector<uint32_t> targets_;
 };
 
@@ -297,6 +319,16 @@ int write_log(const ProgLoadAttr& a, uint32_t insn_cnt) {
   text[copy - 1] = '\0';
   if (copy_to_user(a.log_buf, text, copy) != 0) return -EFAULT;
   return need > a.log_size ? log_reason(-ENOSPC, "the verifier log (%u bytes) does not fit in log_size %u", need, a.log_size) : 0;
+}
+
+// On a refused load: the verifier's words for it, when the caller asked for a
+// log (what fits; the load's own error stands).
+void write_failure_log(const ProgLoadAttr& a, const std::string& why) {
+  if (a.log_level == 0 || a.log_buf == nullptr || a.log_size == 0 || why.empty()) return;
+  const std::string text = why + "\n";
+  const uint32_t copy = std::min(static_cast<uint32_t>(text.size()) + 1, a.log_size);
+  std::string out = text.substr(0, copy - 1);
+  (void)copy_to_user(a.log_buf, out.c_str(), out.size() + 1);
 }
 
 }  // namespace
@@ -361,8 +393,11 @@ int sys_prog_load(const ProgLoadAttr& a) {
     if (a.line_info_cnt != 0 && (a.line_info_rec_size < 16 || a.line_info_rec_size > 252 || a.line_info_rec_size % 4))
       return log_reason(-EINVAL, "invalid line info rec size %u", a.line_info_rec_size);
   }
-  Checker checker(insns, a.fd_array, a.fd_array_cnt, gpl_compatible(license));
-  if (int e = checker.run(&maps); e != 0) return e;
+  Checker checker(insns, a.fd_array, a.fd_array_cnt, gpl_compatible(license), a.prog_type);
+  if (int e = checker.run(&maps); e != 0) {
+    write_failure_log(a, checker.verifier_text());
+    return e;
+  }
   // bpf_prog_map_compatible: a prog array holds programs of one type.
   for (Map* m : maps)
     if (m->ops().prog_compatible(*m, a.prog_type) != 0)

@@ -18,6 +18,8 @@
 #   --verbose         pass --verbose (both recordings of differing scenarios,
 #                     printed from the VM's stderr)
 #   --no-install      do not apt-get anything
+#   --raw             print what bpfemu-conformance printed in the VM, as is
+#                     (for modes without a table, e.g. -- --probe-helpers)
 # Environment: BPFEMU_VM_TIMEOUT (seconds, default 600), BPFEMU_VM_BUILD
 # (build directory, default build-vm-static), BPFEMU_VM_MEM (default 512),
 # BPFEMU_VM_SMP (default: the host's possible CPU count, normally 2).
@@ -26,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
 
-kernel="" profile="6.1" json_out="" format="table" verbose=0 install=1
+kernel="" profile="6.1" json_out="" format="table" verbose=0 install=1 raw=0
 extra=()
 while (($#)); do
   case "$1" in
@@ -36,6 +38,7 @@ while (($#)); do
     --format) format=$2; shift 2 ;;
     --verbose) verbose=1; shift ;;
     --no-install) install=0; shift ;;
+    --raw) raw=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) echo "run-vm.sh: unknown argument $1" >&2; exit 2 ;;
@@ -133,6 +136,11 @@ json="$work/result.json"
 awk '/^==== BPFEMU-VM-OUTPUT-END ====$/ {on=0} on {print} /^==== BPFEMU-VM-OUTPUT-BEGIN ====$/ {on=1}' \
   "$console" > "$json"
 vm_exit=$(sed -n 's/^BPFEMU-VM-EXIT: //p' "$console" | tail -1)
+if ((raw)); then
+  cat "$json"
+  [[ $vm_exit == 0 ]] && exit 0
+  exit 3
+fi
 if [[ ! -s $json ]] || ! grep -q '"rows"' "$json"; then
   log "FAILED: no conformance output on the console (qemu exit $qrc, vm exit '${vm_exit}'); console: $console"
   tail -30 "$console" >&2
