@@ -4,6 +4,8 @@
 // only returns 0: on the kernel it really runs on every system call while the
 // link exists.
 #include <linux/bpf.h>
+#include <bpf/btf.h>
+#include <linux/btf.h>
 #include <linux/if_link.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
@@ -410,6 +412,150 @@ SCENARIO("COMMON", "prog", "helpers_each_program_type_may_call") {
     r.note("program type " + std::to_string(t) + ": emulated helpers it may call", allowed);
     r.note("program type " + std::to_string(t) + ": which (hash)", static_cast<long>(hash >> 1));
   }
+}
+
+}  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+namespace {
+
+// An id in the running kernel's BTF (the same on both sides: the emulator
+// reads that BTF too), or 0.
+uint32_t vmlinux_id(const char* name, uint32_t kind) {
+  static struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return 0;
+  const int id = btf__find_by_name_kind(vmlinux, name, kind);
+  return id > 0 ? static_cast<uint32_t>(id) : 0;
+}
+
+int load_tracing(Recorder& r, uint32_t attach, uint32_t btf_id, const std::string& label) {
+  const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_TRACING;
+  a.expected_attach_type = attach;
+  a.attach_btf_id = btf_id;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+}
+
+// Some hosts refuse every fentry/fexit load by policy (an LSM answers EPERM
+// before the verifier looks at the program; this one does): a fact about the
+// host, not about the kernel's semantics, so those rows are left out on both
+// sides there. Asked of the kernel directly (we are root when it is compared).
+bool host_refuses_fentry(uint32_t func) {
+  static const int refused = [func] {
+    const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.prog_type = BPF_PROG_TYPE_TRACING;
+    a.expected_attach_type = BPF_TRACE_FENTRY;
+    a.attach_btf_id = func;
+    a.insns = reinterpret_cast<uintptr_t>(insns);
+    a.insn_cnt = 2;
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+    if (fd >= 0) {
+      close(static_cast<int>(fd));
+      return 0;
+    }
+    return errno == EPERM && geteuid() == 0 ? 1 : 0;
+  }();
+  return refused != 0;
+}
+
+}  // namespace
+
+// fentry, fexit and tp_btf programs: loads checked against the kernel's BTF
+// (the target must be a function, or a btf_trace_ typedef for tp_btf), prog
+// info naming the target, and their links (BPF_LINK_CREATE and
+// BPF_RAW_TRACEPOINT_OPEN without a name) with the kernel's answers. On the
+// kernel the programs (which return 0) really run when bpf_fentry_test1 runs
+// (BPF_PROG_TEST_RUN of tracing programs calls it) and on every system call.
+SCENARIO("COMMON", "link", "fentry_fexit_tp_btf") {
+  const uint32_t func = vmlinux_id("bpf_fentry_test1", BTF_KIND_FUNC);
+  const uint32_t strct = vmlinux_id("task_struct", BTF_KIND_STRUCT);
+  const uint32_t tp = vmlinux_id("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
+  r.note("the kernel's BTF has the targets", func != 0 && strct != 0 && tp != 0);
+  if (func == 0 || strct == 0 || tp == 0) return;
+  auto drop = [&](int fd) {
+    if (fd >= 0) r.close(fd);
+  };
+  drop(load_tracing(r, BPF_TRACE_RAW_TP, func, "tp_btf on a function"));
+  drop(load_tracing(r, BPF_CGROUP_INET_INGRESS, func, "tracing with a cgroup attach type"));
+  const int tpbtf = load_tracing(r, BPF_TRACE_RAW_TP, tp, "tp_btf on sys_enter");
+  if (tpbtf < 0) return;
+  auto raw_open = [&](const char* name, int prog, const std::string& label) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.raw_tracepoint.name = reinterpret_cast<uintptr_t>(name);
+    a.raw_tracepoint.prog_fd = static_cast<uint32_t>(prog);
+    return static_cast<int>(r.raw(label, BPF_RAW_TRACEPOINT_OPEN, &a, sizeof(a), true));
+  };
+  drop(raw_open("sys_enter", tpbtf, "tp_btf through raw_tracepoint_open with a name"));
+  const int t = raw_open(nullptr, tpbtf, "tp_btf through raw_tracepoint_open");
+  if (t >= 0) {
+    char name[32];
+    memset(name, 'x', sizeof(name));
+    bpf_link_info info{};
+    info.raw_tracepoint.tp_name = reinterpret_cast<uintptr_t>(name);
+    info.raw_tracepoint.tp_name_len = sizeof(name);
+    uint32_t len = sizeof(info);
+    r.note("tp_btf link info", r.backend().obj_get_info_by_fd(t, &info, &len));
+    r.note("tp_btf link type", info.type);
+    r.note("tp_btf link tp_name is sys_enter", strcmp(name, "sys_enter") == 0);
+    r.close(t);
+  }
+  r.close(tpbtf);
+  if (host_refuses_fentry(func)) {
+    r.note("fentry/fexit rows left out: this host refuses every fentry load (EPERM, a security policy)", 1);
+    return;
+  }
+  drop(load_tracing(r, BPF_TRACE_FENTRY, 0, "fentry without btf_id"));
+  drop(load_tracing(r, BPF_TRACE_FENTRY, strct, "fentry on a struct"));
+  drop(load_tracing(r, BPF_TRACE_FENTRY, tp, "fentry on a tracepoint typedef"));
+  drop(load_tracing(r, BPF_MODIFY_RETURN, func, "fmod_ret on a function without error injection"));
+  drop(load_tracing(r, BPF_TRACE_FENTRY, 0x7fffffff, "fentry on a btf_id past the end"));
+  const int fentry = load_tracing(r, BPF_TRACE_FENTRY, func, "fentry on bpf_fentry_test1");
+  const int fexit = load_tracing(r, BPF_TRACE_FEXIT, func, "fexit on bpf_fentry_test1");
+  if (fentry < 0 || fexit < 0) return;
+  bpf_prog_info pinfo{};
+  uint32_t plen = sizeof(pinfo);
+  r.note("fentry prog info", r.backend().obj_get_info_by_fd(fentry, &pinfo, &plen));
+  r.note("prog info attach_btf_id is the function's", pinfo.attach_btf_id == func);
+  r.note("prog info attach_btf_obj_id", pinfo.attach_btf_obj_id);
+  auto link = [&](int prog, uint32_t attach, uint32_t target, const std::string& label) {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.link_create.prog_fd = static_cast<uint32_t>(prog);
+    a.link_create.target_fd = target;
+    a.link_create.attach_type = attach;
+    return static_cast<int>(r.raw(label, BPF_LINK_CREATE, &a, sizeof(a), true));
+  };
+  drop(link(fentry, BPF_TRACE_FENTRY, 4000, "fentry link with a target_fd"));
+  const int l = link(fentry, BPF_TRACE_FENTRY, 0, "fentry link");
+  if (l >= 0) {
+    unsigned char raw[64] = {};
+    uint32_t len = sizeof(raw);
+    r.note("fentry link info", r.backend().obj_get_info_by_fd(l, raw, &len));
+    uint32_t w[7];
+    memcpy(w, raw, sizeof(w));
+    r.note("link info len", len);
+    r.note("link info type", w[0]);
+    r.note("link info prog_id is the program's", w[2] == pinfo.id);
+    r.note("link info attach_type", w[4]);
+    r.note("link info target_obj_id", w[5]);
+    r.note("link info target_btf_id is the function's", w[6] == func);
+    drop(link(fentry, BPF_TRACE_FENTRY, 0, "fentry linked again"));
+    drop(raw_open(nullptr, fentry, "fentry through raw_tracepoint_open, linked already"));
+    r.close(l);
+  }
+  drop(raw_open("sys_enter", fexit, "fexit through raw_tracepoint_open with a name"));
+  drop(raw_open(nullptr, fexit, "fexit through raw_tracepoint_open"));
+  r.close(fentry);
+  r.close(fexit);
 }
 
 }  // namespace bpfemu::conformance

@@ -85,8 +85,10 @@ const VmlinuxTypes* vmlinux_types() {
         out->struct_sizes.emplace(name, t->size);
       } else if (BTF_INFO_KIND(t->info) == BTF_KIND_TYPEDEF && strncmp(name, "btf_trace_", 10) == 0) {
         out->raw_tracepoints.insert(name + 10);
-      } else if (BTF_INFO_KIND(t->info) == BTF_KIND_FUNC && strncmp(name, "__x64_sys_", 10) == 0) {
-        out->syscalls.insert(name + 10);
+        out->raw_tracepoint_ids.emplace(id, name + 10);
+      } else if (BTF_INFO_KIND(t->info) == BTF_KIND_FUNC) {
+        out->funcs.emplace(id, name);
+        if (strncmp(name, "__x64_sys_", 10) == 0) out->syscalls.insert(name + 10);
       }
     }
     return out;

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <string>
+#include <unordered_map>
 
 namespace bpfemu {
 
@@ -34,6 +36,8 @@ struct VmlinuxTypes {
   std::map<std::string, unsigned, std::less<>> struct_sizes;  // sizeof each named struct
   std::set<std::string, std::less<>> raw_tracepoints;         // from the btf_trace_<name> typedefs
   std::set<std::string, std::less<>> syscalls;                // from the __x64_sys_<name> functions
+  std::unordered_map<uint32_t, std::string> funcs;             // FUNC type id -> name (fentry/fexit targets)
+  std::unordered_map<uint32_t, std::string> raw_tracepoint_ids;  // btf_trace_<name> typedef id -> name
 };
 // /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
 // BTF cannot be had.

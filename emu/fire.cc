@@ -90,6 +90,10 @@ int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
   return emu::fire_tracepoint(name, ctx, ctx_size, cpu);
 }
 
+int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
+  return emu::fire_function(func, args, nargs, ret, cpu);
+}
+
 void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }
 
 std::string take_trace() {

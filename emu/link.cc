@@ -141,7 +141,7 @@ std::atomic_ref<uint32_t> field(const uint32_t& f) { return std::atomic_ref<uint
 
 // A new link object holding `prog`: its fd or -errno.
 int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_name, uint32_t ifindex,
-                 uint32_t perf_event_id = 0) {
+                 uint32_t perf_event_id = 0, uint32_t attach_type = 0, uint32_t target_btf_id = 0) {
   Store* store = prog.store();
   Region region;
   if (int e = store->new_region(ObjKind::kLink, kHeaderPage, &region); e != 0) return e;
@@ -153,6 +153,8 @@ int publish_link(Program& prog, uint32_t type, uint64_t cookie, const char* tp_n
   hdr->cookie = cookie;
   hdr->ifindex = ifindex;
   hdr->perf_event_id = perf_event_id;
+  hdr->attach_type = attach_type;
+  hdr->target_btf_id = target_btf_id;
   if (tp_name != nullptr) strncpy(hdr->tp_name, tp_name, sizeof(hdr->tp_name) - 1);
   prog.obj_header().krefs.fetch_add(1);  // the link holds its program
   const int fd = publish_object(*store, std::make_unique<Link>(std::move(region)), kCanReadWrite);
@@ -209,6 +211,32 @@ int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags) {
     drop_object_ref(*ev.store(), ObjKind::kPerfEvent, ev.id());
   }
   return fd;
+}
+
+// bpf_tracing_prog_attach and, for tp_btf programs, bpf_raw_tp_link_attach:
+// the target is the one the program was loaded for. A program is linked to
+// its function once at a time (EBUSY), as one trampoline holds it once.
+int tracing_link_attach(Program& prog, uint64_t cookie) {
+  const ProgHeader& p = prog.header();
+  if (p.prog_type != BPF_PROG_TYPE_TRACING) return log_reason(-EINVAL, "program type %u is not emulated", p.prog_type);
+  if (p.expected_attach_type == BPF_TRACE_RAW_TP)
+    return publish_link(prog, BPF_LINK_TYPE_RAW_TRACEPOINT, cookie, p.attach_target, 0);
+  if (p.expected_attach_type != BPF_TRACE_FENTRY && p.expected_attach_type != BPF_TRACE_FEXIT)
+    return log_reason(-EINVAL, "tracing attach type %u is not emulated", p.expected_attach_type);
+  Store& store = *prog.store();
+  int err = 0;
+  for (uint32_t id = 0;;) {
+    uint32_t next = 0;
+    if (store.next_id(ObjKind::kLink, id, &next) != 0) break;
+    id = next;
+    Object* obj = view_of(store, ObjKind::kLink, id, &err);
+    if (obj == nullptr) continue;
+    const LinkHeader& h = static_cast<Link*>(obj)->header();
+    if (h.type == BPF_LINK_TYPE_TRACING && field(h.prog_id).load() == prog.id())
+      return log_reason(-EBUSY, "program %u is linked to %s already", prog.id(), p.attach_target);
+  }
+  return publish_link(prog, BPF_LINK_TYPE_TRACING, cookie, p.attach_target, 0, 0, p.expected_attach_type,
+                      p.attach_btf_id);
 }
 
 // attach_type_to_prog_type: the program type an attach type belongs to (0:
@@ -304,6 +332,12 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   if (!attach_type_fits(type, attach_type))
     return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
   if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
+  if (type == BPF_PROG_TYPE_TRACING && attach_type != BPF_TRACE_ITER) {
+    // link_create.target_fd / target_btf_id (another target than the load's)
+    // would name a BPF program to trace: not emulated.
+    if (target != 0) return log_reason(-EINVAL, "tracing a BPF program (target_fd) is not emulated");
+    return tracing_link_attach(*prog, 0);
+  }
   if (attach_type == BPF_PERF_EVENT) return perf_link_attach(*prog, target, flags);
   return log_reason(-EOPNOTSUPP, "BPF_LINK_CREATE of program type %u (attach type %u) is not emulated yet: "
                     "XDP links and raw tracepoints are", type, attach_type);
@@ -362,6 +396,11 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
   if (kind != ObjKind::kProg) return log_reason(-EINVAL, "prog_fd %u is not a program", prog_fd);
   auto* prog = static_cast<Program*>(obj);
   const uint32_t type = prog->header().prog_type;
+  if (type == BPF_PROG_TYPE_TRACING || type == BPF_PROG_TYPE_EXT || type == BPF_PROG_TYPE_LSM) {
+    // Their attach point was given at load (attach_btf_id), never by name.
+    if (uname != nullptr) return log_reason(-EINVAL, "a tracing program's target comes from its load, not a name");
+    return tracing_link_attach(*prog, cookie);
+  }
   if (type != BPF_PROG_TYPE_RAW_TRACEPOINT && type != BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE)
     return log_reason(-EINVAL, "program type %u does not attach to raw tracepoints by name", type);
   char name[128] = {};
@@ -389,6 +428,12 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
     case BPF_LINK_TYPE_XDP:  // bpf_xdp_link_fill_link_info: the device, 0 once detached
       info.put32(16, field(h.ifindex).load());
       break;
+    case BPF_LINK_TYPE_TRACING:  // bpf_tracing_link_fill_link_info: the kernel's BTF is object 1
+      info.put32(16, h.attach_type);
+      info.put32(20, 1);
+      info.put32(24, h.target_btf_id);
+      info.put64(32, h.cookie);
+      break;
     case BPF_LINK_TYPE_PERF_EVENT:  // bpf_perf_link_fill_tracepoint: the event's name, as tracefs lists it
       if (!active_profile().perf_link_info) break;
       err = fill_perf_link_info(link, given, &info);
@@ -406,6 +451,15 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
 
 int link_fdinfo(const Link& link, char* buf, int size) {
   const LinkHeader& h = link.header();
+  if (h.type == BPF_LINK_TYPE_TRACING)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\ttracing\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
+                    "attach_type:\t%u\ntarget_obj_id:\t1\ntarget_btf_id:\t%u\n",
+                    link.id(), field(h.prog_id).load(), h.attach_type, h.target_btf_id);
+  if (h.type == BPF_LINK_TYPE_PERF_EVENT)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\tperf\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n", link.id(),
+                    field(h.prog_id).load());
   if (h.type == BPF_LINK_TYPE_XDP)
     return snprintf(buf, static_cast<size_t>(size),
                     "link_type:\txdp\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\nifindex:\t%u\n",
@@ -414,6 +468,44 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                   "link_type:\traw_tracepoint\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
                   "tp_name:\t%s\n",
                   link.id(), h.prog_id, h.tp_name);
+}
+
+int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
+  EmulatorScope scope;
+  if (func == nullptr || nargs > kMaxRawTpArgs || (nargs != 0 && args == nullptr))
+    return log_reason(-EINVAL, "a function name and at most 12 arguments");
+  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist", cpu);
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
+  // fentry sees the arguments; fexit the arguments, then the return value.
+  std::vector<uint64_t> ctx(args, args + nargs);
+  ctx.push_back(ret);
+  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
+  int ran = 0;
+  for (uint32_t kind : {uint32_t{BPF_TRACE_FENTRY}, uint32_t{BPF_TRACE_FEXIT}}) {
+    for (uint32_t id = 0;;) {
+      uint32_t next = 0;
+      if (store->next_id(ObjKind::kLink, id, &next) != 0) break;
+      id = next;
+      Object* obj = view_of(*store, ObjKind::kLink, id, &err);
+      if (obj == nullptr) continue;
+      const LinkHeader& h = static_cast<Link*>(obj)->header();
+      if (h.type != BPF_LINK_TYPE_TRACING || h.attach_type != kind || strncmp(h.tp_name, func, sizeof(h.tp_name)) != 0)
+        continue;
+      Object* p = view_of(*store, ObjKind::kProg, field(h.prog_id).load(), &err);
+      if (p == nullptr) continue;
+      const auto& prog = *static_cast<Program*>(p);
+      const uint32_t words = nargs + (kind == BPF_TRACE_FEXIT ? 1 : 0);
+      RunEnv env;
+      if (int e = add_program_maps(prog, &env); e != 0) return e;
+      env.set_ctx(ctx.data(), words * 8, false);
+      uint64_t r0 = 0;
+      if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx.data()), &r0); e != 0) return e;
+      ++ran;
+    }
+  }
+  return ran;
 }
 
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bpfemu/uapi.h"
+#include "core/libbpf_btf.h"
 #include "core/log.h"
 #include "core/profile.h"
 #include "core/map.h"
@@ -78,10 +79,37 @@ bool gpl_compatible(const char* license) {
   return false;
 }
 
+// The verifier's bpf_check_attach_target for a TRACING program on the
+// running kernel's BTF: fentry/fexit to a function, tp_btf to a tracepoint
+// (*target: the function's or tracepoint's name). Other attachments (fmod_ret,
+// iterators, BPF programs or module BTF as targets) are not emulated.
+int check_tracing_target(uint32_t attach, uint32_t attach_btf_id, std::string* target) {
+  if (attach_btf_id == 0) return log_reason(-EINVAL, "tracing programs must provide btf_id");
+  const VmlinuxTypes* types = vmlinux_types();
+  if (types == nullptr) return log_reason(-EINVAL, "the running kernel's BTF cannot be read: no attach targets");
+  if (attach == BPF_TRACE_FENTRY || attach == BPF_TRACE_FEXIT) {
+    auto it = types->funcs.find(attach_btf_id);
+    if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
+    *target = it->second;
+    return 0;
+  }
+  if (attach == BPF_TRACE_RAW_TP) {
+    auto it = types->raw_tracepoint_ids.find(attach_btf_id);
+    if (it == types->raw_tracepoint_ids.end())
+      return log_reason(-EINVAL, "attach_btf_id %u is not a btf_trace_ typedef", attach_btf_id);
+    *target = it->second;
+    return 0;
+  }
+  return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit and tp_btf are)", attach);
+}
+
 // bpf_prog_load_check_attach: which expected_attach_type each program type takes.
-int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_t attach_prog_fd) {
-  if (attach_btf_id != 0 || attach_prog_fd != 0)
-    return log_reason(-EINVAL, "attach_btf_id/attach_prog_fd: programs attached through kernel BTF are not emulated");
+int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_t attach_prog_fd, std::string* target) {
+  if (attach_prog_fd != 0)
+    return log_reason(-EINVAL, "attach_prog_fd/attach_btf_obj_fd: BPF programs and module BTF as targets are not emulated");
+  if (type == BPF_PROG_TYPE_TRACING) return check_tracing_target(attach, attach_btf_id, target);
+  if (attach_btf_id != 0)
+    return log_reason(-EINVAL, "attach_btf_id: only tracing programs attach through kernel BTF here");
   auto one_of = [attach](std::initializer_list<uint32_t> ok) {
     return std::find(ok.begin(), ok.end(), attach) != ok.end() ? 0 : -EINVAL;
   };
@@ -95,7 +123,7 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
       r = one_of({BPF_CGROUP_INET4_BIND, BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT,
                   BPF_CGROUP_INET4_GETPEERNAME, BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_INET4_GETSOCKNAME,
                   BPF_CGROUP_INET6_GETSOCKNAME, BPF_CGROUP_UDP4_SENDMSG, BPF_CGROUP_UDP6_SENDMSG,
-                  BPF_CGROUP_UDP4_RECVMSG, BPF_CGROUP_UDP6_RECVMSG, 44, 45, 46, 47, 48 /* the UNIX_* types */});
+                  BPF_CGROUP_UDP4_RECVMSG, BPF_CGROUP_UDP6_RECVMSG, 49, 50, 51, 52, 53 /* the UNIX_* types */});
       break;
     case BPF_PROG_TYPE_CGROUP_SKB:
       r = one_of({BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS});
@@ -116,11 +144,10 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
     case BPF_PROG_TYPE_EXT:
       r = attach != 0 ? -EINVAL : 0;
       break;
-    case BPF_PROG_TYPE_TRACING:
     case BPF_PROG_TYPE_LSM:
     case BPF_PROG_TYPE_STRUCT_OPS:
-      // These attach through kernel BTF (attach_btf_id), which the emulator lacks.
-      return log_reason(-EINVAL, "program type %u needs kernel BTF to attach, which is not emulated", type);
+      // These attach through kernel BTF too (LSM hooks, struct_ops members).
+      return log_reason(-EINVAL, "program type %u is not emulated (it attaches through kernel BTF)", type);
     default:
       break;
   }
@@ -341,7 +368,8 @@ int sys_prog_load(const ProgLoadAttr& a) {
   if (a.prog_type == BPF_PROG_TYPE_SK_REUSEPORT && attach == 0) attach = BPF_SK_REUSEPORT_SELECT;
   if (a.insn_cnt == 0 || a.insn_cnt > kComplexityLimit)
     return log_reason(-E2BIG, "insn_cnt %u is not in 1..1000000", a.insn_cnt);
-  if (int e = check_attach(a.prog_type, attach, a.attach_btf_id, a.attach_prog_fd); e != 0) return e;
+  std::string target;
+  if (int e = check_attach(a.prog_type, attach, a.attach_btf_id, a.attach_prog_fd, &target); e != 0) return e;
   std::vector<bpf_insn> insns(a.insn_cnt);
   if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(bpf_insn)) != 0)
     return log_reason(-EFAULT, "insns points at bad memory");
@@ -417,6 +445,8 @@ int sys_prog_load(const ProgLoadAttr& a) {
   init_obj_header(hdr->obj, ObjKind::kProg, sizeof(ProgHeader), data_bytes);
   hdr->prog_type = a.prog_type;
   hdr->expected_attach_type = attach;
+  hdr->attach_btf_id = a.attach_btf_id;
+  strncpy(hdr->attach_target, target.c_str(), sizeof(hdr->attach_target) - 1);
   hdr->insn_cnt = a.insn_cnt;
   hdr->prog_flags = a.prog_flags;
   hdr->gpl_compatible = gpl_compatible(license) ? 1 : 0;
@@ -451,6 +481,10 @@ int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len) {
   if (want_maps != 0 && copy_to_user(reinterpret_cast<void*>(info.map_ids), h.map_ids, want_maps * sizeof(uint32_t)))
     return -EFAULT;
   info.verified_insns = h.insn_cnt;
+  if (h.attach_btf_id != 0) {  // the kernel's own BTF, which is object 1 there
+    info.attach_btf_obj_id = 1;
+    info.attach_btf_id = h.attach_btf_id;
+  }
   const uint32_t want_insns = info.xlated_prog_len;
   info.xlated_prog_len = h.insn_cnt * static_cast<uint32_t>(sizeof(bpf_insn));
   if (want_insns != 0 &&

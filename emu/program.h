@@ -31,6 +31,8 @@ struct ProgHeader {
   uint32_t nr_map_ids;
   char name[16];
   uint32_t map_ids[kMaxUsedMaps];
+  uint32_t attach_btf_id;  // tracing programs: the target's id in the kernel's BTF
+  char attach_target[128];  // ... and its name (a function, or a tracepoint for tp_btf)
 };
 
 class alignas(64) Program final : public Object {

@@ -16,4 +16,8 @@ BPFEMU_EXPORT int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t c
   return bpfemu::tracepoint_fire(name, ctx, ctx_size, cpu);
 }
 
+BPFEMU_EXPORT int bpfemu_function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
+  return bpfemu::function_fire(func, args, nargs, ret, cpu);
+}
+
 BPFEMU_EXPORT size_t bpfemu_trace_read(char* buf, size_t size) { return bpfemu::emu::trace_read(buf, size); }

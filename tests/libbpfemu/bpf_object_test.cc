@@ -22,6 +22,7 @@
 
 #include "bpfemu/programs.h"
 #include "skel_demo.skel.h"
+#include "tracing_demo.skel.h"
 
 namespace {
 
@@ -193,6 +194,32 @@ TEST_F(BpfObjectTest, XdpProgramAttachesToADeviceThroughALink) {
   bpf_link* again = bpf_program__attach_xdp(skel_->progs.count_xdp, 1);
   ASSERT_NE(again, nullptr) << "the device is free again: " << strerror(errno);
   ASSERT_EQ(bpf_link__destroy(again), 0);
+}
+
+// fentry/fexit and tp_btf programs: libbpf finds their targets in the
+// kernel's BTF, the emulator checks them and links them; they run when the
+// test says the function ran (arguments in, return value out) or the BTF
+// tracepoint fired.
+TEST(TracingPrograms, FentryFexitAndTpBtfRunWhenFired) {
+  tracing_demo* skel = tracing_demo__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  ASSERT_EQ(tracing_demo__attach(skel), 0) << strerror(errno);
+  const uint64_t args[2] = {100, 0x1234};  // do_unlinkat(dfd, name)
+  EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, static_cast<uint64_t>(-2), 0), 2) << "fentry and fexit";
+  EXPECT_EQ(bpfemu_function_fire("do_rmdir", args, 2, 0, 0), 0) << "nothing is attached there";
+  const uint64_t sys_args[2] = {0, 87};  // sys_enter(regs, id): unlink
+  EXPECT_EQ(bpfemu_raw_tracepoint_fire("sys_enter", sys_args, 2, 0), 1);
+  EXPECT_EQ(skel->bss->entered_dfd, 100u);
+  EXPECT_EQ(skel->bss->enters, 1u);
+  EXPECT_EQ(static_cast<int64_t>(skel->bss->exit_ret), -2);
+  EXPECT_EQ(skel->bss->last_syscall, 87u);
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.on_unlink_entry), &info, &len), 0);
+  EXPECT_NE(info.attach_btf_id, 0u) << "the target's id in the kernel's BTF";
+  tracing_demo__detach(skel);
+  EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, 0, 0), 0) << "detached";
+  tracing_demo__destroy(skel);
 }
 
 // What a ring buffer callback saw.

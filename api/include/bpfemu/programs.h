@@ -37,8 +37,8 @@ int bpfemu_prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_
 /* Fires raw tracepoint `name` (e.g. "sys_enter") with nargs u64 arguments on
  * CPU cpu (-1: the calling thread's): every program attached to it
  * (BPF_RAW_TRACEPOINT_OPEN, bpf_program__attach_raw_tracepoint, a skeleton's
- * __attach) runs once. Returns how many ran, or -errno (-EFAULT when one
- * faulted). */
+ * __attach, and SEC("tp_btf/...") programs) runs once. Returns how many ran, or
+ * -errno (-EFAULT when one faulted). */
 int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 
 /* Fires tracepoint `name`, "category/event" as in tracefs (e.g.
@@ -50,6 +50,12 @@ int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t 
  * tracepoint perf event) runs once. Returns how many ran, or -errno (-EFAULT
  * when one faulted). */
 int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
+
+/* Calls kernel function `func` as far as BPF programs can tell: every fentry
+ * program attached to it (SEC("fentry/func") after __attach) runs with its
+ * nargs u64 arguments, then every fexit program with the arguments and `ret`,
+ * on CPU cpu (-1: the calling thread's). Returns how many ran, or -errno. */
+int bpfemu_function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
 
 /* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
  * NUL-terminated, and returns how many bytes were moved. */
@@ -67,6 +73,8 @@ int prog_fire(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* retv
 int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 // bpfemu_tracepoint_fire.
 int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
+// bpfemu_function_fire.
+int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
 // bpf_get_prandom_u32 gives a repeatable sequence in each thread from now on
