@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common.h"
+#include "emu/insn_builder.h"
 
 namespace bench {
 namespace {
@@ -26,13 +27,7 @@ constexpr uint32_t kLookups = 256;  // per program run
 constexpr uint32_t kRepeat = 64;    // runs per test_run call
 
 bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return bpfemu::insn::make(code, dst, src, off, imm);
 }
 
 std::vector<bpf_insn> empty_program() {

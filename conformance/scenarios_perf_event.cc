@@ -15,6 +15,7 @@
 
 #include "conformance/scenario.h"
 #include "emu/fd_ops.h"
+#include "emu/insn_builder.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 
@@ -68,32 +69,22 @@ void close_event(Recorder& r, int fd) {
     close(fd);
 }
 
-bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
+using insn::make;
 
 // bpf_perf_event_output(ctx, map, flags, 16 bytes on the stack, size) from XDP.
 std::vector<bpf_insn> output_prog(int map, uint64_t flags, int32_t size) {
   std::vector<bpf_insn> p;
-  p.push_back(ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
+  p.push_back(make(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
   for (int16_t off = -16; off < 0; off += 4)
-    p.push_back(ins(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, off, 0x11223344 + off * 0x01010101));
-  p.push_back(ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_2, BPF_PSEUDO_MAP_FD, 0, map));
-  p.push_back(ins(0, 0, 0, 0, 0));
-  p.push_back(ins(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_3, 0, 0, static_cast<int32_t>(flags)));
-  p.push_back(ins(0, 0, 0, 0, static_cast<int32_t>(flags >> 32)));
-  p.push_back(ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0));
-  p.push_back(ins(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -16));
-  p.push_back(ins(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0, size));
-  p.push_back(ins(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0));
-  p.push_back(ins(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output));
-  p.push_back(ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    p.push_back(make(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, off, 0x11223344 + off * 0x01010101));
+  insn::ld_map(p, BPF_REG_2, map);
+  insn::ld64(p, BPF_REG_3, flags);
+  p.push_back(make(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0));
+  p.push_back(make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, -16));
+  p.push_back(make(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_5, 0, 0, size));
+  p.push_back(make(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_6, 0, 0));
+  p.push_back(make(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output));
+  p.push_back(make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
   return p;
 }
 

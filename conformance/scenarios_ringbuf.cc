@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "conformance/scenario.h"
+#include "emu/insn_builder.h"
 
 namespace bpfemu::conformance {
 namespace {
@@ -16,23 +17,12 @@ namespace {
 constexpr uint32_t R = BPF_MAP_TYPE_RINGBUF;
 constexpr uint32_t kPage = 4096;
 
-bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst;
-  i.src_reg = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-void ld_map(std::vector<bpf_insn>& p, uint8_t dst, int fd) {
-  p.push_back(ins(BPF_LD | BPF_DW | BPF_IMM, dst, BPF_PSEUDO_MAP_FD, 0, fd));
-  p.push_back(ins(0, 0, 0, 0, 0));
-}
-bpf_insn mov(uint8_t dst, int32_t imm) { return ins(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn movr(uint8_t dst, uint8_t src) { return ins(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn call(int32_t helper) { return ins(BPF_JMP | BPF_CALL, 0, 0, 0, helper); }
-bpf_insn exit_insn() { return ins(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+using insn::call;
+using insn::ld_map;
+using insn::mov;
+using insn::movr;
+bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) { return insn::make(code, dst, src, off, imm); }
+bpf_insn exit_insn() { return insn::exit(); }
 
 // bpf_ringbuf_output of `size` bytes (at most 32) of a fixed pattern on the stack.
 std::vector<bpf_insn> output_prog(int map, int32_t size, int32_t flags) {

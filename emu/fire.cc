@@ -15,6 +15,7 @@
 #include "core/cpu.h"
 #include "core/log.h"
 #include "core/scope.h"
+#include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/link.h"
 #include "emu/objects.h"
@@ -72,6 +73,34 @@ int fire_program(int prog_fd, void* ctx, uint32_t ctx_size, int cpu, uint64_t* r
   const int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0);
   if (e == 0 && retval != nullptr) *retval = r0;
   return e;
+}
+
+Firing::Firing(int cpu) {
+  if (cpu >= possible_cpus()) {
+    error_ = log_reason(-ENXIO, "CPU %d does not exist (%d possible)", cpu, possible_cpus());
+    return;
+  }
+  int err = 0;
+  store_ = Store::current(&err);
+  if (store_ == nullptr) {
+    error_ = log_reason(err, "the emulated bpffs root cannot be used");
+    return;
+  }
+  on_.emplace(cpu >= 0 ? cpu : current_cpu());
+}
+
+int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size) {
+  int err = 0;
+  Object* p = view_of(*store_, ObjKind::kProg, prog_id, &err);
+  if (p == nullptr) return 0;
+  const auto& prog = *static_cast<const Program*>(p);
+  RunEnv env;
+  if (int e = add_program_maps(prog, &env); e != 0) return e;
+  env.set_ctx(ctx, ctx_size, false);
+  uint64_t r0 = 0;
+  if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
+  ++ran_;
+  return 0;
 }
 
 }  // namespace bpfemu::emu

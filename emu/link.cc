@@ -22,6 +22,7 @@
 #include "core/profile.h"
 #include "core/scope.h"
 #include "core/uaccess.h"
+#include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
@@ -104,38 +105,27 @@ bool kernel_has_tracepoint(const std::string& name) {
   return types == nullptr || types->raw_tracepoints.count(name) != 0;
 }
 
-// The program behind prog_fd (bpf_prog_get): nullptr with *err set.
-Program* program_from_fd(uint32_t prog_fd, int* err) {
+// The object of kind K behind fd (bpf_prog_get, bpf_link_get_from_fd):
+// nullptr with *err set, EBADF for no BPF object, EINVAL for another kind.
+template <class T, ObjKind K>
+T* typed_from_fd(uint32_t fd, const char* what, int* err) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   *err = -EBADF;
-  Object* obj = object_from_fd(static_cast<int>(prog_fd), &kind, &access, err);
+  Object* obj = object_from_fd(static_cast<int>(fd), &kind, &access, err);
   if (obj == nullptr) {
-    *err = log_reason(*err, "prog_fd %u is not a BPF object", prog_fd);
+    *err = log_reason(*err, "%s %u is not a BPF object", what, fd);
     return nullptr;
   }
-  if (kind != ObjKind::kProg) {
-    *err = log_reason(-EINVAL, "prog_fd %u is not a program", prog_fd);
+  if (kind != K) {
+    *err = log_reason(-EINVAL, "%s %u is not a %s", what, fd, obj_kind_name(K));
     return nullptr;
   }
-  return static_cast<Program*>(obj);
+  return static_cast<T*>(obj);
 }
 
-Link* link_from_fd(uint32_t link_fd, int* err) {
-  ObjKind kind = ObjKind::kNone;
-  uint8_t access = 0;
-  *err = -EBADF;
-  Object* obj = object_from_fd(static_cast<int>(link_fd), &kind, &access, err);
-  if (obj == nullptr) {
-    *err = log_reason(*err, "link_fd %u is not a BPF object", link_fd);
-    return nullptr;
-  }
-  if (kind != ObjKind::kLink) {
-    *err = log_reason(-EINVAL, "link_fd %u is not a link", link_fd);
-    return nullptr;
-  }
-  return static_cast<Link*>(obj);
-}
+Program* program_from_fd(uint32_t prog_fd, int* err) { return typed_from_fd<Program, ObjKind::kProg>(prog_fd, "prog_fd", err); }
+Link* link_from_fd(uint32_t link_fd, int* err) { return typed_from_fd<Link, ObjKind::kLink>(link_fd, "link_fd", err); }
 
 std::atomic_ref<uint32_t> field(const uint32_t& f) { return std::atomic_ref<uint32_t>(const_cast<uint32_t&>(f)); }
 
@@ -471,73 +461,39 @@ int link_fdinfo(const Link& link, char* buf, int size) {
 }
 
 int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
-  EmulatorScope scope;
   if (func == nullptr || nargs > kMaxRawTpArgs || (nargs != 0 && args == nullptr))
     return log_reason(-EINVAL, "a function name and at most 12 arguments");
-  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist", cpu);
-  int err = 0;
-  Store* store = Store::current(&err);
-  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
+  Firing fire(cpu);
+  if (fire.error() != 0) return fire.error();
   // fentry sees the arguments; fexit the arguments, then the return value.
   std::vector<uint64_t> ctx(args, args + nargs);
   ctx.push_back(ret);
-  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
-  int ran = 0;
+  int err = 0;
   for (uint32_t kind : {uint32_t{BPF_TRACE_FENTRY}, uint32_t{BPF_TRACE_FEXIT}}) {
-    for (uint32_t id = 0;;) {
-      uint32_t next = 0;
-      if (store->next_id(ObjKind::kLink, id, &next) != 0) break;
-      id = next;
-      Object* obj = view_of(*store, ObjKind::kLink, id, &err);
-      if (obj == nullptr) continue;
-      const LinkHeader& h = static_cast<Link*>(obj)->header();
-      if (h.type != BPF_LINK_TYPE_TRACING || h.attach_type != kind || strncmp(h.tp_name, func, sizeof(h.tp_name)) != 0)
-        continue;
-      Object* p = view_of(*store, ObjKind::kProg, field(h.prog_id).load(), &err);
-      if (p == nullptr) continue;
-      const auto& prog = *static_cast<Program*>(p);
-      const uint32_t words = nargs + (kind == BPF_TRACE_FEXIT ? 1 : 0);
-      RunEnv env;
-      if (int e = add_program_maps(prog, &env); e != 0) return e;
-      env.set_ctx(ctx.data(), words * 8, false);
-      uint64_t r0 = 0;
-      if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx.data()), &r0); e != 0) return e;
-      ++ran;
-    }
+    const uint32_t words = nargs + (kind == BPF_TRACE_FEXIT ? 1 : 0);
+    fire.each(ObjKind::kLink, [&](Object& obj) {
+      const LinkHeader& h = static_cast<Link&>(obj).header();
+      if (err == 0 && h.type == BPF_LINK_TYPE_TRACING && h.attach_type == kind &&
+          strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
+        err = fire.run(field(h.prog_id).load(), ctx.data(), words * 8);
+    });
   }
-  return ran;
+  return err != 0 ? err : fire.ran();
 }
 
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {
-  EmulatorScope scope;
   if (name == nullptr || nargs > kMaxRawTpArgs || (nargs != 0 && args == nullptr))
     return log_reason(-EINVAL, "a tracepoint name and at most 12 arguments");
-  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist", cpu);
-  int err = 0;
-  Store* store = Store::current(&err);
-  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
+  Firing fire(cpu);
+  if (fire.error() != 0) return fire.error();
   std::vector<uint64_t> ctx(args, args + nargs);
-  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
-  int ran = 0;
-  for (uint32_t id = 0;;) {
-    uint32_t next = 0;
-    if (store->next_id(ObjKind::kLink, id, &next) != 0) break;
-    id = next;
-    Object* obj = view_of(*store, ObjKind::kLink, id, &err);
-    if (obj == nullptr) continue;
-    const LinkHeader& h = static_cast<Link*>(obj)->header();
-    if (h.type != BPF_LINK_TYPE_RAW_TRACEPOINT || strncmp(h.tp_name, name, sizeof(h.tp_name)) != 0) continue;
-    Object* p = view_of(*store, ObjKind::kProg, h.prog_id, &err);
-    if (p == nullptr) continue;
-    const auto& prog = *static_cast<Program*>(p);
-    RunEnv env;
-    if (int e = add_program_maps(prog, &env); e != 0) return e;
-    env.set_ctx(ctx.data(), nargs * 8, false);
-    uint64_t r0 = 0;
-    if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx.data()), &r0); e != 0) return e;
-    ++ran;
-  }
-  return ran;
+  int err = 0;
+  fire.each(ObjKind::kLink, [&](Object& obj) {
+    const LinkHeader& h = static_cast<Link&>(obj).header();
+    if (err == 0 && h.type == BPF_LINK_TYPE_RAW_TRACEPOINT && strncmp(h.tp_name, name, sizeof(h.tp_name)) == 0)
+      err = fire.run(field(h.prog_id).load(), ctx.data(), nargs * 8);
+  });
+  return err != 0 ? err : fire.ran();
 }
 
 }  // namespace bpfemu::emu

@@ -19,6 +19,7 @@
 #include "core/scope.h"
 #include "core/uaccess.h"
 #include "emu/fd_ops.h"
+#include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/program.h"
@@ -250,34 +251,17 @@ void perf_event_detach_prog(PerfEvent& ev, uint32_t prog_id) {
 }
 
 int fire_tracepoint(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
-  EmulatorScope scope;
   if (name == nullptr || (ctx == nullptr && ctx_size != 0)) return log_reason(-EINVAL, "a tracepoint name and its context");
-  if (cpu >= possible_cpus()) return log_reason(-ENXIO, "CPU %d does not exist", cpu);
+  Firing fire(cpu);
+  if (fire.error() != 0) return fire.error();
   int err = 0;
-  Store* store = Store::current(&err);
-  if (store == nullptr) return log_reason(err, "the emulated bpffs root cannot be used");
-  ScopedCpu on(cpu >= 0 ? cpu : current_cpu());
-  int ran = 0;
-  for (uint32_t id = 0;;) {
-    uint32_t next = 0;
-    if (store->next_id(ObjKind::kPerfEvent, id, &next) != 0) break;
-    id = next;
-    Object* obj = view_of(*store, ObjKind::kPerfEvent, id, &err);
-    if (obj == nullptr) continue;
-    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
+  fire.each(ObjKind::kPerfEvent, [&](Object& obj) {
+    const PerfEventHeader& h = static_cast<PerfEvent&>(obj).header();
     const uint32_t prog_id = h.prog_id.load();
-    if (h.type != PERF_TYPE_TRACEPOINT || prog_id == 0 || strncmp(h.tp_name, name, sizeof(h.tp_name)) != 0) continue;
-    Object* p = view_of(*store, ObjKind::kProg, prog_id, &err);
-    if (p == nullptr) continue;
-    const auto& prog = *static_cast<Program*>(p);
-    RunEnv env;
-    if (int e = add_program_maps(prog, &env); e != 0) return e;
-    env.set_ctx(ctx, ctx_size, false);
-    uint64_t r0 = 0;
-    if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
-    ++ran;
-  }
-  return ran;
+    if (err == 0 && h.type == PERF_TYPE_TRACEPOINT && prog_id != 0 && strncmp(h.tp_name, name, sizeof(h.tp_name)) == 0)
+      err = fire.run(prog_id, ctx, ctx_size);
+  });
+  return err != 0 ? err : fire.ran();
 }
 
 uint32_t perf_event_poll(PerfEvent& ev) {

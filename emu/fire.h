@@ -1,0 +1,53 @@
+// What every way of firing attached programs shares (raw tracepoints,
+// tracepoints, fentry/fexit): the store, the CPU the programs run on, walking
+// the objects that say what is attached, and running one program.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "bpfemu/controls.h"
+#include "core/object.h"
+#include "core/scope.h"
+#include "emu/objects.h"
+#include "emu/store.h"
+
+namespace bpfemu::emu {
+
+class Firing {
+ public:
+  // cpu: the CPU the programs see (-1: the calling thread's).
+  explicit Firing(int cpu);
+  Firing(const Firing&) = delete;
+  Firing& operator=(const Firing&) = delete;
+
+  // Nonzero (-errno, with its reason logged) when nothing can run: no store,
+  // or a CPU that does not exist.
+  int error() const { return error_; }
+  Store& store() const { return *store_; }
+  // Calls fn on every object of `kind` this process can see, in id order.
+  template <class Fn>
+  void each(ObjKind kind, Fn fn) {
+    int err = 0;
+    for (uint32_t id = 0;;) {
+      uint32_t next = 0;
+      if (store_->next_id(kind, id, &next) != 0) return;
+      id = next;
+      if (Object* obj = view_of(*store_, kind, id, &err); obj != nullptr) fn(*obj);
+    }
+  }
+  // Runs program prog_id once with r1 = ctx (ctx_size bytes it may read): 0,
+  // or -errno when it faulted. A program that is gone is skipped (0).
+  int run(uint32_t prog_id, void* ctx, uint32_t ctx_size);
+  // How many programs ran.
+  int ran() const { return ran_; }
+
+ private:
+  EmulatorScope scope_;
+  Store* store_ = nullptr;
+  std::optional<ScopedCpu> on_;
+  int error_ = 0;
+  int ran_ = 0;
+};
+
+}  // namespace bpfemu::emu
