@@ -114,7 +114,7 @@ class MapOps {
   // Kernel: ENOTSUPP for types without map_lookup_and_delete_elem.
   virtual int lookup_and_delete(Map&, const void*, void*, uint64_t) const { return -kENOTSUPP; }
   // True when BPF_F_LOCK may be used (the value has a bpf_spin_lock).
-  virtual bool has_spin_lock(const Map&) const { return false; }
+  bool has_spin_lock(const Map& map) const { return map.attr().record.has_lock(); }
 
   // Batch ops (the kernel answers ENOTSUPP when a family has no batch callback).
   // lookup_batch serves both lookup and lookup_and_delete (do_delete).
