@@ -170,6 +170,9 @@ class MapOps {
   virtual long prog_pop(Map&, void*) const { return -EINVAL; }
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+  // The start of the value `p` points into (the checks of bpf_spin_lock's
+  // argument), or nullptr when p is not inside one of the map's values.
+  virtual const uint8_t* value_containing(const Map&, const void* /*p*/) const { return nullptr; }
   // Ring buffers: __bpf_ringbuf_reserve (the record's data, or nullptr when it
   // does not fit), bpf_ringbuf_commit (which wakes pollers as its flags and
   // the consumer's position say) and bpf_ringbuf_query.

@@ -8,6 +8,7 @@
 #include "core/cpu.h"
 #include "core/map_ops.h"
 #include "core/profile.h"
+#include "core/value_lock.h"
 #include "emu/objects.h"
 #include "emu/prog_helpers.h"
 
@@ -75,6 +76,18 @@ void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard) {
 
 uint64_t ringbuf_query(Map& m, uint64_t flags) { return m.ops().prog_ringbuf_query(m, flags); }
 
+namespace {
+// Whether `lock` is the lock word of one of m's values.
+bool is_value_lock(const Map& m, const void* lock) {
+  if (!m.ops().has_spin_lock(m)) return false;
+  const uint8_t* value = m.ops().value_containing(m, lock);
+  return value != nullptr && static_cast<const uint8_t*>(lock) - value == m.attr().record.lock_off;
+}
+}  // namespace
+
+long spin_lock(Map& m, void* lock) { return is_value_lock(m, lock) ? value_lock(lock) : -EINVAL; }
+long spin_unlock(Map& m, void* lock) { return is_value_lock(m, lock) ? value_unlock(lock) : -EINVAL; }
+
 }  // namespace bpfemu::emu::helpers
 
 namespace bpfemu::prog {
@@ -138,6 +151,16 @@ void MapRef::ringbuf_discard(void* data, uint64_t flags) const {
 uint64_t MapRef::ringbuf_query(uint64_t flags) const {
   emu::Map* m = as_map(map_);
   return m != nullptr ? emu::helpers::ringbuf_query(*m, flags) : 0;
+}
+
+long MapRef::spin_lock(void* lock) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::spin_lock(*m, lock) : -EBADF;
+}
+
+long MapRef::spin_unlock(void* lock) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::spin_unlock(*m, lock) : -EBADF;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {

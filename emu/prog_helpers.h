@@ -26,5 +26,11 @@ void* ringbuf_reserve(Map& m, uint64_t size, uint64_t flags);
 // bpf_ringbuf_submit (discard false) and bpf_ringbuf_discard of a reserved record.
 void ringbuf_commit(Map& m, void* data, uint64_t flags, bool discard);
 uint64_t ringbuf_query(Map& m, uint64_t flags);
+// bpf_spin_lock and bpf_spin_unlock of the lock word at `lock`, which must be
+// the bpf_spin_lock of one of m's values (what the verifier proves): 0;
+// -EINVAL when it is not; -EDEADLK when this thread holds that lock already
+// (lock) or -EPERM when it does not hold it (unlock).
+long spin_lock(Map& m, void* lock);
+long spin_unlock(Map& m, void* lock);
 
 }  // namespace bpfemu::emu::helpers

@@ -127,6 +127,14 @@ class ArrayOps : public GenericBatchOps<false> {
     return visited;
   }
 
+  const uint8_t* value_containing(const Map& map, const void* p) const override {
+    const auto* at = static_cast<const uint8_t*>(p);
+    const uint64_t slots = uint64_t{map.attr().max_entries} * (percpu_ ? map.nr_cpus() : 1);
+    if (at < map.data() || at >= map.data() + slots * stride(map)) return nullptr;
+    const uint8_t* value = map.data() + static_cast<uint64_t>(at - map.data()) / stride(map) * stride(map);
+    return at - value < map.attr().value_size ? value : nullptr;
+  }
+
   void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override {
     uint32_t i = index(key);
     if (!percpu_ || i >= map.attr().max_entries || cpu >= map.nr_cpus()) return nullptr;

@@ -486,6 +486,15 @@ void* HtabOps::prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const
   return found != 0 ? h.value_of(found, cpu) : nullptr;
 }
 
+const uint8_t* HtabOps::value_containing(const Map& map, const void* p) const {
+  Htab h(const_cast<Map&>(map));
+  const HtabState& st = h.state();
+  const auto* at = static_cast<const uint8_t*>(p);
+  if (st.percpu || at < h.elems_base() || at >= h.elems_base() + st.capacity * st.elem_size) return nullptr;
+  const uint8_t* value = h.value_of(h.index_of(p));
+  return at >= value && at - value < map.attr().value_size ? value : nullptr;
+}
+
 void* HtabOps::prog_lookup(Map& map, const void* key) const {
   Htab h(map);
   uint32_t hv = h.hash(key);

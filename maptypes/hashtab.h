@@ -241,6 +241,7 @@ class HtabOps : public MapOps {
   int delete_batch(Map& map, const BatchArgs& args) const override;
   uint64_t mem_usage(const Map& map) const override;
   void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override;
+  const uint8_t* value_containing(const Map& map, const void* p) const override;
 
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);

@@ -81,6 +81,15 @@ class MapRef {
   void ringbuf_submit(void* data, uint64_t flags = 0) const;
   void ringbuf_discard(void* data, uint64_t flags = 0) const;
   uint64_t ringbuf_query(uint64_t flags) const;
+  // bpf_spin_lock / bpf_spin_unlock: `lock` is the struct bpf_spin_lock of a
+  // value of this map (one lookup() returned; the map was created with a BTF
+  // value type that has the lock). The lock serialises with the same value's
+  // lock in other threads and processes, in programs and in BPF_F_LOCK
+  // syscalls. 0, or -EINVAL when `lock` is not that lock, -EDEADLK when this
+  // thread holds it already (spin_lock), -EPERM when it does not hold it
+  // (spin_unlock). As in a BPF program, hold one lock at a time, briefly.
+  long spin_lock(void* lock) const;
+  long spin_unlock(void* lock) const;
 
  private:
   static void* no_map(void*, const void*) { return nullptr; }
