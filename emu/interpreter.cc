@@ -602,7 +602,7 @@ int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
     env.held_lock_map = nullptr;
     if (e == 0) {
       env.error = "the program exited holding a bpf_spin_lock (the kernel's verifier would have refused it)";
-      e = -EINVAL;
+      e = log_reason(-EINVAL, "%s", env.error.c_str());
     }
   }
   trace_append(env.trace);
