@@ -69,11 +69,11 @@ int check_header(const std::vector<uint8_t>& data) {
 }
 
 // btf_parse_struct_metas: the structs holding a bpf_spin_lock must hold it
-// as map values may (emu/btf_fields.cc). Blobs libbpf cannot read are left
+// as map values may (emu/btf_fields.cc); 6.1 has no such check. Blobs libbpf cannot read are left
 // to the checks that exist.
 int check_fields(const std::vector<uint8_t>& data) {
   const LibbpfBtf* lib = libbpf_btf();
-  if (lib == nullptr) return 0;
+  if (lib == nullptr || !active_profile().btf_record_fields) return 0;
   BtfHandle parsed(*lib, lib->from_raw(data.data(), static_cast<uint32_t>(data.size())));
   if (parsed.get() == nullptr) return 0;
   if (int e = check_struct_fields(*lib, parsed.get()); e != 0)

@@ -59,8 +59,9 @@ struct BtfFields {
 };
 // btf_parse_fields on a map's value type: 0 with *out filled (empty when the
 // type holds none), or the kernel's error (then *out is empty: map_check_btf
-// goes on as for a plain value).
-int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, BtfFields* out);
+// goes on as for a plain value). nested: look into nested structs and arrays
+// (KernelProfile::btf_record_fields); else direct members only.
+int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, bool nested, BtfFields* out);
 // BTF_LOAD's check of the structs that hold a bpf_spin_lock member
 // (btf_parse_struct_metas): 0 or the kernel's error.
 int check_struct_fields(const LibbpfBtf& lib, const void* btf);

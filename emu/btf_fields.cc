@@ -1,6 +1,7 @@
 // The kernel's special fields in a BTF type (its btf_parse_fields), for map
 // values at create time and for structs at BPF_BTF_LOAD. Each rule below was
-// asked of the 6.18 kernel (conformance/scenarios_spin_lock.cc keeps the
+// asked of the 6.18 kernel (6.1 looks at direct members only: no arrays, no
+// nested structs; KernelProfile::btf_record_fields) (conformance/scenarios_spin_lock.cc keeps the
 // answers that show through syscalls):
 //  - a value type is searched when it is a STRUCT (after typedefs and
 //    qualifiers) or a DATASEC (global data); unions are not searched;
@@ -54,8 +55,10 @@ uint32_t kind_of(const btf_type* t) { return BTF_INFO_KIND(t->info); }
 
 class Scan {
  public:
-  Scan(const LibbpfBtf& lib, const void* btf, bool at_load, BtfFields* out)
-      : lib_(lib), btf_(btf), at_load_(at_load), out_(*out) {}
+  // nested: look into arrays and nested structs (the btf_record rules); else
+  // only direct members count, as on 6.1.
+  Scan(const LibbpfBtf& lib, const void* btf, bool at_load, bool nested, BtfFields* out)
+      : lib_(lib), btf_(btf), at_load_(at_load), nested_(nested), out_(*out) {}
 
   int in_struct(const btf_type* t, uint32_t base, int depth) {
     uint32_t seen = 0;
@@ -86,7 +89,7 @@ class Scan {
   int one(uint32_t id, uint32_t off, uint32_t base, uint32_t* seen, int depth) {
     const btf_type* t = lib_.type_by_id(btf_, id);
     uint64_t nelems = 1;
-    while (t != nullptr && kind_of(t) == BTF_KIND_ARRAY) {
+    while (nested_ && t != nullptr && kind_of(t) == BTF_KIND_ARRAY) {
       const auto* a = reinterpret_cast<const btf_array*>(t + 1);
       nelems *= a->nelems;
       if (nelems > UINT32_MAX) return -E2BIG;
@@ -95,7 +98,7 @@ class Scan {
     if (t == nullptr || nelems == 0) return 0;
     const SpecialKind* kind = special(t);
     if (kind == nullptr) {
-      if (kind_of(t) != BTF_KIND_STRUCT || depth >= kMaxDepth) return 0;
+      if (!nested_ || kind_of(t) != BTF_KIND_STRUCT || depth >= kMaxDepth) return 0;
       const uint32_t before = out_.count, single_before = out_.single;
       if (int e = in_struct(t, base + off, depth + 1); e != 0) return e;
       if (out_.count == before || nelems == 1) return 0;
@@ -147,6 +150,7 @@ class Scan {
   const LibbpfBtf& lib_;
   const void* btf_;
   bool at_load_;
+  bool nested_;
   BtfFields& out_;
 };
 
@@ -170,11 +174,11 @@ const btf_type* skip_modifiers(const LibbpfBtf& lib, const void* btf, uint32_t i
 
 }  // namespace
 
-int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, BtfFields* out) {
+int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, bool nested, BtfFields* out) {
   *out = BtfFields{};
   const btf_type* t = skip_modifiers(lib, btf, value_type_id);
   if (t == nullptr) return 0;
-  Scan scan(lib, btf, false, out);
+  Scan scan(lib, btf, false, nested, out);
   int e = 0;
   if (kind_of(t) == BTF_KIND_STRUCT) e = scan.in_struct(t, 0, 0);
   if (kind_of(t) == BTF_KIND_DATASEC) e = scan.in_datasec(t);
@@ -201,7 +205,7 @@ int check_struct_fields(const LibbpfBtf& lib, const void* btf) {
     for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info) && !holds_lock; ++i) holds_lock = m[i].type == lock_id;
     if (!holds_lock) continue;
     BtfFields fields;
-    Scan scan(lib, btf, true, &fields);
+    Scan scan(lib, btf, true, true, &fields);
     if (int e = scan.in_struct(t, 0, 0); e != 0) return e;
     // Such a struct must come out with fields (its lock may have been ignored).
     if (fields.count == 0) return -EFAULT;

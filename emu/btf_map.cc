@@ -16,6 +16,7 @@
 #include "bpfemu/uapi.h"
 #include "core/libbpf_btf.h"
 #include "core/log.h"
+#include "core/profile.h"
 #include "emu/btf.h"
 
 namespace bpfemu::emu {
@@ -79,15 +80,17 @@ bool takes_spin_lock(uint32_t map_type) {
 // The value's special fields, checked as map_check_btf checks them: 0 with
 // attr->record filled, or -errno.
 int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
+  const bool record_rules = active_profile().btf_record_fields;
   BtfFields fields;
   // A value type the kernel cannot make a record of is taken as a plain value.
-  (void)find_value_fields(lib, btf, a->btf_value_type_id, &fields);
+  (void)find_value_fields(lib, btf, a->btf_value_type_id, record_rules, &fields);
   a->record = ValueRecord{};
   if (fields.count == 0) return 0;
-  if (a->map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG))
+  if (a->map_flags & (record_rules ? BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG : BPF_F_RDONLY_PROG))
     return log_reason(-EACCES, "a value with special fields needs programs to read and write it (no BPF_F_*_PROG)");
   if (!fields.locks.empty() && !takes_spin_lock(a->map_type))
-    return log_reason(-EOPNOTSUPP, "map type %u cannot hold a bpf_spin_lock in its values", a->map_type);
+    return log_reason(record_rules ? -EOPNOTSUPP : -kENOTSUPP, "map type %u cannot hold a bpf_spin_lock in its values",
+                      a->map_type);
   if (fields.other != nullptr)
     return log_reason(-EINVAL, "values with %s fields are not emulated yet (only bpf_spin_lock is)", fields.other);
   for (uint32_t off : fields.locks)

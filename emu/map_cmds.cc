@@ -338,7 +338,8 @@ int sys_map_freeze(int fd) {
   int err = 0;
   Map* m = map_from_fd(fd, &access, &err);
   if (m == nullptr) return log_reason(err, "fd %d is not a BPF map", fd);
-  if (m->ops().has_spin_lock(*m)) return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
+  if (m->ops().has_spin_lock(*m) && m->profile().btf_record_fields)
+    return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
   if (m->profile().refreeze_eperm && !(sys_perms(*m, access) & kCanWrite))
     return log_reason(-EPERM, "map %u: the fd does not grant write%s", m->id(), m->frozen() ? " (already frozen)" : "");
   SpinGuard guard(m->header().freeze_lock);
