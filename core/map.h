@@ -22,6 +22,17 @@ class MapOps;
 
 namespace bpfemu::emu {
 
+// The special fields of a map's value that the emulator keeps (the kernel's
+// btf_record), found in the value's BTF type when the map is created
+// (emu/btf_fields.cc). Only bpf_spin_lock is emulated. All zero: a plain value.
+struct ValueRecord {
+  static constexpr uint32_t kMaxFields = 11;  // BTF_FIELDS_MAX
+  uint32_t lock_count;             // bpf_spin_lock words in the value
+  uint32_t lock_off;               // the one BPF_F_LOCK and bpf_spin_lock take
+  uint32_t lock_offs[kMaxFields];  // every lock word, ascending
+  bool has_lock() const { return lock_count != 0; }
+};
+
 // The create attributes the kernel keeps (bpf_attr's map_create part).
 struct MapAttr {
   uint32_t map_type = 0;
@@ -44,6 +55,10 @@ struct MapAttr {
   // its size, as given to BPF_MAP_CREATE (the header keeps neither).
   uint64_t excl_prog_hash = 0;
   uint32_t excl_prog_hash_size = 0;
+  // Not a create attribute: what map_check_btf found in the value type, set by
+  // sys_map_create (callers leave it zero). Kept with the attributes so that
+  // every process's view, and MapOps::variant_for, see it.
+  ValueRecord record{};
 };
 
 // The map's part of its header page (after the ObjHeader every kind has). Room

@@ -114,7 +114,7 @@ class MapOps {
   // Kernel: ENOTSUPP for types without map_lookup_and_delete_elem.
   virtual int lookup_and_delete(Map&, const void*, void*, uint64_t) const { return -kENOTSUPP; }
   // True when BPF_F_LOCK may be used (the value has a bpf_spin_lock).
-  virtual bool has_spin_lock(const Map&) const { return false; }
+  bool has_spin_lock(const Map& map) const { return map.attr().record.has_lock(); }
 
   // Batch ops (the kernel answers ENOTSUPP when a family has no batch callback).
   // lookup_batch serves both lookup and lookup_and_delete (do_delete).
@@ -172,6 +172,9 @@ class MapOps {
   virtual long prog_pop(Map&, void*) const { return -EINVAL; }
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+  // The start of the value `p` points into (the checks of bpf_spin_lock's
+  // argument), or nullptr when p is not inside one of the map's values.
+  virtual const uint8_t* value_containing(const Map&, const void* /*p*/) const { return nullptr; }
   // Ring buffers: __bpf_ringbuf_reserve (the record's data, or nullptr when it
   // does not fit), bpf_ringbuf_commit (which wakes pollers as its flags and
   // the consumer's position say) and bpf_ringbuf_query.

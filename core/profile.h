@@ -70,6 +70,16 @@ struct KernelProfile {
   // from 6.6 on; 6.1 has no fill_link_info for it, so those bytes come back as
   // the caller gave them. Checked on both kernels (conformance link rows).
   bool perf_link_info;
+  // Special fields of map values (bpf_spin_lock) as the btf_record code finds
+  // and checks them (6.18): in nested structs and one-element arrays too;
+  // EOPNOTSUPP for map types that cannot hold one; BPF_F_RDONLY_PROG and
+  // BPF_F_WRONLY_PROG both EACCES; BTF_LOAD checks the structs that hold a
+  // lock; such maps cannot be frozen (ENOTSUPP). 6.1 takes a lock only as a
+  // direct member of the value struct (or a global variable), answers ENOTSUPP
+  // for the map types, refuses only BPF_F_RDONLY_PROG, checks nothing at
+  // BTF_LOAD and freezes such maps. Checked on 6.1.0-57-cloud-amd64 in the VM
+  // runner and on 6.18 (conformance spin_lock scenarios).
+  bool btf_record_fields;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

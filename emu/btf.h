@@ -5,9 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/map.h"
 #include "core/object.h"
+
+namespace bpfemu {
+struct LibbpfBtf;
+}
 
 namespace bpfemu::emu {
 
@@ -45,8 +50,25 @@ int sys_btf_load(const BtfLoadAttr& attr);
 // takes them from attr (user pointer, length). Updates *info_len.
 int btf_get_info(Btf& btf, void* info, uint32_t* info_len);
 
+// The special fields of a BTF type (emu/btf_fields.cc).
+struct BtfFields {
+  std::vector<uint32_t> locks;  // bpf_spin_lock offsets in the value, in the order found
+  const char* other = nullptr;  // the first special field of another kind ("bpf_timer", "kptr", ...)
+  uint32_t count = 0;           // fields of every kind
+  uint32_t single = 0;          // fields of the kinds that cannot repeat in arrays
+};
+// btf_parse_fields on a map's value type: 0 with *out filled (empty when the
+// type holds none), or the kernel's error (then *out is empty: map_check_btf
+// goes on as for a plain value). nested: look into nested structs and arrays
+// (KernelProfile::btf_record_fields); else direct members only.
+int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, bool nested, BtfFields* out);
+// BTF_LOAD's check of the structs that hold a bpf_spin_lock member
+// (btf_parse_struct_metas): 0 or the kernel's error.
+int check_struct_fields(const LibbpfBtf& lib, const void* btf);
+
 // map_check_btf (emu/btf_map.cc): the key and value types of a map created with
-// BTF, against its attributes and its family's rules. 0 or -EINVAL.
-int check_map_btf(const Btf& btf, const MapAttr& attr);
+// BTF, against its attributes and its family's rules: 0 with attr->record set
+// (the value's spin locks), or -errno.
+int check_map_btf(const Btf& btf, MapAttr* attr);
 
 }  // namespace bpfemu::emu

@@ -3,24 +3,24 @@
 // map's key and value sizes, with each family's own rules for the key, as the
 // kernel checks them. Types are read with libbpf's BTF API (core/libbpf_btf.h).
 //
-// Values with the kernel's special fields (bpf_spin_lock, bpf_timer, kptrs,
-// ...) are refused here with a log line: they are not emulated yet.
+// Values with bpf_spin_lock fields are taken (their offsets go into the map's
+// record); the kernel's other special fields (bpf_timer, kptrs, ...) are
+// refused with a log line: they are not emulated yet.
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "bpfemu/uapi.h"
 #include "core/libbpf_btf.h"
 #include "core/log.h"
+#include "core/profile.h"
 #include "emu/btf.h"
 
 namespace bpfemu::emu {
 namespace {
-
-const char* const kSpecialStructs[] = {"bpf_spin_lock", "bpf_res_spin_lock", "bpf_timer", "bpf_wq",
-                                       "bpf_list_head", "bpf_list_node",     "bpf_rb_root", "bpf_rb_node",
-                                       "bpf_refcount"};
 
 // The type `id` stands for once typedefs and qualifiers are skipped, as the
 // kernel's btf_type_id_size sees it: nullptr for void and for kinds that have
@@ -54,31 +54,54 @@ const btf_type* sized_type(const LibbpfBtf& lib, const void* btf, uint32_t id) {
   return nullptr;
 }
 
-// Whether the type (or anything it contains) is one of the special fields.
-bool has_special_field(const LibbpfBtf& lib, const void* btf, uint32_t id, int depth = 0) {
-  if (depth > 8) return false;
-  const btf_type* t = lib.type_by_id(btf, id);
-  if (t == nullptr) return false;
-  const uint32_t kind = BTF_INFO_KIND(t->info);
-  if (kind == BTF_KIND_TYPE_TAG) return true;  // kptr, percpu_kptr, uptr
-  if (kind == BTF_KIND_TYPEDEF || kind == BTF_KIND_VOLATILE || kind == BTF_KIND_CONST || kind == BTF_KIND_RESTRICT ||
-      kind == BTF_KIND_VAR)
-    return has_special_field(lib, btf, t->type, depth + 1);
-  if (kind == BTF_KIND_ARRAY) return has_special_field(lib, btf, reinterpret_cast<const btf_array*>(t + 1)->type, depth + 1);
-  if (kind == BTF_KIND_DATASEC) {
-    const auto* v = reinterpret_cast<const btf_var_secinfo*>(t + 1);
-    for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i)
-      if (has_special_field(lib, btf, v[i].type, depth + 1)) return true;
-    return false;
+// Whether the family has a map_check_btf callback, without which a map
+// cannot leave its BTF key type unspecified.
+bool takes_keyless_btf(uint32_t map_type) {
+  return map_type == BPF_MAP_TYPE_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_ARRAY || map_type == BPF_MAP_TYPE_LPM_TRIE ||
+         map_type == BPF_MAP_TYPE_BLOOM_FILTER;
+}
+
+// The map types whose values may hold a bpf_spin_lock.
+bool takes_spin_lock(uint32_t map_type) {
+  switch (map_type) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_CGROUP_STORAGE:
+    case BPF_MAP_TYPE_SK_STORAGE:
+    case BPF_MAP_TYPE_INODE_STORAGE:
+    case BPF_MAP_TYPE_TASK_STORAGE:
+    case kMapTypeCgrpStorage:
+      return true;
+    default:
+      return false;
   }
-  if (kind != BTF_KIND_STRUCT && kind != BTF_KIND_UNION) return false;
-  if (const char* name = lib.name_by_offset(btf, t->name_off))
-    for (const char* special : kSpecialStructs)
-      if (strcmp(name, special) == 0) return true;
-  const auto* m = reinterpret_cast<const btf_member*>(t + 1);
-  for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i)
-    if (has_special_field(lib, btf, m[i].type, depth + 1)) return true;
-  return false;
+}
+
+// The value's special fields, checked as map_check_btf checks them: 0 with
+// attr->record filled, or -errno.
+int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
+  const bool record_rules = active_profile().btf_record_fields;
+  BtfFields fields;
+  // A value type the kernel cannot make a record of is taken as a plain value.
+  (void)find_value_fields(lib, btf, a->btf_value_type_id, record_rules, &fields);
+  a->record = ValueRecord{};
+  if (fields.count == 0) return 0;
+  if (a->map_flags & (record_rules ? BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG : BPF_F_RDONLY_PROG))
+    return log_reason(-EACCES, "a value with special fields needs programs to read and write it (no BPF_F_*_PROG)");
+  if (!fields.locks.empty() && !takes_spin_lock(a->map_type))
+    return log_reason(record_rules ? -EOPNOTSUPP : -kENOTSUPP, "map type %u cannot hold a bpf_spin_lock in its values",
+                      a->map_type);
+  if (fields.other != nullptr)
+    return log_reason(-EINVAL, "values with %s fields are not emulated yet (only bpf_spin_lock is)", fields.other);
+  for (uint32_t off : fields.locks)
+    if (off % 4 != 0)
+      return log_reason(-EINVAL, "a bpf_spin_lock at value offset %u (not 4-byte aligned) is not emulated", off);
+  ValueRecord& rec = a->record;
+  rec.lock_count = static_cast<uint32_t>(fields.locks.size());
+  rec.lock_off = fields.locks.back();  // the kernel's spin_lock_off: the last one found
+  std::copy(fields.locks.begin(), fields.locks.end(), rec.lock_offs);
+  std::sort(rec.lock_offs, rec.lock_offs + rec.lock_count);
+  return 0;
 }
 
 // Each family's map_check_btf: what its key type may be (key_type: nullptr
@@ -109,13 +132,14 @@ int check_key(const MapAttr& a, const btf_type* key_type, const btf_type* value_
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return key_type == nullptr ? 0 : log_reason(-EINVAL, "a bloom filter has no key type");
     default:
-      return key_type != nullptr ? 0 : log_reason(-EINVAL, "this map type needs a BTF key type");
+      return 0;
   }
 }
 
 }  // namespace
 
-int check_map_btf(const Btf& btf, const MapAttr& a) {
+int check_map_btf(const Btf& btf, MapAttr* attr) {
+  const MapAttr& a = *attr;
   const LibbpfBtf* lib = libbpf_btf();
   if (lib == nullptr)
     return log_reason(-EINVAL, "maps with BTF types need libbpf.so.1 at run time to read the BTF (apt install libbpf1)");
@@ -128,13 +152,14 @@ int check_map_btf(const Btf& btf, const MapAttr& a) {
     const long long size = key_type != nullptr ? lib->resolve_size(b, a.btf_key_type_id) : -1;
     if (size != a.key_size)
       return log_reason(-EINVAL, "BTF key type %u is not %u bytes", a.btf_key_type_id, a.key_size);
+  } else if (!takes_keyless_btf(a.map_type)) {
+    return log_reason(-EINVAL, "this map type needs a BTF key type");
   }
   const btf_type* value_type = sized_type(*lib, b, a.btf_value_type_id);
   const long long value_size = value_type != nullptr ? lib->resolve_size(b, a.btf_value_type_id) : -1;
   if (value_size != a.value_size)
     return log_reason(-EINVAL, "BTF value type %u is not %u bytes", a.btf_value_type_id, a.value_size);
-  if (has_special_field(*lib, b, a.btf_value_type_id))
-    return log_reason(-EINVAL, "values with bpf_spin_lock, bpf_timer, kptrs or other special fields are not emulated yet");
+  if (int err = check_value_fields(*lib, b, attr); err != 0) return err;
   return check_key(a, key_type, value_type);
 }
 

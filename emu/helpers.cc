@@ -191,6 +191,43 @@ bool perf_event_output(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- bpf_spin_lock ---
+
+// The map, among those this run reaches, whose storage holds address p.
+Map* map_holding(const RunEnv& env, uint64_t p) {
+  for (const Map* m : env.mapped) {
+    const auto base = reinterpret_cast<uint64_t>(m->data());
+    if (p >= base && p - base < m->data_size()) return const_cast<Map*>(m);
+  }
+  return nullptr;
+}
+
+bool spin_lock(HelperCall& c, uint64_t* r0) {
+  Map* m = map_holding(c.env, c.a[0]);
+  if (m == nullptr) return c.m.fault("bpf_spin_lock: R1 does not point into a map value");
+  if (!m->ops().has_spin_lock(*m))
+    return c.m.fault("bpf_spin_lock: map %u has no struct bpf_spin_lock in its BTF value type", m->id());
+  const long r = helpers::spin_lock(*m, ptr(c.a[0]));
+  if (r == -EINVAL)
+    return c.m.fault("bpf_spin_lock: R1 does not point to the struct bpf_spin_lock of a value of map %u (at offset %u)",
+                     m->id(), m->attr().record.lock_off);
+  if (r != 0) return c.m.fault("bpf_spin_lock: this thread holds that lock already");
+  c.env.held_lock = ptr(c.a[0]);
+  c.env.held_lock_map = m;
+  *r0 = 0;
+  return true;
+}
+
+bool spin_unlock(HelperCall& c, uint64_t* r0) {
+  if (c.env.held_lock == nullptr || c.env.held_lock != ptr(c.a[0]))
+    return c.m.fault("bpf_spin_unlock of a lock the program does not hold");
+  (void)helpers::spin_unlock(*c.env.held_lock_map, c.env.held_lock);
+  c.env.held_lock = nullptr;
+  c.env.held_lock_map = nullptr;
+  *r0 = 0;
+  return true;
+}
+
 struct Callback {
   HelperCall* c;
   Map* map;
@@ -545,6 +582,8 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ringbuf_discard, ringbuf_discard},
     {BPF_FUNC_ringbuf_query, ringbuf_query},
     {BPF_FUNC_perf_event_output, perf_event_output},
+    {BPF_FUNC_spin_lock, spin_lock},
+    {BPF_FUNC_spin_unlock, spin_unlock},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked

@@ -489,6 +489,11 @@ bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
         if (op == BPF_CALL) {
           pc_ = pc;
           env_.insn_budget = budget;
+          // While a bpf_spin_lock is held the verifier allows no call but its
+          // unlock (and calls of the program's own functions).
+          if (env_.held_lock != nullptr && in.src_reg != BPF_PSEUDO_CALL &&
+              !(in.src_reg == 0 && in.imm == BPF_FUNC_spin_unlock))
+            return fault("function calls are not allowed while holding a bpf_spin_lock (the verifier refuses it)");
           if (in.src_reg == 0 && in.imm == BPF_FUNC_tail_call) {
             if (!tail_call(&pc, regs)) return false;
             budget = env_.insn_budget;
@@ -588,6 +593,17 @@ int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
       e = -EINVAL;
     }
     env.ring_records.clear();
+  }
+  // Nor can it exit holding a bpf_spin_lock: the lock is released so that the
+  // value is not wedged for everyone else.
+  if (env.held_lock != nullptr) {
+    (void)helpers::spin_unlock(*env.held_lock_map, env.held_lock);
+    env.held_lock = nullptr;
+    env.held_lock_map = nullptr;
+    if (e == 0) {
+      env.error = "the program exited holding a bpf_spin_lock (the kernel's verifier would have refused it)";
+      e = log_reason(-EINVAL, "%s", env.error.c_str());
+    }
   }
   trace_append(env.trace);
   env.trace.clear();

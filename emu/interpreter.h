@@ -92,6 +92,10 @@ struct RunEnv {
     Map* map;
   };
   std::vector<RingRecord> ring_records;
+  // The bpf_spin_lock the program holds (one at most, as the verifier allows)
+  // and the map whose value it is in.
+  void* held_lock = nullptr;
+  Map* held_lock_map = nullptr;
 
   // Makes [p, p + size) the context r1 points to, reachable by the program.
   void set_ctx(void* p, uint32_t size, bool writable) {

@@ -125,6 +125,7 @@ bool fits_in_memory(uint64_t bytes) {
 
 int sys_map_create(const MapAttr& in) {
   MapAttr attr = in;
+  attr.record = ValueRecord{};  // map_check_btf's to fill
   const KernelProfile& profile = active_profile();
   if (attr.btf_vmlinux_value_type_id != 0) {
     if (attr.map_type != BPF_MAP_TYPE_STRUCT_OPS || attr.btf_key_type_id || attr.btf_value_type_id)
@@ -140,10 +141,10 @@ int sys_map_create(const MapAttr& in) {
   const MapTypeInfo* type = map_type_info(attr.map_type);
   if (type == nullptr || !profile.has_map_type(attr.map_type))
     return log_reason(-EINVAL, "map type %u does not exist in kernel %s", attr.map_type, profile.name);
-  const MapOps* ops = maptypes::ops_for_type(attr.map_type);
-  if (ops == nullptr)
+  const MapOps* const family = maptypes::ops_for_type(attr.map_type);
+  if (family == nullptr)
     return log_reason(-EINVAL, "map type %s (%u) is not emulated yet", type->name, attr.map_type);
-  ops = &ops->variant_for(attr);
+  const MapOps* ops = &family->variant_for(attr);
   const uint32_t ncpus = static_cast<uint32_t>(possible_cpus());
   CreateEnv env{ncpus, &profile};
   if (int err = ops->alloc_check(attr, env); err != 0) return err;
@@ -165,8 +166,15 @@ int sys_map_create(const MapAttr& in) {
     if (btf == nullptr) return log_reason(e, "btf_fd %u is not a BTF object", attr.btf_fd);
     if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "btf_fd %u is not a BTF object", attr.btf_fd);
     if (attr.btf_value_type_id != 0) {
-      if (int err = check_map_btf(*static_cast<Btf*>(btf), attr); err != 0) return err;
+      if (int err = check_map_btf(*static_cast<Btf*>(btf), &attr); err != 0) return err;
     }
+  }
+  if (attr.record.has_lock() && &family->variant_for(attr) != ops) {
+    // The family serves values with special fields with another layout.
+    ops = &family->variant_for(attr);
+    data = ops->data_size(attr, env);
+    if (data < 0) return static_cast<int>(data);
+    data_bytes = (static_cast<uint64_t>(data) + kHeaderPage - 1) & ~uint64_t{kHeaderPage - 1};
   }
   uint8_t excl_sha[32] = {};
   if (attr.excl_prog_hash != 0) {
@@ -330,7 +338,8 @@ int sys_map_freeze(int fd) {
   int err = 0;
   Map* m = map_from_fd(fd, &access, &err);
   if (m == nullptr) return log_reason(err, "fd %d is not a BPF map", fd);
-  if (m->ops().has_spin_lock(*m)) return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
+  if (m->ops().has_spin_lock(*m) && m->profile().btf_record_fields)
+    return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
   if (m->profile().refreeze_eperm && !(sys_perms(*m, access) & kCanWrite))
     return log_reason(-EPERM, "map %u: the fd does not grant write%s", m->id(), m->frozen() ? " (already frozen)" : "");
   SpinGuard guard(m->header().freeze_lock);

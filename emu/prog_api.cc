@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/map_ops.h"
 #include "core/profile.h"
+#include "core/value_lock.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 #include "emu/prog_helpers.h"
@@ -93,6 +94,18 @@ long perf_event_output(Map& m, uint64_t flags, const void* data, uint64_t size, 
   return perf_event_output(ev, cpu, data, size, extra, extra_len);
 }
 
+namespace {
+// Whether `lock` is the lock word of one of m's values.
+bool is_value_lock(const Map& m, const void* lock) {
+  if (!m.ops().has_spin_lock(m)) return false;
+  const uint8_t* value = m.ops().value_containing(m, lock);
+  return value != nullptr && static_cast<const uint8_t*>(lock) - value == m.attr().record.lock_off;
+}
+}  // namespace
+
+long spin_lock(Map& m, void* lock) { return is_value_lock(m, lock) ? value_lock(lock) : -EINVAL; }
+long spin_unlock(Map& m, void* lock) { return is_value_lock(m, lock) ? value_unlock(lock) : -EINVAL; }
+
 }  // namespace bpfemu::emu::helpers
 
 namespace bpfemu::prog {
@@ -163,6 +176,16 @@ long MapRef::perf_event_output(const void* data, uint64_t size, uint64_t flags) 
 uint64_t MapRef::ringbuf_query(uint64_t flags) const {
   emu::Map* m = as_map(map_);
   return m != nullptr ? emu::helpers::ringbuf_query(*m, flags) : 0;
+}
+
+long MapRef::spin_lock(void* lock) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::spin_lock(*m, lock) : -EBADF;
+}
+
+long MapRef::spin_unlock(void* lock) const {
+  emu::Map* m = as_map(map_);
+  return m != nullptr ? emu::helpers::spin_unlock(*m, lock) : -EBADF;
 }
 
 long MapRef::for_each(Callback cb, void* ctx, uint64_t flags) const {

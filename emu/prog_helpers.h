@@ -32,5 +32,11 @@ uint64_t ringbuf_query(Map& m, uint64_t flags);
 // event in slot flags & BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU: this CPU's).
 // 0, -E2BIG, -ENOENT, -EINVAL, -EOPNOTSUPP, -ENOSPC as the kernel answers.
 long perf_event_output(Map& m, uint64_t flags, const void* data, uint64_t size, const void* extra, uint64_t extra_len);
+// bpf_spin_lock and bpf_spin_unlock of the lock word at `lock`, which must be
+// the bpf_spin_lock of one of m's values (what the verifier proves): 0;
+// -EINVAL when it is not; -EDEADLK when this thread holds that lock already
+// (lock) or -EPERM when it does not hold it (unlock).
+long spin_lock(Map& m, void* lock);
+long spin_unlock(Map& m, void* lock);
 
 }  // namespace bpfemu::emu::helpers

@@ -330,6 +330,23 @@ class Checker {
   std::vector<uint32_t> targets_;
 };
 
+// The program types that may not use a map whose value holds a bpf_spin_lock,
+// named as the verifier names them; nullptr for the others.
+const char* spin_lock_refused(uint32_t prog_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_SOCKET_FILTER:
+      return "socket filter";
+    case BPF_PROG_TYPE_KPROBE:
+    case BPF_PROG_TYPE_TRACEPOINT:
+    case BPF_PROG_TYPE_PERF_EVENT:
+    case BPF_PROG_TYPE_RAW_TRACEPOINT:
+    case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
+      return "tracing";
+    default:
+      return nullptr;
+  }
+}
+
 // The verifier log: what the kernel writes at the end of a successful load,
 // with its rules for a buffer that is too small (ENOSPC).
 int write_log(const ProgLoadAttr& a, uint32_t insn_cnt) {
@@ -431,6 +448,11 @@ int sys_prog_load(const ProgLoadAttr& a) {
     if (m->ops().prog_compatible(*m, a.prog_type) != 0)
       return log_reason(-EINVAL, "the program's type %u is not the type of the programs in prog array %u", a.prog_type,
                         m->id());
+  // check_map_prog_compatibility: values with a bpf_spin_lock are not for
+  // socket filters and tracing programs.
+  for (Map* m : maps)
+    if (const char* who = spin_lock_refused(a.prog_type); who != nullptr && m->ops().has_spin_lock(*m))
+      return log_reason(-EINVAL, "%s progs cannot use bpf_spin_lock yet (map %u)", who, m->id());
   if (int e = write_log(a, a.insn_cnt); e != 0) return e;
 
   int err = 0;

@@ -10,6 +10,7 @@
 #include "core/cpu.h"
 #include "core/profile.h"
 #include "core/uaccess.h"
+#include "core/value_lock.h"
 #include "maptypes/batch.h"
 #include "maptypes/families.h"
 
@@ -56,7 +57,8 @@ class ArrayOps : public GenericBatchOps<false> {
   // pointer never leaves half a value behind).
   void bind_view(Map& map) const override {
     MapOps::bind_view(map);
-    if (percpu_) return;
+    // Lock words are never copied raw: those maps keep the generic ops.
+    if (percpu_ || map.attr().record.has_lock()) return;
     map.view_cache<FastCache>() = FastCache{map.data(), stride(map), map.attr().max_entries};
     emu::FastOps f = map.fast();
     f.lookup = map.attr().value_size == 8 ? fast_lookup<true> : fast_lookup<false>;
@@ -72,13 +74,13 @@ class ArrayOps : public GenericBatchOps<false> {
     return percpu_ ? stride(map) * map.nr_cpus() : map.attr().value_size;
   }
 
-  int lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const override {
+  int lookup(Map& map, const void* key, void* value, uint64_t flags) const override {
     uint32_t i = index(key);
     if (i >= map.attr().max_entries) return -ENOENT;
     if (percpu_) {
       memcpy(value, slot(map, i, 0), uint64_t{stride(map)} * map.nr_cpus());
     } else {
-      memcpy(value, slot(map, i, 0), map.attr().value_size);
+      emu::value_copy_out(map.attr().record, value, slot(map, i, 0), map.attr().value_size, flags & BPF_F_LOCK);
     }
     return 0;
   }
@@ -123,6 +125,14 @@ class ArrayOps : public GenericBatchOps<false> {
       if (cb(map, &key, slot(map, i, cpu), ctx) != 0) break;
     }
     return visited;
+  }
+
+  const uint8_t* value_containing(const Map& map, const void* p) const override {
+    const auto* at = static_cast<const uint8_t*>(p);
+    const uint64_t slots = uint64_t{map.attr().max_entries} * (percpu_ ? map.nr_cpus() : 1);
+    if (at < map.data() || at >= map.data() + slots * stride(map)) return nullptr;
+    const uint8_t* value = map.data() + static_cast<uint64_t>(at - map.data()) / stride(map) * stride(map);
+    return at - value < map.attr().value_size ? value : nullptr;
   }
 
   void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override {
@@ -222,8 +232,11 @@ class ArrayOps : public GenericBatchOps<false> {
     if (i >= map.attr().max_entries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;
     if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
-    uint32_t cpu = percpu_ ? map.current_cpu() : 0;
-    memcpy(slot(map, i, cpu), value, map.attr().value_size);
+    if (percpu_) {
+      memcpy(slot(map, i, map.current_cpu()), value, map.attr().value_size);
+    } else {
+      emu::value_copy_in(map.attr().record, slot(map, i, 0), value, map.attr().value_size, flags & BPF_F_LOCK);
+    }
     return 0;
   }
 

@@ -23,6 +23,7 @@
 #include "core/cpu.h"
 #include "core/faults.h"
 #include "core/profile.h"
+#include "core/value_lock.h"
 #include "maptypes/jhash.h"
 
 namespace bpfemu::maptypes {
@@ -155,7 +156,7 @@ void Htab::free_elem(uint32_t idx) {
 void Htab::copy_value_in(uint32_t idx, const void* value, bool all_cpus) {
   const uint32_t vs = m_.attr().value_size;
   if (!st_.percpu) {
-    memcpy(value_of(idx), value, vs);
+    emu::value_copy_in(m_.attr().record, value_of(idx), value, vs, false);
     return;
   }
   const auto* src = static_cast<const uint8_t*>(value);
@@ -177,9 +178,9 @@ void Htab::init_percpu_value(uint32_t idx, const void* value, bool all_cpus) {
   copy_value_in(idx, value, all_cpus);
 }
 
-void Htab::copy_value_out(uint32_t idx, void* out) const {
+void Htab::copy_value_out(uint32_t idx, void* out, bool locked) const {
   if (!st_.percpu) {
-    memcpy(out, value_of(idx), m_.attr().value_size);
+    emu::value_copy_out(m_.attr().record, out, value_of(idx), m_.attr().value_size, locked);
     return;
   }
   auto* dst = static_cast<uint8_t*>(out);
@@ -274,7 +275,9 @@ int64_t HtabOps::data_size(const MapAttr& attr, const CreateEnv& env) const {
 const MapOps& HtabOps::variant_for(const MapAttr& attr) const {
   // A random seed makes the kernel's element order unpredictable, so plain HASH
   // maps can use the faster open-addressing layout (hashtab_flat.cc).
-  if (!percpu_ && !lru_ && !(attr.map_flags & BPF_F_ZERO_SEED)) return flat_htab_ops();
+  // Values with lock words keep the chained layout: an update replaces the
+  // element (as the kernel's does) and BPF_F_LOCK rewrites it in place.
+  if (!percpu_ && !lru_ && !(attr.map_flags & BPF_F_ZERO_SEED) && !attr.record.has_lock()) return flat_htab_ops();
   return *this;
 }
 
@@ -318,10 +321,11 @@ uint32_t HtabOps::sys_value_size(const Map& map) const {
   return percpu_ ? emu::round_up8(map.attr().value_size) * map.nr_cpus() : map.attr().value_size;
 }
 
-int HtabOps::lookup(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
+int HtabOps::lookup(Map& map, const void* key, void* value, uint64_t flags) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
-  bool found = h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { h.copy_value_out(idx, value); });
+  const bool locked = (flags & BPF_F_LOCK) != 0;
+  bool found = h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { h.copy_value_out(idx, value, locked); });
   return found ? 0 : -ENOENT;
 }
 
@@ -342,6 +346,11 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   BucketWriteGuard g(h, b);
   uint32_t old = h.find(b, hv, key);
   if (int err = check_flags(old, flags); err != 0) return err;
+  if (old != 0 && (flags & BPF_F_LOCK)) {
+    // copy_map_value_locked: the element stays, its value is rewritten under its lock.
+    emu::value_copy_in(map.attr().record, h.value_of(old), value, map.attr().value_size, true);
+    return 0;
+  }
   if (old != 0 && percpu_) {  // per-CPU values are updated in place
     h.copy_value_in(old, value, all_cpus);
     return 0;
@@ -378,7 +387,7 @@ int HtabOps::update(Map& map, const void* key, const void* value, uint64_t flags
   return update_common(map, key, value, flags, true);
 }
 
-int HtabOps::remove_key(Map& map, const void* key, void* value_out) const {
+int HtabOps::remove_key(Map& map, const void* key, void* value_out, bool locked) const {
   Htab h(map);
   uint32_t hv = h.hash(key);
   Bucket& b = h.bucket(hv);
@@ -387,7 +396,7 @@ int HtabOps::remove_key(Map& map, const void* key, void* value_out) const {
     BucketWriteGuard g(h, b);
     idx = h.find(b, hv, key);
     if (idx == 0) return -ENOENT;
-    if (value_out != nullptr) h.copy_value_out(idx, value_out);
+    if (value_out != nullptr) h.copy_value_out(idx, value_out, locked);
     h.unlink(b, idx);
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -397,8 +406,8 @@ int HtabOps::remove_key(Map& map, const void* key, void* value_out) const {
 
 int HtabOps::delete_elem(Map& map, const void* key) const { return remove_key(map, key, nullptr); }
 
-int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t /*flags*/) const {
-  return remove_key(map, key, value);
+int HtabOps::lookup_and_delete(Map& map, const void* key, void* value, uint64_t flags) const {
+  return remove_key(map, key, value, (flags & BPF_F_LOCK) != 0);
 }
 
 int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
@@ -475,6 +484,15 @@ void* HtabOps::prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const
   uint32_t found = 0;
   h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t idx) { found = idx; });
   return found != 0 ? h.value_of(found, cpu) : nullptr;
+}
+
+const uint8_t* HtabOps::value_containing(const Map& map, const void* p) const {
+  Htab h(const_cast<Map&>(map));
+  const HtabState& st = h.state();
+  const auto* at = static_cast<const uint8_t*>(p);
+  if (st.percpu || at < h.elems_base() || at >= h.elems_base() + st.capacity * st.elem_size) return nullptr;
+  const uint8_t* value = h.value_of(h.index_of(p));
+  return at >= value && at - value < map.attr().value_size ? value : nullptr;
 }
 
 void* HtabOps::prog_lookup(Map& map, const void* key) const {

@@ -139,7 +139,9 @@ class Htab {
   // Fills a new per-CPU element: all CPUs from a syscall buffer, or (program
   // side) the current CPU's value with the other CPUs cleared as the profile says.
   void init_percpu_value(uint32_t idx, const void* value, bool all_cpus);
-  void copy_value_out(uint32_t idx, void* out) const;
+  // The value of idx as a syscall reads it (lock words zeroed; with locked,
+  // under the value's lock).
+  void copy_value_out(uint32_t idx, void* out, bool locked = false) const;
 
  private:
   bool keys_equal(const uint8_t* stored, const void* key) const {
@@ -239,6 +241,7 @@ class HtabOps : public MapOps {
   int delete_batch(Map& map, const BatchArgs& args) const override;
   uint64_t mem_usage(const Map& map) const override;
   void* prog_lookup_percpu(Map& map, const void* key, uint32_t cpu) const override;
+  const uint8_t* value_containing(const Map& map, const void* p) const override;
 
  protected:
   static int check_flags(uint32_t old_idx, uint64_t flags);
@@ -251,8 +254,9 @@ class HtabOps : public MapOps {
   }
   // Elements linked now (non-preallocated maps count only those in mem_usage).
   virtual uint32_t live_count(const Map& map) const;
-  // Unlinks `key` (copying its value out first when value_out is set).
-  int remove_key(Map& map, const void* key, void* value_out) const;
+  // Unlinks `key` (copying its value out first when value_out is set, under
+  // the value's lock when locked).
+  int remove_key(Map& map, const void* key, void* value_out, bool locked = false) const;
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;
   virtual int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
   // Returns an unlinked element to its pool (LRU: to the LRU lists).

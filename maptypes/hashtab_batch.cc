@@ -44,7 +44,7 @@ int HtabOps::lookup_batch(Map& map, const BatchArgs& args, bool do_delete) const
       for (size_t i = 0; i < chain.size(); ++i) {
         const uint32_t e = chain[i];
         memcpy(keys.data() + i * ks, h.key_of(e), ks);
-        h.copy_value_out(e, values.data() + i * vs);
+        h.copy_value_out(e, values.data() + i * vs, (args.elem_flags & BPF_F_LOCK) != 0);
         if (do_delete) {
           h.unlink(b, e);
           h.state().count.fetch_sub(1, std::memory_order_relaxed);

@@ -546,6 +546,8 @@ class FlatHtabOps : public HtabOps {
   FlatHtabOps() : HtabOps(false, false) {}
 
   const MapOps& variant_for(const MapAttr&) const override { return *this; }
+  // Values with lock words are never laid out here (HtabOps::variant_for).
+  const uint8_t* value_containing(const Map&, const void*) const override { return nullptr; }
 
   void bind_view(Map& map) const override {
     const detail::FlatHashLayout& l = map.view_cache<detail::FlatHashLayout>() = Flat(map).layout();

@@ -85,6 +85,15 @@ class MapRef {
   // event in slot flags & BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU: the current
   // CPU's), as a tracing program's call: 0 or the kernel's -errno.
   long perf_event_output(const void* data, uint64_t size, uint64_t flags = 0xffffffffULL /* BPF_F_CURRENT_CPU */) const;
+  // bpf_spin_lock / bpf_spin_unlock: `lock` is the struct bpf_spin_lock of a
+  // value of this map (one lookup() returned; the map was created with a BTF
+  // value type that has the lock). The lock serialises with the same value's
+  // lock in other threads and processes, in programs and in BPF_F_LOCK
+  // syscalls. 0, or -EINVAL when `lock` is not that lock, -EDEADLK when this
+  // thread holds it already (spin_lock), -EPERM when it does not hold it
+  // (spin_unlock). As in a BPF program, hold one lock at a time, briefly.
+  long spin_lock(void* lock) const;
+  long spin_unlock(void* lock) const;
 
  private:
   static void* no_map(void*, const void*) { return nullptr; }

@@ -17,7 +17,11 @@
 // not a bpf filesystem.
 #pragma once
 
+#if __has_include(<bpf/btf.h>)
+#include <bpf/btf.h>  // LockedValueType
+#endif
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -126,6 +130,72 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
   std::string dir_ = "/sys/fs/bpf";
   std::string real_dir_;  // what TearDown removes (empty: nothing)
 };
+
+#if __has_include(<bpf/btf.h>)
+// The BTF of a map whose values hold a struct bpf_spin_lock, made with
+// libbpf's BTF writer so that a test needs no .bpf.o: BPF_F_LOCK and
+// bpf_spin_lock work only on maps created with such a value type.
+//
+//   struct Counter { uint64_t hits; uint32_t lock; uint32_t misses; };  // lock: the bpf_spin_lock's 4 bytes
+//   bpfemu::testing::LockedValueType t(sizeof(Counter), offsetof(Counter, lock));
+//   const int btf = t.load(backend());  // BPF_BTF_LOAD: the BTF's fd, or -errno
+//   bpfemu::MapCreateOpts o = t.create_opts(btf);
+//   int fd = backend().map_create(BPF_MAP_TYPE_HASH, "counters", 4, sizeof(Counter), 64, &o);
+//
+// The value is a struct of value_size bytes: plain bytes around the lock at
+// lock_offset (a multiple of 4). The key is a 4-byte integer (what ARRAY maps
+// need), or key_size plain bytes. Needs libbpf's headers (libbpf-dev) and
+// libbpf at link time (bpfemu::api brings it).
+class LockedValueType {
+ public:
+  LockedValueType(uint32_t value_size, uint32_t lock_offset, uint32_t key_size = 4) {
+    btf* b = btf__new_empty();
+    const int u8 = btf__add_int(b, "u8", 1, 0);
+    const int u32 = btf__add_int(b, "u32", 4, 0);
+    const int lock = btf__add_struct(b, "bpf_spin_lock", 4);
+    btf__add_field(b, "val", u32, 0, 0);
+    key_id_ = key_size == 4 ? u32 : btf__add_array(b, u32, u8, key_size);
+    const uint32_t after = lock_offset + 4 <= value_size ? value_size - lock_offset - 4 : 0;
+    const int before_bytes = lock_offset != 0 ? btf__add_array(b, u32, u8, lock_offset) : 0;
+    const int after_bytes = after != 0 ? btf__add_array(b, u32, u8, after) : 0;
+    value_id_ = btf__add_struct(b, "locked_value", value_size);
+    if (before_bytes > 0) btf__add_field(b, "before", before_bytes, 0, 0);
+    btf__add_field(b, "lock", lock, lock_offset * 8, 0);
+    if (after_bytes > 0) btf__add_field(b, "after", after_bytes, (lock_offset + 4) * 8, 0);
+    uint32_t size = 0;
+    const auto* raw = static_cast<const uint8_t*>(btf__raw_data(b, &size));
+    if (raw != nullptr) blob_.assign(raw, raw + size);
+    btf__free(b);
+  }
+
+  const std::vector<uint8_t>& blob() const { return blob_; }
+  uint32_t key_type_id() const { return static_cast<uint32_t>(key_id_); }
+  uint32_t value_type_id() const { return static_cast<uint32_t>(value_id_); }
+
+  // BPF_BTF_LOAD of the blob through `b`: the BTF object's fd, or -errno.
+  int load(Backend& b) const {
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.btf = reinterpret_cast<uint64_t>(blob_.data());
+    a.btf_size = static_cast<uint32_t>(blob_.size());
+    return static_cast<int>(b.bpf(BPF_BTF_LOAD, &a, sizeof(a)));
+  }
+  // Create options naming the BTF (loaded: its fd) and the key and value types.
+  MapCreateOpts create_opts(int btf_fd, uint32_t map_flags = 0) const {
+    MapCreateOpts o;
+    o.btf_fd = static_cast<uint32_t>(btf_fd);
+    o.btf_key_type_id = key_type_id();
+    o.btf_value_type_id = value_type_id();
+    o.map_flags = map_flags;
+    return o;
+  }
+
+ private:
+  std::vector<uint8_t> blob_;
+  int key_id_ = 0;
+  int value_id_ = 0;
+};
+#endif  // <bpf/btf.h>: libbpf's BTF writer (libbpf-dev)
 
 // "emu" and "kernel" as test-name suffixes.
 inline std::string backend_param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
