@@ -3,6 +3,8 @@
 //
 //  - syscall(__NR_bpf, ...) is answered by the emulated kernel: this is how
 //    libbpf itself (shared or linked statically, as in bpftool) reaches it.
+//    (Unless the thread's route says kernel: api/libbpfemu/route.h; the same
+//    for the BPF-output perf events perf_event_open makes.)
 //    Other system calls made through syscall() go to the kernel, with the fd
 //    bookkeeping below for close/dup2/dup3/close_range.
 //  - close, dup and friends keep this process's fd table right.
@@ -29,6 +31,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -39,6 +42,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include "api/libbpfemu/dropin.h"
 #include "api/libbpfemu/interpose.h"
 #include "api/libbpfemu/next.h"
+#include "api/libbpfemu/route.h"
 #include "core/log.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
@@ -64,6 +68,24 @@ long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) 
   return r == -1 ? -errno : r;
 #endif
 }
+
+// The bpf(2) route (route.h): a thread's scope, or kNoScope to follow the
+// process default. Read only for __NR_bpf and __NR_perf_event_open.
+namespace {
+constexpr int8_t kNoScope = -1;
+constinit std::atomic<BpfRoute> g_default_route{BpfRoute::kEmulator};
+constinit thread_local int8_t t_route = kNoScope;
+}  // namespace
+
+void set_default_bpf_route(BpfRoute route) { g_default_route.store(route, std::memory_order_relaxed); }
+
+bool bpf_routed_to_emulator() {
+  const BpfRoute r = t_route != kNoScope ? static_cast<BpfRoute>(t_route) : g_default_route.load(std::memory_order_relaxed);
+  return r == BpfRoute::kEmulator;
+}
+
+BpfRouteScope::BpfRouteScope(BpfRoute route) : saved_(t_route) { t_route = static_cast<int8_t>(route); }
+BpfRouteScope::~BpfRouteScope() { t_route = saved_; }
 
 }  // namespace bpfemu::dropin
 
@@ -131,7 +153,7 @@ BPFEMU_EXPORT long syscall(long number, ...) {
   long a[6];
   for (long& v : a) v = va_arg(ap, long);
   va_end(ap);
-  if (number == SYS_bpf && !in_emu()) {
+  if (number == SYS_bpf && !in_emu() && bpfemu::dropin::bpf_routed_to_emulator()) {
     const int saved = errno;
     EmuScope scope;
     const int cmd = static_cast<int>(a[0]);
@@ -141,7 +163,7 @@ BPFEMU_EXPORT long syscall(long number, ...) {
     errno = saved;
     return r;
   }
-  if (number == SYS_perf_event_open && !in_emu()) {
+  if (number == SYS_perf_event_open && !in_emu() && bpfemu::dropin::bpf_routed_to_emulator()) {
     const auto* attr = reinterpret_cast<const perf_event_attr*>(a[0]);
     EmuScope scope;
     if (emu::perf_event_is_emulated(attr)) {
