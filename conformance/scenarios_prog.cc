@@ -4,8 +4,11 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <string>
+#include <vector>
 
 #include "conformance/scenario.h"
+#include "emu/bpf_syscall.h"
 
 namespace bpfemu::conformance {
 
@@ -296,6 +299,64 @@ SCENARIO("ARRAY", "prog", "global_data") {
   r.prog_global_run(0);
   r.lookup(bss, u32(0));
   r.lookup(rodata, u32(0));
+}
+
+}  // namespace bpfemu::conformance
+
+// ---- which maps a sleepable program may use ----
+
+namespace bpfemu::conformance {
+namespace {
+
+// BPF_PROG_LOAD of "r1 = map; r0 = 0; exit" for `type` with prog_flags:
+// recorded as an fd or -errno.
+void load_with_map(Recorder& r, uint32_t type, uint32_t prog_flags, int map_fd, const std::string& label) {
+  std::vector<bpf_insn> insns = {
+      {BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map_fd},
+      {0, 0, 0, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  if (map_fd < 0) insns.erase(insns.begin(), insns.begin() + 2);
+  emu::BpfAttr a{};
+  a.prog.prog_type = type;
+  a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.prog.license = reinterpret_cast<uintptr_t>("GPL");
+  a.prog.prog_flags = prog_flags;
+  r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true);
+}
+
+}  // namespace
+
+// A sleepable program may use hash, array, queue/stack (and a few other)
+// maps, not an LPM trie, a bloom filter or a prog array; a syscall program
+// must be sleepable, a raw tracepoint program cannot be. (Each map in a
+// program of its own: a prog array takes the type of the first program that
+// uses it.)
+SCENARIO("COMMON", "prog", "sleepable_program_maps") {
+  load_with_map(r, BPF_PROG_TYPE_SYSCALL, BPF_F_SLEEPABLE, -1, "syscall,sleepable");
+  load_with_map(r, BPF_PROG_TYPE_SYSCALL, 0, -1, "syscall");
+  load_with_map(r, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_F_SLEEPABLE, -1, "raw_tp,sleepable");
+  const struct {
+    uint32_t type, key_size, value_size, flags;
+    const char* name;
+  } maps[] = {
+      {BPF_MAP_TYPE_HASH, 4, 8, 0, "hash"},
+      {BPF_MAP_TYPE_ARRAY, 4, 8, 0, "array"},
+      {BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 0, "percpu_hash"},
+      {BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 0, "lru_percpu_hash"},
+      {BPF_MAP_TYPE_QUEUE, 0, 8, 0, "queue"},
+      {BPF_MAP_TYPE_LPM_TRIE, 8, 8, BPF_F_NO_PREALLOC, "lpm_trie"},
+      {BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 0, "bloom_filter"},
+      {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 0, "prog_array"},
+  };
+  for (const auto& m : maps) {
+    const int fd = r.create(m.type, m.key_size, m.value_size, 4, m.flags);
+    if (fd < 0) continue;
+    load_with_map(r, BPF_PROG_TYPE_SYSCALL, BPF_F_SLEEPABLE, fd, std::string("syscall,sleepable,") + m.name);
+    load_with_map(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, fd, std::string("raw_tp,") + m.name);
+  }
 }
 
 }  // namespace bpfemu::conformance
