@@ -110,7 +110,10 @@ bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char*
 }
 
 // One implementation for both backends: libbpf and BPF_PROG_TEST_RUN, with
-// libbpf's bpf(2) sent along `route` for everything it does here.
+// libbpf's bpf(2) sent along `route` for everything it does here. (libbpf
+// probes kernel features once per process, on whichever side loads first;
+// both sides then get the same answers, which is right as long as the
+// emulator's profile is the kernel's.)
 class LibbpfProgSide final : public ProgSide {
  public:
   explicit LibbpfProgSide(BpfRoute route) : route_(route) {}
