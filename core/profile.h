@@ -70,6 +70,10 @@ struct KernelProfile {
   // from 6.6 on; 6.1 has no fill_link_info for it, so those bytes come back as
   // the caller gave them. Checked on both kernels (conformance link rows).
   bool perf_link_info;
+  // A sleepable program may use QUEUE and STACK maps (6.18); 6.1 refuses them
+  // (EINVAL) like any map without kSleepable. Checked on both kernels
+  // (COMMON/prog/sleepable_program_maps).
+  bool sleepable_queue_stack;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

@@ -334,13 +334,16 @@ void write_failure_log(const ProgLoadAttr& a, const std::string& why) {
 
 // The verifier's rules on sleepable programs (check_map_prog_compatibility,
 // check_attach_btf_id): the maps one may use (kSleepable in
-// core/map_types.def); a syscall program must be sleepable; of the other types
-// the emulator loads, only kprobe (for uprobes) may be.
+// core/map_types.def, queues and stacks only from some version on); a syscall
+// program must be sleepable; of the other types the emulator loads, only
+// kprobe (for uprobes) may be.
 int check_sleepable(uint32_t type, bool sleepable, const std::vector<Map*>& maps) {
   if (sleepable) {
     for (const Map* m : maps) {
       const MapTypeInfo* t = map_type_info(m->attr().map_type);
-      if (t == nullptr || !t->has(kSleepable))
+      const bool allowed = t != nullptr && t->has(kSleepable) &&
+                           (t->shape != MapShape::kQueue || active_profile().sleepable_queue_stack);
+      if (!allowed)
         return log_reason(-EINVAL, "sleepable programs cannot use %s maps", t != nullptr ? t->name : "these");
     }
   }
