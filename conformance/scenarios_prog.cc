@@ -329,8 +329,9 @@ void load_with_map(Recorder& r, uint32_t type, uint32_t prog_flags, int map_fd, 
 
 }  // namespace
 
-// A sleepable program may use hash, array, queue/stack (and a few other)
-// maps, not an LPM trie, a bloom filter or a prog array; a syscall program
+// A sleepable program may use hash, array, queue/stack (6.18), ring buffer
+// (and a few other) maps, not an LPM trie, a bloom filter, a prog array or a
+// perf event array; a syscall program
 // must be sleepable, a raw tracepoint program cannot be. (Each map in a
 // program of its own: a prog array takes the type of the first program that
 // uses it.)
@@ -339,20 +340,22 @@ SCENARIO("COMMON", "prog", "sleepable_program_maps") {
   load_with_map(r, BPF_PROG_TYPE_SYSCALL, 0, -1, "syscall");
   load_with_map(r, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_F_SLEEPABLE, -1, "raw_tp,sleepable");
   const struct {
-    uint32_t type, key_size, value_size, flags;
+    uint32_t type, key_size, value_size, max_entries, flags;
     const char* name;
   } maps[] = {
-      {BPF_MAP_TYPE_HASH, 4, 8, 0, "hash"},
-      {BPF_MAP_TYPE_ARRAY, 4, 8, 0, "array"},
-      {BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 0, "percpu_hash"},
-      {BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 0, "lru_percpu_hash"},
-      {BPF_MAP_TYPE_QUEUE, 0, 8, 0, "queue"},
-      {BPF_MAP_TYPE_LPM_TRIE, 8, 8, BPF_F_NO_PREALLOC, "lpm_trie"},
-      {BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 0, "bloom_filter"},
-      {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 0, "prog_array"},
+      {BPF_MAP_TYPE_HASH, 4, 8, 4, 0, "hash"},
+      {BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0, "array"},
+      {BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 4, 0, "percpu_hash"},
+      {BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 4, 0, "lru_percpu_hash"},
+      {BPF_MAP_TYPE_QUEUE, 0, 8, 4, 0, "queue"},
+      {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0, "ringbuf"},
+      {BPF_MAP_TYPE_LPM_TRIE, 8, 8, 4, BPF_F_NO_PREALLOC, "lpm_trie"},
+      {BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, 0, "bloom_filter"},
+      {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0, "prog_array"},
+      {BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 4, 0, "perf_event_array"},
   };
   for (const auto& m : maps) {
-    const int fd = r.create(m.type, m.key_size, m.value_size, 4, m.flags);
+    const int fd = r.create(m.type, m.key_size, m.value_size, m.max_entries, m.flags);
     if (fd < 0) continue;
     load_with_map(r, BPF_PROG_TYPE_SYSCALL, BPF_F_SLEEPABLE, fd, std::string("syscall,sleepable,") + m.name);
     load_with_map(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, fd, std::string("raw_tp,") + m.name);
