@@ -7,63 +7,50 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <string>
 
-#include "bpfemu/prog.h"
+#include "api/libbpfemu/route.h"
 
 namespace bpfemu::conformance {
 
-// Embedded BPF objects (generated from bpf/prog_ops.bpf.c at build time).
+// Embedded BPF objects (generated from bpf/*.bpf.c at build time).
 extern const unsigned char kProgOpsV4[];
 extern const unsigned long kProgOpsV4Size;
 extern const unsigned char kProgOpsV8[];
 extern const unsigned long kProgOpsV8Size;
 extern const unsigned char kProgKeyless[];
 extern const unsigned long kProgKeylessSize;
+extern const unsigned char kProgLpm[];
+extern const unsigned long kProgLpmSize;
+extern const unsigned char kProgGlobal[];
+extern const unsigned long kProgGlobalSize;
 
 namespace {
 
-class EmuProgSide final : public ProgSide {
- public:
-  long lookup(int fd, uint32_t key, void* value_out, uint32_t value_size) override {
-    void* v = prog::MapRef(fd).lookup(&key);
-    if (v == nullptr) return -ENOENT;
-    memcpy(value_out, v, value_size);
-    return 0;
-  }
-  long update(int fd, uint32_t key, const void* value, uint32_t, uint64_t flags) override {
-    return prog::MapRef(fd).update(&key, value, flags);
-  }
-  long remove(int fd, uint32_t key) override { return prog::MapRef(fd).remove(&key); }
-  long for_each(int fd, uint32_t stop_at, uint64_t flags, uint32_t* visited) override {
-    struct Walk {
-      uint32_t stop_at;
-      uint32_t seen;
-    } w{stop_at, 0};
-    long r = prog::MapRef(fd).for_each(
-        [](const prog::MapRef&, const void*, void*, void* ctx) -> long {
-          auto* walk = static_cast<Walk*>(ctx);
-          return ++walk->seen == walk->stop_at ? 1 : 0;
-        },
-        &w, flags);
-    *visited = w.seen;
-    return r;
-  }
-  long push(int fd, const void* value, uint32_t, uint64_t flags) override {
-    return prog::MapRef(fd).push(value, flags);
-  }
-  long pop(int fd, void* value, uint32_t) override { return prog::MapRef(fd).pop(value); }
-  long peek(int fd, void* value, uint32_t) override { return prog::MapRef(fd).peek(value); }
-};
+using dropin::BpfRoute;
+using dropin::BpfRouteScope;
+
+// This binary talks to the kernel through libbpf (KernelBackend) and links
+// libbpfemu's interposers only so that ProgSide can send libbpf to the
+// emulator: bpf(2) goes to the kernel unless a ProgSide on the emulator says
+// otherwise.
+[[maybe_unused]] const bool kDefaultRouteIsKernel = [] {
+  dropin::set_default_bpf_route(BpfRoute::kKernel);
+  return true;
+}();
 
 // Mirrors struct prog_args in bpf/prog_ops.bpf.c (VALUE_SIZE 8 is the larger).
 template <size_t V>
 struct ProgArgs {
-  uint32_t op;
+  uint32_t op;  // 0 lookup, 1 update, 2 delete, 3 for_each, 4 for_each deleting each element
   uint32_t stop_at;
   uint64_t flags;
   int64_t ret;
   uint32_t key;
   uint32_t visited;
+  uint32_t deleted;
+  uint32_t pad;
+  int64_t delete_err;
   uint8_t value[V];
 };
 
@@ -76,8 +63,26 @@ struct KeylessArgs {
   uint8_t value[ProgSide::kMaxKeylessValue];
 };
 
-// Opens an embedded object, rebinds its map `target` to fd, and loads it (only
-// the program `only` when given): the object, or nullptr with *err.
+// Mirrors struct lpm_args in bpf/prog_lpm.bpf.c.
+struct LpmArgs {
+  uint32_t op;  // 0 lookup, 1 update, 2 delete
+  uint32_t pad;
+  uint64_t flags;
+  int64_t ret;
+  uint8_t key[ProgSide::kLpmKeySize];
+  uint64_t value;
+};
+static_assert(sizeof(LpmArgs) == 40);
+
+// Mirrors struct global_args in bpf/prog_global.bpf.c.
+struct GlobalArgs {
+  uint64_t add;
+  uint64_t out[4];  // runs, last_add, total, step
+};
+
+// Opens an embedded object, rebinds its map `target` to fd (when fd >= 0), and
+// loads it (only the program `only` when given): the object, or nullptr with
+// *err.
 bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char* name, int fd, const char* only,
                        long* err) {
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name);
@@ -90,8 +95,11 @@ bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char*
     bpf_program* prog = nullptr;
     bpf_object__for_each_program(prog, obj) bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), only) == 0);
   }
-  bpf_map* map = bpf_object__find_map_by_name(obj, "target");
-  int e = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
+  int e = 0;
+  if (fd >= 0) {
+    bpf_map* map = bpf_object__find_map_by_name(obj, "target");
+    e = map != nullptr ? bpf_map__reuse_fd(map, fd) : -ENOENT;
+  }
   if (e == 0) e = bpf_object__load(obj);
   if (e != 0) {
     bpf_object__close(obj);
@@ -101,108 +109,221 @@ bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char*
   return obj;
 }
 
-class KernelProgSide final : public ProgSide {
+// One implementation for both backends: libbpf and BPF_PROG_TEST_RUN, with
+// libbpf's bpf(2) sent along `route` for everything it does here. (libbpf
+// probes kernel features once per process, on whichever side loads first;
+// both sides then get the same answers, which is right as long as the
+// emulator's profile is the kernel's.)
+class LibbpfProgSide final : public ProgSide {
  public:
-  ~KernelProgSide() override {
-    for (auto& [fd, loaded] : loaded_) bpf_object__close(loaded.obj);
-    for (auto& [fd, loaded] : keyless_) bpf_object__close(loaded.obj);
+  explicit LibbpfProgSide(BpfRoute route) : route_(route) {}
+
+  ~LibbpfProgSide() override {
+    BpfRouteScope scope(route_);
+    for (auto& [id, loaded] : loaded_) bpf_object__close(loaded.obj);
+    if (global_ != nullptr) bpf_object__close(global_);
   }
 
-  long lookup(int fd, uint32_t key, void* value_out, uint32_t value_size) override {
-    return run(fd, 0, key, nullptr, value_out, value_size, 0, 0, nullptr);
+  long lookup(int fd, const void* key, uint32_t key_size, void* value_out, uint32_t value_size) override {
+    BpfRouteScope scope(route_);
+    Op op{.code = 0, .key = key, .key_size = key_size, .value_out = value_out, .value_size = value_size};
+    return keyed(fd, op);
   }
-  long update(int fd, uint32_t key, const void* value, uint32_t value_size, uint64_t flags) override {
-    return run(fd, 1, key, value, nullptr, value_size, flags, 0, nullptr);
+  long update(int fd, const void* key, uint32_t key_size, const void* value, uint32_t value_size,
+              uint64_t flags) override {
+    BpfRouteScope scope(route_);
+    Op op{.code = 1, .key = key, .key_size = key_size, .value_in = value, .value_size = value_size, .flags = flags};
+    return keyed(fd, op);
   }
-  long remove(int fd, uint32_t key) override { return run(fd, 2, key, nullptr, nullptr, 0, 0, 0, nullptr); }
-  long for_each(int fd, uint32_t stop_at, uint64_t flags, uint32_t* visited) override {
-    return run(fd, 3, 0, nullptr, nullptr, 0, flags, stop_at, visited);
+  long remove(int fd, const void* key, uint32_t key_size) override {
+    BpfRouteScope scope(route_);
+    Op op{.code = 2, .key = key, .key_size = key_size};
+    return keyed(fd, op);
+  }
+  long for_each(int fd, uint32_t stop_at, uint64_t flags, bool delete_each, Walk* walk) override {
+    BpfRouteScope scope(route_);
+    const uint32_t zero = 0;
+    Op op{.code = delete_each ? 4u : 3u, .key = &zero, .key_size = 4, .flags = flags, .stop_at = stop_at,
+          .walk = walk};
+    return keyed(fd, op);
   }
   long push(int fd, const void* value, uint32_t value_size, uint64_t flags) override {
+    BpfRouteScope scope(route_);
     return run_keyless(fd, 1, const_cast<void*>(value), value_size, flags);
   }
-  long pop(int fd, void* value, uint32_t value_size) override { return run_keyless(fd, 2, value, value_size, 0); }
-  long peek(int fd, void* value, uint32_t value_size) override { return run_keyless(fd, 0, value, value_size, 0); }
+  long pop(int fd, void* value, uint32_t value_size) override {
+    BpfRouteScope scope(route_);
+    return run_keyless(fd, 2, value, value_size, 0);
+  }
+  long peek(int fd, void* value, uint32_t value_size) override {
+    BpfRouteScope scope(route_);
+    return run_keyless(fd, 0, value, value_size, 0);
+  }
+
+  long global_load(uint64_t step) override {
+    BpfRouteScope scope(route_);
+    if (global_ != nullptr) return -EALREADY;
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "prog_global");
+    bpf_object* obj = bpf_object__open_mem(kProgGlobal, kProgGlobalSize, &opts);
+    if (obj == nullptr) return -errno;
+    bpf_map* rodata = find_section(obj, ".rodata");
+    int e = rodata != nullptr ? bpf_map__set_initial_value(rodata, &step, sizeof(step)) : -ENOENT;
+    if (e == 0) e = bpf_object__load(obj);
+    if (e != 0) {
+      bpf_object__close(obj);
+      return e;
+    }
+    global_ = obj;
+    return 0;
+  }
+
+  int global_map_fd(const char* section) override {
+    bpf_map* map = global_ != nullptr ? find_section(global_, section) : nullptr;
+    return map != nullptr ? bpf_map__fd(map) : -ENOENT;
+  }
+
+  long global_run(uint64_t add, uint32_t* retval, uint64_t out[4]) override {
+    BpfRouteScope scope(route_);
+    if (global_ == nullptr) return -ENOENT;
+    GlobalArgs args{};
+    args.add = add;
+    LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(bpf_object__find_program_by_name(global_, "global_op")), &topts) != 0)
+      return -errno;
+    *retval = topts.retval;
+    memcpy(out, args.out, sizeof(args.out));
+    return 0;
+  }
 
  private:
+  // A keyed operation (prog_ops and prog_lpm): its inputs and where its outputs go.
+  struct Op {
+    uint32_t code = 0;
+    const void* key = nullptr;
+    uint32_t key_size = 0;
+    const void* value_in = nullptr;
+    void* value_out = nullptr;
+    uint32_t value_size = 0;
+    uint64_t flags = 0;
+    uint32_t stop_at = 0;
+    Walk* walk = nullptr;
+  };
+
+  enum class Kind { kOps, kLpm, kKeyless };
   struct Loaded {
     bpf_object* obj = nullptr;
+    Kind kind = Kind::kOps;
     int prog_fd = -1;
+    int args_fd = -1;  // kLpm, kKeyless: the `args` array
     uint32_t value_size = 0;
   };
 
-  // Loads the program with `target` rebound to fd (once per map).
-  long load(int fd, Loaded* out) {
-    if (auto it = loaded_.find(fd); it != loaded_.end()) {
+  static bpf_map* find_section(bpf_object* obj, const char* section) {
+    // libbpf names a section's map "<object name prefix><section>".
+    bpf_map* map = nullptr;
+    const size_t n = strlen(section);
+    bpf_object__for_each_map(map, obj) {
+      const char* name = bpf_map__name(map);
+      const size_t len = strlen(name);
+      if (len >= n && strcmp(name + len - n, section) == 0) return map;
+    }
+    return nullptr;
+  }
+
+  static long map_info(int fd, bpf_map_info* info) {
+    *info = {};
+    uint32_t len = sizeof(*info);
+    return bpf_obj_get_info_by_fd(fd, info, &len) != 0 ? -errno : 0;
+  }
+
+  // The object for the map behind fd (info: its bpf_map_info), loaded with
+  // `target` rebound to it (once per map: keyed by map id, so that a map made
+  // later on a reused fd number gets its own).
+  long load(int fd, const bpf_map_info& info, Kind kind, Loaded* out) {
+    if (auto it = loaded_.find(info.id); it != loaded_.end()) {
+      if (it->second.kind != kind) return -EOPNOTSUPP;
       *out = it->second;
       return 0;
     }
-    bpf_map_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return -errno;
-    if (info.key_size != 4 || (info.value_size != 4 && info.value_size != 8)) return -EOPNOTSUPP;
-    const bool v4 = info.value_size == 4;
+    Loaded l;
+    l.kind = kind;
+    l.value_size = info.value_size;
     long err = 0;
-    bpf_object* obj = load_bound(v4 ? kProgOpsV4 : kProgOpsV8, v4 ? kProgOpsV4Size : kProgOpsV8Size, "prog_ops", fd,
-                                 nullptr, &err);
-    if (obj == nullptr) return err;
-    Loaded l{obj, bpf_program__fd(bpf_object__find_program_by_name(obj, "prog_op")), info.value_size};
-    loaded_[fd] = l;
+    const char* prog = nullptr;
+    if (kind == Kind::kOps) {
+      if (info.key_size != 4 || (info.value_size != 4 && info.value_size != 8)) return -EOPNOTSUPP;
+      const bool v4 = info.value_size == 4;
+      prog = "prog_op";
+      l.obj = load_bound(v4 ? kProgOpsV4 : kProgOpsV8, v4 ? kProgOpsV4Size : kProgOpsV8Size, "prog_ops", fd, nullptr,
+                         &err);
+    } else if (kind == Kind::kLpm) {
+      if (info.type != BPF_MAP_TYPE_LPM_TRIE || info.key_size != kLpmKeySize || info.value_size != 8)
+        return -EOPNOTSUPP;
+      prog = "lpm_op";
+      l.obj = load_bound(kProgLpm, kProgLpmSize, "prog_lpm", fd, nullptr, &err);
+    } else {
+      if (info.value_size > kMaxKeylessValue) return -EOPNOTSUPP;
+      // The verifier refuses pop on a bloom filter: load only what the type allows.
+      prog = info.type == BPF_MAP_TYPE_BLOOM_FILTER ? "bloom_op" : "qs_op";
+      l.obj = load_bound(kProgKeyless, kProgKeylessSize, "prog_keyless", fd, prog, &err);
+    }
+    if (l.obj == nullptr) return err;
+    l.prog_fd = bpf_program__fd(bpf_object__find_program_by_name(l.obj, prog));
+    if (bpf_map* args = bpf_object__find_map_by_name(l.obj, "args"); args != nullptr) l.args_fd = bpf_map__fd(args);
+    loaded_[info.id] = l;
     *out = l;
     return 0;
   }
 
-  long run(int fd, uint32_t op, uint32_t key, const void* value_in, void* value_out, uint32_t value_size,
-           uint64_t flags, uint32_t stop_at, uint32_t* visited) {
+  long keyed(int fd, const Op& op) {
+    bpf_map_info info;
+    if (long err = map_info(fd, &info); err != 0) return err;
+    const bool lpm = info.type == BPF_MAP_TYPE_LPM_TRIE;
+    if (op.key_size != (lpm ? kLpmKeySize : 4) || (lpm && op.code > 2)) return -EOPNOTSUPP;
     Loaded l;
-    if (long err = load(fd, &l); err != 0) return err;
+    if (long err = load(fd, info, lpm ? Kind::kLpm : Kind::kOps, &l); err != 0) return err;
+    return lpm ? run_lpm(l, op) : run_ops(l, op);
+  }
+
+  // prog_ops: the arguments are the syscall program's context.
+  static long run_ops(const Loaded& l, const Op& op) {
     ProgArgs<8> args{};
-    args.op = op;
-    args.stop_at = stop_at;
-    args.flags = flags;
-    args.key = key;
-    if (value_in != nullptr) memcpy(args.value, value_in, std::min<uint32_t>(value_size, l.value_size));
+    args.op = op.code;
+    args.stop_at = op.stop_at;
+    args.flags = op.flags;
+    memcpy(&args.key, op.key, sizeof(args.key));
+    if (op.value_in != nullptr) memcpy(args.value, op.value_in, std::min(op.value_size, l.value_size));
     const size_t size = offsetof(ProgArgs<8>, value) + l.value_size;
     LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = static_cast<uint32_t>(size));
     if (bpf_prog_test_run_opts(l.prog_fd, &topts) != 0) return -errno;
-    if (value_out != nullptr) memcpy(value_out, args.value, std::min<uint32_t>(value_size, l.value_size));
-    if (visited != nullptr) *visited = args.visited;
+    if (op.value_out != nullptr) memcpy(op.value_out, args.value, std::min(op.value_size, l.value_size));
+    if (op.walk != nullptr) *op.walk = Walk{args.visited, args.deleted, args.delete_err};
     return args.ret;
   }
 
-  struct LoadedKeyless {
-    bpf_object* obj = nullptr;
-    int prog_fd = -1;
-    int args_fd = -1;
-  };
-
-  // Loads prog_keyless with `target` rebound to fd and only the program the
-  // map's type allows (once per map).
-  long load_keyless(int fd, LoadedKeyless* out) {
-    if (auto it = keyless_.find(fd); it != keyless_.end()) {
-      *out = it->second;
-      return 0;
-    }
-    bpf_map_info info{};
-    uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return -errno;
-    if (info.value_size > kMaxKeylessValue) return -EOPNOTSUPP;
-    const char* wanted = info.type == BPF_MAP_TYPE_BLOOM_FILTER ? "bloom_op" : "qs_op";
-    long err = 0;
-    bpf_object* obj = load_bound(kProgKeyless, kProgKeylessSize, "prog_keyless", fd, wanted, &err);
-    if (obj == nullptr) return err;
-    LoadedKeyless l{obj, bpf_program__fd(bpf_object__find_program_by_name(obj, wanted)),
-                    bpf_map__fd(bpf_object__find_map_by_name(obj, "args"))};
-    keyless_[fd] = l;
-    *out = l;
-    return 0;
+  // prog_lpm: the arguments go through its `args` array (a raw tracepoint program).
+  static long run_lpm(const Loaded& l, const Op& op) {
+    LpmArgs a{};
+    a.op = op.code;
+    a.flags = op.flags;
+    memcpy(a.key, op.key, sizeof(a.key));
+    if (op.value_in != nullptr) memcpy(&a.value, op.value_in, std::min<size_t>(op.value_size, sizeof(a.value)));
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(l.args_fd, &zero, &a, BPF_ANY) != 0) return -errno;
+    LIBBPF_OPTS(bpf_test_run_opts, topts);
+    if (bpf_prog_test_run_opts(l.prog_fd, &topts) != 0) return -errno;
+    if (bpf_map_lookup_elem(l.args_fd, &zero, &a) != 0) return -errno;
+    if (op.value_out != nullptr) memcpy(op.value_out, &a.value, std::min<size_t>(op.value_size, sizeof(a.value)));
+    return a.ret;
   }
 
-  long run_keyless(int fd, uint32_t op, void* value, uint32_t value_size, uint64_t flags) {
-    LoadedKeyless l;
-    if (long err = load_keyless(fd, &l); err != 0) return err;
+  long run_keyless(int fd, uint32_t code, void* value, uint32_t value_size, uint64_t flags) {
+    bpf_map_info info;
+    Loaded l;
+    if (long err = map_info(fd, &info); err != 0) return err;
+    if (long err = load(fd, info, Kind::kKeyless, &l); err != 0) return err;
     KeylessArgs a{};
-    a.op = op;
+    a.op = code;
     a.flags = flags;
     memcpy(a.value, value, std::min(value_size, kMaxKeylessValue));
     const uint32_t zero = 0;
@@ -214,15 +335,15 @@ class KernelProgSide final : public ProgSide {
     return a.ret;
   }
 
-  std::map<int, Loaded> loaded_;
-  std::map<int, LoadedKeyless> keyless_;
+  BpfRoute route_;
+  std::map<uint32_t, Loaded> loaded_;  // by map id
+  bpf_object* global_ = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<ProgSide> ProgSide::for_backend(Backend& backend) {
-  if (!backend.emulated()) return std::make_unique<KernelProgSide>();
-  return std::make_unique<EmuProgSide>();
+  return std::make_unique<LibbpfProgSide>(backend.emulated() ? BpfRoute::kEmulator : BpfRoute::kKernel);
 }
 
 }  // namespace bpfemu::conformance

@@ -1,7 +1,9 @@
 // Program-side map operations for conformance scenarios: what a BPF program's
-// helper calls return. On the emulator they go through bpfemu/prog.h; on the
-// kernel, conformance/bpf/prog_ops.bpf.c is loaded with its map rebound to the
-// scenario's map and run once per operation with BPF_PROG_TEST_RUN.
+// helper calls return. The same BPF objects (conformance/bpf/*.bpf.c, built once
+// with clang and embedded) are opened with libbpf, their map `target` rebound
+// to the scenario's map, loaded, and run once per operation with
+// BPF_PROG_TEST_RUN -- on the kernel, or on the emulator with libbpf's bpf(2)
+// routed to it (api/libbpfemu/route.h). Only the route differs.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +16,26 @@ namespace bpfemu::conformance {
 class ProgSide {
  public:
   virtual ~ProgSide() = default;
-  // For maps with 4-byte keys and 4- or 8-byte values (what the test program is
-  // built for); other maps answer -EOPNOTSUPP.
-  virtual long lookup(int fd, uint32_t key, void* value_out, uint32_t value_size) = 0;
-  virtual long update(int fd, uint32_t key, const void* value, uint32_t value_size, uint64_t flags) = 0;
-  virtual long remove(int fd, uint32_t key) = 0;
-  // bpf_for_each_map_elem with a callback that stops at the stop_at-th element
-  // (0: never); *visited = callbacks made.
-  virtual long for_each(int fd, uint32_t stop_at, uint64_t flags, uint32_t* visited) = 0;
+  // bpf_map_lookup_elem (the value copied out), _update_elem and _delete_elem.
+  // Maps with 4-byte keys and 4- or 8-byte values (bpf/prog_ops.bpf.c), or
+  // LPM_TRIE maps with kLpmKeySize-byte keys ({u32 prefixlen; u8 data[4]}) and
+  // 8-byte values (bpf/prog_lpm.bpf.c); other maps answer -EOPNOTSUPP.
+  static constexpr uint32_t kLpmKeySize = 8;
+  virtual long lookup(int fd, const void* key, uint32_t key_size, void* value_out, uint32_t value_size) = 0;
+  virtual long update(int fd, const void* key, uint32_t key_size, const void* value, uint32_t value_size,
+                      uint64_t flags) = 0;
+  virtual long remove(int fd, const void* key, uint32_t key_size) = 0;
+
+  // bpf_for_each_map_elem with a callback that counts the elements it is given
+  // and stops at the stop_at-th (0: never); with delete_each it first deletes
+  // the element it is given (bpf_map_delete_elem on the callback's map and key).
+  struct Walk {
+    uint32_t visited = 0;     // callbacks made
+    uint32_t deleted = 0;     // deletes that returned 0
+    int64_t delete_err = 0;   // the last failed delete's result (0: none failed)
+  };
+  virtual long for_each(int fd, uint32_t stop_at, uint64_t flags, bool delete_each, Walk* walk) = 0;
+
   // bpf_map_push_elem / bpf_map_pop_elem / bpf_map_peek_elem on a QUEUE, STACK or
   // (push, peek) BLOOM_FILTER with values of at most kMaxKeylessValue bytes.
   // value holds value_size bytes: read by a push and by a bloom filter's peek,
@@ -30,6 +44,17 @@ class ProgSide {
   virtual long push(int fd, const void* value, uint32_t value_size, uint64_t flags) = 0;
   virtual long pop(int fd, void* value, uint32_t value_size) = 0;
   virtual long peek(int fd, void* value, uint32_t value_size) = 0;
+
+  // Global data (bpf/prog_global.bpf.c): its .bss, .data and .rodata maps are
+  // libbpf's own. global_load opens and loads it once, with the .rodata
+  // variable `step` set to `step` first (as a skeleton's rodata is); 0 or -errno.
+  virtual long global_load(uint64_t step) = 0;
+  // The fd of the object's ".bss", ".data" or ".rodata" map (-ENOENT before
+  // global_load or for another name). The object owns it: do not close it.
+  virtual int global_map_fd(const char* section) = 0;
+  // One run with `add`: the run's result, the program's return value, and the
+  // four u64 it leaves in its context (runs, last add, total, step).
+  virtual long global_run(uint64_t add, uint32_t* retval, uint64_t out[4]) = 0;
 
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };

@@ -304,6 +304,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::ProgPush: return "prog_push";
     case OpKind::ProgPop: return "prog_pop";
     case OpKind::ProgPeek: return "prog_peek";
+    case OpKind::ProgForEachDelete: return "prog_for_each_delete";
   }
   return "?";
 }
@@ -314,13 +315,15 @@ class Generator {
  public:
   Generator(const MapConfig& c, uint64_t seed) : c_(c), rng_(mix(seed, c.type, 2)) {
     const bool big = c.max_entries > 64;
-    // update lookup delete l&d next walk lbatch bwalk ubatch dbatch, prog: lookup update delete for_each, set_cpu
-    weights_ = {30, 16, 12, 6, 6, big ? 1u : 3u, 3, big ? 1u : 3u, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0};
+    // update lookup delete l&d next walk lbatch bwalk ubatch dbatch, prog: lookup update delete for_each,
+    // set_cpu, prog: push pop peek for_each_delete
+    weights_ = {30, 16, 12, 6, 6, big ? 1u : 3u, 3, big ? 1u : 3u, 4, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     if (c.prog_ops) {
       weights_[10] = 12;
       weights_[11] = 8;
       weights_[12] = 3;
       weights_[13] = big ? 1 : 2;
+      weights_[18] = 1;  // empties much of the map: rare
     }
     const bool cpu_matters = is_lru(c.type) || is_percpu(c.type);
     if (c.ncpus > 1 && cpu_matters) weights_[14] = 3;
@@ -335,8 +338,8 @@ class Generator {
     if (c.is_keyless()) {
       // Pushes and pops (peeks, checks) dominate; the rest is always an error.
       const bool p = c.prog_ops;
-      if (c.is_bloom()) weights_ = {30, 30, 2, 2, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, p ? 8u : 0u, 0, p ? 14u : 0u};
-      else weights_ = {30, 12, 2, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, p ? 10u : 0u, p ? 9u : 0u, p ? 4u : 0u};
+      if (c.is_bloom()) weights_ = {30, 30, 2, 2, 1, 0, 1, 0, 1, 1, 0, 0, 0, 0, 0, p ? 8u : 0u, 0, p ? 14u : 0u, 0};
+      else weights_ = {30, 12, 2, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, p ? 10u : 0u, p ? 9u : 0u, p ? 4u : 0u, 0};
     }
   }
 
@@ -431,6 +434,11 @@ class Generator {
       }
       case OpKind::ProgForEach:
         op.stop_at = rng_.chance(500) ? 0 : static_cast<uint32_t>(rng_.uniform(1, max + 1));
+        op.flags = rng_.chance(970) ? 0 : bad_flags({1, 2});
+        break;
+      case OpKind::ProgForEachDelete:
+        // Which elements a partial walk deletes depends on the visiting order.
+        op.stop_at = !c_.ordered || rng_.chance(400) ? 0 : static_cast<uint32_t>(rng_.uniform(1, max + 1));
         op.flags = rng_.chance(970) ? 0 : bad_flags({1, 2});
         break;
       case OpKind::SetCpu:
@@ -617,6 +625,7 @@ void apply(Recorder& r, int fd, const MapConfig& cfg, const Op& op) {
     case OpKind::ProgUpdate: r.prog_update(fd, prog_key(op), op.value.value_or(Bytes{}), op.flags); break;
     case OpKind::ProgDelete: r.prog_delete(fd, prog_key(op)); break;
     case OpKind::ProgForEach: r.prog_for_each(fd, op.stop_at, op.flags); break;
+    case OpKind::ProgForEachDelete: r.prog_for_each_delete(fd, op.stop_at, op.flags); break;
     case OpKind::SetCpu: r.set_cpu(op.cpu); break;
     case OpKind::ProgPush: r.prog_push(fd, op.value.value_or(Bytes{}), op.flags); break;
     case OpKind::ProgPop: r.prog_pop(fd); break;
@@ -787,6 +796,8 @@ std::string emit_op(const MapConfig& c, const Op& op) {
     case OpKind::ProgDelete: return "r.prog_delete(fd, " + hexnum(prog_key(op)) + ");";
     case OpKind::ProgForEach:
       return "r.prog_for_each(fd, " + std::to_string(op.stop_at) + ", " + hexnum(op.flags) + ");";
+    case OpKind::ProgForEachDelete:
+      return "r.prog_for_each_delete(fd, " + std::to_string(op.stop_at) + ", " + hexnum(op.flags) + ");";
     case OpKind::SetCpu: return "r.set_cpu(" + std::to_string(op.cpu) + ");";
     case OpKind::ProgPush:
       return "r.prog_push(fd, " + bytes_expr(op.value.value_or(Bytes{})) + ", " + elem_flags_expr(op.flags, true) + ");";

@@ -84,6 +84,9 @@ enum class OpKind : uint8_t {
   ProgPush,
   ProgPop,   // QUEUE and STACK only (the verifier refuses it on a bloom filter)
   ProgPeek,  // a bloom filter's peek checks op.value
+  // bpf_for_each_map_elem whose callback deletes each element it visits
+  // (Recorder::prog_for_each_delete; stop_at 0 only when the order is seeded randomly).
+  ProgForEachDelete,
 };
 const char* op_kind_name(OpKind k);
 
@@ -98,7 +101,7 @@ struct Op {
   std::optional<uint32_t> in_batch;  // LookupBatch token (nullopt = NULL)
   bool do_delete = false;          // LookupBatch/BatchWalk: the lookup_and_delete variant
   std::vector<Bytes> keys, values;  // UpdateBatch/DeleteBatch
-  uint32_t stop_at = 0;            // ProgForEach
+  uint32_t stop_at = 0;            // ProgForEach, ProgForEachDelete
   int cpu = 0;                     // SetCpu
 };
 

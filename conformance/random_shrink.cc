@@ -32,6 +32,7 @@ std::vector<Op> default_variants(const Op& op) {
       if (op.value && !all_zero(*op.value)) with([](Op& v) { v.value = Bytes(v.value->size(), 0); });
       break;
     case OpKind::ProgForEach:
+    case OpKind::ProgForEachDelete:
       if (op.flags != 0) with([](Op& v) { v.flags = 0; });
       if (op.stop_at != 0) with([](Op& v) { v.stop_at = 0; });
       break;

@@ -92,35 +92,86 @@ ProgSide& Recorder::prog() {
   return *prog_;
 }
 
-long Recorder::prog_lookup(int fd, uint32_t key) {
+long Recorder::prog_lookup_key(const std::string& label, int fd, const Bytes& key) {
   const uint32_t value_size = info_of(fd).value_or(MapInfo{}).value_size;
   Bytes out(std::min<uint32_t>(std::max<uint32_t>(value_size, 1), 8), kPoison);
-  long r = prog().lookup(fd, key, out.data(), static_cast<uint32_t>(out.size()));
+  long r = prog().lookup(fd, key.data(), static_cast<uint32_t>(key.size()), out.data(),
+                         static_cast<uint32_t>(out.size()));
   errno = r < 0 ? static_cast<int>(-r) : 0;
   // A failed program lookup has no value to show (the test program's context
   // buffer is not a user buffer the kernel leaves untouched).
-  return record("prog_lookup(k=" + std::to_string(key) + ")", r, r == 0 ? hex(out) : "");
+  return record("prog_lookup(k=" + label + ")", r, r == 0 ? hex(out) : "");
 }
+
+long Recorder::prog_update_key(const std::string& label, int fd, const Bytes& key, const Bytes& value,
+                               uint64_t flags) {
+  long r = prog().update(fd, key.data(), static_cast<uint32_t>(key.size()), value.data(),
+                         static_cast<uint32_t>(value.size()), flags);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_update(k=" + label + ",v=" + hex(value) + ",flags=" + std::to_string(flags) + ")", r);
+}
+
+long Recorder::prog_delete_key(const std::string& label, int fd, const Bytes& key) {
+  long r = prog().remove(fd, key.data(), static_cast<uint32_t>(key.size()));
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_delete(k=" + label + ")", r);
+}
+
+long Recorder::prog_lookup(int fd, uint32_t key) { return prog_lookup_key(std::to_string(key), fd, u32(key)); }
+long Recorder::prog_lookup(int fd, const Bytes& key) { return prog_lookup_key(hex(key), fd, key); }
 
 long Recorder::prog_update(int fd, uint32_t key, const Bytes& value, uint64_t flags) {
-  long r = prog().update(fd, key, value.data(), static_cast<uint32_t>(value.size()), flags);
-  errno = r < 0 ? static_cast<int>(-r) : 0;
-  return record("prog_update(k=" + std::to_string(key) + ",v=" + hex(value) + ",flags=" + std::to_string(flags) + ")",
-                r);
+  return prog_update_key(std::to_string(key), fd, u32(key), value, flags);
+}
+long Recorder::prog_update(int fd, const Bytes& key, const Bytes& value, uint64_t flags) {
+  return prog_update_key(hex(key), fd, key, value, flags);
 }
 
-long Recorder::prog_delete(int fd, uint32_t key) {
-  long r = prog().remove(fd, key);
-  errno = r < 0 ? static_cast<int>(-r) : 0;
-  return record("prog_delete(k=" + std::to_string(key) + ")", r);
-}
+long Recorder::prog_delete(int fd, uint32_t key) { return prog_delete_key(std::to_string(key), fd, u32(key)); }
+long Recorder::prog_delete(int fd, const Bytes& key) { return prog_delete_key(hex(key), fd, key); }
 
 long Recorder::prog_for_each(int fd, uint32_t stop_at, uint64_t flags) {
-  uint32_t visited = 0;
-  long r = prog().for_each(fd, stop_at, flags, &visited);
+  ProgSide::Walk walk;
+  long r = prog().for_each(fd, stop_at, flags, false, &walk);
   errno = r < 0 ? static_cast<int>(-r) : 0;
   return record("prog_for_each(stop_at=" + std::to_string(stop_at) + ",flags=" + std::to_string(flags) + ")", r,
-                "visited=" + std::to_string(visited));
+                "visited=" + std::to_string(walk.visited));
+}
+
+long Recorder::prog_for_each_delete(int fd, uint32_t stop_at, uint64_t flags) {
+  ProgSide::Walk walk;
+  long r = prog().for_each(fd, stop_at, flags, true, &walk);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_for_each_delete(stop_at=" + std::to_string(stop_at) + ",flags=" + std::to_string(flags) + ")",
+                r,
+                "visited=" + std::to_string(walk.visited) + ",deleted=" + std::to_string(walk.deleted) +
+                    ",delete_err=" + std::to_string(walk.delete_err));
+}
+
+long Recorder::prog_global_load(uint64_t step) {
+  long r = prog().global_load(step);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_global_load(step=" + std::to_string(step) + ")", r);
+}
+
+int Recorder::prog_global_fd(const std::string& section) {
+  const int fd = prog().global_map_fd(section.c_str());
+  errno = fd < 0 ? -fd : 0;
+  record("prog_global_fd(" + section + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+long Recorder::prog_global_run(uint64_t add) {
+  uint32_t retval = 0;
+  uint64_t out[4] = {};
+  long r = prog().global_run(add, &retval, out);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  char text[160] = "";
+  if (r == 0)
+    snprintf(text, sizeof(text), "retval=%u runs=%llu last_add=%llu total=%llu step=%llu", retval,
+             static_cast<unsigned long long>(out[0]), static_cast<unsigned long long>(out[1]),
+             static_cast<unsigned long long>(out[2]), static_cast<unsigned long long>(out[3]));
+  return record("prog_global_run(add=" + std::to_string(add) + ")", r, text);
 }
 
 // The value buffer of a program-side push/pop/peek: `value` resized to the

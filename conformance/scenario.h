@@ -103,10 +103,24 @@ class Recorder {
                  bool do_delete = false, bool as_set = false, int limit = 1000);
   // Program-side operations (a BPF program's helper calls; see prog_side.h), for
   // maps with 4-byte keys and 4- or 8-byte values. Values are the current CPU's.
+  // The Bytes-key forms are for LPM_TRIE maps with 8-byte keys and values.
   long prog_lookup(int fd, uint32_t key);
+  long prog_lookup(int fd, const Bytes& key);
   long prog_update(int fd, uint32_t key, const Bytes& value, uint64_t flags = BPF_ANY);
+  long prog_update(int fd, const Bytes& key, const Bytes& value, uint64_t flags = BPF_ANY);
   long prog_delete(int fd, uint32_t key);
+  long prog_delete(int fd, const Bytes& key);
+  // bpf_for_each_map_elem counting the elements (stop_at: stop at that one, 0:
+  // never); the _delete form deletes each element from inside the callback and
+  // records how many deletes succeeded and the last failure.
   long prog_for_each(int fd, uint32_t stop_at, uint64_t flags = 0);
+  long prog_for_each_delete(int fd, uint32_t stop_at, uint64_t flags = 0);
+  // Global data (bpf/prog_global.bpf.c): load it with .rodata's `step`; the fd
+  // of its ".bss", ".data" or ".rodata" map (owned by the object: usable with
+  // lookup/update/info/mmap, not to be closed); one run.
+  long prog_global_load(uint64_t step);
+  int prog_global_fd(const std::string& section);
+  long prog_global_run(uint64_t add);
   // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values
   // of at most 64 bytes). Pop and peek record the value buffer whatever the
   // result (an empty queue zeroes it); a bloom filter's peek checks `value`.
@@ -136,6 +150,10 @@ class Recorder {
   std::string leaf_of(const std::string& path) const;
   size_t value_size_of(int fd);
   std::optional<Bytes> keyless_buffer(int fd, const Bytes& value);
+  // The keyed program-side operations; label: the key as recorded.
+  long prog_lookup_key(const std::string& label, int fd, const Bytes& key);
+  long prog_update_key(const std::string& label, int fd, const Bytes& key, const Bytes& value, uint64_t flags);
+  long prog_delete_key(const std::string& label, int fd, const Bytes& key);
   // op: 0 peek, 1 push, 2 pop.
   long prog_keyless(const std::string& call, int fd, const Bytes& value, int op, uint64_t flags);
   // bpf_map_info of fd without recording anything or touching errno.

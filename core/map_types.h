@@ -29,6 +29,7 @@ enum MapTrait : uint16_t {
   kLookupAndDelete = 1 << 5,       // BPF_MAP_LOOKUP_AND_DELETE_ELEM with a key
   kLookupAndDeleteBatch = 1 << 6,  // BPF_MAP_LOOKUP_AND_DELETE_BATCH
   kMmap = 1 << 7,                  // mmap() of the fd (arrays only with BPF_F_MMAPABLE)
+  kSleepable = 1 << 8,             // a sleepable program (BPF_F_SLEEPABLE) may use it
 };
 
 struct MapTypeInfo {

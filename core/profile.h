@@ -80,6 +80,10 @@ struct KernelProfile {
   // BTF_LOAD and freezes such maps. Checked on 6.1.0-57-cloud-amd64 in the VM
   // runner and on 6.18 (conformance spin_lock scenarios).
   bool btf_record_fields;
+  // A sleepable program may use QUEUE and STACK maps (6.18); 6.1 refuses them
+  // (EINVAL) like any map without kSleepable. Checked on both kernels
+  // (COMMON/prog/sleepable_program_maps).
+  bool sleepable_queue_stack;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

@@ -18,6 +18,7 @@
 #include "core/profile.h"
 #include "core/map.h"
 #include "core/map_ops.h"
+#include "core/map_types.h"
 #include "core/uaccess.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
@@ -375,6 +376,27 @@ void write_failure_log(const ProgLoadAttr& a, const std::string& why) {
   (void)copy_to_user(a.log_buf, out.c_str(), out.size() + 1);
 }
 
+// The verifier's rules on sleepable programs (check_map_prog_compatibility,
+// check_attach_btf_id): the maps one may use (kSleepable in
+// core/map_types.def, queues and stacks only from some version on); a syscall
+// program must be sleepable; of the other types the emulator loads, only
+// kprobe (for uprobes) may be.
+int check_sleepable(uint32_t type, bool sleepable, const std::vector<Map*>& maps) {
+  if (sleepable) {
+    for (const Map* m : maps) {
+      const MapTypeInfo* t = map_type_info(m->attr().map_type);
+      const bool allowed = t != nullptr && t->has(kSleepable) &&
+                           (t->shape != MapShape::kQueue || active_profile().sleepable_queue_stack);
+      if (!allowed)
+        return log_reason(-EINVAL, "sleepable programs cannot use %s maps", t != nullptr ? t->name : "these");
+    }
+  }
+  if (type == BPF_PROG_TYPE_SYSCALL && !sleepable) return log_reason(-EINVAL, "syscall programs must be sleepable");
+  if (sleepable && type != BPF_PROG_TYPE_SYSCALL && type != BPF_PROG_TYPE_KPROBE)
+    return log_reason(-EINVAL, "program type %u cannot be sleepable", type);
+  return 0;
+}
+
 }  // namespace
 
 int sys_prog_load(const ProgLoadAttr& a) {
@@ -443,6 +465,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
     write_failure_log(a, checker.verifier_text());
     return e;
   }
+  if (int e = check_sleepable(a.prog_type, (a.prog_flags & BPF_F_SLEEPABLE) != 0, maps); e != 0) return e;
   // bpf_prog_map_compatible: a prog array holds programs of one type.
   for (Map* m : maps)
     if (m->ops().prog_compatible(*m, a.prog_type) != 0)

@@ -13,6 +13,7 @@ namespace bpfemu::dropin::interpose {
 using bpfemu::dropin::EmuScope;
 using bpfemu::dropin::in_emu;
 using bpfemu::dropin::libc_syscall;
+using bpfemu::dropin::next_or_syscall;
 
 // A handle's kind and access, when fd is one (and we are not inside the emulator).
 inline bool handle(int fd, emu::ObjKind* kind = nullptr, uint8_t* access = nullptr) {

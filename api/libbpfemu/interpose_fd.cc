@@ -3,6 +3,8 @@
 //
 //  - syscall(__NR_bpf, ...) is answered by the emulated kernel: this is how
 //    libbpf itself (shared or linked statically, as in bpftool) reaches it.
+//    (Unless the thread's route says kernel: api/libbpfemu/route.h; the same
+//    for the BPF-output perf events perf_event_open makes.)
 //    Other system calls made through syscall() go to the kernel, with the fd
 //    bookkeeping below for close/dup2/dup3/close_range.
 //  - close, dup and friends keep this process's fd table right.
@@ -29,6 +31,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdarg>
@@ -39,6 +42,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include "api/libbpfemu/dropin.h"
 #include "api/libbpfemu/interpose.h"
 #include "api/libbpfemu/next.h"
+#include "api/libbpfemu/route.h"
 #include "core/log.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
@@ -64,6 +68,24 @@ long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) 
   return r == -1 ? -errno : r;
 #endif
 }
+
+// The bpf(2) route (route.h): a thread's scope, or kNoScope to follow the
+// process default. Read only for __NR_bpf and __NR_perf_event_open.
+namespace {
+constexpr int8_t kNoScope = -1;
+constinit std::atomic<BpfRoute> g_default_route{BpfRoute::kEmulator};
+constinit thread_local int8_t t_route = kNoScope;
+}  // namespace
+
+void set_default_bpf_route(BpfRoute route) { g_default_route.store(route, std::memory_order_relaxed); }
+
+bool bpf_routed_to_emulator() {
+  const BpfRoute r = t_route != kNoScope ? static_cast<BpfRoute>(t_route) : g_default_route.load(std::memory_order_relaxed);
+  return r == BpfRoute::kEmulator;
+}
+
+BpfRouteScope::BpfRouteScope(BpfRoute route) : saved_(t_route) { t_route = static_cast<int8_t>(route); }
+BpfRouteScope::~BpfRouteScope() { t_route = saved_; }
 
 }  // namespace bpfemu::dropin
 
@@ -131,7 +153,7 @@ BPFEMU_EXPORT long syscall(long number, ...) {
   long a[6];
   for (long& v : a) v = va_arg(ap, long);
   va_end(ap);
-  if (number == SYS_bpf && !in_emu()) {
+  if (number == SYS_bpf && !in_emu() && bpfemu::dropin::bpf_routed_to_emulator()) {
     const int saved = errno;
     EmuScope scope;
     const int cmd = static_cast<int>(a[0]);
@@ -141,7 +163,7 @@ BPFEMU_EXPORT long syscall(long number, ...) {
     errno = saved;
     return r;
   }
-  if (number == SYS_perf_event_open && !in_emu()) {
+  if (number == SYS_perf_event_open && !in_emu() && bpfemu::dropin::bpf_routed_to_emulator()) {
     const auto* attr = reinterpret_cast<const perf_event_attr*>(a[0]);
     EmuScope scope;
     if (emu::perf_event_is_emulated(attr)) {
@@ -249,7 +271,7 @@ BPFEMU_EXPORT ssize_t read(int fd, void* buf, size_t n) {
     return r < 0 ? fail<ssize_t>(static_cast<int>(-r)) : r;
   }
   BPFEMU_NEXT(read, ssize_t (*)(int, void*, size_t));
-  return next_read(fd, buf, n);
+  return next_or_syscall(next_read, SYS_read, fd, buf, n);
 }
 
 BPFEMU_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
@@ -257,7 +279,7 @@ BPFEMU_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
   uint8_t access = 0;
   if (handle(fd, &kind, &access)) return fail<ssize_t>(write_errno(kind, access, EINVAL));
   BPFEMU_NEXT(write, ssize_t (*)(int, const void*, size_t));
-  return next_write(fd, buf, n);
+  return next_or_syscall(next_write, SYS_write, fd, buf, n);
 }
 
 BPFEMU_EXPORT ssize_t readv(int fd, const struct iovec* iov, int n) {
@@ -265,7 +287,7 @@ BPFEMU_EXPORT ssize_t readv(int fd, const struct iovec* iov, int n) {
   uint8_t access = 0;
   if (handle(fd, &kind, &access)) return fail<ssize_t>(read_errno(kind, access));
   BPFEMU_NEXT(readv, ssize_t (*)(int, const struct iovec*, int));
-  return next_readv(fd, iov, n);
+  return next_or_syscall(next_readv, SYS_readv, fd, iov, n);
 }
 
 BPFEMU_EXPORT ssize_t writev(int fd, const struct iovec* iov, int n) {
@@ -273,43 +295,43 @@ BPFEMU_EXPORT ssize_t writev(int fd, const struct iovec* iov, int n) {
   uint8_t access = 0;
   if (handle(fd, &kind, &access)) return fail<ssize_t>(write_errno(kind, access, EINVAL));
   BPFEMU_NEXT(writev, ssize_t (*)(int, const struct iovec*, int));
-  return next_writev(fd, iov, n);
+  return next_or_syscall(next_writev, SYS_writev, fd, iov, n);
 }
 
-#define BPFEMU_SPIPE_IO(name, bufconst)                                          \
+#define BPFEMU_SPIPE_IO(name, bufconst, nr)                                     \
   BPFEMU_EXPORT ssize_t name(int fd, bufconst void* buf, size_t n, off_t off) {  \
     if (handle(fd)) return fail<ssize_t>(ESPIPE);                                \
     BPFEMU_NEXT(name, ssize_t (*)(int, bufconst void*, size_t, off_t));         \
-    return next_##name(fd, buf, n, off);                                        \
+    return next_or_syscall(next_##name, nr, fd, buf, n, off);                   \
   }
-BPFEMU_SPIPE_IO(pread, )
-BPFEMU_SPIPE_IO(pread64, )
-BPFEMU_SPIPE_IO(pwrite, const)
-BPFEMU_SPIPE_IO(pwrite64, const)
+BPFEMU_SPIPE_IO(pread, , SYS_pread64)
+BPFEMU_SPIPE_IO(pread64, , SYS_pread64)
+BPFEMU_SPIPE_IO(pwrite, const, SYS_pwrite64)
+BPFEMU_SPIPE_IO(pwrite64, const, SYS_pwrite64)
 #undef BPFEMU_SPIPE_IO
 
 BPFEMU_EXPORT off_t lseek(int fd, off_t off, int whence) {
   if (handle(fd)) return fail<off_t>(ESPIPE);
   BPFEMU_NEXT(lseek, off_t (*)(int, off_t, int));
-  return next_lseek(fd, off, whence);
+  return next_or_syscall(next_lseek, SYS_lseek, fd, off, whence);
 }
 
 BPFEMU_EXPORT off_t lseek64(int fd, off_t off, int whence) {
   if (handle(fd)) return fail<off_t>(ESPIPE);
   BPFEMU_NEXT(lseek64, off_t (*)(int, off_t, int));
-  return next_lseek64(fd, off, whence);
+  return next_or_syscall(next_lseek64, SYS_lseek, fd, off, whence);
 }
 
 BPFEMU_EXPORT int ftruncate(int fd, off_t len) {
   if (handle(fd)) return fail(EINVAL);
   BPFEMU_NEXT(ftruncate, int (*)(int, off_t));
-  return next_ftruncate(fd, len);
+  return next_or_syscall(next_ftruncate, SYS_ftruncate, fd, len);
 }
 
 BPFEMU_EXPORT int ftruncate64(int fd, off_t len) {
   if (handle(fd)) return fail(EINVAL);
   BPFEMU_NEXT(ftruncate64, int (*)(int, off_t));
-  return next_ftruncate64(fd, len);
+  return next_or_syscall(next_ftruncate64, SYS_ftruncate, fd, len);
 }
 
 BPFEMU_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
@@ -317,7 +339,7 @@ BPFEMU_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   uint8_t access = 0;
   if (handle(fd, &kind, &access)) return fail(write_errno(kind, access, ENODEV));
   BPFEMU_NEXT(fallocate, int (*)(int, int, off_t, off_t));
-  return next_fallocate(fd, mode, off, len);
+  return next_or_syscall(next_fallocate, SYS_fallocate, fd, mode, off, len);
 }
 
 BPFEMU_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) {
@@ -325,19 +347,19 @@ BPFEMU_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) {
   uint8_t access = 0;
   if (handle(fd, &kind, &access)) return fail(write_errno(kind, access, ENODEV));
   BPFEMU_NEXT(fallocate64, int (*)(int, int, off_t, off_t));
-  return next_fallocate64(fd, mode, off, len);
+  return next_or_syscall(next_fallocate64, SYS_fallocate, fd, mode, off, len);
 }
 
 BPFEMU_EXPORT int fsync(int fd) {
   if (handle(fd)) return fail(EINVAL);
   BPFEMU_NEXT(fsync, int (*)(int));
-  return next_fsync(fd);
+  return next_or_syscall(next_fsync, SYS_fsync, fd);
 }
 
 BPFEMU_EXPORT int fdatasync(int fd) {
   if (handle(fd)) return fail(EINVAL);
   BPFEMU_NEXT(fdatasync, int (*)(int));
-  return next_fdatasync(fd);
+  return next_or_syscall(next_fdatasync, SYS_fdatasync, fd);
 }
 
 BPFEMU_EXPORT int ioctl(int fd, unsigned long request, ...) {
@@ -352,7 +374,8 @@ BPFEMU_EXPORT int ioctl(int fd, unsigned long request, ...) {
     return r < 0 ? fail(-r) : r;
   }
   BPFEMU_NEXT(ioctl, int (*)(int, unsigned long, ...));
-  return next_ioctl(fd, request, arg);
+  return next_ioctl != nullptr ? next_ioctl(fd, request, arg)
+                              : static_cast<int>(libc_syscall(SYS_ioctl, fd, static_cast<long>(request), (long)arg));
 }
 
 BPFEMU_EXPORT int fstat(int fd, struct stat* st) {
@@ -371,7 +394,7 @@ BPFEMU_EXPORT int fstat64(int fd, struct stat64* st64) {
     return 0;
   }
   BPFEMU_NEXT(fstat64, int (*)(int, struct stat*));
-  return next_fstat64(fd, st);
+  return next_or_syscall(next_fstat64, SYS_fstat, fd, st);
 }
 
 // glibc before 2.33 compiled fstat() into calls of __fxstat.
@@ -381,7 +404,7 @@ BPFEMU_EXPORT int __fxstat(int ver, int fd, struct stat* st) {
     return 0;
   }
   BPFEMU_NEXT(__fxstat, int (*)(int, int, struct stat*));
-  return next___fxstat(ver, fd, st);
+  return next___fxstat != nullptr ? next___fxstat(ver, fd, st) : static_cast<int>(libc_syscall(SYS_fstat, fd, (long)st));
 }
 
 BPFEMU_EXPORT int __fxstat64(int ver, int fd, struct stat* st) {
@@ -390,7 +413,8 @@ BPFEMU_EXPORT int __fxstat64(int ver, int fd, struct stat* st) {
     return 0;
   }
   BPFEMU_NEXT(__fxstat64, int (*)(int, int, struct stat*));
-  return next___fxstat64(ver, fd, st);
+  return next___fxstat64 != nullptr ? next___fxstat64(ver, fd, st)
+                                  : static_cast<int>(libc_syscall(SYS_fstat, fd, (long)st));
 }
 
 // The anonymous-inode filesystem (ANON_INODE_FS_MAGIC).
@@ -408,7 +432,7 @@ BPFEMU_EXPORT int fstatfs(int fd, struct statfs* s) {
     return 0;
   }
   BPFEMU_NEXT(fstatfs, int (*)(int, struct statfs*));
-  return next_fstatfs(fd, s);
+  return next_or_syscall(next_fstatfs, SYS_fstatfs, fd, s);
 }
 
 BPFEMU_EXPORT int fstatfs64(int fd, struct statfs64* s64) {
@@ -418,14 +442,14 @@ BPFEMU_EXPORT int fstatfs64(int fd, struct statfs64* s64) {
     return 0;
   }
   BPFEMU_NEXT(fstatfs64, int (*)(int, struct statfs*));
-  return next_fstatfs64(fd, s);
+  return next_or_syscall(next_fstatfs64, SYS_fstatfs, fd, s);
 }
 
 // ---- memory mappings of map fds ----
 
 BPFEMU_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   BPFEMU_NEXT(mmap, void* (*)(void*, size_t, int, int, int, off_t));
-  if ((flags & MAP_ANONYMOUS) || !handle(fd)) return next_mmap(addr, len, prot, flags, fd, off);
+  if ((flags & MAP_ANONYMOUS) || !handle(fd)) return next_or_syscall(next_mmap, SYS_mmap, addr, len, prot, flags, fd, off);
   const int saved = errno;
   EmuScope scope;
   void* out = nullptr;
@@ -445,7 +469,7 @@ BPFEMU_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, 
 
 BPFEMU_EXPORT int munmap(void* addr, size_t len) {
   BPFEMU_NEXT(munmap, int (*)(void*, size_t));
-  const int r = next_munmap(addr, len);
+  const int r = next_or_syscall(next_munmap, SYS_munmap, addr, len);
   if (r == 0 && !in_emu()) {
     const int saved = errno;
     EmuScope scope;
@@ -469,6 +493,9 @@ BPFEMU_EXPORT void* mremap(void* old_addr, size_t old_len, size_t new_len, int f
     }
   }
   BPFEMU_NEXT(mremap, void* (*)(void*, size_t, size_t, int, ...));
+  if (next_mremap == nullptr)
+    return reinterpret_cast<void*>(libc_syscall(SYS_mremap, (long)old_addr, static_cast<long>(old_len),
+                                                static_cast<long>(new_len), flags, (long)new_addr));
   return next_mremap(old_addr, old_len, new_len, flags, new_addr);
 }
 

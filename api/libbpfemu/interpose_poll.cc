@@ -234,16 +234,26 @@ BPFEMU_EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max, co
 
 BPFEMU_EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
   BPFEMU_NEXT(poll, int (*)(struct pollfd*, nfds_t, int));
-  if (in_emu()) return next_poll(fds, n, timeout);
-  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) { return next_poll(f, k, now ? 0 : timeout); });
+  if (in_emu()) return next_or_syscall(next_poll, SYS_poll, fds, n, timeout);
+  return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) {
+    return next_or_syscall(next_poll, SYS_poll, f, k, now ? 0 : timeout);
+  });
 }
 
 BPFEMU_EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask) {
   BPFEMU_NEXT(ppoll, int (*)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*));
-  if (in_emu()) return next_ppoll(fds, n, timeout, mask);
+  // Without a next ppoll (static binary): the system call, which writes the
+  // time left into its timeout argument, so it gets a copy as glibc does.
+  auto real_ppoll = [&](struct pollfd* f, nfds_t k, const struct timespec* t) {
+    if (next_ppoll != nullptr) return next_ppoll(f, k, t, mask);
+    struct timespec left = t != nullptr ? *t : timespec{};
+    return static_cast<int>(libc_syscall(SYS_ppoll, (long)f, static_cast<long>(k), t != nullptr ? (long)&left : 0,
+                                         (long)mask, _NSIG / 8));
+  };
+  if (in_emu()) return real_ppoll(fds, n, timeout);
   static const struct timespec kNow = {0, 0};
   return poll_with_handles(fds, n, [&](struct pollfd* f, nfds_t k, bool now) {
-    return next_ppoll(f, k, now ? &kNow : timeout, mask);
+    return real_ppoll(f, k, now ? &kNow : timeout);
   });
 }
 

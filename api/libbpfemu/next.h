@@ -2,7 +2,8 @@
 //
 // Each interposer forwards to the next definition of its name (libc's, or
 // another interposer's) found with dlsym(RTLD_NEXT), looked up once. In a
-// static binary there is none: raw_syscall() then makes the system call itself.
+// static binary there is none: raw_syscall() then makes the system call itself
+// (next_or_syscall below), so every interposer must handle a null next_<name>.
 #pragma once
 
 #include <dlfcn.h>
@@ -40,6 +41,15 @@ inline long libc_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4
     return -1;
   }
   return r;
+}
+
+// fn(args...) when there is a next definition, else the system call nr with
+// the same arguments (a static binary), libc's convention either way. For
+// functions whose arguments are exactly the system call's.
+template <class R, class... P, class... A>
+R next_or_syscall(R (*fn)(P...), long nr, A... args) {
+  if (fn != nullptr) return fn(args...);
+  return (R)libc_syscall(nr, (long)args...);  // C casts: pointers, offsets and sizes alike
 }
 
 }  // namespace bpfemu::dropin
