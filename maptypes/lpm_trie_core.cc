@@ -6,8 +6,10 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <new>
 
+#include "core/faults.h"
 #include "core/spinlock.h"
 
 namespace bpfemu::maptypes {
@@ -181,8 +183,42 @@ void LpmTrieCore::free_node(uint32_t ref) {
     h.free_head = ref;
   else
     node(h.free_tail)->child[0] = ref;
+  emu::crash_point("lpm.free.linked");
   h.free_tail = ref;
   ++h.free_len;
+}
+
+// A writer that died holding the lock (its lock is taken over) may have left
+// counters advanced, a node allocated but not linked, or one unlinked but not
+// freed, or the free list half-extended; the tree itself is consistent at
+// every store. So the tree is the truth: recount it, and rebuild the free list
+// from every handed-out slot it does not hold.
+void LpmTrieCore::repair_locked() {
+  Header& h = *hdr_;
+  std::vector<bool> in_tree(uint64_t{h.bump} + 1, false);
+  uint32_t real = 0, glue = 0;
+  std::vector<uint32_t> todo;
+  if (h.root != 0) todo.push_back(h.root);
+  while (!todo.empty()) {
+    const uint32_t ref = todo.back();
+    todo.pop_back();
+    if (ref == 0 || ref > h.bump || in_tree[ref]) continue;
+    in_tree[ref] = true;
+    const Node* n = node(ref);
+    ++(n->intermediate() ? glue : real);
+    todo.push_back(n->child[0]);
+    todo.push_back(n->child[1]);
+  }
+  h.n_entries = real;
+  h.n_intermediate = glue;
+  h.free_head = h.free_tail = 0;
+  h.free_len = 0;
+  for (uint32_t ref = 1; ref <= h.bump; ++ref)
+    if (!in_tree[ref]) free_node(ref);
+}
+
+LpmTrieCore::TrieLock::TrieLock(const LpmTrieCore& t) : lock_(t.hdr_->lock) {
+  if (lock_.lock_recovering()) const_cast<LpmTrieCore&>(t).repair_locked();
 }
 
 // ---------------------------------------------------------------------------
@@ -220,7 +256,7 @@ int LpmTrieCore::update(const void* key, const void* value, uint64_t flags) {
   if (plen > h.max_prefixlen) return -EINVAL;
   if (uint64_t{h.data_size} + h.value_size > kMaxNodePayload) return -ENOMEM;
 
-  emu::SpinGuard guard(h.lock);
+  TrieLock guard(*this);
   // The kernel allocates the new node before anything else, so running out of
   // memory wins over EEXIST/ENOENT/ENOSPC. With a full-size pool this never fires.
   const auto slots_left = [&] { return (h.capacity - h.bump) + h.free_len; };
@@ -243,6 +279,7 @@ int LpmTrieCore::update(const void* key, const void* value, uint64_t flags) {
     if (flags == kExist) return -ENOENT;
     if (h.n_entries == h.max_entries) return -ENOSPC;
     ++h.n_entries;
+    emu::crash_point("lpm.update.counted");
     return 0;
   };
   // Fill the node completely before linking it, so the tree is consistent at
@@ -273,7 +310,10 @@ int LpmTrieCore::update(const void* key, const void* value, uint64_t flags) {
       if (int err = check_add()) return err;
       --h.n_intermediate;
     }
-    *slot = make_node(n->child[0], n->child[1]);
+    const uint32_t fresh = make_node(n->child[0], n->child[1]);
+    emu::crash_point("lpm.update.allocated");
+    *slot = fresh;
+    emu::crash_point("lpm.update.linked");
     free_node(ref);
     return 0;
   }
@@ -325,7 +365,7 @@ void* LpmTrieCore::lookup(const void* key) {
   const uint32_t plen = read_u32(key);
   // Not clamped: trie_lookup_elem() returns NULL, so the syscall says ENOENT.
   if (plen > hdr_->max_prefixlen) return nullptr;
-  emu::SpinGuard guard(hdr_->lock);
+  TrieLock guard(*this);
   Node* n = find_lpm_locked(plen, static_cast<const uint8_t*>(key) + kKeyHeader);
   return n ? value_of(n) : nullptr;
 }
@@ -335,7 +375,7 @@ int LpmTrieCore::lookup_copy(const void* key, void* value_out) {
   const uint32_t plen = read_u32(key);
   if (plen > h.max_prefixlen) return -ENOENT;
   // Copy under the lock so that no update can recycle the node mid-copy.
-  emu::SpinGuard guard(h.lock);
+  TrieLock guard(*this);
   Node* n = find_lpm_locked(plen, static_cast<const uint8_t*>(key) + kKeyHeader);
   if (n == nullptr) return -ENOENT;
   std::memcpy(value_out, value_of(n), h.value_size);
@@ -348,7 +388,7 @@ int LpmTrieCore::delete_elem(const void* key) {
   const auto* kd = static_cast<const uint8_t*>(key) + kKeyHeader;
   if (plen > h.max_prefixlen) return -EINVAL;
 
-  emu::SpinGuard guard(h.lock);
+  TrieLock guard(*this);
   // Find the exact node, remembering the slot that holds it, its parent and the
   // slot that holds the parent.
   uint32_t* trim = &h.root;
@@ -384,6 +424,7 @@ int LpmTrieCore::delete_elem(const void* key) {
     Node* p = node(parent);
     *trim2 = (p->child[0] == ref) ? p->child[1] : p->child[0];
     --h.n_intermediate;
+    emu::crash_point("lpm.delete.unlinked");
     free_node(parent);
     free_node(ref);
     return 0;
@@ -463,7 +504,7 @@ int LpmTrieCore::next_key_locked(const void* key, void* next_key) const {
 }
 
 int LpmTrieCore::get_next_key(const void* key, void* next_key) {
-  emu::SpinGuard guard(hdr_->lock);
+  TrieLock guard(*this);
   return next_key_locked(key, next_key);
 }
 
@@ -472,13 +513,13 @@ long LpmTrieCore::for_each(ForEachFn cb, void* ctx) {
   long visited = 0;
   int more;
   {
-    emu::SpinGuard guard(hdr_->lock);
+    TrieLock guard(*this);
     more = next_key_locked(nullptr, cur.data()) == 0;
   }
   while (more) {
     void* v;
     {
-      emu::SpinGuard guard(hdr_->lock);
+      TrieLock guard(*this);
       // cur is an exact key, so the longest match is cur's own node if it still exists.
       Node* n = find_lpm_locked(read_u32(cur.data()), cur.data() + kKeyHeader);
       v = n ? value_of(n) : nullptr;
@@ -532,7 +573,7 @@ void LpmTrieCore::dump(uint32_t ref, std::string& out) const {
 }
 
 std::string LpmTrieCore::debug_string() const {
-  emu::SpinGuard guard(hdr_->lock);
+  TrieLock guard(*this);
   if (hdr_->root == 0) return "()";
   std::string out;
   dump(hdr_->root, out);

@@ -44,6 +44,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/spinlock.h"
+
 namespace bpfemu::maptypes {
 
 class LpmTrieCore {
@@ -139,6 +141,20 @@ class LpmTrieCore {
  private:
   struct Header;
   struct Node;
+
+  // The trie's lock, taken as a scope; taking it over from a dead holder
+  // repairs what that holder left half done (repair_locked).
+  class TrieLock {
+   public:
+    explicit TrieLock(const LpmTrieCore& t);
+    ~TrieLock() { lock_.unlock(); }
+    TrieLock(const TrieLock&) = delete;
+    TrieLock& operator=(const TrieLock&) = delete;
+
+   private:
+    emu::SpinLock& lock_;
+  };
+  void repair_locked();
 
   Node* node(uint32_t ref) const;
   uint8_t* value_of(Node* n) const;

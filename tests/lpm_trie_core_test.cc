@@ -3,13 +3,17 @@
 // same shapes; comments explain why the kernel's algorithm gives each order.
 #include "maptypes/lpm_trie_core.h"
 
+#include "bpfemu/faults.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -564,6 +568,76 @@ TEST(LpmTrieCore, ConcurrentWritersAndReaders) {
   EXPECT_EQ(n, static_cast<long>(t0.count()));
   EXPECT_LT(t0.intermediate_count(), std::max(t0.count(), 1u));
 }
+
+}  // namespace
+}  // namespace bpfemu::maptypes
+
+namespace bpfemu::maptypes {
+namespace {
+
+// /32 keys 10.0.i.j: any two of them need a glue node, so max_entries of them
+// use every node slot but one.
+std::vector<uint8_t> host_key(uint32_t i) { return V4(32, 10, 0, static_cast<int>(i >> 8), static_cast<int>(i & 0xff)); }
+
+// Runs op in a child process that dies (status 137, as if SIGKILLed) the
+// first time it passes crash point `site`, holding the trie's lock.
+void die_at(const char* site, const std::function<void()>& op) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    arm_crash_point(site, 1);
+    op();
+    _exit(0);  // the site was not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 137) << site << " was not reached";
+}
+
+class LpmKilledWriter : public ::testing::TestWithParam<const char*> {};
+
+// A writer killed anywhere inside an update or delete leaves the trie usable
+// by the next process: the lock is taken over, the count is right, and no node
+// slot is lost (the whole capacity can be filled again). Each crash is made
+// twice, since a single lost slot would still leave room for max_entries.
+TEST_P(LpmKilledWriter, NextProcessTakesOverAndLosesNothing) {
+  constexpr uint32_t kMax = 16;
+  Trie trie(4, kMax);
+  T& t = trie.t;
+  for (uint32_t i = 0; i < 4; ++i) ASSERT_EQ(put(t, host_key(i), i), 0);
+  const std::string site = GetParam();
+  for (int round = 0; round < 2; ++round) {
+    if (site == "lpm.update.counted") {
+      die_at(GetParam(), [&] { put(t, host_key(100 + round), 1); });
+    } else if (site == "lpm.delete.unlinked" || site == "lpm.free.linked") {
+      // A leaf under a glue node: both are unlinked, then freed.
+      die_at(GetParam(), [&] { del(t, host_key(static_cast<uint32_t>(round))); });
+    } else {
+      die_at(GetParam(), [&] { put(t, host_key(2 + static_cast<uint32_t>(round)), 77); });  // replaces
+    }
+  }
+  // The survivor: every key the trie holds reads back, and the count matches them.
+  std::vector<uint8_t> value(8);
+  uint32_t present = 0;
+  for (uint32_t i : {0u, 1u, 2u, 3u, 100u, 101u}) present += t.lookup_copy(host_key(i).data(), value.data()) == 0;
+  EXPECT_EQ(t.count(), present);
+  // Empty it, then fill it to max_entries: every slot is usable again.
+  for (uint32_t i : {0u, 1u, 2u, 3u, 100u, 101u}) del(t, host_key(i));
+  EXPECT_EQ(t.count(), 0u);
+  for (uint32_t i = 0; i < kMax; ++i) ASSERT_EQ(put(t, host_key(1000 + i), i), 0) << "key " << i;
+  EXPECT_EQ(put(t, host_key(5000), 1), -ENOSPC);
+  EXPECT_EQ(t.count(), kMax);
+}
+
+INSTANTIATE_TEST_SUITE_P(CrashPoints, LpmKilledWriter,
+                         ::testing::Values("lpm.update.counted", "lpm.update.allocated", "lpm.update.linked",
+                                           "lpm.delete.unlinked", "lpm.free.linked"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '.', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace bpfemu::maptypes

@@ -19,4 +19,12 @@ void inject_fault(FaultSite site, uint64_t nth, int err);
 // Disarms every fault.
 void clear_faults();
 
+// Crash points, for testing that a process killed anywhere leaves shared maps
+// usable for the others: the nth (1-based) time this process passes the named
+// point inside the emulator, it exits at once with status 137 (as if
+// SIGKILLed), holding whatever locks it holds. Site names are listed in
+// docs/ (e.g. "lpm.update.allocated"); an unknown name is never reached.
+void arm_crash_point(const char* site, uint64_t nth);
+void clear_crash_points();
+
 }  // namespace bpfemu
