@@ -402,3 +402,33 @@ SCENARIO("COMMON", "mmap", "mapping_keeps_the_map") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// Relative pin paths resolve against the current directory, as the VFS
+// resolves them: from /sys/fs/bpf, "x", "./x" and "../bpf/x" are all the pin
+// /sys/fs/bpf/x; from elsewhere, a relative name lands outside the bpffs.
+SCENARIO("COMMON", "pin", "relative_paths") {
+  char saved[4096];
+  if (getcwd(saved, sizeof(saved)) == nullptr) return r.note("getcwd failed", -errno);
+  const int fd = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 2, 0, "relpaths");
+  if (fd < 0) return;
+  const std::string leaf = "bpfemu_conf_" + std::to_string(getpid()) + "_rel";
+  r.note("chdir /sys/fs/bpf", chdir("/sys/fs/bpf") == 0 ? 0 : -errno);
+  r.pin_as(fd, leaf, "x");
+  r.get_as("./" + leaf, 0, "./x");
+  r.get_as("../bpf/" + leaf, 0, "../bpf/x");
+  r.get_as("/sys/fs/bpf/" + leaf, 0, "/sys/fs/bpf/x");
+  r.pin_as(fd, "./" + leaf, "./x (exists)");
+  r.unpin(leaf);
+  r.get_as(leaf, 0, "x (unpinned)");
+  r.note("chdir /tmp", chdir("/tmp") == 0 ? 0 : -errno);
+  r.pin_as(fd, leaf, "x, from /tmp");
+  r.pin_as(fd, "../sys/fs/bpf/" + leaf, "../sys/fs/bpf/x, from /tmp");
+  r.get_as("/sys/fs/bpf/" + leaf, 0, "/sys/fs/bpf/x");
+  r.unpin("/sys/fs/bpf/" + leaf);
+  r.note("chdir back", chdir(saved) == 0 ? 0 : -errno);
+  r.close(fd);
+}
+
+}  // namespace bpfemu::conformance
