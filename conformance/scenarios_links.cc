@@ -22,6 +22,7 @@
 #include "conformance/scenario.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
+#include "emu/insn_builder.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
@@ -556,6 +557,52 @@ SCENARIO("COMMON", "link", "fentry_fexit_tp_btf") {
   drop(raw_open(nullptr, fexit, "fexit through raw_tracepoint_open"));
   r.close(fentry);
   r.close(fexit);
+}
+
+}  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// bpf_strncmp against a constant string in a frozen, program-read-only array,
+// from an XDP program through BPF_PROG_TEST_RUN.
+SCENARIO("COMMON", "prog", "strncmp") {
+  const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 16, 1, BPF_F_RDONLY_PROG, "strs");
+  if (map < 0) return;
+  Bytes hello(16, 0);
+  memcpy(hello.data(), "hello", 5);
+  r.update(map, u32(0), hello);
+  r.freeze(map);
+  auto run = [&](const char* s1, int32_t n, const std::string& label) {
+    std::vector<bpf_insn> p;
+    uint32_t w[2] = {0, 0};
+    memcpy(w, s1, std::min<size_t>(strlen(s1) + 1, 8));
+    p.push_back(insn::make(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, -8, static_cast<int32_t>(w[0])));
+    p.push_back(insn::make(BPF_ST | BPF_W | BPF_MEM, BPF_REG_10, 0, -4, static_cast<int32_t>(w[1])));
+    p.push_back(insn::movr(BPF_REG_1, BPF_REG_10));
+    p.push_back(insn::make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, -8));
+    p.push_back(insn::mov(BPF_REG_2, n));
+    insn::ld64(p, BPF_REG_3, static_cast<uint32_t>(map), BPF_PSEUDO_MAP_VALUE);  // value 0, offset 0
+    p.push_back(insn::call(BPF_FUNC_strncmp));
+    p.push_back(insn::exit());
+    const int prog = r.load_program(BPF_PROG_TYPE_XDP, p, "load " + label);
+    if (prog < 0) return;
+    uint8_t pkt[64] = {};
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.test.prog_fd = static_cast<uint32_t>(prog);
+    a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
+    a.test.data_size_in = sizeof(pkt);
+    if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0)
+      r.note(label + " retval", static_cast<int32_t>(a.test.retval));
+    r.close(prog);
+  };
+  run("hello", 6, "hello vs hello");
+  run("help", 5, "help vs hello");
+  run("hellp", 6, "hellp vs hello");
+  run("hello!", 7, "hello! vs hello");
+  run("hel", 3, "3 bytes of hel vs hello");
+  run("", 1, "empty vs hello");
+  r.close(map);
 }
 
 }  // namespace bpfemu::conformance

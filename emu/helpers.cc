@@ -347,6 +347,34 @@ bool get_current_comm(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// bpf_jiffies64: jiffies since boot at HZ 250 (Debian's), from the kernel's
+// starting value INITIAL_JIFFIES (five minutes before a 32-bit wrap). The
+// kernel's own CONFIG_HZ cannot be read unprivileged, so only the rate's
+// order and monotonicity hold, not the exact value.
+bool jiffies64(HelperCall&, uint64_t* r0) {
+  constexpr uint64_t kHz = 250;
+  constexpr uint64_t kInitial = static_cast<uint32_t>(-300 * static_cast<int32_t>(kHz));
+  return *r0 = kInitial + clock_ns(CLOCK_BOOTTIME) / (1000000000ULL / kHz), true;
+}
+
+// One NUMA node, as on the emulated machine.
+bool get_numa_node_id(HelperCall&, uint64_t* r0) { return *r0 = 0, true; }
+
+// bpf_strncmp(s1, s1_sz, s2): the kernel's strncmp of at most s1_sz bytes
+// (-1, 0 or 1); s2 is a NUL-terminated constant string.
+bool strncmp_helper(HelperCall& c, uint64_t* r0) {
+  const uint32_t n = static_cast<uint32_t>(c.a[1]);
+  if (!readable(c, c.a[0], n, "bpf_strncmp s1")) return false;
+  const auto* a = static_cast<const unsigned char*>(ptr(c.a[0]));
+  const auto* b = static_cast<const unsigned char*>(ptr(c.a[2]));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (!readable(c, c.a[2] + i, 1, "bpf_strncmp s2")) return false;
+    if (a[i] != b[i]) return *r0 = ret(a[i] < b[i] ? -1 : 1), true;
+    if (a[i] == 0) break;
+  }
+  return *r0 = 0, true;
+}
+
 // --- reading the process's memory (the probe_read family) ---
 
 bool probe_read(HelperCall& c, uint64_t* r0) {
@@ -582,6 +610,9 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ringbuf_discard, ringbuf_discard},
     {BPF_FUNC_ringbuf_query, ringbuf_query},
     {BPF_FUNC_perf_event_output, perf_event_output},
+    {BPF_FUNC_jiffies64, jiffies64},
+    {BPF_FUNC_get_numa_node_id, get_numa_node_id},
+    {BPF_FUNC_strncmp, strncmp_helper},
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
 };
