@@ -606,3 +606,158 @@ SCENARIO("COMMON", "prog", "strncmp") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+namespace {
+
+struct XdpRun {
+  long rc = 0;
+  uint32_t retval = 0, size_out = 0, ctx_size_out = 0;
+  uint8_t out[600] = {};
+  uint32_t md_out[6] = {};
+};
+
+// One BPF_PROG_TEST_RUN of an XDP program on `size` bytes 0, 1, 2, ...
+// with an optional xdp_md; everything that comes back is noted.
+void run_xdp(Recorder& r, int prog, const uint32_t* md, uint32_t md_size, uint32_t size, const std::string& label) {
+  uint8_t pkt[512];
+  for (uint32_t i = 0; i < sizeof(pkt); ++i) pkt[i] = static_cast<uint8_t>(i);
+  XdpRun x;
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = static_cast<uint32_t>(prog);
+  a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
+  a.test.data_size_in = size;
+  a.test.data_out = reinterpret_cast<uintptr_t>(x.out);
+  a.test.data_size_out = sizeof(x.out);
+  if (md != nullptr) {
+    a.test.ctx_in = reinterpret_cast<uintptr_t>(md);
+    a.test.ctx_size_in = md_size;
+    a.test.ctx_out = reinterpret_cast<uintptr_t>(x.md_out);
+    a.test.ctx_size_out = sizeof(x.md_out);
+  }
+  if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) != 0) return;
+  r.note(label + ": retval", a.test.retval);
+  r.note(label + ": data_size_out", a.test.data_size_out);
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < a.test.data_size_out && i < sizeof(x.out); ++i) sum = sum * 31 + x.out[i];
+  r.note(label + ": data_out (hash)", static_cast<long>(sum >> 1));
+  if (md != nullptr) {
+    r.note(label + ": ctx_size_out", a.test.ctx_size_out);
+    for (int i = 0; i < 6; ++i) r.note(label + ": xdp_md word " + std::to_string(i), x.md_out[i]);
+  }
+}
+
+}  // namespace
+
+// XDP test runs with an xdp_md in ctx_in (metadata before the packet, the
+// receiving device and queue) and programs moving the metadata
+// (bpf_xdp_adjust_meta, bpf_xdp_adjust_head): what the kernel accepts, what
+// the program reads, and what comes back in data_out and ctx_out.
+SCENARIO("COMMON", "prog", "xdp_md_context_and_metadata") {
+  // Returns (data - data_meta) * 256 + ingress_ifindex * 16 + rx_queue_index.
+  std::vector<bpf_insn> reader = {
+      insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 0, 0),   // data
+      insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, 8, 0),   // data_meta
+      insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_4, BPF_REG_1, 12, 0),  // ingress_ifindex
+      insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_5, BPF_REG_1, 16, 0),  // rx_queue_index
+      insn::movr(BPF_REG_0, BPF_REG_2),
+      insn::make(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_0, BPF_REG_3, 0, 0),
+      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_0, 0, 0, 8),
+      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_4, 0, 0, 4),
+      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_4, 0, 0),
+      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_5, 0, 0),
+      insn::exit()};
+  // bpf_xdp_adjust_meta(ctx, -8), then bpf_xdp_adjust_head(ctx, 4); returns
+  // the first call's result * 16 + the second's (as small signed numbers).
+  std::vector<bpf_insn> mover = {
+      insn::movr(BPF_REG_6, BPF_REG_1),
+      insn::mov(BPF_REG_2, -8),
+      insn::call(BPF_FUNC_xdp_adjust_meta),
+      insn::movr(BPF_REG_7, BPF_REG_0),
+      insn::movr(BPF_REG_1, BPF_REG_6),
+      insn::mov(BPF_REG_2, 4),
+      insn::call(BPF_FUNC_xdp_adjust_head),
+      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 4),
+      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+      insn::exit()};
+  // bpf_xdp_adjust_meta with bad lengths: 6 bytes (not u32s), 36 (too long),
+  // then +8 past the packet's start; returns the three results * 256, 16, 1.
+  std::vector<bpf_insn> bad_meta = {
+      insn::movr(BPF_REG_6, BPF_REG_1),
+      insn::mov(BPF_REG_2, -6),
+      insn::call(BPF_FUNC_xdp_adjust_meta),
+      insn::movr(BPF_REG_7, BPF_REG_0),
+      insn::movr(BPF_REG_1, BPF_REG_6),
+      insn::mov(BPF_REG_2, -36),
+      insn::call(BPF_FUNC_xdp_adjust_meta),
+      insn::movr(BPF_REG_8, BPF_REG_0),
+      insn::movr(BPF_REG_1, BPF_REG_6),
+      insn::mov(BPF_REG_2, 8),
+      insn::call(BPF_FUNC_xdp_adjust_meta),
+      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 8),
+      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_8, 0, 0, 4),
+      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
+      insn::exit()};
+  // Returns data_end - data: the packet's length as the program sees it.
+  std::vector<bpf_insn> length = {insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 0, 0),
+                                  insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, 4, 0),
+                                  insn::make(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_0, BPF_REG_2, 0, 0), insn::exit()};
+  const int len_prog = r.load_program(BPF_PROG_TYPE_XDP, length, "load length");
+  if (len_prog >= 0) {
+    const uint32_t short_md[6] = {0, 60, 0, 0, 0, 0};
+    run_xdp(r, len_prog, short_md, sizeof(short_md), 64, "length with data_end 60 of 64");
+    const uint32_t meta_md[6] = {8, 40, 0, 0, 0, 0};
+    run_xdp(r, len_prog, meta_md, sizeof(meta_md), 64, "length with metadata 8, data_end 40 of 64");
+    r.close(len_prog);
+  }
+  const int rd = r.load_program(BPF_PROG_TYPE_XDP, reader, "load reader");
+  // 6.18 refuses bpf_xdp_adjust_meta to XDP programs loaded this way; 6.1 runs them.
+  const int mv = r.load_program(BPF_PROG_TYPE_XDP, mover, "load mover");
+  const int bm = r.load_program(BPF_PROG_TYPE_XDP, bad_meta, "load bad_meta");
+  if (rd < 0) return;
+  run_xdp(r, rd, nullptr, 0, 64, "no xdp_md");
+  const uint32_t meta8[6] = {8, 64, 0, 0, 0, 0};
+  run_xdp(r, rd, meta8, sizeof(meta8), 64, "8 bytes of metadata");
+  const uint32_t lo[6] = {0, 64, 0, 1, 0, 0};
+  run_xdp(r, rd, lo, sizeof(lo), 64, "ingress lo");
+  const uint32_t lo_q1[6] = {0, 64, 0, 1, 1, 0};
+  run_xdp(r, rd, lo_q1, sizeof(lo_q1), 64, "ingress lo, queue 1");
+  const uint32_t q_only[6] = {0, 64, 0, 0, 1, 0};
+  run_xdp(r, rd, q_only, sizeof(q_only), 64, "queue without device");
+  const uint32_t nodev[6] = {0, 64, 0, 999999, 0, 0};
+  run_xdp(r, rd, nodev, sizeof(nodev), 64, "no such device");
+  const uint32_t egress[6] = {0, 64, 0, 0, 0, 1};
+  run_xdp(r, rd, egress, sizeof(egress), 64, "egress_ifindex set");
+  const uint32_t meta6[6] = {6, 64, 0, 0, 0, 0};
+  run_xdp(r, rd, meta6, sizeof(meta6), 64, "6 bytes of metadata");
+  const uint32_t meta36[6] = {36, 64, 0, 0, 0, 0};
+  run_xdp(r, rd, meta36, sizeof(meta36), 64, "36 bytes of metadata");
+  const uint32_t meta216[6] = {216, 300, 0, 0, 0, 0};
+  run_xdp(r, rd, meta216, sizeof(meta216), 300, "216 bytes of metadata");
+  const uint32_t meta252[6] = {252, 300, 0, 0, 0, 0};
+  run_xdp(r, rd, meta252, sizeof(meta252), 300, "252 bytes of metadata");
+  const uint32_t meta256[6] = {256, 300, 0, 0, 0, 0};
+  run_xdp(r, rd, meta256, sizeof(meta256), 300, "256 bytes of metadata");
+  const uint32_t past_end[6] = {68, 64, 0, 0, 0, 0};
+  run_xdp(r, rd, past_end, sizeof(past_end), 64, "data past data_end");
+  const uint32_t meta_set[6] = {0, 64, 4, 0, 0, 0};
+  run_xdp(r, rd, meta_set, sizeof(meta_set), 64, "data_meta set");
+  const uint32_t short_end[6] = {0, 60, 0, 0, 0, 0};
+  run_xdp(r, rd, short_end, sizeof(short_end), 64, "data_end not the size");
+  run_xdp(r, rd, meta8, 8, 64, "a short xdp_md");
+  run_xdp(r, rd, nullptr, 0, 10, "10 bytes");
+  if (mv >= 0) {
+    run_xdp(r, mv, nullptr, 0, 64, "moving metadata and head");
+    run_xdp(r, mv, meta8, sizeof(meta8), 64, "moving, after 8 bytes of metadata");
+    r.close(mv);
+  }
+  if (bm >= 0) {
+    run_xdp(r, bm, nullptr, 0, 64, "bad metadata lengths");
+    r.close(bm);
+  }
+  r.close(rd);
+}
+
+}  // namespace bpfemu::conformance

@@ -84,6 +84,10 @@ struct KernelProfile {
   // (EINVAL) like any map without kSleepable. Checked on both kernels
   // (COMMON/prog/sleepable_program_maps).
   bool sleepable_queue_stack;
+  // XDP test runs with an xdp_md: the most metadata (xdp_md.data) there may be
+  // before the packet, in u32 steps. 6.18 allows all of the headroom but the
+  // xdp_frame (256 - 40); 6.1 allows 32 bytes.
+  uint32_t xdp_test_meta_max;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

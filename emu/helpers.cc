@@ -421,22 +421,42 @@ XdpBuff* xdp_of(HelperCall& c, const char* helper) {
   return c.env.xdp;
 }
 
-// The packet the program may touch follows data and data_end.
-void move_packet(HelperCall& c, XdpBuff& x, uint8_t* data, uint8_t* data_end) {
-  c.env.memory.remove(x.data);
+// The memory the program may touch follows the metadata and the packet:
+// [data_meta, data_end).
+void move_packet(HelperCall& c, XdpBuff& x, uint8_t* data_meta, uint8_t* data, uint8_t* data_end) {
+  c.env.memory.remove(x.data_meta);
+  x.data_meta = data_meta;
   x.data = data;
   x.data_end = data_end;
-  c.env.memory.add(x.data, static_cast<uint64_t>(x.data_end - x.data), true);
+  c.env.memory.add(x.data_meta, static_cast<uint64_t>(x.data_end - x.data_meta), true);
 }
 
 // bpf_xdp_adjust_head: the new start stays past the xdp_frame kept at the
-// frame's start, and at least an Ethernet header before the end.
+// frame's start, and at least an Ethernet header before the end; the
+// metadata moves with the start.
 bool xdp_adjust_head(HelperCall& c, uint64_t* r0) {
   XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_head");
   if (x == nullptr) return false;
-  uint8_t* data = x->data + static_cast<int32_t>(c.a[1]);
-  if (data < x->hard_start + kXdpFrameSize || data > x->data_end - kEthHlen) return *r0 = ret(-EINVAL), true;
-  move_packet(c, *x, data, x->data_end);
+  const int32_t offset = static_cast<int32_t>(c.a[1]);
+  uint8_t* data = x->data + offset;
+  const size_t metalen = static_cast<size_t>(x->data - x->data_meta);
+  if (data - metalen < x->hard_start + kXdpFrameSize || data > x->data_end - kEthHlen) return *r0 = ret(-EINVAL), true;
+  if (metalen != 0) memmove(x->data_meta + offset, x->data_meta, metalen);
+  move_packet(c, *x, x->data_meta + offset, data, x->data_end);
+  *r0 = 0;
+  return true;
+}
+
+// bpf_xdp_adjust_meta: metadata grows into the headroom (or shrinks) in u32s,
+// at most 32 bytes, never into the xdp_frame or past the packet's start.
+bool xdp_adjust_meta(HelperCall& c, uint64_t* r0) {
+  XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_meta");
+  if (x == nullptr) return false;
+  uint8_t* meta = x->data_meta + static_cast<int32_t>(c.a[1]);
+  if (meta < x->hard_start + kXdpFrameSize || meta > x->data) return *r0 = ret(-EINVAL), true;
+  const uint64_t metalen = static_cast<uint64_t>(x->data - meta);
+  if ((metalen & 3) != 0 || metalen > 32) return *r0 = ret(-EACCES), true;
+  move_packet(c, *x, meta, x->data, x->data_end);
   *r0 = 0;
   return true;
 }
@@ -451,7 +471,7 @@ bool xdp_adjust_tail(HelperCall& c, uint64_t* r0) {
   if (data_end > x->hard_start + x->frame_sz - kSharedInfoSize || data_end < x->data + kEthHlen)
     return *r0 = ret(-EINVAL), true;
   if (offset > 0) memset(x->data_end, 0, static_cast<size_t>(offset));
-  move_packet(c, *x, x->data, data_end);
+  move_packet(c, *x, x->data_meta, x->data, data_end);
   *r0 = 0;
   return true;
 }
@@ -600,6 +620,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ktime_get_tai_ns, ktime_get_tai_ns},
     {BPF_FUNC_xdp_adjust_head, xdp_adjust_head},
     {BPF_FUNC_xdp_adjust_tail, xdp_adjust_tail},
+    {BPF_FUNC_xdp_adjust_meta, xdp_adjust_meta},
     {BPF_FUNC_xdp_get_buff_len, xdp_get_buff_len},
     {BPF_FUNC_xdp_load_bytes, xdp_load_bytes},
     {BPF_FUNC_xdp_store_bytes, xdp_store_bytes},

@@ -71,6 +71,7 @@ struct XdpBuff {
   uint8_t* data;
   uint8_t* data_end;
   uint32_t frame_sz;
+  uint8_t* data_meta = nullptr;  // metadata [data_meta, data) before the packet
 };
 
 // Everything one run of a program sees besides its instructions.

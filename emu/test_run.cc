@@ -3,12 +3,14 @@
 //
 // SYSCALL: the caller's ctx, written back into ctx_in. RAW_TRACEPOINT: up to
 // 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
-// 256 bytes of headroom, xdp_md.data/data_end rewritten into pointers (no
-// frags or xdp_md input yet). SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
+// 256 bytes of headroom (less the metadata an xdp_md in ctx_in asks for),
+// xdp_md.data/data_end/data_meta rewritten into pointers (no frags). SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
 // CGROUP_SKB, LWT_*: an __sk_buff over the packet (from the Ethernet header
 // for tc programs, the network header for the others), with the fields a
 // caller may set through ctx_in.
 #include "emu/test_run.h"
+
+#include <net/if.h>
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "bpfemu/uapi.h"
+#include "core/profile.h"
 #include "core/cpu.h"
 #include "core/log.h"
 #include "core/uaccess.h"
@@ -157,7 +160,7 @@ class XdpCtx final : public CtxModel {
     switch (off) {
       case 0: *out = reinterpret_cast<uint64_t>(buf_.data); return true;
       case 4: *out = reinterpret_cast<uint64_t>(buf_.data_end); return true;
-      case 8: *out = reinterpret_cast<uint64_t>(buf_.data); return true;  // data_meta: no metadata
+      case 8: *out = reinterpret_cast<uint64_t>(buf_.data_meta); return true;
       default: return false;
     }
   }
@@ -167,30 +170,84 @@ class XdpCtx final : public CtxModel {
   const XdpBuff& buf_;  // moved by the xdp helpers
 };
 
+// struct xdp_md's fields, as a test passes them in ctx_in: offsets from the
+// metadata's start and the receive queue.
+struct XdpMd {
+  uint32_t data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex;
+};
+static_assert(sizeof(XdpMd) == 24);
+
+// Metadata comes in u32s, up to the profile's limit.
+bool metalen_invalid(uint32_t len) { return (len & 3) != 0 || len > active_profile().xdp_test_meta_max; }
+
+// xdp_convert_md_to_buff's checks of the device fields: the run is on a
+// device of this host (the loopback, ifindex 1, when none is given), queue 0.
+int check_md_device(const XdpMd& md) {
+  if (md.egress_ifindex != 0) return log_reason(-EINVAL, "xdp_md.egress_ifindex must be 0");
+  if (md.ingress_ifindex == 0 && md.rx_queue_index != 0)
+    return log_reason(-EINVAL, "xdp_md.rx_queue_index without ingress_ifindex");
+  if (md.ingress_ifindex != 0) {
+    char name[IF_NAMESIZE];
+    if (if_indextoname(md.ingress_ifindex, name) == nullptr)
+      return log_reason(-ENODEV, "no network device with ifindex %u here", md.ingress_ifindex);
+    if (md.rx_queue_index != 0) return log_reason(-EINVAL, "%s: the emulated device has one receive queue", name);
+  }
+  return 0;
+}
+
 int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
   if (a.flags != 0) return log_reason(-EOPNOTSUPP, "XDP live frames are not emulated");
   if (a.batch_size != 0) return log_reason(-EINVAL, "batch_size needs BPF_F_TEST_XDP_LIVE_FRAMES");
-  if (a.ctx_in != 0 || a.ctx_out != 0) return log_reason(-EOPNOTSUPP, "an xdp_md context in or out is not emulated yet");
-  if (a.data_size_in < ETH_HLEN || a.data_size_in > kFrame - kXdpHeadroom - kTailroom)
-    return log_reason(-EINVAL, "data_size_in %u is not in %u..%u (frags are not emulated)", a.data_size_in, ETH_HLEN,
-                      kFrame - kXdpHeadroom - kTailroom);
-  // One frame per thread, reused: a program reaches only [data, data_end).
+  if (a.data_size_in < ETH_HLEN) return log_reason(-EINVAL, "data_size_in %u is below an Ethernet header", a.data_size_in);
+  std::vector<uint8_t> ctx;
+  if (int e = ctx_in(a, sizeof(XdpMd), &ctx); e != 0) return e;
+  XdpMd md{};
+  memcpy(&md, ctx.data(), sizeof(md));
+  const bool have_md = a.ctx_in != 0;
+  // The test's xdp_md: no bytes before the metadata, the whole input is the
+  // frame, the metadata (the first md.data bytes of the input) valid.
+  if (have_md && (md.data_meta != 0 || md.data > md.data_end || metalen_invalid(md.data)))
+    return log_reason(-EINVAL, "xdp_md: data_meta must be 0 and data the metadata's length, within data_end");
+  const uint32_t max_size = kFrame - (kXdpHeadroom - md.data) - kTailroom;
+  if (a.data_size_in > max_size)
+    return log_reason(-EOPNOTSUPP, "data_size_in %u is above %u: frags are not emulated", a.data_size_in, max_size);
+  // One frame per thread, reused: a program reaches only [data, data_end). The
+  // metadata comes out of the headroom.
   alignas(64) thread_local uint8_t frame[kFrame];
-  if (copy_from_user(frame + kXdpHeadroom, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
-  XdpBuff buf{frame, frame + kXdpHeadroom, frame + kXdpHeadroom + a.data_size_in, kFrame};
+  uint8_t* start = frame + kXdpHeadroom - md.data;
+  memset(frame, 0, static_cast<size_t>(start - frame));  // the kernel's buffer starts zeroed: metadata grown into it shows zeros
+  if (copy_from_user(start, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
+  // The program sees the packet end where xdp_md.data_end says (the kernel
+  // takes it as given, within the input).
+  const uint32_t end = have_md ? md.data_end : a.data_size_in;
+  XdpBuff buf{frame, start + md.data, start + end, kFrame, start};
+  if (int e = check_md_device(md); e != 0) return e;
   XdpCtx x(buf);
-  // The xdp_md fields that are not pointers: the run is on the loopback device
-  // (ingress_ifindex 1), queue 0.
-  uint8_t md[24] = {};
-  const uint32_t loopback_ifindex = 1;
-  memcpy(md + 12, &loopback_ifindex, sizeof(loopback_ifindex));
-  env.set_ctx(md, sizeof(md), false);
+  // The fields that are not pointers: the device (the loopback, ifindex 1,
+  // unless the test named one) and queue.
+  uint8_t md_bytes[24] = {};
+  const uint32_t ifindex = md.ingress_ifindex != 0 ? md.ingress_ifindex : 1;
+  memcpy(md_bytes + 12, &ifindex, sizeof(ifindex));
+  memcpy(md_bytes + 16, &md.rx_queue_index, sizeof(md.rx_queue_index));
+  env.set_ctx(md_bytes, sizeof(md_bytes), false);
   env.ctx_model = &x;
   env.xdp = &buf;
-  env.memory.add(buf.data, a.data_size_in, true);
+  env.memory.add(buf.data_meta, static_cast<uint64_t>(buf.data_end - buf.data_meta), true);
   uint32_t retval = 0, duration = 0;
-  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(md), a.repeat, &retval, &duration); e != 0) return e;
-  return finish(uattr, a, buf.data, static_cast<uint32_t>(buf.data_end - buf.data), retval, duration);
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(md_bytes), a.repeat, &retval, &duration); e != 0)
+    return e;
+  // The frame comes out from its metadata on; a program that moved nothing
+  // gives back the whole input (the 6.18 kernel does so even when xdp_md
+  // ended the packet early).
+  const bool moved = buf.data_meta != start || buf.data != start + md.data || buf.data_end != start + end;
+  const uint32_t out_size = moved ? static_cast<uint32_t>(buf.data_end - buf.data_meta) : a.data_size_in;
+  if (int e = finish(uattr, a, buf.data_meta, out_size, retval, duration); e != 0) return e;
+  if (!have_md) return 0;
+  // xdp_convert_buff_to_md: offsets from the metadata's start.
+  md.data = static_cast<uint32_t>(buf.data - buf.data_meta);
+  md.data_end = static_cast<uint32_t>(buf.data_end - buf.data_meta);
+  memcpy(ctx.data(), &md, sizeof(md));
+  return ctx_out(uattr, a, ctx);
 }
 
 // --- skb programs ---
