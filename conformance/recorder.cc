@@ -400,6 +400,21 @@ int Recorder::load_program(uint32_t type, const std::vector<bpf_insn>& insns, co
   return static_cast<int>(raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
 }
 
+void Recorder::run_program(uint32_t type, const std::vector<bpf_insn>& insns, uint32_t repeat,
+                           const std::string& label) {
+  const int prog = load_program(type, insns, "load " + label);
+  if (prog < 0) return;
+  uint8_t pkt[64] = {};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = static_cast<uint32_t>(prog);
+  a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
+  a.test.data_size_in = sizeof(pkt);
+  a.test.repeat = repeat;
+  if (raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) note(label + " retval", a.test.retval);
+  close(prog);
+}
+
 int Recorder::memlock(int fd) {
   std::string text;
   if (!b_.emulated()) {

@@ -137,6 +137,9 @@ class Recorder {
   // BPF_PROG_LOAD of `insns` as a GPL program of `type`, recorded under label:
   // the fd or -errno.
   int load_program(uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label);
+  // Loads insns as a program of `type`, runs it `repeat` times through
+  // BPF_PROG_TEST_RUN with a 64-byte zeroed packet and notes its return value.
+  void run_program(uint32_t type, const std::vector<bpf_insn>& insns, uint32_t repeat, const std::string& label);
   // Records an arbitrary observation computed by the scenario.
   void note(const std::string& what, long value);
 

@@ -584,17 +584,7 @@ SCENARIO("COMMON", "prog", "strncmp") {
     insn::ld64(p, BPF_REG_3, static_cast<uint32_t>(map), BPF_PSEUDO_MAP_VALUE);  // value 0, offset 0
     p.push_back(insn::call(BPF_FUNC_strncmp));
     p.push_back(insn::exit());
-    const int prog = r.load_program(BPF_PROG_TYPE_XDP, p, "load " + label);
-    if (prog < 0) return;
-    uint8_t pkt[64] = {};
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(prog);
-    a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
-    a.test.data_size_in = sizeof(pkt);
-    if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0)
-      r.note(label + " retval", static_cast<int32_t>(a.test.retval));
-    r.close(prog);
+    r.run_program(BPF_PROG_TYPE_XDP, p, 1, label);
   };
   run("hello", 6, "hello vs hello");
   run("help", 5, "help vs hello");

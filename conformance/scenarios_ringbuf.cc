@@ -71,19 +71,8 @@ std::vector<bpf_insn> query_prog(int map, int32_t flag) {
   return p;
 }
 
-// Loads insns as an XDP program and runs it once: its return value, noted.
 void run(Recorder& r, const std::vector<bpf_insn>& insns, const std::string& label) {
-  const int prog = r.load_program(BPF_PROG_TYPE_XDP, insns, "load " + label);
-  if (prog < 0) return;
-  uint8_t pkt[64] = {};
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.test.prog_fd = static_cast<uint32_t>(prog);
-  a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
-  a.test.data_size_in = sizeof(pkt);
-  a.test.repeat = 1;
-  if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) r.note(label + " retval", a.test.retval);
-  r.close(prog);
+  r.run_program(BPF_PROG_TYPE_XDP, insns, 1, label);
 }
 
 // A consumer's view of a ring: the consumer page (writable) and the producer

@@ -114,20 +114,8 @@ std::vector<bpf_insn> update_prog(int map, int32_t flags) {
   return p;
 }
 
-// Loads insns as a program of `type` and runs it `repeat` times with a
-// 64-byte packet: its return value, noted.
 void run(Recorder& r, uint32_t type, const std::vector<bpf_insn>& insns, uint32_t repeat, const std::string& label) {
-  const int prog = r.load_program(type, insns, "load " + label);
-  if (prog < 0) return;
-  uint8_t pkt[64] = {};
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.test.prog_fd = static_cast<uint32_t>(prog);
-  a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
-  a.test.data_size_in = sizeof(pkt);
-  a.test.repeat = repeat;
-  if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) r.note(label + " retval", a.test.retval);
-  r.close(prog);
+  r.run_program(type, insns, repeat, label);
 }
 
 // The element calls every locked map answers the same way.
