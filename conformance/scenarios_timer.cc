@@ -1,7 +1,8 @@
 // Values with a struct bpf_timer: which map types and flags take them, where
 // the kernel finds a timer in a BTF type (and which layouts it refuses), and
 // what syscalls show of it (a lookup reads zero bytes, an update of 0xab bytes
-// does not reach it). The helpers themselves run in programs: tests/timer_test.cc.
+// does not reach it); the helpers' synchronous answers (bpf/prog_timer.bpf.c).
+// Timers firing on the emulated clock: tests/timer_test.cc.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -92,6 +93,13 @@ SCENARIO("HASH", "create", "timer_value_types") {
     probe_value(r, btf, BPF_MAP_TYPE_ARRAY, c.size, b.u32, c.type);
   }
   r.close(btf);
+}
+
+SCENARIO("HASH", "prog", "timer_helper_codes") {
+  // init, set_callback, start and cancel in each state a timer goes through
+  // (bpf/prog_timer.bpf.c lists them); the kernel's timers fire on real time,
+  // so only the answers are compared, with timers an hour ahead.
+  r.prog_timer_codes();
 }
 
 }  // namespace bpfemu::conformance
