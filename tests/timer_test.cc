@@ -117,6 +117,10 @@ class TimerTest : public ::testing::Test {
   // returns the number of elements visited; a helper that fails makes the
   // visit return 1 (stop), so fewer are counted.
   std::vector<bpf_insn> arm_all(int map, uint64_t delay) {
+    return arm_all(map, delay, {call(BPF_FUNC_map_delete_elem), mov(BPF_REG_0, 0), exit()});
+  }
+  // The same with another callback (map, key, value).
+  std::vector<bpf_insn> arm_all(int map, uint64_t delay, const std::vector<bpf_insn>& callback) {
     std::vector<bpf_insn> p;
     const size_t arm = 8, expire = 31;
     ld_map(p, BPF_REG_1, map);
@@ -148,10 +152,7 @@ class TimerTest : public ::testing::Test {
     p.push_back(mov(BPF_REG_0, 1));  // stop
     p.push_back(exit());
     EXPECT_EQ(p.size(), expire);
-    // expire(map, key, value): delete the element.
-    p.push_back(call(BPF_FUNC_map_delete_elem));
-    p.push_back(mov(BPF_REG_0, 0));
-    p.push_back(exit());
+    p.insert(p.end(), callback.begin(), callback.end());
     return p;
   }
 
@@ -224,6 +225,52 @@ TEST_F(TimerTest, KtimeReadsTheEmulatedClock) {
   EXPECT_EQ(run(prog), static_cast<uint32_t>(now)) << "frozen: the program reads what the test reads";
   EXPECT_EQ(bpfemu::Clock::advance(kSecond), 0);
   EXPECT_EQ(run(prog), static_cast<uint32_t>(now + kSecond));
+}
+
+// A callback that re-arms its timer fires again within the same advance, at
+// each expiry; one that cancels its own timer gets EDEADLK.
+TEST_F(TimerTest, CallbacksRearmAndCannotCancelThemselves) {
+  const int map = create(BPF_MAP_TYPE_ARRAY, 1);
+  ASSERT_GE(map, 0) << strerror(-map);
+  // value->data += 1; below 3, start again in 1 s.
+  std::vector<bpf_insn> rearm = {movr(BPF_REG_6, BPF_REG_3),
+                                 make(BPF_LDX | BPF_DW | BPF_MEM, BPF_REG_1, BPF_REG_6, 0, 0),
+                                 make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1),
+                                 make(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_6, BPF_REG_1, 0, 0),
+                                 make(BPF_JMP | BPF_JGE | BPF_K, BPF_REG_1, 0, 6, 3),
+                                 movr(BPF_REG_1, BPF_REG_6),
+                                 make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, kTimerOff)};
+  ld64(rearm, BPF_REG_2, kSecond);
+  rearm.push_back(mov(BPF_REG_3, 0));
+  rearm.push_back(call(BPF_FUNC_timer_start));
+  rearm.push_back(mov(BPF_REG_0, 0));
+  rearm.push_back(exit());
+  const int prog = load(arm_all(map, kSecond, rearm));
+  ASSERT_GE(prog, 0);
+  ASSERT_EQ(run(prog), 1U);
+  EXPECT_EQ(bpfemu::Clock::advance(10 * kSecond), 3) << "at 1 s, 2 s and 3 s";
+  uint32_t key = 0;
+  Elem e{};
+  ASSERT_EQ(b_.map_lookup_elem(map, &key, &e), 0);
+  EXPECT_EQ(e.data, 3U);
+  EXPECT_EQ(bpfemu::Clock::armed_timers(), 0);
+
+  // value->data = bpf_timer_cancel(own timer).
+  const int map2 = create(BPF_MAP_TYPE_ARRAY, 1);
+  ASSERT_GE(map2, 0) << strerror(-map2);
+  const std::vector<bpf_insn> cancel_self = {movr(BPF_REG_6, BPF_REG_3),
+                                             movr(BPF_REG_1, BPF_REG_6),
+                                             make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, kTimerOff),
+                                             call(BPF_FUNC_timer_cancel),
+                                             make(BPF_STX | BPF_DW | BPF_MEM, BPF_REG_6, BPF_REG_0, 0, 0),
+                                             mov(BPF_REG_0, 0),
+                                             exit()};
+  const int prog2 = load(arm_all(map2, kSecond, cancel_self));
+  ASSERT_GE(prog2, 0);
+  ASSERT_EQ(run(prog2), 1U);
+  EXPECT_EQ(bpfemu::Clock::advance(kSecond), 1);
+  ASSERT_EQ(b_.map_lookup_elem(map2, &key, &e), 0);
+  EXPECT_EQ(static_cast<int64_t>(e.data), -EDEADLK);
 }
 
 TEST(Clock, ResumesWhereItStood) {
