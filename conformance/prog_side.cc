@@ -24,6 +24,8 @@ extern const unsigned char kProgLpm[];
 extern const unsigned long kProgLpmSize;
 extern const unsigned char kProgGlobal[];
 extern const unsigned long kProgGlobalSize;
+extern const unsigned char kProgTimer[];
+extern const unsigned long kProgTimerSize;
 
 namespace {
 
@@ -180,6 +182,21 @@ class LibbpfProgSide final : public ProgSide {
   int global_map_fd(const char* section) override {
     bpf_map* map = global_ != nullptr ? find_section(global_, section) : nullptr;
     return map != nullptr ? bpf_map__fd(map) : -ENOENT;
+  }
+
+  long timer_codes(int64_t rc[kTimerCodes]) override {
+    BpfRouteScope scope(route_);
+    long err = 0;
+    bpf_object* obj = load_bound(kProgTimer, kProgTimerSize, "prog_timer", -1, nullptr, &err);
+    if (obj == nullptr) return err;
+    int64_t args[kTimerCodes] = {};
+    LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = args, .ctx_size_in = sizeof(args));
+    long r = bpf_prog_test_run_opts(bpf_program__fd(bpf_object__find_program_by_name(obj, "timer_codes")), &topts);
+    if (r != 0) r = -errno;
+    if (r == 0 && topts.retval != 0) r = -ENOENT;  // an element went missing
+    memcpy(rc, args, sizeof(args));
+    bpf_object__close(obj);
+    return r;
   }
 
   long global_run(uint64_t add, uint32_t* retval, uint64_t out[4]) override {

@@ -56,6 +56,11 @@ class ProgSide {
   // four u64 it leaves in its context (runs, last add, total, step).
   virtual long global_run(uint64_t add, uint32_t* retval, uint64_t out[4]) = 0;
 
+  // bpf/prog_timer.bpf.c: the bpf_timer helpers' results, in its order (its
+  // own HASH map; loaded, run once, closed). 0 or -errno (load or run).
+  static constexpr int kTimerCodes = 20;
+  virtual long timer_codes(int64_t rc[kTimerCodes]) = 0;
+
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };
 

@@ -174,6 +174,15 @@ long Recorder::prog_global_run(uint64_t add) {
   return record("prog_global_run(add=" + std::to_string(add) + ")", r, text);
 }
 
+long Recorder::prog_timer_codes() {
+  int64_t rc[ProgSide::kTimerCodes] = {};
+  long r = prog().timer_codes(rc);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  std::string text;
+  for (int64_t v : rc) text += (text.empty() ? "" : " ") + std::to_string(v);
+  return record("prog_timer_codes()", r, text);
+}
+
 // The value buffer of a program-side push/pop/peek: `value` resized to the
 // map's value size (the helper accesses that many bytes), or nullopt when the
 // test program cannot hold it.

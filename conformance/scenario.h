@@ -121,6 +121,8 @@ class Recorder {
   long prog_global_load(uint64_t step);
   int prog_global_fd(const std::string& section);
   long prog_global_run(uint64_t add);
+  // bpf/prog_timer.bpf.c's run: the bpf_timer helpers' results.
+  long prog_timer_codes();
   // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values
   // of at most 64 bytes). Pop and peek record the value buffer whatever the
   // result (an empty queue zeroes it); a bloom filter's peek checks `value`.

@@ -24,13 +24,20 @@ namespace bpfemu::emu {
 
 // The special fields of a map's value that the emulator keeps (the kernel's
 // btf_record), found in the value's BTF type when the map is created
-// (emu/btf_fields.cc). Only bpf_spin_lock is emulated. All zero: a plain value.
+// (emu/btf_fields.cc). bpf_spin_lock and bpf_timer are emulated. All zero: a
+// plain value.
 struct ValueRecord {
   static constexpr uint32_t kMaxFields = 11;  // BTF_FIELDS_MAX
+  static constexpr uint32_t kTimerSize = 16;  // sizeof(struct bpf_timer)
   uint32_t lock_count;             // bpf_spin_lock words in the value
   uint32_t lock_off;               // the one BPF_F_LOCK and bpf_spin_lock take
   uint32_t lock_offs[kMaxFields];  // every lock word, ascending
+  uint32_t timer_count;            // 0 or 1: the kernel allows one bpf_timer
+  uint32_t timer_off;              // where it sits (emu/timer.h keeps its state)
   bool has_lock() const { return lock_count != 0; }
+  bool has_timer() const { return timer_count != 0; }
+  // Whether syscall copies must go around special fields.
+  bool has_fields() const { return lock_count != 0 || timer_count != 0; }
 };
 
 // The create attributes the kernel keeps (bpf_attr's map_create part).

@@ -47,15 +47,24 @@ bool thread_is_gone(uint32_t tid) {
 
 std::atomic_ref<uint32_t> word_of(void* word) { return std::atomic_ref<uint32_t>(*static_cast<uint32_t*>(word)); }
 
-// Calls copy(from, to) for each stretch of [0, size) between lock words.
+// Calls copy(from, to) for each stretch of [0, size) between special fields
+// (lock words, the timer); fields never overlap.
 template <class F>
 void around_locks(const ValueRecord& rec, uint32_t size, F&& copy) {
   uint32_t from = 0;
-  for (uint32_t i = 0; i < rec.lock_count; ++i) {
-    const uint32_t off = rec.lock_offs[i];
+  bool timer_done = !rec.has_timer();
+  auto skip = [&](uint32_t off, uint32_t len) {
     if (off > from) copy(from, off);
-    from = off + 4;
+    from = off + len;
+  };
+  for (uint32_t i = 0; i < rec.lock_count; ++i) {
+    if (!timer_done && rec.timer_off < rec.lock_offs[i]) {
+      skip(rec.timer_off, ValueRecord::kTimerSize);
+      timer_done = true;
+    }
+    skip(rec.lock_offs[i], 4);
   }
+  if (!timer_done) skip(rec.timer_off, ValueRecord::kTimerSize);
   if (size > from) copy(from, size);
 }
 
@@ -78,7 +87,15 @@ class LockGuard {
   void* word_;
 };
 
+std::atomic<ValueFreeHook> g_value_free_hook{nullptr};
+
 }  // namespace
+
+void set_value_free_hook(ValueFreeHook hook) { g_value_free_hook.store(hook, std::memory_order_release); }
+
+void value_free_fields_slow(const Map& map, void* value) {
+  if (ValueFreeHook hook = g_value_free_hook.load(std::memory_order_acquire); hook != nullptr) hook(map, value);
+}
 
 static_assert(std::atomic_ref<uint32_t>::required_alignment == 4);
 
@@ -120,6 +137,7 @@ void value_copy_out_fields(const ValueRecord& rec, void* dst, const void* src, u
     around_locks(rec, value_size, [&](uint32_t from, uint32_t to) { memcpy(d + from, s + from, to - from); });
   }
   for (uint32_t i = 0; i < rec.lock_count; ++i) memset(d + rec.lock_offs[i], 0, 4);
+  if (rec.has_timer()) memset(d + rec.timer_off, 0, ValueRecord::kTimerSize);
 }
 
 void value_copy_in_fields(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked) {

@@ -13,6 +13,8 @@
 //    owner's id the emulator sees it and says so instead (the verifier refuses
 //    programs that could do it; the C++ API gets an error);
 //  - an unlock by a thread that does not hold the lock is caught the same way.
+// A bpf_timer field (16 bytes, emu/timer.h) is treated like a lock word by the
+// copies: read as zero, never overwritten.
 // Syscalls never show the word (a lookup reads it as zero, as on the kernel;
 // the verifier keeps programs from reading it), so what it holds is the
 // emulator's business. It is only ever accessed atomically -- acquire to lock,
@@ -41,24 +43,35 @@ void value_copy_out_fields(const ValueRecord& rec, void* dst, const void* src, u
 void value_copy_in_fields(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked);
 
 // A value leaving map memory (value_size bytes of `src`) for a syscall's
-// buffer: the lock words read as zero; with `locked`, copied under the
+// buffer: the lock words and the timer read as zero; with `locked`, copied under the
 // value's lock (BPF_F_LOCK).
 inline void value_copy_out(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked) {
-  if (!rec.has_lock()) {
+  if (!rec.has_fields()) {
     memcpy(dst, src, value_size);
     return;
   }
   value_copy_out_fields(rec, dst, src, value_size, locked);
 }
 // A value from a syscall or a program (`src`) into map memory (`dst`): the
-// lock words are left as they are; with `locked`, written under the value's
+// lock words and the timer are left as they are; with `locked`, written under the value's
 // lock (BPF_F_LOCK).
 inline void value_copy_in(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked) {
-  if (!rec.has_lock()) {
+  if (!rec.has_fields()) {
     memcpy(dst, src, value_size);
     return;
   }
   value_copy_in_fields(rec, dst, src, value_size, locked);
+}
+
+// A value leaving its map (deleted, replaced, an array element overwritten by
+// an update): its special fields are freed, as the kernel's
+// bpf_obj_free_fields (a timer is cancelled). The emulator's timers install
+// the hook (emu/timer.cc); core cannot call them directly.
+using ValueFreeHook = void (*)(const Map& map, void* value);
+void set_value_free_hook(ValueFreeHook hook);
+void value_free_fields_slow(const Map& map, void* value);
+inline void value_free_fields(const Map& map, void* value) {
+  if (map.attr().record.has_timer()) value_free_fields_slow(map, value);
 }
 
 }  // namespace bpfemu::emu

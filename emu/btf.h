@@ -53,6 +53,7 @@ int btf_get_info(Btf& btf, void* info, uint32_t* info_len);
 // The special fields of a BTF type (emu/btf_fields.cc).
 struct BtfFields {
   std::vector<uint32_t> locks;  // bpf_spin_lock offsets in the value, in the order found
+  std::vector<uint32_t> timers;  // bpf_timer offsets (nested structs may hold one each)
   const char* other = nullptr;  // the first special field of another kind ("bpf_timer", "kptr", ...)
   uint32_t count = 0;           // fields of every kind
   uint32_t single = 0;          // fields of the kinds that cannot repeat in arrays

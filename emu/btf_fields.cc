@@ -16,7 +16,7 @@
 //  - any other STRUCT member is searched in turn, with its own "at most once";
 //    where it sits in the outer struct is not checked;
 //  - more than 11 fields in all is E2BIG.
-// A value's spin lock is the last one found (a value may hold several, in
+// bpf_spin_lock and bpf_timer fields are kept (BtfFields); a value's spin lock is the last one found (a value may hold several, in
 // nested structs: syscalls zero them all, BPF_F_LOCK takes that one).
 #include <linux/btf.h>
 
@@ -47,6 +47,7 @@ constexpr SpecialKind kOtherKinds[] = {
     {"bpf_list_node", 24, 8, false, false, true},   {"bpf_rb_root", 16, 8, false, true, true},
     {"bpf_rb_node", 32, 8, false, false, true},
 };
+const SpecialKind& kTimer = kOtherKinds[1];
 constexpr SpecialKind kKptr{"kptr", 8, 8, false, true, true};
 const char* const kKptrTags[] = {"kptr", "kptr_untrusted", "percpu_kptr", "uptr"};
 constexpr int kMaxDepth = 32;
@@ -117,6 +118,8 @@ class Scan {
     if (!kind->repeatable) ++out_.single;
     if (kind == &kSpinLock) {
       out_.locks.push_back(base + off);
+    } else if (kind == &kTimer) {
+      out_.timers.push_back(base + off);
     } else if (out_.other == nullptr) {
       out_.other = kind->name;
     }

@@ -3,9 +3,9 @@
 // map's key and value sizes, with each family's own rules for the key, as the
 // kernel checks them. Types are read with libbpf's BTF API (core/libbpf_btf.h).
 //
-// Values with bpf_spin_lock fields are taken (their offsets go into the map's
-// record); the kernel's other special fields (bpf_timer, kptrs, ...) are
-// refused with a log line: they are not emulated yet.
+// Values with bpf_spin_lock and bpf_timer fields are taken (their offsets go
+// into the map's record); the kernel's other special fields (kptrs, bpf_wq,
+// ...) are refused with a log line: they are not emulated yet.
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
@@ -77,6 +77,11 @@ bool takes_spin_lock(uint32_t map_type) {
   }
 }
 
+// The map types whose values may hold a bpf_timer (map_check_btf's BPF_TIMER case).
+bool takes_timer(uint32_t map_type) {
+  return map_type == BPF_MAP_TYPE_HASH || map_type == BPF_MAP_TYPE_LRU_HASH || map_type == BPF_MAP_TYPE_ARRAY;
+}
+
 // The value's special fields, checked as map_check_btf checks them: 0 with
 // attr->record filled, or -errno.
 int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
@@ -91,12 +96,23 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
   if (!fields.locks.empty() && !takes_spin_lock(a->map_type))
     return log_reason(record_rules ? -EOPNOTSUPP : -kENOTSUPP, "map type %u cannot hold a bpf_spin_lock in its values",
                       a->map_type);
+  if (!fields.timers.empty() && !takes_timer(a->map_type))
+    return log_reason(-EOPNOTSUPP, "map type %u cannot hold a bpf_timer in its values", a->map_type);
   if (fields.other != nullptr)
-    return log_reason(-EINVAL, "values with %s fields are not emulated yet (only bpf_spin_lock is)", fields.other);
+    return log_reason(-EINVAL, "values with %s fields are not emulated yet (only bpf_spin_lock and bpf_timer are)",
+                      fields.other);
+  // Nested structs may each hold a timer; the emulator keeps one per value.
+  if (fields.timers.size() > 1)
+    return log_reason(-EINVAL, "values with %zu bpf_timer fields are not emulated (one is)", fields.timers.size());
   for (uint32_t off : fields.locks)
     if (off % 4 != 0)
       return log_reason(-EINVAL, "a bpf_spin_lock at value offset %u (not 4-byte aligned) is not emulated", off);
   ValueRecord& rec = a->record;
+  if (!fields.timers.empty()) {
+    rec.timer_count = 1;
+    rec.timer_off = fields.timers.front();
+  }
+  if (fields.locks.empty()) return 0;
   rec.lock_count = static_cast<uint32_t>(fields.locks.size());
   rec.lock_off = fields.locks.back();  // the kernel's spin_lock_off: the last one found
   std::copy(fields.locks.begin(), fields.locks.end(), rec.lock_offs);

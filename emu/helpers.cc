@@ -17,9 +17,12 @@
 #include <string>
 
 #include "core/cpu.h"
+#include "core/profile.h"
 #include "core/uaccess.h"
+#include "emu/clock.h"
 #include "emu/interpreter.h"
 #include "emu/prog_helpers.h"
+#include "emu/timer.h"
 
 namespace bpfemu::emu::interp {
 namespace {
@@ -34,11 +37,8 @@ constexpr uint32_t kUapiCount = sizeof(kUapiNames) / sizeof(kUapiNames[0]);
 static_assert(kUapiCount == __BPF_FUNC_MAX_ID);
 constexpr uint32_t kHelperCount = 212;  // __BPF_FUNC_MAX_ID on 6.18
 
-uint64_t clock_ns(clockid_t id) {
-  struct timespec ts {};
-  clock_gettime(id, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+// The emulated clock (bpfemu/clock.h): real time unless a test froze it.
+uint64_t clock_ns(clockid_t id) { return clock_now(id); }
 
 bool writable(HelperCall& c, uint64_t p, uint64_t n, const char* what) { return c.m.check(p, n, true, what); }
 bool readable(HelperCall& c, uint64_t p, uint64_t n, const char* what) { return c.m.check(p, n, false, what); }
@@ -290,6 +290,37 @@ bool loop(HelperCall& c, uint64_t* r0) {
     }
   }
   *r0 = i;
+  return true;
+}
+
+// --- timers (emu/timer.h): the verifier proves R1 is a map value's bpf_timer ---
+
+bool timer_arg(HelperCall& c, const char* helper) { return writable(c, c.a[0], ValueRecord::kTimerSize, helper); }
+
+bool timer_init(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[1], "bpf_timer_init");
+  if (m == nullptr || !timer_arg(c, "bpf_timer_init timer")) return false;
+  *r0 = ret(emu::timer_init(*m, ptr(c.a[0]), c.a[2]));
+  return true;
+}
+
+bool timer_set_callback(HelperCall& c, uint64_t* r0) {
+  if (!timer_arg(c, "bpf_timer_set_callback timer")) return false;
+  const int64_t pc = c.m.func_arg(c.a[1]);
+  if (pc < 0) return c.m.fault("bpf_timer_set_callback: R2 is not a callback of this program");
+  *r0 = ret(emu::timer_set_callback(ptr(c.a[0]), c.m.program(), static_cast<uint32_t>(pc)));
+  return true;
+}
+
+bool timer_start(HelperCall& c, uint64_t* r0) {
+  if (!timer_arg(c, "bpf_timer_start timer")) return false;
+  *r0 = ret(emu::timer_start(active_profile(), ptr(c.a[0]), c.a[1], c.a[2]));
+  return true;
+}
+
+bool timer_cancel(HelperCall& c, uint64_t* r0) {
+  if (!timer_arg(c, "bpf_timer_cancel timer")) return false;
+  *r0 = ret(emu::timer_cancel(ptr(c.a[0])));
   return true;
 }
 
@@ -616,6 +647,10 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_ktime_get_coarse_ns, ktime_get_coarse_ns},
     {BPF_FUNC_for_each_map_elem, for_each_map_elem},
     {BPF_FUNC_loop, loop},
+    {BPF_FUNC_timer_init, timer_init},
+    {BPF_FUNC_timer_set_callback, timer_set_callback},
+    {BPF_FUNC_timer_start, timer_start},
+    {BPF_FUNC_timer_cancel, timer_cancel},
     {BPF_FUNC_map_lookup_percpu_elem, map_lookup_percpu_elem},
     {BPF_FUNC_ktime_get_tai_ns, ktime_get_tai_ns},
     {BPF_FUNC_xdp_adjust_head, xdp_adjust_head},

@@ -181,6 +181,8 @@ class Machine {
   bool check(uint64_t addr, uint64_t size, bool write, const char* what);
   // The map a register holds (ld_imm64 of a map), or nullptr (and a fault).
   Map* map_arg(uint64_t reg, const char* helper);
+  // The program running now (a tail call's target after the call).
+  const Program& program() const { return *prog_; }
   // The instruction index a BPF_PSEUDO_FUNC register points to, or -1.
   int64_t func_arg(uint64_t reg) const;
   // Faults the run: false, with env.error = "insn N: <why>".

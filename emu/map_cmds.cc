@@ -169,7 +169,7 @@ int sys_map_create(const MapAttr& in) {
       if (int err = check_map_btf(*static_cast<Btf*>(btf), &attr); err != 0) return err;
     }
   }
-  if (attr.record.has_lock() && &family->variant_for(attr) != ops) {
+  if (attr.record.has_fields() && &family->variant_for(attr) != ops) {
     // The family serves values with special fields with another layout.
     ops = &family->variant_for(attr);
     data = ops->data_size(attr, env);

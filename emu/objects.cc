@@ -1,4 +1,5 @@
 #include "emu/objects.h"
+#include "emu/timer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -136,6 +137,8 @@ struct Released {
 Released release_locked(Object* obj) {
   if (obj->handles.load() > 0 || obj->local_refs.load() > 0) return {};
   Released r{obj->store(), obj->kind(), obj->id()};
+  // This process holds the map no more (the kernel's map_release_uref): its timers go.
+  if (obj->kind() == ObjKind::kMap) timers_forget_map(static_cast<Map*>(obj));
   views().erase({obj->store(), obj->kind(), obj->id()});
   delete obj;
   return r;

@@ -58,7 +58,7 @@ class ArrayOps : public GenericBatchOps<false> {
   void bind_view(Map& map) const override {
     MapOps::bind_view(map);
     // Lock words are never copied raw: those maps keep the generic ops.
-    if (percpu_ || map.attr().record.has_lock()) return;
+    if (percpu_ || map.attr().record.has_fields()) return;
     map.view_cache<FastCache>() = FastCache{map.data(), stride(map), map.attr().max_entries};
     emu::FastOps f = map.fast();
     f.lookup = map.attr().value_size == 8 ? fast_lookup<true> : fast_lookup<false>;
@@ -236,6 +236,8 @@ class ArrayOps : public GenericBatchOps<false> {
       memcpy(slot(map, i, map.current_cpu()), value, map.attr().value_size);
     } else {
       emu::value_copy_in(map.attr().record, slot(map, i, 0), value, map.attr().value_size, flags & BPF_F_LOCK);
+      // As the kernel's array_map_update_elem: the element's timer goes.
+      emu::value_free_fields(map, slot(map, i, 0));
     }
     return 0;
   }

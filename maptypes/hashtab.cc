@@ -277,7 +277,7 @@ const MapOps& HtabOps::variant_for(const MapAttr& attr) const {
   // maps can use the faster open-addressing layout (hashtab_flat.cc).
   // Values with lock words keep the chained layout: an update replaces the
   // element (as the kernel's does) and BPF_F_LOCK rewrites it in place.
-  if (!percpu_ && !lru_ && !(attr.map_flags & BPF_F_ZERO_SEED) && !attr.record.has_lock()) return flat_htab_ops();
+  if (!percpu_ && !lru_ && !(attr.map_flags & BPF_F_ZERO_SEED) && !attr.record.has_fields()) return flat_htab_ops();
   return *this;
 }
 
@@ -379,6 +379,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   // New element goes to the head, then the old one is dropped: an update moves
   // the key to the front of its bucket, as in the kernel.
   h.replace(b, idx, old);
+  if (old != 0) emu::value_free_fields(map, h.value_of(old));  // the replaced element's timer goes
   if (old != 0 && !h.put_spare(cpu, old)) h.free_elem(old);
   return 0;
 }
@@ -400,6 +401,7 @@ int HtabOps::remove_key(Map& map, const void* key, void* value_out, bool locked)
     h.unlink(b, idx);
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
   }
+  if (!percpu_) emu::value_free_fields(map, h.value_of(idx));
   release_elem(map, idx);  // after the bucket lock: the LRU takes its own locks
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/uaccess.h"
+#include "core/value_lock.h"
 #include "maptypes/batch.h"
 #include "maptypes/hashtab.h"
 
@@ -53,7 +54,10 @@ int HtabOps::lookup_batch(Map& map, const BatchArgs& args, bool do_delete) const
       }
     }
     // Released after the bucket lock, newest-collected first, as the kernel does.
-    for (auto it = to_free.rbegin(); it != to_free.rend(); ++it) release_elem(map, *it);
+    for (auto it = to_free.rbegin(); it != to_free.rend(); ++it) {
+      if (!h.state().percpu) emu::value_free_fields(map, h.value_of(*it));  // a deleted element's timer goes
+      release_elem(map, *it);
+    }
     to_free.clear();
     if (!chain.empty()) {
       if (emu::copy_to_user(static_cast<uint8_t*>(args.keys) + uint64_t{total} * ks, keys.data(), keys.size()) != 0 ||

@@ -9,6 +9,7 @@
 #include "core/cpu.h"
 #include "core/faults.h"
 #include "core/profile.h"
+#include "core/value_lock.h"
 #include "maptypes/bpf_lru_list.h"
 #include "maptypes/families.h"
 #include "maptypes/hashtab.h"
@@ -71,7 +72,7 @@ class HtabLruOps : public HtabOps {
       if (int fault = emu::fault_check(FaultSite::kElemAlloc); fault != 0) return fault;
       fresh = pop(map, h, hv, key);
       if (fresh == 0) return -ENOMEM;
-      if (!percpu_) memcpy(h.value_of(fresh), value, map.attr().value_size);
+      if (!percpu_) emu::value_copy_in(map.attr().record, h.value_of(fresh), value, map.attr().value_size, false);
     }
     uint32_t old = 0;
     int ret;
@@ -99,7 +100,10 @@ class HtabLruOps : public HtabOps {
       st.count.fetch_sub(1, std::memory_order_relaxed);
       lru(h)->push_free(node(h, fresh));
     }
-    if (ret == 0 && old != 0 && !percpu_) lru(h)->push_free(node(h, old));
+    if (ret == 0 && old != 0 && !percpu_) {
+      emu::value_free_fields(map, h.value_of(old));  // the replaced element's timer goes
+      lru(h)->push_free(node(h, old));
+    }
     return ret;
   }
 
@@ -111,6 +115,7 @@ class HtabLruOps : public HtabOps {
 
   struct EvictCtx {
     Htab* h;
+    Map* map;
   };
 
   // htab_lru_map_delete_node: unlink an eviction victim if it is still linked.
@@ -121,12 +126,13 @@ class HtabLruOps : public HtabOps {
     BucketWriteGuard g(h, b);
     if (!h.unlink(b, idx)) return false;
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
+    if (!h.state().percpu) emu::value_free_fields(*static_cast<EvictCtx*>(arg)->map, h.value_of(idx));  // evicted: its timer goes
     return true;
   }
 
   // prealloc_lru_pop: a node for `key`, with the key already written.
   uint32_t pop(Map& map, Htab& h, uint32_t hv, const void* key) const {
-    EvictCtx ctx{&h};
+    EvictCtx ctx{&h, &map};
     LruNode* n = lru(h)->pop_free(hv, map.current_cpu(), &HtabLruOps::delete_node, &ctx);
     if (n == nullptr) return 0;
     uint32_t idx = h.index_of(n);

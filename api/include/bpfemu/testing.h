@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "bpfemu/backend.h"
+#include "bpfemu/clock.h"
 #include "bpfemu/controls.h"
 #include "bpfemu/programs.h"
 #include "bpfemu/faults.h"
@@ -46,7 +47,8 @@ namespace bpfemu::testing {
 
 // Puts every emulator control back to its default: CPU count, the calling
 // thread's CPU, kernel profile, injected faults, the failure log (on again
-// when BPFEMU_LOG asks for it) and the bpffs root (BPFEMU_BPFFS or default).
+// when BPFEMU_LOG asks for it), the bpffs root (BPFEMU_BPFFS or default) and
+// the clock (bpfemu/clock.h: real time again).
 inline void reset_controls() {
   set_possible_cpus(0);
   set_thread_cpu(-1);
@@ -57,6 +59,7 @@ inline void reset_controls() {
   set_bpffs_root("");
   set_prandom_seed(0);
   take_trace();  // output a test's programs printed and nobody read
+  Clock::resume();  // real time again
 }
 
 // Parameter: the backend's name, "emu" or "kernel".
