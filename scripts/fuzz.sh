@@ -20,7 +20,9 @@ work=${BPFEMU_FUZZ_WORK:-build-fuzz}
 mkdir -p "$work/fuzz-corpus" "$work/fuzz-artifacts"
 cp -n fuzz/corpus/seed/* fuzz/corpus/regressions/* "$work/fuzz-corpus/" 2>/dev/null || true
 # -timeout: an input that takes seconds is a hang; -rss_limit_mb: a leak that grows.
+set +e
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$work/fuzz-artifacts/" "$work/fuzz-corpus" 2>&1 | tee "$work/fuzz-last.log" |
   grep -E "MISMATCH|ERROR|SUMMARY|DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb|runtime error"
-exit "${PIPESTATUS[0]}"
+status=${PIPESTATUS[0]}
+exit "$status"
