@@ -51,6 +51,9 @@
 #include <algorithm>
 #include <random>
 #include <vector>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -109,9 +112,22 @@ struct FlatState {
 // value swaps the tombstone in, so that a rewrite racing it either comes
 // before (and is returned) or fails. Not under TSan, which cannot see the
 // swap; there every rewrite locks.
+#if defined(__x86_64__)
+// CPUID bits, read directly: clang (14) knows neither "cmpxchg16b" nor
+// "prfchw" as __builtin_cpu_supports strings.
+bool cpu_has_cmpxchg16b() {
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);
+}
+bool cpu_has_prfchw() {
+  unsigned a, b, c, d;
+  return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & bit_PRFCHW);
+}
+#endif
+
 bool swaps_values(const detail::FlatHashLayout& l) {
 #if defined(__x86_64__)
-  return detail::flat_slot16(l, false) && __builtin_cpu_supports("cmpxchg16b");
+  return detail::flat_slot16(l, false) && cpu_has_cmpxchg16b();
 #else
   (void)l;
   return false;
@@ -560,7 +576,7 @@ class FlatHtabOps : public HtabOps {
     if (detail::flat_slot16(l, true)) f.lookup = lookup16_for(value8, big);
 #if defined(__x86_64__)
     if (swaps_values(l)) {
-      f.update = __builtin_cpu_supports("prfchw") ? update_in_place_for<true>(value8, big)
+      f.update = cpu_has_prfchw() ? update_in_place_for<true>(value8, big)
                                                   : update_in_place_for<false>(value8, big);
     }
 #endif

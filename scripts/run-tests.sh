@@ -11,5 +11,10 @@ bash scripts/build.sh
 if [[ "${BPFEMU_SKIP_SANITIZERS:-0}" != 1 ]]; then
   bash scripts/run-sanitizers.sh
 fi
+# A short fuzz run against the reference model (clang build in build-fuzz, a
+# few minutes in all; BPFEMU_SKIP_FUZZ=1 skips it, BPFEMU_FUZZ_SECONDS sets its length).
+if [[ "${BPFEMU_SKIP_FUZZ:-0}" != 1 ]]; then
+  bash scripts/fuzz.sh "${BPFEMU_FUZZ_SECONDS:-60}"
+fi
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

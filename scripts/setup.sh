@@ -10,6 +10,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libxxhash-dev
   libbpf-dev bpftool clang llvm
+  libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   python3
 )
 if [[ -f scripts/bench-deps.txt ]]; then
