@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/scope.h"
 #include "core/map_ops.h"
 #include "core/map_types.h"
 #include "emu/btf.h"
@@ -339,6 +340,7 @@ bool wakes_pollers(Object& o) {
 
 // One byte to whoever waits in any process; a full FIFO already holds a wake-up.
 void notify_object_pollers(Object& o) {
+  EmulatorScope scope;  // the store's files, from the C++ API too, bypass the libc interposers
   const int saved = errno;
   if (const int fd = wake_fd_of(o); fd >= 0) {
     const char byte = 1;

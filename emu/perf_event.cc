@@ -88,21 +88,27 @@ PerfEvent::PerfEvent(Region&& region)
       hdr_(this->region().at<PerfEventHeader>(this->region().size() - kHeaderPage)) {}
 
 PerfEvent::~PerfEvent() {
-  if (ring_ != nullptr) munmap(ring_, ring_len_);
+  if (uint8_t* r = ring_.load(); r != nullptr) munmap(r, ring_len_);
 }
 
 uint8_t* PerfEvent::ring() {
   const uint64_t pages = hdr_->ring_pages.load(std::memory_order_acquire);
-  if (pages == 0 || ring_ != nullptr) return ring_;
+  uint8_t* mapped = ring_.load(std::memory_order_acquire);
+  if (pages == 0 || mapped != nullptr) return mapped;
+  EmulatorScope scope;  // the ring file is the store's: past the libc interposers
   const int fd = open(ring_path(*this).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return nullptr;
   const size_t len = (pages + 1) * kPage;
   void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return nullptr;
-  ring_ = static_cast<uint8_t*>(p);
-  ring_len_ = len;
-  return ring_;
+  uint8_t* expected = nullptr;
+  if (!ring_.compare_exchange_strong(expected, static_cast<uint8_t*>(p), std::memory_order_acq_rel)) {
+    munmap(p, len);  // another thread mapped it first
+    return expected;
+  }
+  ring_len_ = len;  // only the view's destructor reads it
+  return static_cast<uint8_t*>(p);
 }
 
 bool perf_event_is_emulated(const perf_event_attr* uattr) {

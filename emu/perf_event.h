@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -67,7 +68,7 @@ class alignas(64) PerfEvent final : public Object {
 
  private:
   PerfEventHeader* hdr_;
-  uint8_t* ring_ = nullptr;
+  std::atomic<uint8_t*> ring_{nullptr};  // mapped once per view, by whichever thread gets there first
   size_t ring_len_ = 0;
 };
 
