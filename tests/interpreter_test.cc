@@ -22,24 +22,16 @@
 
 #include "bpfemu/backend.h"
 #include "bpfemu/programs.h"
+#include "emu/insn_builder.h"
 #include "emu/interpreter.h"
 
 namespace {
 
 // --- a small assembler ---
 
+using bpfemu::insn::ld64;
 bpf_insn ins(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-void ld64(std::vector<bpf_insn>& p, uint8_t dst, uint64_t v, uint8_t src = 0) {
-  p.push_back(ins(BPF_LD | BPF_DW | BPF_IMM, dst, src, 0, static_cast<int32_t>(v)));
-  p.push_back(ins(0, 0, 0, 0, static_cast<int32_t>(v >> 32)));
+  return bpfemu::insn::make(code, dst, src, off, imm);
 }
 bpf_insn mov64(uint8_t dst, int32_t imm) { return ins(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 bpf_insn mov64r(uint8_t dst, uint8_t src) { return ins(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
