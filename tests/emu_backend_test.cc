@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,6 +118,44 @@ TEST_F(EmuTest, RootsUsedOnceKeepNoMapping) {
   EXPECT_LT(mapping_count(), before + 10) << "200 roots used one after the other";
   ASSERT_EQ(setenv("BPFEMU_BPFFS", root_.c_str(), 1), 0);
   bpfemu::emu::reset_bpffs_root();
+}
+
+// close and dup2 issued as raw syscalls bypass the libc wrappers that keep the
+// fd table right. The slow commands check the number against what it names
+// now, as the kernel resolves every fd afresh (errnos as the kernel's: EINVAL
+// for a file that is no BPF object, EBADFD/EBADF for a closed number).
+TEST_F(EmuTest, SlowCommandsSeeFdsReplacedByRawSyscalls) {
+  const int fd = make_array();
+  ASSERT_GE(fd, 0);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  ASSERT_EQ(syscall(SYS_dup2, null_fd, fd), fd);  // the map's number now names /dev/null
+  bpfemu::MapInfo info{};
+  uint32_t len = sizeof(info);
+  EXPECT_EQ(b_.obj_get_info_by_fd(fd, &info, &len), -EINVAL);
+  EXPECT_EQ(b_.map_freeze(fd), -EINVAL);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);  // the forgotten handle let the map go
+  ASSERT_EQ(syscall(SYS_close, fd), 0);
+  EXPECT_EQ(b_.map_freeze(fd), -EBADF);
+  ASSERT_EQ(close(null_fd), 0);
+
+  const int closed = make_array();
+  ASSERT_GE(closed, 0);
+  ASSERT_EQ(syscall(SYS_close, closed), 0);
+  len = sizeof(info);
+  EXPECT_EQ(b_.obj_get_info_by_fd(closed, &info, &len), -EBADFD);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
+
+  const int a = make_array(4), c = make_array(8);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(syscall(SYS_dup2, c, a), a);
+  len = sizeof(info);
+  ASSERT_EQ(b_.obj_get_info_by_fd(a, &info, &len), 0);
+  EXPECT_EQ(info.max_entries, 8u);  // the map the number names now
+  EXPECT_EQ(b_.close(a), 0);
+  EXPECT_EQ(b_.close(c), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
 }
 
 TEST_F(EmuTest, DupOutsideTheApiIsAdopted) {
