@@ -378,6 +378,7 @@ namespace {
 
 // True when fd is still the handle file the fd table recorded for obj.
 bool still_names(int fd, const Object& obj, uint8_t access) {
+  EmulatorScope scope;  // the real file underneath, past the fstat/stat interposers
   struct stat have {};
   if (fstat(fd, &have) != 0) return false;
   if (obj.store() == nullptr) return true;
