@@ -77,6 +77,7 @@ void Htab::replace(Bucket& b, uint32_t fresh, uint32_t old) const {
   }
   b.replacing.store(old, std::memory_order_relaxed);
   link_head(b, fresh);
+  emu::crash_point("htab.replace.linked");
   unlink(b, old);
   b.replacing.store(0, std::memory_order_relaxed);
 }
@@ -420,7 +421,7 @@ int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
   if (key != nullptr) {
     uint32_t hv = h.hash(key);
     Bucket& b = h.bucket(hv);
-    emu::SpinGuard g(b.lock);
+    BucketReadGuard g(h, b);
     uint32_t idx = h.find(b, hv, key);
     if (idx != 0) {
       uint32_t next = h.hdr(idx).next.load(std::memory_order_relaxed);
@@ -434,7 +435,7 @@ int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
   for (; i < n; ++i) {
     Bucket& b = h.bucket_at(i);
     if (b.head.load(std::memory_order_acquire) == 0) continue;
-    emu::SpinGuard g(b.lock);
+    BucketReadGuard g(h, b);
     uint32_t first = b.head.load(std::memory_order_relaxed);
     if (first != 0) {
       memcpy(next_key, h.key_of(first), ks);
@@ -523,7 +524,7 @@ long HtabOps::for_each(Map& map, ForEachCallback cb, void* ctx, uint64_t flags) 
     chain.clear();
     {
       // Snapshot the chain: the callback may update or delete in this bucket.
-      emu::SpinGuard g(b.lock);
+      BucketReadGuard g(h, b);
       for (uint32_t e = b.head.load(std::memory_order_relaxed); e != 0; e = h.hdr(e).next.load(std::memory_order_relaxed))
         chain.push_back(e);
     }

@@ -34,6 +34,21 @@ class Htab;
 // Holds a bucket for writing: lock, then seq odd until the guard ends. When the
 // lock is taken over from a process that died holding it, the bucket is
 // repaired first (see Htab::repair_bucket).
+// Holds a bucket's lock to read it steadily (get_next_key, for_each's snapshot)
+// without writing: seq stays as it is. A lock taken over from a dead writer is
+// repaired first, as a writer would: a plain lock would leave its seq odd and
+// every optimistic reader spinning.
+class BucketReadGuard {
+ public:
+  BucketReadGuard(const Htab& h, Bucket& b);
+  ~BucketReadGuard() { b_.lock.unlock(); }
+  BucketReadGuard(const BucketReadGuard&) = delete;
+  BucketReadGuard& operator=(const BucketReadGuard&) = delete;
+
+ private:
+  Bucket& b_;
+};
+
 class BucketWriteGuard {
  public:
   BucketWriteGuard(const Htab& h, Bucket& b);
@@ -174,6 +189,10 @@ class Htab {
 bool access_flags_ok(uint32_t flags);
 uint32_t roundup_pow_of_two(uint32_t v);
 
+inline BucketReadGuard::BucketReadGuard(const Htab& h, Bucket& b) : b_(b) {
+  if (b_.lock.lock_recovering()) h.repair_bucket(b_);
+}
+
 inline BucketWriteGuard::BucketWriteGuard(const Htab& h, Bucket& b) : b_(b) {
   if (b_.lock.lock_recovering()) h.repair_bucket(b_);
   b_.seq.store(b_.seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -184,7 +203,7 @@ template <class F>
 bool Htab::find_optimistic(const Bucket& b, uint32_t hash, const void* key, F&& on_found) const {
 #if BPFEMU_TSAN
   // The seqlock's deliberate races would drown real reports: lock instead.
-  emu::SpinGuard g(const_cast<Bucket&>(b).lock);
+  BucketReadGuard g(*this, const_cast<Bucket&>(b));
   uint32_t idx = find(b, hash, key);
   if (idx != 0) on_found(idx);
   return idx != 0;

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "bpfemu/emu_backend.h"
+#include "bpfemu/faults.h"
 #include "emu/bpffs.h"
 #include "core/cpu.h"
 #include "core/host.h"
@@ -210,6 +211,39 @@ TEST_F(EmuTest, ForkedChildSharesTheMap) {
   b_.close(fd);
 }
 
+// A writer dies inside a bucket's write section (seq odd, lock held). Whatever
+// takes the lock next repairs the bucket: a key walk as well as a writer, or
+// every optimistic lookup after it would spin for good.
+TEST_F(EmuTest, KeyWalkAfterAKilledWriterRepairsTheBucket) {
+  bpfemu::MapCreateOpts o;
+  o.map_flags = BPF_F_ZERO_SEED;  // the chained layout, whose buckets have a seqlock
+  const int fd = b_.map_create(BPF_MAP_TYPE_HASH, "h", 4, 8, 16, &o);
+  ASSERT_GE(fd, 0);
+  uint32_t k = 3;
+  uint64_t v = 1;
+  ASSERT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    bpfemu::arm_crash_point("htab.replace.linked", 1);
+    uint64_t v2 = 2;
+    (void)b_.map_update_elem(fd, &k, &v2, BPF_ANY);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 137) << "the crash point was not reached";
+  uint32_t next = 0;
+  ASSERT_EQ(b_.map_get_next_key(fd, nullptr, &next), 0);  // takes the dead writer's lock
+  EXPECT_EQ(next, 3u);
+  uint64_t out = 0;
+  ASSERT_EQ(b_.map_lookup_elem(fd, &k, &out), 0);  // would spin without the repair
+  EXPECT_EQ(out, 2u) << "the replacement was linked: the update is committed";
+  ASSERT_EQ(b_.map_get_next_key(fd, &k, &next), -ENOENT) << "and the old element is gone";
+  b_.close(fd);
+}
+
 TEST_F(EmuTest, MmapableArraySharesValuesWithSyscalls) {
   int fd = make_array(512, BPF_F_MMAPABLE);
   ASSERT_GE(fd, 0);
@@ -284,7 +318,6 @@ TEST_F(EmuTest, AbsurdSizesFailWithoutAllocating) {
 
 }  // namespace
 
-#include "bpfemu/faults.h"
 
 namespace {
 

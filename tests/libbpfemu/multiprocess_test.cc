@@ -431,11 +431,13 @@ TEST_F(MultiProcess, ProgramSideAtomicIncrementsFromTwoProcesses) {
 
 // ---- a writer killed mid-run ----
 
-// Lets a hammering helper run for `ms` while draining its progress lines (a
-// full pipe would park it in write(), never inside the map), then kills it and
-// returns the last update it reported as committed.
+// Lets a hammering helper run for `ms` after its first progress report (on a
+// loaded machine it may take a while to get going) while draining its progress
+// lines (a full pipe would park it in write(), never inside the map), then
+// kills it and returns the last update it reported as committed.
 uint64_t run_then_kill(Proc& p, int ms) {
   uint64_t last = 0;
+  if (std::string l = p.read_line(10000); l.rfind("c ", 0) == 0) last = std::stoull(l.substr(2));
   auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < end) {
     std::string l = p.read_line(1);
