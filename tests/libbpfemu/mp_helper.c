@@ -14,7 +14,10 @@
  *   incr <k> <n>                  n times: lookup (missing = 0), update with +1
  *   hammer <k>                    forever: update k with 1, 2, 3, ... and print
  *                                 "c <i>" after every 64th committed update (so
- *                                 most of the time is spent inside the map)
+ *                                 most of the time is spent inside the map);
+ *                                 every 4th time also an update whose value runs
+ *                                 into an inaccessible page, which must fail
+ *                                 with EFAULT and change nothing
  *   fill <n> <byte>               set keys 0..n-1 to values of all <byte>
  *   count                         number of keys (get_next_key walk; ELOOP if
  *                                 the walk returns more keys than max_entries)
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int fd = -1;
@@ -82,13 +86,37 @@ static int set(__u32 k, __u64 v)
 	return bpf_map_update_elem(fd, &k, vbuf, BPF_ANY);
 }
 
+/* A value buffer whose last 4 bytes are cut off by a PROT_NONE page: the
+ * copy-in faults part way through. */
+static unsigned char *faulting_value(void)
+{
+	size_t len = (size_t)(percpu ? ncpus : 1) * stride;
+	size_t span = (len + 4095) / 4096 * 4096;
+	unsigned char *p = mmap(NULL, span + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + span, 4096, PROT_NONE) != 0)
+		return NULL;
+	memset(p, 0x5a, span);
+	return p + span - (len - 4);
+}
+
 static void cmd_hammer(__u32 k)
 {
+	unsigned char *bad = faulting_value();
+
+	if (!bad) {
+		reply_err(ENOMEM);
+		return;
+	}
 	for (__u64 i = 1;; i++) {
 		int r = set(k, i);
 
 		if (r) {
 			reply_err(r);
+			return;
+		}
+		if (i % 4 == 0 && (r = bpf_map_update_elem(fd, &k, bad, BPF_ANY)) != -EFAULT) {
+			reply_err(r ? r : EPROTO);
 			return;
 		}
 		if (i % 64 == 0)

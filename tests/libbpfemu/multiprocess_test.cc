@@ -449,6 +449,9 @@ uint64_t run_then_kill(Proc& p, int ms) {
   return last;
 }
 
+// Writers that also pass values running into an inaccessible page (EFAULT,
+// nothing changed) are SIGKILLed wherever they are, mid-copy included; every
+// other process carries on and sees only committed values.
 class KilledWriter : public MultiProcess, public ::testing::WithParamInterface<uint32_t> {};
 
 TEST_P(KilledWriter, LosesNoCommittedUpdateAndOthersCarryOn) {
