@@ -91,6 +91,12 @@ struct KernelProfile {
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;
+  // bpf_csum_diff folds its result to 16 bits and takes any sizes (6.12+,
+  // "bpf: Fix bpf_csum_diff's return value"); 6.1 returns the 32-bit partial
+  // sum and wants multiples of 4 bytes, 512 in all. Checked on 6.18 (host).
+  bool csum_diff_folds;
+  // bpf_l4_csum_replace takes BPF_F_IPV6 (6.16+); 6.1 answers EINVAL.
+  bool l4_csum_ipv6_flag;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

@@ -20,6 +20,7 @@
 #include "core/profile.h"
 #include "core/uaccess.h"
 #include "emu/clock.h"
+#include "emu/helpers_skb.h"
 #include "emu/interpreter.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
@@ -660,6 +661,11 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_xdp_load_bytes, xdp_load_bytes},
     {BPF_FUNC_xdp_store_bytes, xdp_store_bytes},
     {BPF_FUNC_skb_load_bytes, skb_load_bytes},
+    {BPF_FUNC_skb_store_bytes, skb_store_bytes},
+    {BPF_FUNC_l3_csum_replace, l3_csum_replace},
+    {BPF_FUNC_l4_csum_replace, l4_csum_replace},
+    {BPF_FUNC_csum_diff, csum_diff},
+    {BPF_FUNC_redirect, redirect},
     {BPF_FUNC_ringbuf_output, ringbuf_output},
     {BPF_FUNC_ringbuf_reserve, ringbuf_reserve},
     {BPF_FUNC_ringbuf_submit, ringbuf_submit},
