@@ -70,6 +70,13 @@ class ArrayOps : public GenericBatchOps<false> {
     map.set_fast(f);
   }
 
+  bool hashed_area(const Map& map, const uint8_t** data, uint64_t* len) const override {
+    if (percpu_) return false;
+    *data = map.data();
+    *len = uint64_t{stride(map)} * map.attr().max_entries;
+    return true;
+  }
+
   uint32_t sys_value_size(const Map& map) const override {
     return percpu_ ? stride(map) * map.nr_cpus() : map.attr().value_size;
   }
