@@ -146,7 +146,7 @@ class Scan {
     return 0;
   }
 
-  int in_datasec(uint32_t id, const btf_type* t) {
+  int in_datasec(const btf_type* t) {
     uint32_t seen = 0;
     const auto* v = reinterpret_cast<const btf_var_secinfo*>(t + 1);
     for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
@@ -154,7 +154,6 @@ class Scan {
       if (var == nullptr || kind_of(var) != BTF_KIND_VAR) continue;
       if (int e = one(var->type, v[i].offset, 0, &seen, 0, v[i].type, -1); e != 0) return e;
     }
-    (void)id;
     return 0;
   }
 
@@ -338,7 +337,7 @@ int parse_fields(const LibbpfBtf& lib, const void* btf, uint32_t id, const btf_t
   Scan scan(lib, btf, mask, nested, out);
   int e = 0;
   if (kind_of(t) == BTF_KIND_STRUCT) e = scan.in_struct(id, t, 0, 0);
-  if (kind_of(t) == BTF_KIND_DATASEC) e = scan.in_datasec(id, t);
+  if (kind_of(t) == BTF_KIND_DATASEC) e = scan.in_datasec(t);
   if (e != 0) return e;
   for (const BtfFields::Field& x : out->fields) out->mask |= x.kind;
   if (out->fields.empty()) return 0;
