@@ -27,12 +27,15 @@
 //    a kernel struct (one the running kernel's BTF has) without a release
 //    kfunc ENOENT.
 // A map creation takes every kind but the nodes; BTF_LOAD every kind but
-// bpf_timer, bpf_wq, bpf_task_work and uptr.
+// bpf_timer, bpf_wq, bpf_task_work and uptr. 6.1 (from its source, checked
+// in the VM runner) knows bpf_spin_lock, bpf_timer and kptrs tagged kptr
+// (unreferenced) or kptr_ref, to kernel structs only.
 #include <linux/btf.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <string>
 
 #include "core/libbpf_btf.h"
@@ -64,6 +67,8 @@ struct KptrTag {
 };
 constexpr KptrTag kKptrTags[] = {
     {"kptr_untrusted", kFieldKptrUnref}, {"kptr", kFieldKptrRef}, {"percpu_kptr", kFieldKptrPercpu}, {"uptr", kFieldUptr}};
+// 6.1's tags: kptr was the unreferenced one, kptr_ref the referenced one.
+constexpr KptrTag kKptrTags61[] = {{"kptr", kFieldKptrUnref}, {"kptr_ref", kFieldKptrRef}};
 // The kernel structs a __kptr may point at: those with a release kfunc
 // registered as their destructor in 6.18 (bpf_task_release, bpf_cgroup_release,
 // bpf_cpumask_release, bpf_crypto_ctx_release).
@@ -99,7 +104,8 @@ const btf_type* skip_modifiers(const LibbpfBtf& lib, const void* btf, uint32_t i
 
 // A member's type as a kptr: 1 with *kind and *target (the pointee's id), 0
 // when it is no kptr, or -EINVAL for a tagged pointer the kernel refuses.
-int kptr_of(const LibbpfBtf& lib, const void* btf, const btf_type* t, uint32_t mask, uint32_t* kind, uint32_t* target) {
+int kptr_of(const LibbpfBtf& lib, const void* btf, const btf_type* t, uint32_t mask, bool legacy, uint32_t* kind,
+            uint32_t* target) {
   if (kind_of(t) == BTF_KIND_VOLATILE) t = lib.type_by_id(btf, t->type);
   if (t == nullptr || kind_of(t) != BTF_KIND_PTR) return 0;
   const btf_type* tag = lib.type_by_id(btf, t->type);
@@ -108,7 +114,7 @@ int kptr_of(const LibbpfBtf& lib, const void* btf, const btf_type* t, uint32_t m
   if (under != nullptr && kind_of(under) == BTF_KIND_TYPE_TAG) return -EINVAL;
   const char* name = lib.name_by_offset(btf, tag->name_off);
   const KptrTag* k = nullptr;
-  for (const KptrTag& c : kKptrTags)
+  for (const KptrTag& c : legacy ? std::span<const KptrTag>(kKptrTags61) : std::span<const KptrTag>(kKptrTags))
     if (name != nullptr && strcmp(name, c.tag) == 0) k = &c;
   if (k == nullptr) return -EINVAL;
   if (!(k->kind & mask)) return 0;
@@ -196,7 +202,7 @@ class Scan {
     if ((kind != &kKptrKind && t->size != kind->size) || off % kind->align != 0) return 0;
     BtfFields::Field f{kind->kind, base + off, kind->size, 0};
     if (kind == &kKptrKind) {
-      const int k = kptr_of(lib_, btf_, t, mask_, &f.kind, &f.target);
+      const int k = kptr_of(lib_, btf_, t, mask_, !nested_, &f.kind, &f.target);
       if (k <= 0) return k;
     } else if (kind->kind & (kFieldListHead | kFieldRbRoot)) {
       if (int e = root_target(owner, idx, &f.target); e <= 0) return e;
@@ -285,20 +291,24 @@ std::string root_member(const LibbpfBtf& lib, const void* btf, uint32_t owner, i
 }
 
 // The record-wide rules once the fields are found (btf_parse_fields' second half).
-int check_record(const LibbpfBtf& lib, const void* btf, const BtfFields& f, uint32_t value_size) {
+int check_record(const LibbpfBtf& lib, const void* btf, const BtfFields& f, uint32_t value_size, bool legacy) {
   uint32_t next = 0;
   for (const BtfFields::Field& x : f.fields) {
     if (x.off + x.size > value_size) return -EFAULT;
     if (x.off < next) return -EEXIST;
     next = x.off + x.size;
-    if (x.kind == kFieldKptrRef) {
-      // A kernel struct must be one with a release kfunc; a program's own is fine.
+    if (x.kind & kFieldKptrs) {
+      // A kernel struct must be one with a release kfunc; a program's own is
+      // fine. 6.1 knows kernel structs only, and none with a release kfunc
+      // (its only ones are in the test module).
       const btf_type* t = lib.type_by_id(btf, x.target);
       const char* name = lib.name_by_offset(btf, t->name_off);
       const VmlinuxTypes* vm = vmlinux_types();
-      if (name != nullptr && vm != nullptr && vm->struct_sizes.count(name) != 0 &&
-          std::none_of(std::begin(kReleasable), std::end(kReleasable), [&](const char* r) { return strcmp(r, name) == 0; }))
-        return -ENOENT;
+      const bool in_kernel = name != nullptr && vm != nullptr && vm->struct_sizes.count(name) != 0;
+      const bool releasable = name != nullptr && std::any_of(std::begin(kReleasable), std::end(kReleasable),
+                                                             [&](const char* r) { return strcmp(r, name) == 0; });
+      if (legacy && (!in_kernel || x.kind == kFieldKptrRef)) return -ENOENT;
+      if (!legacy && x.kind == kFieldKptrRef && in_kernel && !releasable) return -ENOENT;
     }
   }
   if ((f.mask & kFieldSpinLock) && (f.mask & kFieldResSpinLock)) return -EINVAL;
@@ -341,7 +351,7 @@ int parse_fields(const LibbpfBtf& lib, const void* btf, uint32_t id, const btf_t
   if (e != 0) return e;
   for (const BtfFields::Field& x : out->fields) out->mask |= x.kind;
   if (out->fields.empty()) return 0;
-  if (int r = check_record(lib, btf, *out, t->size); r != 0) return r;
+  if (int r = check_record(lib, btf, *out, t->size, !nested); r != 0) return r;
   return check_roots(lib, btf, id, *out);
 }
 
@@ -351,7 +361,7 @@ bool triggers_check(const LibbpfBtf& lib, const void* btf, uint32_t id, const ui
   if (std::find(special_ids, special_ids + n, id) != special_ids + n) return true;
   const btf_type* t = lib.type_by_id(btf, id);
   uint32_t kind = 0, target = 0;
-  return t != nullptr && kptr_of(lib, btf, t, kFieldKptrs, &kind, &target) == 1;
+  return t != nullptr && kptr_of(lib, btf, t, kFieldKptrs, false, &kind, &target) == 1;
 }
 
 }  // namespace
@@ -368,7 +378,9 @@ int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type
   uint32_t id = value_type_id;
   const btf_type* t = skip_modifiers(lib, btf, value_type_id, &id);
   if (t == nullptr) return 0;
-  const int e = parse_fields(lib, btf, id, t, kMapMask, nested, out);
+  // 6.1 knows locks, timers and kptrs only.
+  const uint32_t mask = nested ? kMapMask : kFieldSpinLock | kFieldTimer | kFieldKptrUnref | kFieldKptrRef;
+  const int e = parse_fields(lib, btf, id, t, mask, nested, out);
   if (e != 0) *out = BtfFields{};
   return e;
 }

@@ -88,7 +88,7 @@ bool is_storage(uint32_t t) {
 
 // Whether map_type may hold fields of `kind` (map_check_btf's switch; checked
 // on 6.18 for the hash and array types: conformance scenarios_btf_fields.cc).
-bool takes_field(uint32_t map_type, uint32_t kind) {
+bool takes_field(uint32_t map_type, uint32_t kind, bool record_rules) {
   const bool h = map_type == BPF_MAP_TYPE_HASH, a = map_type == BPF_MAP_TYPE_ARRAY;
   const bool lru = map_type == BPF_MAP_TYPE_LRU_HASH;
   const bool percpu = map_type == BPF_MAP_TYPE_PERCPU_HASH || map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
@@ -103,6 +103,8 @@ bool takes_field(uint32_t map_type, uint32_t kind) {
       return h || lru || a;
     case kFieldKptrUnref:
     case kFieldKptrRef:
+      if (!record_rules) return h || lru || a;  // 6.1
+      [[fallthrough]];
     case kFieldKptrPercpu:
     case kFieldRefcount:
       return h || lru || a || percpu || is_storage(map_type);
@@ -145,13 +147,10 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
   std::vector<BtfFields::Field> sorted = fields.fields;
   std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.off < y.off; });
   for (const BtfFields::Field& f : sorted) {
-    if (takes_field(a->map_type, f.kind)) continue;
+    if (takes_field(a->map_type, f.kind, record_rules)) continue;
     const int err = f.kind == kFieldSpinLock && !record_rules ? -kENOTSUPP : -EOPNOTSUPP;
     return log_reason(err, "map type %u cannot hold a %s in its values", a->map_type, field_name(f.kind));
   }
-  // 6.1's rules for the other kinds (its kptr and kptr_ref tags) were never checked here.
-  if (const uint32_t rest = fields.mask & ~(kFieldSpinLock | kFieldTimer); !record_rules && rest != 0)
-    return log_reason(-EINVAL, "values with %s fields are not emulated under the 6.1 profile", field_name(rest & (~rest + 1)));
   if (fields.mask & (kFieldResSpinLock | kFieldTaskWork))
     return log_reason(-EINVAL, "values with bpf_res_spin_lock or bpf_task_work fields are not emulated yet");
   if (int e = check_graph_roots(lib, btf, a->btf_value_type_id); e != 0)
