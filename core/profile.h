@@ -78,7 +78,11 @@ struct KernelProfile {
   // direct member of the value struct (or a global variable), answers ENOTSUPP
   // for the map types, refuses only BPF_F_RDONLY_PROG, checks nothing at
   // BTF_LOAD and freezes such maps. Checked on 6.1.0-57-cloud-amd64 in the VM
-  // runner and on 6.18 (conformance spin_lock scenarios).
+  // runner and on 6.18 (conformance spin_lock scenarios). Of the other fields
+  // 6.1 knows timers and kptrs (tags kptr = unreferenced and kptr_ref, to
+  // kernel structs only, in HASH, LRU_HASH and ARRAY; a map holding either
+  // cannot be frozen); bpf_wq, bpf_refcount and list/rbtree roots are plain
+  // structs there (conformance scenarios_btf_fields.cc on both kernels).
   bool btf_record_fields;
   // A sleepable program may use QUEUE and STACK maps (6.18); 6.1 refuses them
   // (EINVAL) like any map without kSleepable. Checked on both kernels

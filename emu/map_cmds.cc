@@ -339,8 +339,10 @@ int sys_map_freeze(int fd) {
   Map* m = map_from_fd(fd, &access, &err);
   if (m == nullptr) return log_reason(err, "fd %d is not a BPF map", fd);
   // 6.18 freezes no map with special fields (any kind: checked for locks,
-  // kptrs, bpf_wq, bpf_refcount, list and rbtree roots); 6.1 freezes them.
-  if (m->attr().record.has_fields() && m->profile().btf_record_fields)
+  // kptrs, bpf_wq, bpf_refcount, list and rbtree roots); 6.1 refuses maps
+  // with a timer or kptrs (the record's other fields there), not locks.
+  const ValueRecord& rec = m->attr().record;
+  if (m->profile().btf_record_fields ? rec.has_fields() : rec.has_timer() || rec.other_count != 0)
     return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
   if (m->profile().refreeze_eperm && !(sys_perms(*m, access) & kCanWrite))
     return log_reason(-EPERM, "map %u: the fd does not grant write%s", m->id(), m->frozen() ? " (already frozen)" : "");
