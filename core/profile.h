@@ -80,7 +80,7 @@ struct KernelProfile {
   // BTF_LOAD and freezes such maps. Checked on 6.1.0-57-cloud-amd64 in the VM
   // runner and on 6.18 (conformance spin_lock scenarios). Of the other fields
   // 6.1 knows timers and kptrs (tags kptr = unreferenced and kptr_ref, to
-  // kernel structs only, in HASH, LRU_HASH and ARRAY; a map holding either
+  // kernel structs only, in HASH, LRU_HASH, ARRAY and PERCPU_ARRAY; a map holding either
   // cannot be frozen); bpf_wq, bpf_refcount and list/rbtree roots are plain
   // structs there (conformance scenarios_btf_fields.cc on both kernels).
   bool btf_record_fields;

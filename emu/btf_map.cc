@@ -103,7 +103,7 @@ bool takes_field(uint32_t map_type, uint32_t kind, bool record_rules) {
       return h || lru || a;
     case kFieldKptrUnref:
     case kFieldKptrRef:
-      if (!record_rules) return h || lru || a;  // 6.1
+      if (!record_rules) return h || lru || a || map_type == BPF_MAP_TYPE_PERCPU_ARRAY;  // 6.1
       [[fallthrough]];
     case kFieldKptrPercpu:
     case kFieldRefcount:
