@@ -378,10 +378,20 @@ int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type
   uint32_t id = value_type_id;
   const btf_type* t = skip_modifiers(lib, btf, value_type_id, &id);
   if (t == nullptr) return 0;
-  // 6.1 knows locks, timers and kptrs only.
-  const uint32_t mask = nested ? kMapMask : kFieldSpinLock | kFieldTimer | kFieldKptrUnref | kFieldKptrRef;
-  const int e = parse_fields(lib, btf, id, t, mask, nested, out);
+  if (nested) {
+    const int e = parse_fields(lib, btf, id, t, kMapMask, true, out);
+    if (e != 0) *out = BtfFields{};
+    return e;
+  }
+  // 6.1 knows locks, timers and kptrs only, and finds kptrs in a pass of their
+  // own: a kptr it cannot take leaves the lock and timer found (VM runner).
+  const int e = parse_fields(lib, btf, id, t, kFieldSpinLock | kFieldTimer, false, out);
   if (e != 0) *out = BtfFields{};
+  BtfFields kptrs;
+  if (parse_fields(lib, btf, id, t, kFieldKptrUnref | kFieldKptrRef, false, &kptrs) == 0) {
+    out->fields.insert(out->fields.end(), kptrs.fields.begin(), kptrs.fields.end());
+    out->mask |= kptrs.mask;
+  }
   return e;
 }
 
