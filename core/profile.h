@@ -90,8 +90,8 @@ struct KernelProfile {
   bool sleepable_queue_stack;
   // A program's tag (bpf_prog_info.tag, fdinfo prog_tag) is the first 8 bytes
   // of the SHA-256 of its instructions, map fds in ld_imm64 zeroed (6.18); of
-  // their SHA-1 on 6.1 (bpf_prog_calc_tag). Checked on 6.18 (COMMON/prog/
-  // program_tag); 6.1 from its source.
+  // their SHA-1 on 6.1 (bpf_prog_calc_tag). Checked on both kernels
+  // (COMMON/prog/program_tag, link fdinfo rows; 6.1 in the VM runner).
   bool prog_tag_sha256;
   // XDP test runs with an xdp_md: the most metadata (xdp_md.data) there may be
   // before the packet, in u32 steps. 6.18 allows all of the headroom but the
