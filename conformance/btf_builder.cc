@@ -37,6 +37,9 @@ int BtfBuilder::array(int elem, uint32_t n) { return btf__add_array(b_, u32, ele
 int BtfBuilder::typedef_of(const char* name, int type) { return btf__add_typedef(b_, name, type); }
 int BtfBuilder::volatile_of(int type) { return btf__add_volatile(b_, type); }
 int BtfBuilder::const_of(int type) { return btf__add_const(b_, type); }
+int BtfBuilder::ptr_to(int type) { return btf__add_ptr(b_, type); }
+int BtfBuilder::type_tag(const char* value, int type) { return btf__add_type_tag(b_, value, type); }
+int BtfBuilder::decl_tag(const char* value, int type, int member) { return btf__add_decl_tag(b_, value, type, member); }
 
 int BtfBuilder::datasec(const char* name, uint32_t size, std::initializer_list<Member> vars) {
   std::vector<int> ids;

@@ -33,6 +33,10 @@ class BtfBuilder {
   int typedef_of(const char* name, int type);
   int volatile_of(int type);
   int const_of(int type);
+  int ptr_to(int type);
+  int type_tag(const char* value, int type);
+  // A decl tag on member `member` of struct `type` (-1: on the type itself).
+  int decl_tag(const char* value, int type, int member);
   // A DATASEC of global variables, each of the member's type and size.
   int datasec(const char* name, uint32_t size, std::initializer_list<Member> vars);
   std::vector<uint8_t> blob() const;

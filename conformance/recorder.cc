@@ -424,7 +424,9 @@ void Recorder::run_program(uint32_t type, const std::vector<bpf_insn>& insns, ui
   close(prog);
 }
 
-int Recorder::memlock(int fd) {
+int Recorder::memlock(int fd) { return fdinfo_line(fd, "memlock"); }
+
+int Recorder::fdinfo_line(int fd, const std::string& key) {
   std::string text;
   if (!b_.emulated()) {
     std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
@@ -434,15 +436,15 @@ int Recorder::memlock(int fd) {
   } else if (!emu::fdinfo_text(fd, &text)) {
     text.clear();
   }
-  const size_t at = text.find("memlock:");
+  const size_t at = text.find(key + ":");
   if (at == std::string::npos) {
     errno = ENOENT;  // the same on both sides, whatever the last call left in errno
-    return record("memlock", -1, "no memlock line");
+    return record(key, -1, "no " + key + " line");
   }
   const size_t end = text.find('\n', at);
   std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
   errno = 0;
-  return record("memlock", 0, line);
+  return record(key, 0, line);
 }
 
 int Recorder::pin(int fd, const std::string& path) {

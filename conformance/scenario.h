@@ -77,6 +77,8 @@ class Recorder {
   int info(int fd, uint32_t info_len = sizeof(MapInfo));
   // The `memlock:` line of the map's fdinfo (the kernel's map_mem_usage).
   int memlock(int fd);
+  // The `key:` line of fd's fdinfo (any object kind).
+  int fdinfo_line(int fd, const std::string& key);
   int pin(int fd, const std::string& path);
   int get(const std::string& path, uint32_t file_flags = 0);
   int unpin(const std::string& path);

@@ -78,6 +78,7 @@ SCENARIO("COMMON", "link", "raw_tracepoint_open") {
   r.note("link info type", info.type);
   r.note("link info prog_id is the program's", info.prog_id == pinfo.id && pinfo.id != 0);
   r.note("link info id set", info.id != 0);
+  r.fdinfo_line(link, "prog_tag");  // the program's tag
   r.note("link info tp_name_len", info.raw_tracepoint.tp_name_len);
   r.note("link info tp_name is sys_enter", strcmp(name, "sys_enter") == 0);
   // A short name buffer: what fits, NUL-terminated, and ENOSPC.
@@ -158,6 +159,7 @@ void note_xdp_link(Recorder& r, int link, int prog, const std::string& label) {
   r.note(label + ": type", info.type);
   r.note(label + ": prog_id is the program's", info.prog_id == pinfo.id && pinfo.id != 0);
   r.note(label + ": ifindex", info.xdp.ifindex);
+  r.fdinfo_line(link, "prog_tag");
 }
 
 }  // namespace

@@ -34,10 +34,17 @@ struct ValueRecord {
   uint32_t lock_offs[kMaxFields];  // every lock word, ascending
   uint32_t timer_count;            // 0 or 1: the kernel allows one bpf_timer
   uint32_t timer_off;              // where it sits (emu/timer.h keeps its state)
+  // The other special fields (kptrs, bpf_wq, bpf_refcount, bpf_list_head,
+  // bpf_rb_root): syscalls read them as zero and never write them; nothing
+  // the emulator runs can set them.
+  uint32_t other_count;
+  uint32_t other_offs[kMaxFields];
+  uint32_t other_sizes[kMaxFields];
+  uint32_t other_refcounts;  // bit i: other field i is a bpf_refcount, which reads as 1
   bool has_lock() const { return lock_count != 0; }
   bool has_timer() const { return timer_count != 0; }
   // Whether syscall copies must go around special fields.
-  bool has_fields() const { return lock_count != 0 || timer_count != 0; }
+  bool has_fields() const { return lock_count != 0 || timer_count != 0 || other_count != 0; }
 };
 
 // The create attributes the kernel keeps (bpf_attr's map_create part).

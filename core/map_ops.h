@@ -134,6 +134,11 @@ class MapOps {
   // type of the first program that uses it or is stored in it): 0 or -EINVAL.
   virtual int prog_compatible(Map&, uint32_t /*prog_type*/) const { return 0; }
 
+  // The bytes BPF_OBJ_GET_INFO_BY_FD hashes into bpf_map_info.hash (the
+  // kernel's map_get_hash, which only ARRAY has: its whole value area, padding
+  // included); false: the family has no hash (EINVAL).
+  virtual bool hashed_area(const Map&, const uint8_t** /*data*/, uint64_t* /*len*/) const { return false; }
+
   // --- memory mapping and polling of the map fd ---
   // Whether mmap() of the fd can work at all (the kernel's map_mmap callback
   // exists and the map allows it: BPF_F_MMAPABLE arrays, ring buffers, arenas).

@@ -78,12 +78,21 @@ struct KernelProfile {
   // direct member of the value struct (or a global variable), answers ENOTSUPP
   // for the map types, refuses only BPF_F_RDONLY_PROG, checks nothing at
   // BTF_LOAD and freezes such maps. Checked on 6.1.0-57-cloud-amd64 in the VM
-  // runner and on 6.18 (conformance spin_lock scenarios).
+  // runner and on 6.18 (conformance spin_lock scenarios). Of the other fields
+  // 6.1 knows timers and kptrs (tags kptr = unreferenced and kptr_ref, to
+  // kernel structs only, in HASH, LRU_HASH, ARRAY and PERCPU_ARRAY; a map holding either
+  // cannot be frozen); bpf_wq, bpf_refcount and list/rbtree roots are plain
+  // structs there (conformance scenarios_btf_fields.cc on both kernels).
   bool btf_record_fields;
   // A sleepable program may use QUEUE and STACK maps (6.18); 6.1 refuses them
   // (EINVAL) like any map without kSleepable. Checked on both kernels
   // (COMMON/prog/sleepable_program_maps).
   bool sleepable_queue_stack;
+  // A program's tag (bpf_prog_info.tag, fdinfo prog_tag) is the first 8 bytes
+  // of the SHA-256 of its instructions, map fds in ld_imm64 zeroed (6.18); of
+  // their SHA-1 on 6.1 (bpf_prog_calc_tag). Checked on both kernels
+  // (COMMON/prog/program_tag, link fdinfo rows; 6.1 in the VM runner).
+  bool prog_tag_sha256;
   // XDP test runs with an xdp_md: the most metadata (xdp_md.data) there may be
   // before the packet, in u32 steps. 6.18 allows all of the headroom but the
   // xdp_frame (256 - 40); 6.1 allows 32 bytes.

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -47,24 +48,31 @@ bool thread_is_gone(uint32_t tid) {
 
 std::atomic_ref<uint32_t> word_of(void* word) { return std::atomic_ref<uint32_t>(*static_cast<uint32_t*>(word)); }
 
-// Calls copy(from, to) for each stretch of [0, size) between special fields
-// (lock words, the timer); fields never overlap.
+// The special fields of a value in offset order: lock words, the timer, the
+// others. They never overlap (the BTF checks see to it).
+struct Hole {
+  uint32_t off, len;
+};
+uint32_t holes_of(const ValueRecord& rec, Hole* out) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < rec.lock_count; ++i) out[n++] = {rec.lock_offs[i], 4};
+  if (rec.has_timer()) out[n++] = {rec.timer_off, ValueRecord::kTimerSize};
+  for (uint32_t i = 0; i < rec.other_count; ++i) out[n++] = {rec.other_offs[i], rec.other_sizes[i]};
+  std::sort(out, out + n, [](const Hole& a, const Hole& b) { return a.off < b.off; });
+  return n;
+}
+
+// Calls copy(from, to) for each stretch of [0, size) between special fields.
+// size may pass value_size (a per-CPU slot's padding): fields past it are skipped.
 template <class F>
-void around_locks(const ValueRecord& rec, uint32_t size, F&& copy) {
+void around_fields(const ValueRecord& rec, uint32_t size, F&& copy) {
+  Hole holes[3 * ValueRecord::kMaxFields];
+  const uint32_t n = holes_of(rec, holes);
   uint32_t from = 0;
-  bool timer_done = !rec.has_timer();
-  auto skip = [&](uint32_t off, uint32_t len) {
-    if (off > from) copy(from, off);
-    from = off + len;
-  };
-  for (uint32_t i = 0; i < rec.lock_count; ++i) {
-    if (!timer_done && rec.timer_off < rec.lock_offs[i]) {
-      skip(rec.timer_off, ValueRecord::kTimerSize);
-      timer_done = true;
-    }
-    skip(rec.lock_offs[i], 4);
+  for (uint32_t i = 0; i < n && holes[i].off < size; ++i) {
+    if (holes[i].off > from) copy(from, holes[i].off);
+    from = holes[i].off + holes[i].len;
   }
-  if (!timer_done) skip(rec.timer_off, ValueRecord::kTimerSize);
   if (size > from) copy(from, size);
 }
 
@@ -134,17 +142,25 @@ void value_copy_out_fields(const ValueRecord& rec, void* dst, const void* src, u
   const auto* s = static_cast<const uint8_t*>(src);
   {
     LockGuard g(rec, src, locked);
-    around_locks(rec, value_size, [&](uint32_t from, uint32_t to) { memcpy(d + from, s + from, to - from); });
+    around_fields(rec, value_size, [&](uint32_t from, uint32_t to) { memcpy(d + from, s + from, to - from); });
   }
-  for (uint32_t i = 0; i < rec.lock_count; ++i) memset(d + rec.lock_offs[i], 0, 4);
-  if (rec.has_timer()) memset(d + rec.timer_off, 0, ValueRecord::kTimerSize);
+  Hole holes[3 * ValueRecord::kMaxFields];
+  const uint32_t n = holes_of(rec, holes);
+  for (uint32_t i = 0; i < n; ++i)
+    if (holes[i].off + holes[i].len <= value_size) memset(d + holes[i].off, 0, holes[i].len);
+  // As the kernel's bpf_obj_init on the copy: a bpf_refcount reads as 1.
+  for (uint32_t i = 0; i < rec.other_count; ++i) {
+    if (!(rec.other_refcounts & (1u << i)) || rec.other_offs[i] + 4 > value_size) continue;
+    const uint32_t one = 1;
+    memcpy(d + rec.other_offs[i], &one, sizeof(one));
+  }
 }
 
 void value_copy_in_fields(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked) {
   auto* d = static_cast<uint8_t*>(dst);
   const auto* s = static_cast<const uint8_t*>(src);
   LockGuard g(rec, dst, locked);
-  around_locks(rec, value_size, [&](uint32_t from, uint32_t to) { memcpy(d + from, s + from, to - from); });
+  around_fields(rec, value_size, [&](uint32_t from, uint32_t to) { memcpy(d + from, s + from, to - from); });
 }
 
 }  // namespace bpfemu::emu

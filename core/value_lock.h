@@ -13,8 +13,9 @@
 //    owner's id the emulator sees it and says so instead (the verifier refuses
 //    programs that could do it; the C++ API gets an error);
 //  - an unlock by a thread that does not hold the lock is caught the same way.
-// A bpf_timer field (16 bytes, emu/timer.h) is treated like a lock word by the
-// copies: read as zero, never overwritten.
+// A bpf_timer field (16 bytes, emu/timer.h) and the other special fields
+// (kptrs, bpf_wq, bpf_refcount, list and rbtree roots) are treated like lock
+// words by the copies: read as zero, never overwritten.
 // Syscalls never show the word (a lookup reads it as zero, as on the kernel;
 // the verifier keeps programs from reading it), so what it holds is the
 // emulator's business. It is only ever accessed atomically -- acquire to lock,
@@ -42,8 +43,8 @@ inline void* value_lock_word(const ValueRecord& rec, void* value) { return stati
 void value_copy_out_fields(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked);
 void value_copy_in_fields(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked);
 
-// A value leaving map memory (value_size bytes of `src`) for a syscall's
-// buffer: the lock words and the timer read as zero; with `locked`, copied under the
+// A value leaving map memory (value_size bytes of `src`; for a per-CPU slot,
+// round_up(value_size, 8), padding included) for a syscall's buffer: the lock words and the timer read as zero; with `locked`, copied under the
 // value's lock (BPF_F_LOCK).
 inline void value_copy_out(const ValueRecord& rec, void* dst, const void* src, uint32_t value_size, bool locked) {
   if (!rec.has_fields()) {

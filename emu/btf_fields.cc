@@ -1,27 +1,42 @@
 // The kernel's special fields in a BTF type (its btf_parse_fields), for map
 // values at create time and for structs at BPF_BTF_LOAD. Each rule below was
 // asked of the 6.18 kernel (6.1 looks at direct members only: no arrays, no
-// nested structs; KernelProfile::btf_record_fields) (conformance/scenarios_spin_lock.cc keeps the
-// answers that show through syscalls):
+// nested structs; KernelProfile::btf_record_fields) (conformance/
+// scenarios_spin_lock.cc and scenarios_btf_fields.cc keep the answers that
+// show through syscalls):
 //  - a value type is searched when it is a STRUCT (after typedefs and
 //    qualifiers) or a DATASEC (global data); unions are not searched;
 //  - a member's own type is taken as it is: a typedef'd, const or volatile
 //    struct bpf_spin_lock member is plain data; arrays are looked through, an
 //    empty one holding nothing, one of one element counting as the element;
-//  - a special field is a STRUCT of one of the kernel's names (or a pointer
-//    tagged kptr). A second one of a kind a struct holds at most once is
+//  - a special field is a STRUCT of one of the kernel's names, or a pointer
+//    (volatile allowed) to a type tag kptr, kptr_untrusted, percpu_kptr or
+//    uptr over a struct. A second one of a kind a struct holds at most once is
 //    E2BIG (checked before anything else about it); one of the wrong size, or
 //    at an offset in its own struct that is not a multiple of its alignment,
 //    is ignored; more than one element of a kind that cannot repeat is EINVAL;
+//    a tagged pointer with another tag, two tags, or not to a struct, EINVAL;
+//  - a list or rbtree root names what it holds in a "contains:<struct>:<member>"
+//    decl tag on its member: none, or no such struct (ENOENT) or member
+//    (ENOENT), or a member that is not that root's node, is refused;
 //  - any other STRUCT member is searched in turn, with its own "at most once";
 //    where it sits in the outer struct is not checked;
-//  - more than 11 fields in all is E2BIG.
-// bpf_spin_lock and bpf_timer fields are kept (BtfFields); a value's spin lock is the last one found (a value may hold several, in
-// nested structs: syscalls zero them all, BPF_F_LOCK takes that one).
+//  - more than 11 fields in all is E2BIG; then, over the record: fields that
+//    overlap EEXIST, both lock kinds EINVAL, a root without a lock EINVAL,
+//    list and rbtree nodes together without a bpf_refcount EINVAL, a __kptr to
+//    a kernel struct (one the running kernel's BTF has) without a release
+//    kfunc ENOENT.
+// A map creation takes every kind but the nodes; BTF_LOAD every kind but
+// bpf_timer, bpf_wq, bpf_task_work and uptr. 6.1 (from its source, checked
+// in the VM runner) knows bpf_spin_lock, bpf_timer and kptrs tagged kptr
+// (unreferenced) or kptr_ref, to kernel structs only.
 #include <linux/btf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <span>
+#include <string>
 
 #include "core/libbpf_btf.h"
 #include "emu/btf.h"
@@ -30,45 +45,109 @@ namespace bpfemu::emu {
 namespace {
 
 struct SpecialKind {
+  uint32_t kind;
   const char* name;
   uint32_t size;
   uint32_t align;
-  bool once;        // a struct holds at most one
-  bool repeatable;  // may come in arrays
-  bool at_load;     // in the set BTF_LOAD's check looks for
+  bool once;  // a struct holds at most one
 };
 
-constexpr SpecialKind kSpinLock{"bpf_spin_lock", 4, 4, true, false, true};
 // Sizes as the 6.18 kernel's BTF has them.
-constexpr SpecialKind kOtherKinds[] = {
-    {"bpf_res_spin_lock", 4, 4, true, false, true}, {"bpf_timer", 16, 8, true, false, false},
-    {"bpf_wq", 16, 8, true, false, false},          {"bpf_task_work", 8, 8, true, false, false},
-    {"bpf_refcount", 4, 4, true, false, true},      {"bpf_list_head", 16, 8, false, true, true},
-    {"bpf_list_node", 24, 8, false, false, true},   {"bpf_rb_root", 16, 8, false, true, true},
-    {"bpf_rb_node", 32, 8, false, false, true},
+constexpr SpecialKind kStructKinds[] = {
+    {kFieldSpinLock, "bpf_spin_lock", 4, 4, true},   {kFieldResSpinLock, "bpf_res_spin_lock", 4, 4, true},
+    {kFieldTimer, "bpf_timer", 16, 8, true},         {kFieldWq, "bpf_wq", 16, 8, true},
+    {kFieldTaskWork, "bpf_task_work", 8, 8, true},   {kFieldListHead, "bpf_list_head", 16, 8, false},
+    {kFieldListNode, "bpf_list_node", 24, 8, false}, {kFieldRbRoot, "bpf_rb_root", 16, 8, false},
+    {kFieldRbNode, "bpf_rb_node", 32, 8, false},     {kFieldRefcount, "bpf_refcount", 4, 4, false},
 };
-const SpecialKind& kTimer = kOtherKinds[1];
-constexpr SpecialKind kKptr{"kptr", 8, 8, false, true, true};
-const char* const kKptrTags[] = {"kptr", "kptr_untrusted", "percpu_kptr", "uptr"};
+constexpr SpecialKind kKptrKind{kFieldKptrRef, "kptr", 8, 8, false};
+struct KptrTag {
+  const char* tag;
+  uint32_t kind;
+};
+constexpr KptrTag kKptrTags[] = {
+    {"kptr_untrusted", kFieldKptrUnref}, {"kptr", kFieldKptrRef}, {"percpu_kptr", kFieldKptrPercpu}, {"uptr", kFieldUptr}};
+// 6.1's tags: kptr was the unreferenced one, kptr_ref the referenced one.
+constexpr KptrTag kKptrTags61[] = {{"kptr", kFieldKptrUnref}, {"kptr_ref", kFieldKptrRef}};
+// The kernel structs a __kptr may point at: those with a release kfunc
+// registered as their destructor in 6.18 (bpf_task_release, bpf_cgroup_release,
+// bpf_cpumask_release, bpf_crypto_ctx_release).
+const char* const kReleasable[] = {"task_struct", "cgroup", "bpf_cpumask", "bpf_crypto_ctx"};
+
+constexpr uint32_t kRepeatable = kFieldKptrs | kFieldUptr | kFieldListHead | kFieldRbRoot;
+constexpr uint32_t kMapMask = ~(kFieldListNode | kFieldRbNode);
+constexpr uint32_t kLoadMask = ~(kFieldTimer | kFieldWq | kFieldTaskWork | kFieldUptr);
 constexpr int kMaxDepth = 32;
 
 uint32_t kind_of(const btf_type* t) { return BTF_INFO_KIND(t->info); }
+bool is_struct(const btf_type* t) { return kind_of(t) == BTF_KIND_STRUCT || kind_of(t) == BTF_KIND_UNION; }
+
+const btf_type* skip_modifiers(const LibbpfBtf& lib, const void* btf, uint32_t id, uint32_t* out_id = nullptr) {
+  const btf_type* t = lib.type_by_id(btf, id);
+  for (int depth = 0; t != nullptr && depth < kMaxDepth; ++depth) {
+    switch (kind_of(t)) {
+      case BTF_KIND_TYPEDEF:
+      case BTF_KIND_VOLATILE:
+      case BTF_KIND_CONST:
+      case BTF_KIND_RESTRICT:
+      case BTF_KIND_TYPE_TAG:
+        id = t->type;
+        t = lib.type_by_id(btf, id);
+        continue;
+      default:
+        if (out_id != nullptr) *out_id = id;
+        return t;
+    }
+  }
+  return nullptr;
+}
+
+// A member's type as a kptr: 1 with *kind and *target (the pointee's id), 0
+// when it is no kptr, or -EINVAL for a tagged pointer the kernel refuses.
+int kptr_of(const LibbpfBtf& lib, const void* btf, const btf_type* t, uint32_t mask, bool legacy, uint32_t* kind,
+            uint32_t* target) {
+  if (kind_of(t) == BTF_KIND_VOLATILE) t = lib.type_by_id(btf, t->type);
+  if (t == nullptr || kind_of(t) != BTF_KIND_PTR) return 0;
+  const btf_type* tag = lib.type_by_id(btf, t->type);
+  if (tag == nullptr || kind_of(tag) != BTF_KIND_TYPE_TAG || BTF_INFO_KFLAG(tag->info)) return 0;
+  const btf_type* under = lib.type_by_id(btf, tag->type);
+  if (under != nullptr && kind_of(under) == BTF_KIND_TYPE_TAG) return -EINVAL;
+  const char* name = lib.name_by_offset(btf, tag->name_off);
+  const KptrTag* k = nullptr;
+  for (const KptrTag& c : legacy ? std::span<const KptrTag>(kKptrTags61) : std::span<const KptrTag>(kKptrTags))
+    if (name != nullptr && strcmp(name, c.tag) == 0) k = &c;
+  if (k == nullptr) return -EINVAL;
+  if (!(k->kind & mask)) return 0;
+  const btf_type* pointee = skip_modifiers(lib, btf, tag->type, target);
+  if (pointee == nullptr || !is_struct(pointee)) return -EINVAL;
+  *kind = k->kind;
+  return 1;
+}
+
+// The first STRUCT named `name`, or 0.
+uint32_t struct_by_name(const LibbpfBtf& lib, const void* btf, const char* name) {
+  const uint32_t n = lib.type_cnt(btf);
+  for (uint32_t id = 1; id <= n; ++id) {
+    const btf_type* t = lib.type_by_id(btf, id);
+    const char* tn = t != nullptr ? lib.name_by_offset(btf, t->name_off) : nullptr;
+    if (t != nullptr && kind_of(t) == BTF_KIND_STRUCT && tn != nullptr && strcmp(tn, name) == 0) return id;
+  }
+  return 0;
+}
 
 class Scan {
  public:
-  // nested: look into arrays and nested structs (the btf_record rules); else
-  // only direct members count, as on 6.1.
-  Scan(const LibbpfBtf& lib, const void* btf, bool at_load, bool nested, BtfFields* out)
-      : lib_(lib), btf_(btf), at_load_(at_load), nested_(nested), out_(*out) {}
+  Scan(const LibbpfBtf& lib, const void* btf, uint32_t mask, bool nested, BtfFields* out)
+      : lib_(lib), btf_(btf), mask_(mask), nested_(nested), out_(*out) {}
 
-  int in_struct(const btf_type* t, uint32_t base, int depth) {
+  int in_struct(uint32_t id, const btf_type* t, uint32_t base, int depth) {
     uint32_t seen = 0;
     const auto* m = reinterpret_cast<const btf_member*>(t + 1);
     const bool kflag = BTF_INFO_KFLAG(t->info) != 0;
     for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
       const uint32_t bits = kflag ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
       if (bits % 8 != 0) return -EINVAL;
-      if (int e = one(m[i].type, bits / 8, base, &seen, depth); e != 0) return e;
+      if (int e = one(m[i].type, bits / 8, base, &seen, depth, id, static_cast<int>(i)); e != 0) return e;
     }
     return 0;
   }
@@ -79,15 +158,15 @@ class Scan {
     for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
       const btf_type* var = lib_.type_by_id(btf_, v[i].type);
       if (var == nullptr || kind_of(var) != BTF_KIND_VAR) continue;
-      if (int e = one(var->type, v[i].offset, 0, &seen, 0); e != 0) return e;
+      if (int e = one(var->type, v[i].offset, 0, &seen, 0, v[i].type, -1); e != 0) return e;
     }
     return 0;
   }
 
  private:
-  // One member (or variable) of type `id` at `off` in its container, which
-  // sits at `base` in the value.
-  int one(uint32_t id, uint32_t off, uint32_t base, uint32_t* seen, int depth) {
+  // One member (or variable) of type `id` at `off` in its container (BTF id
+  // `owner`, member index `idx`), which sits at `base` in the value.
+  int one(uint32_t id, uint32_t off, uint32_t base, uint32_t* seen, int depth, uint32_t owner, int idx) {
     const btf_type* t = lib_.type_by_id(btf_, id);
     uint64_t nelems = 1;
     while (nested_ && t != nullptr && kind_of(t) == BTF_KIND_ARRAY) {
@@ -100,118 +179,255 @@ class Scan {
     const SpecialKind* kind = special(t);
     if (kind == nullptr) {
       if (!nested_ || kind_of(t) != BTF_KIND_STRUCT || depth >= kMaxDepth) return 0;
-      const uint32_t before = out_.count, single_before = out_.single;
-      if (int e = in_struct(t, base + off, depth + 1); e != 0) return e;
-      if (out_.count == before || nelems == 1) return 0;
+      const size_t before = out_.fields.size();
+      if (int e = in_struct(id, t, base + off, depth + 1); e != 0) return e;
+      if (out_.fields.size() == before || nelems == 1) return 0;
       // Repeated for each element: only kptrs and graph roots may be.
-      if (out_.single != single_before) return -EINVAL;
-      return add(static_cast<uint32_t>((out_.count - before) * (nelems - 1)));
+      for (size_t i = before; i < out_.fields.size(); ++i)
+        if (!(out_.fields[i].kind & kRepeatable)) return -EINVAL;
+      const size_t n = out_.fields.size() - before;
+      if (out_.fields.size() + n * (nelems - 1) > ValueRecord::kMaxFields) return -E2BIG;
+      for (uint64_t e = 1; e < nelems; ++e)
+        for (size_t i = 0; i < n; ++i) {
+          BtfFields::Field f = out_.fields[before + i];
+          f.off += static_cast<uint32_t>(e * t->size);
+          out_.fields.push_back(f);
+        }
+      return 0;
     }
     if (kind->once) {
-      const uint32_t bit = 1U << (kind == &kSpinLock ? 0 : 1 + (kind - kOtherKinds));
-      if (*seen & bit) return -E2BIG;
-      *seen |= bit;
+      if (*seen & kind->kind) return -E2BIG;
+      *seen |= kind->kind;
     }
-    if ((kind != &kKptr && t->size != kind->size) || off % kind->align != 0) return 0;
-    if (nelems > 1 && !kind->repeatable) return -EINVAL;
-    if (int e = add(static_cast<uint32_t>(nelems)); e != 0) return e;
-    if (!kind->repeatable) ++out_.single;
-    if (kind == &kSpinLock) {
-      out_.locks.push_back(base + off);
-    } else if (kind == &kTimer) {
-      out_.timers.push_back(base + off);
-    } else if (out_.other == nullptr) {
-      out_.other = kind->name;
+    if ((kind != &kKptrKind && t->size != kind->size) || off % kind->align != 0) return 0;
+    BtfFields::Field f{kind->kind, base + off, kind->size, 0};
+    if (kind == &kKptrKind) {
+      const int k = kptr_of(lib_, btf_, t, mask_, !nested_, &f.kind, &f.target);
+      if (k <= 0) return k;
+    } else if (kind->kind & (kFieldListHead | kFieldRbRoot)) {
+      if (int e = root_target(owner, idx, &f.target); e <= 0) return e;
+    }
+    if (nelems > 1 && !(f.kind & kRepeatable)) return -EINVAL;
+    if (out_.fields.size() + nelems > ValueRecord::kMaxFields) return -E2BIG;
+    for (uint64_t e = 0; e < nelems; ++e) {
+      out_.fields.push_back(f);
+      f.off += kind->size;
     }
     return 0;
   }
 
-  int add(uint32_t n) {
-    out_.count += n;
-    return out_.count > ValueRecord::kMaxFields ? -E2BIG : 0;
+  // The struct a root's "contains:<struct>:<member>" tag names: 1 with
+  // *target, or the kernel's error.
+  int root_target(uint32_t owner, int idx, uint32_t* target) {
+    const char* value = nullptr;
+    const uint32_t n = lib_.type_cnt(btf_);
+    for (uint32_t id = 1; id <= n; ++id) {
+      const btf_type* t = lib_.type_by_id(btf_, id);
+      if (t == nullptr || kind_of(t) != BTF_KIND_DECL_TAG || t->type != owner) continue;
+      if (reinterpret_cast<const btf_decl_tag*>(t + 1)->component_idx != idx) continue;
+      const char* name = lib_.name_by_offset(btf_, t->name_off);
+      if (name == nullptr || strncmp(name, "contains:", 9) != 0) continue;
+      if (value != nullptr) return -EINVAL;  // two of them
+      value = name + 9;
+    }
+    if (value == nullptr) return -EINVAL;
+    const char* colon = strchr(value, ':');
+    if (colon == nullptr) return -EINVAL;
+    *target = struct_by_name(lib_, btf_, std::string(value, colon).c_str());
+    if (*target == 0) return -ENOENT;
+    if (colon[1] == '\0') return -EINVAL;
+    return 1;
   }
 
-  // The special kind of a member's type, or nullptr.
+  // The special kind of a member's type, or nullptr (kKptrKind: a candidate
+  // kptr, which kptr_of looks at).
   const SpecialKind* special(const btf_type* t) const {
-    if (kind_of(t) == BTF_KIND_PTR) {
-      const btf_type* tag = lib_.type_by_id(btf_, t->type);
-      if (tag == nullptr || kind_of(tag) != BTF_KIND_TYPE_TAG) return nullptr;
-      const char* name = lib_.name_by_offset(btf_, tag->name_off);
-      for (const char* k : kKptrTags)
-        if (name != nullptr && strcmp(name, k) == 0) return &kKptr;
-      return nullptr;
-    }
-    if (kind_of(t) != BTF_KIND_STRUCT) return nullptr;
+    if (!is_struct(t)) return (mask_ & (kFieldKptrs | kFieldUptr)) ? &kKptrKind : nullptr;
     const char* name = lib_.name_by_offset(btf_, t->name_off);
     if (name == nullptr || strncmp(name, "bpf_", 4) != 0) return nullptr;
-    if (strcmp(name, kSpinLock.name) == 0) return &kSpinLock;
-    for (const SpecialKind& k : kOtherKinds)
-      if (strcmp(name, k.name) == 0) return at_load_ && !k.at_load ? nullptr : &k;
+    for (const SpecialKind& k : kStructKinds)
+      if ((k.kind & mask_) && strcmp(name, k.name) == 0) return kind_of(t) == BTF_KIND_STRUCT ? &k : nullptr;
     return nullptr;
   }
 
   const LibbpfBtf& lib_;
   const void* btf_;
-  bool at_load_;
+  uint32_t mask_;
   bool nested_;
   BtfFields& out_;
 };
 
-const btf_type* skip_modifiers(const LibbpfBtf& lib, const void* btf, uint32_t id) {
-  const btf_type* t = lib.type_by_id(btf, id);
-  for (int depth = 0; t != nullptr && depth < kMaxDepth; ++depth) {
-    switch (kind_of(t)) {
-      case BTF_KIND_TYPEDEF:
-      case BTF_KIND_VOLATILE:
-      case BTF_KIND_CONST:
-      case BTF_KIND_RESTRICT:
-      case BTF_KIND_TYPE_TAG:
-        t = lib.type_by_id(btf, t->type);
-        continue;
-      default:
-        return t;
+// A root's node member: the member `member` of struct `target` must be one
+// (and only one) of type `node`, 8-byte aligned.
+int check_node(const LibbpfBtf& lib, const void* btf, uint32_t target, const char* member, const char* node) {
+  const btf_type* t = lib.type_by_id(btf, target);
+  const auto* m = reinterpret_cast<const btf_member*>(t + 1);
+  bool found = false;
+  for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
+    const char* name = lib.name_by_offset(btf, m[i].name_off);
+    if (name == nullptr || strcmp(name, member) != 0) continue;
+    if (found) return -EINVAL;
+    found = true;
+    const btf_type* n = lib.type_by_id(btf, m[i].type);
+    const char* nn = n != nullptr ? lib.name_by_offset(btf, n->name_off) : nullptr;
+    if (n == nullptr || !is_struct(n) || nn == nullptr || strcmp(nn, node) != 0) return -EINVAL;
+    const uint32_t bits = BTF_INFO_KFLAG(t->info) ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
+    if (bits % 8 != 0 || (bits / 8) % 8 != 0) return -EINVAL;
+  }
+  return found ? 0 : -ENOENT;
+}
+
+// The member name a root's tag names (after "contains:<struct>:").
+std::string root_member(const LibbpfBtf& lib, const void* btf, uint32_t owner, int idx) {
+  const uint32_t n = lib.type_cnt(btf);
+  for (uint32_t id = 1; id <= n; ++id) {
+    const btf_type* t = lib.type_by_id(btf, id);
+    if (t == nullptr || kind_of(t) != BTF_KIND_DECL_TAG || t->type != owner) continue;
+    if (reinterpret_cast<const btf_decl_tag*>(t + 1)->component_idx != idx) continue;
+    const char* name = lib.name_by_offset(btf, t->name_off);
+    if (name != nullptr && strncmp(name, "contains:", 9) == 0) return strchr(name + 9, ':') + 1;
+  }
+  return "";
+}
+
+// The record-wide rules once the fields are found (btf_parse_fields' second half).
+int check_record(const LibbpfBtf& lib, const void* btf, const BtfFields& f, uint32_t value_size, bool legacy) {
+  uint32_t next = 0;
+  for (const BtfFields::Field& x : f.fields) {
+    if (x.off + x.size > value_size) return -EFAULT;
+    if (x.off < next) return -EEXIST;
+    next = x.off + x.size;
+    if (x.kind & kFieldKptrs) {
+      // A kernel struct must be one with a release kfunc; a program's own is
+      // fine. 6.1 knows kernel structs only, and none with a release kfunc
+      // (its only ones are in the test module).
+      const btf_type* t = lib.type_by_id(btf, x.target);
+      const char* name = lib.name_by_offset(btf, t->name_off);
+      const VmlinuxTypes* vm = vmlinux_types();
+      const bool in_kernel = name != nullptr && vm != nullptr && vm->struct_sizes.count(name) != 0;
+      const bool releasable = name != nullptr && std::any_of(std::begin(kReleasable), std::end(kReleasable),
+                                                             [&](const char* r) { return strcmp(r, name) == 0; });
+      if (legacy && (!in_kernel || x.kind == kFieldKptrRef)) return -ENOENT;
+      if (!legacy && x.kind == kFieldKptrRef && in_kernel && !releasable) return -ENOENT;
     }
   }
-  return nullptr;
+  if ((f.mask & kFieldSpinLock) && (f.mask & kFieldResSpinLock)) return -EINVAL;
+  if ((f.mask & (kFieldListHead | kFieldRbRoot)) && !(f.mask & (kFieldSpinLock | kFieldResSpinLock))) return -EINVAL;
+  if ((f.mask & kFieldListNode) && (f.mask & kFieldRbNode) && !(f.mask & kFieldRefcount)) return -EINVAL;
+  return 0;
+}
+
+// Roots' node members, checked for each root (its tag is found again by owner
+// and index, which the Scan does not keep: re-walk direct members only).
+int check_roots(const LibbpfBtf& lib, const void* btf, uint32_t struct_id, const BtfFields& f) {
+  if (!(f.mask & (kFieldListHead | kFieldRbRoot))) return 0;
+  const btf_type* t = lib.type_by_id(btf, struct_id);
+  if (t == nullptr || kind_of(t) != BTF_KIND_STRUCT) return 0;
+  const auto* m = reinterpret_cast<const btf_member*>(t + 1);
+  for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
+    const btf_type* mt = lib.type_by_id(btf, m[i].type);
+    const char* name = mt != nullptr ? lib.name_by_offset(btf, mt->name_off) : nullptr;
+    if (mt == nullptr || kind_of(mt) != BTF_KIND_STRUCT || name == nullptr) continue;
+    const bool list = strcmp(name, "bpf_list_head") == 0, rb = strcmp(name, "bpf_rb_root") == 0;
+    if (!list && !rb) continue;
+    uint32_t target = 0;
+    for (const BtfFields::Field& x : f.fields)
+      if (x.kind == (list ? kFieldListHead : kFieldRbRoot)) target = x.target;
+    if (target == 0) continue;
+    const std::string member = root_member(lib, btf, struct_id, static_cast<int>(i));
+    if (int e = check_node(lib, btf, target, member.c_str(), list ? "bpf_list_node" : "bpf_rb_node"); e != 0) return e;
+  }
+  return 0;
+}
+
+// The fields of the STRUCT or DATASEC `t` (id `id`) with kinds in `mask`,
+// record rules included.
+int parse_fields(const LibbpfBtf& lib, const void* btf, uint32_t id, const btf_type* t, uint32_t mask, bool nested,
+                 BtfFields* out) {
+  Scan scan(lib, btf, mask, nested, out);
+  int e = 0;
+  if (kind_of(t) == BTF_KIND_STRUCT) e = scan.in_struct(id, t, 0, 0);
+  if (kind_of(t) == BTF_KIND_DATASEC) e = scan.in_datasec(t);
+  if (e != 0) return e;
+  for (const BtfFields::Field& x : out->fields) out->mask |= x.kind;
+  if (out->fields.empty()) return 0;
+  if (int r = check_record(lib, btf, *out, t->size, !nested); r != 0) return r;
+  return check_roots(lib, btf, id, *out);
+}
+
+// Whether type `id` is one whose presence as a member makes BTF_LOAD check
+// the struct: a special struct (the first of its name) or a valid kptr.
+bool triggers_check(const LibbpfBtf& lib, const void* btf, uint32_t id, const uint32_t* special_ids, size_t n) {
+  if (std::find(special_ids, special_ids + n, id) != special_ids + n) return true;
+  const btf_type* t = lib.type_by_id(btf, id);
+  uint32_t kind = 0, target = 0;
+  return t != nullptr && kptr_of(lib, btf, t, kFieldKptrs, false, &kind, &target) == 1;
 }
 
 }  // namespace
 
+std::vector<uint32_t> BtfFields::offs_of(uint32_t kind) const {
+  std::vector<uint32_t> offs;
+  for (const Field& f : fields)
+    if (f.kind & kind) offs.push_back(f.off);
+  return offs;
+}
+
 int find_value_fields(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id, bool nested, BtfFields* out) {
   *out = BtfFields{};
-  const btf_type* t = skip_modifiers(lib, btf, value_type_id);
+  uint32_t id = value_type_id;
+  const btf_type* t = skip_modifiers(lib, btf, value_type_id, &id);
   if (t == nullptr) return 0;
-  Scan scan(lib, btf, false, nested, out);
-  int e = 0;
-  if (kind_of(t) == BTF_KIND_STRUCT) e = scan.in_struct(t, 0, 0);
-  if (kind_of(t) == BTF_KIND_DATASEC) e = scan.in_datasec(t);
+  if (nested) {
+    const int e = parse_fields(lib, btf, id, t, kMapMask, true, out);
+    if (e != 0) *out = BtfFields{};
+    return e;
+  }
+  // 6.1 knows locks, timers and kptrs only, and finds kptrs in a pass of their
+  // own: a kptr it cannot take leaves the lock and timer found (VM runner).
+  const int e = parse_fields(lib, btf, id, t, kFieldSpinLock | kFieldTimer, false, out);
   if (e != 0) *out = BtfFields{};
+  BtfFields kptrs;
+  if (parse_fields(lib, btf, id, t, kFieldKptrUnref | kFieldKptrRef, false, &kptrs) == 0) {
+    out->fields.insert(out->fields.end(), kptrs.fields.begin(), kptrs.fields.end());
+    out->mask |= kptrs.mask;
+  }
   return e;
 }
 
 int check_struct_fields(const LibbpfBtf& lib, const void* btf) {
-  // The first STRUCT named bpf_spin_lock is the one members are compared with.
+  const char* const kAllocObj[] = {"bpf_spin_lock", "bpf_list_head", "bpf_list_node",
+                                   "bpf_rb_root",   "bpf_rb_node",   "bpf_refcount"};
+  uint32_t special_ids[std::size(kAllocObj)];
+  size_t nspecial = 0;
+  for (const char* name : kAllocObj)
+    if (uint32_t id = struct_by_name(lib, btf, name); id != 0) special_ids[nspecial++] = id;
   const uint32_t n = lib.type_cnt(btf);
-  uint32_t lock_id = 0;
-  for (uint32_t id = 1; id <= n && lock_id == 0; ++id) {
-    const btf_type* t = lib.type_by_id(btf, id);
-    const char* name = t != nullptr ? lib.name_by_offset(btf, t->name_off) : nullptr;
-    if (t != nullptr && kind_of(t) == BTF_KIND_STRUCT && name != nullptr && strcmp(name, kSpinLock.name) == 0)
-      lock_id = id;
-  }
-  if (lock_id == 0) return 0;
   for (uint32_t id = 1; id <= n; ++id) {
     const btf_type* t = lib.type_by_id(btf, id);
-    if (t == nullptr || kind_of(t) != BTF_KIND_STRUCT) continue;
+    if (t == nullptr || !is_struct(t)) continue;
     const auto* m = reinterpret_cast<const btf_member*>(t + 1);
-    bool holds_lock = false;
-    for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info) && !holds_lock; ++i) holds_lock = m[i].type == lock_id;
-    if (!holds_lock) continue;
+    bool holds = false;
+    for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info) && !holds; ++i)
+      holds = triggers_check(lib, btf, m[i].type, special_ids, nspecial);
+    if (!holds || kind_of(t) != BTF_KIND_STRUCT) continue;
     BtfFields fields;
-    Scan scan(lib, btf, true, true, &fields);
-    if (int e = scan.in_struct(t, 0, 0); e != 0) return e;
+    if (int e = parse_fields(lib, btf, id, t, kLoadMask, true, &fields); e != 0) return e;
     // Such a struct must come out with fields (its lock may have been ignored).
-    if (fields.count == 0) return -EFAULT;
+    if (fields.fields.empty()) return -EFAULT;
+  }
+  return 0;
+}
+
+int check_graph_roots(const LibbpfBtf& lib, const void* btf, uint32_t value_type_id) {
+  BtfFields value;
+  if (find_value_fields(lib, btf, value_type_id, true, &value) != 0) return 0;
+  for (const BtfFields::Field& f : value.fields) {
+    if (!(f.kind & (kFieldListHead | kFieldRbRoot))) continue;
+    // The node struct must have been checked at BTF_LOAD (it holds a node).
+    BtfFields node;
+    const btf_type* t = lib.type_by_id(btf, f.target);
+    if (parse_fields(lib, btf, f.target, t, kLoadMask, true, &node) != 0 || node.fields.empty()) return -EFAULT;
   }
   return 0;
 }

@@ -3,15 +3,19 @@
 // map's key and value sizes, with each family's own rules for the key, as the
 // kernel checks them. Types are read with libbpf's BTF API (core/libbpf_btf.h).
 //
-// Values with bpf_spin_lock and bpf_timer fields are taken (their offsets go
-// into the map's record); the kernel's other special fields (kptrs, bpf_wq,
-// ...) are refused with a log line: they are not emulated yet.
+// Values with special fields are taken where the kernel takes them: their
+// offsets go into the map's record, so syscalls read them as zero and never
+// write them. bpf_spin_lock and bpf_timer work program-side as well; kptrs,
+// bpf_wq, bpf_refcount and list/rbtree roots are only held (programs using
+// their kfuncs are refused at load); bpf_res_spin_lock and bpf_task_work
+// values are refused.
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "bpfemu/uapi.h"
 #include "core/libbpf_btf.h"
@@ -77,9 +81,56 @@ bool takes_spin_lock(uint32_t map_type) {
   }
 }
 
-// The map types whose values may hold a bpf_timer (map_check_btf's BPF_TIMER case).
-bool takes_timer(uint32_t map_type) {
-  return map_type == BPF_MAP_TYPE_HASH || map_type == BPF_MAP_TYPE_LRU_HASH || map_type == BPF_MAP_TYPE_ARRAY;
+bool is_storage(uint32_t t) {
+  return t == BPF_MAP_TYPE_SK_STORAGE || t == BPF_MAP_TYPE_INODE_STORAGE || t == BPF_MAP_TYPE_TASK_STORAGE ||
+         t == kMapTypeCgrpStorage;
+}
+
+// Whether map_type may hold fields of `kind` (map_check_btf's switch; checked
+// on 6.18 for the hash and array types: conformance scenarios_btf_fields.cc).
+bool takes_field(uint32_t map_type, uint32_t kind, bool record_rules) {
+  const bool h = map_type == BPF_MAP_TYPE_HASH, a = map_type == BPF_MAP_TYPE_ARRAY;
+  const bool lru = map_type == BPF_MAP_TYPE_LRU_HASH;
+  const bool percpu = map_type == BPF_MAP_TYPE_PERCPU_HASH || map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+                      map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  switch (kind) {
+    case kFieldSpinLock:
+    case kFieldResSpinLock:
+      return takes_spin_lock(map_type);
+    case kFieldTimer:
+    case kFieldWq:
+    case kFieldTaskWork:
+      return h || lru || a;
+    case kFieldKptrUnref:
+    case kFieldKptrRef:
+      if (!record_rules) return h || lru || a || map_type == BPF_MAP_TYPE_PERCPU_ARRAY;  // 6.1
+      [[fallthrough]];
+    case kFieldKptrPercpu:
+    case kFieldRefcount:
+      return h || lru || a || percpu || is_storage(map_type);
+    case kFieldUptr:
+      return map_type == BPF_MAP_TYPE_TASK_STORAGE;
+    case kFieldListHead:
+    case kFieldRbRoot:
+      return h || a;
+    default:
+      return false;
+  }
+}
+
+const char* field_name(uint32_t kind) {
+  switch (kind) {
+    case kFieldSpinLock: return "bpf_spin_lock";
+    case kFieldResSpinLock: return "bpf_res_spin_lock";
+    case kFieldTimer: return "bpf_timer";
+    case kFieldWq: return "bpf_wq";
+    case kFieldTaskWork: return "bpf_task_work";
+    case kFieldRefcount: return "bpf_refcount";
+    case kFieldListHead: return "bpf_list_head";
+    case kFieldRbRoot: return "bpf_rb_root";
+    case kFieldUptr: return "__uptr";
+    default: return "__kptr";
+  }
 }
 
 // The value's special fields, checked as map_check_btf checks them: 0 with
@@ -90,32 +141,42 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
   // A value type the kernel cannot make a record of is taken as a plain value.
   (void)find_value_fields(lib, btf, a->btf_value_type_id, record_rules, &fields);
   a->record = ValueRecord{};
-  if (fields.count == 0) return 0;
+  if (fields.fields.empty()) return 0;
   if (a->map_flags & (record_rules ? BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG : BPF_F_RDONLY_PROG))
     return log_reason(-EACCES, "a value with special fields needs programs to read and write it (no BPF_F_*_PROG)");
-  if (!fields.locks.empty() && !takes_spin_lock(a->map_type))
-    return log_reason(record_rules ? -EOPNOTSUPP : -kENOTSUPP, "map type %u cannot hold a bpf_spin_lock in its values",
-                      a->map_type);
-  if (!fields.timers.empty() && !takes_timer(a->map_type))
-    return log_reason(-EOPNOTSUPP, "map type %u cannot hold a bpf_timer in its values", a->map_type);
-  if (fields.other != nullptr)
-    return log_reason(-EINVAL, "values with %s fields are not emulated yet (only bpf_spin_lock and bpf_timer are)",
-                      fields.other);
+  std::vector<BtfFields::Field> sorted = fields.fields;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.off < y.off; });
+  for (const BtfFields::Field& f : sorted) {
+    if (takes_field(a->map_type, f.kind, record_rules)) continue;
+    const int err = f.kind == kFieldSpinLock && !record_rules ? -kENOTSUPP : -EOPNOTSUPP;
+    return log_reason(err, "map type %u cannot hold a %s in its values", a->map_type, field_name(f.kind));
+  }
+  if (fields.mask & (kFieldResSpinLock | kFieldTaskWork))
+    return log_reason(-EINVAL, "values with bpf_res_spin_lock or bpf_task_work fields are not emulated yet");
+  if (int e = record_rules ? check_graph_roots(lib, btf, a->btf_value_type_id) : 0; e != 0)
+    return log_reason(e, "a list or rbtree root holds a struct BTF_LOAD found no fields in");
+  const std::vector<uint32_t> locks = fields.offs_of(kFieldSpinLock), timers = fields.offs_of(kFieldTimer);
   // Nested structs may each hold a timer; the emulator keeps one per value.
-  if (fields.timers.size() > 1)
-    return log_reason(-EINVAL, "values with %zu bpf_timer fields are not emulated (one is)", fields.timers.size());
-  for (uint32_t off : fields.locks)
+  if (timers.size() > 1)
+    return log_reason(-EINVAL, "values with %zu bpf_timer fields are not emulated (one is)", timers.size());
+  for (uint32_t off : locks)
     if (off % 4 != 0)
       return log_reason(-EINVAL, "a bpf_spin_lock at value offset %u (not 4-byte aligned) is not emulated", off);
   ValueRecord& rec = a->record;
-  if (!fields.timers.empty()) {
+  if (!timers.empty()) {
     rec.timer_count = 1;
-    rec.timer_off = fields.timers.front();
+    rec.timer_off = timers.front();
   }
-  if (fields.locks.empty()) return 0;
-  rec.lock_count = static_cast<uint32_t>(fields.locks.size());
-  rec.lock_off = fields.locks.back();  // the kernel's spin_lock_off: the last one found
-  std::copy(fields.locks.begin(), fields.locks.end(), rec.lock_offs);
+  for (const BtfFields::Field& f : sorted) {
+    if (f.kind == kFieldSpinLock || f.kind == kFieldTimer) continue;
+    if (f.kind == kFieldRefcount) rec.other_refcounts |= 1u << rec.other_count;
+    rec.other_offs[rec.other_count] = f.off;
+    rec.other_sizes[rec.other_count++] = f.size;
+  }
+  if (locks.empty()) return 0;
+  rec.lock_count = static_cast<uint32_t>(locks.size());
+  rec.lock_off = locks.back();  // the kernel's spin_lock_off: the last one found
+  std::copy(locks.begin(), locks.end(), rec.lock_offs);
   std::sort(rec.lock_offs, rec.lock_offs + rec.lock_count);
   return 0;
 }

@@ -169,10 +169,12 @@ bool fdinfo_text(int fd, std::string* out) {
   } else if (kind == ObjKind::kProg) {
     const auto& h = static_cast<Program*>(obj)->header();
     const uint64_t memlock = (uint64_t{h.insn_cnt} * 8 + kPage - 1) & ~uint64_t{kPage - 1};
+    char tag[17];
+    for (int i = 0; i < 8; ++i) snprintf(tag + 2 * i, 3, "%02x", h.tag[i]);
     n += snprintf(buf + n, sizeof(buf) - n,
-                  "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t0000000000000000\nmemlock:\t%" PRIu64
+                  "prog_type:\t%u\nprog_jited:\t0\nprog_tag:\t%s\nmemlock:\t%" PRIu64
                   "\nprog_id:\t%u\nrun_time_ns:\t0\nrun_cnt:\t0\nrecursion_misses:\t0\nverified_insns:\t%u\n",
-                  h.prog_type, memlock, obj->id(), h.insn_cnt);
+                  h.prog_type, tag, memlock, obj->id(), h.insn_cnt);
   } else if (kind == ObjKind::kBtf) {
     n += snprintf(buf + n, sizeof(buf) - n, "btf_id:\t%u\n", obj->id());
   }

@@ -439,25 +439,34 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
   return err;
 }
 
+// The link's program's tag in hex, as the kernel's link fdinfo shows it.
+std::string prog_tag_hex(const Link& link, uint32_t prog_id) {
+  char hex[17] = "0000000000000000";
+  int err = 0;
+  if (Object* o = link.store() != nullptr ? view_of(*link.store(), ObjKind::kProg, prog_id, &err) : nullptr)
+    for (int i = 0; i < 8; ++i) snprintf(hex + 2 * i, 3, "%02x", static_cast<Program*>(o)->header().tag[i]);
+  return hex;
+}
+
 int link_fdinfo(const Link& link, char* buf, int size) {
   const LinkHeader& h = link.header();
+  const uint32_t prog_id = field(h.prog_id).load();
+  const std::string tag = prog_tag_hex(link, prog_id);
   if (h.type == BPF_LINK_TYPE_TRACING)
     return snprintf(buf, static_cast<size_t>(size),
-                    "link_type:\ttracing\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
+                    "link_type:\ttracing\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\n"
                     "attach_type:\t%u\ntarget_obj_id:\t1\ntarget_btf_id:\t%u\n",
-                    link.id(), field(h.prog_id).load(), h.attach_type, h.target_btf_id);
+                    link.id(), tag.c_str(), prog_id, h.attach_type, h.target_btf_id);
   if (h.type == BPF_LINK_TYPE_PERF_EVENT)
-    return snprintf(buf, static_cast<size_t>(size),
-                    "link_type:\tperf\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n", link.id(),
-                    field(h.prog_id).load());
+    return snprintf(buf, static_cast<size_t>(size), "link_type:\tperf\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\n",
+                    link.id(), tag.c_str(), prog_id);
   if (h.type == BPF_LINK_TYPE_XDP)
     return snprintf(buf, static_cast<size_t>(size),
-                    "link_type:\txdp\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\nifindex:\t%u\n",
-                    link.id(), field(h.prog_id).load(), field(h.ifindex).load());
+                    "link_type:\txdp\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\nifindex:\t%u\n", link.id(),
+                    tag.c_str(), prog_id, field(h.ifindex).load());
   return snprintf(buf, static_cast<size_t>(size),
-                  "link_type:\traw_tracepoint\nlink_id:\t%u\nprog_tag:\t0000000000000000\nprog_id:\t%u\n"
-                  "tp_name:\t%s\n",
-                  link.id(), h.prog_id, h.tp_name);
+                  "link_type:\traw_tracepoint\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\ntp_name:\t%s\n", link.id(),
+                  tag.c_str(), prog_id, h.tp_name);
 }
 
 int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {

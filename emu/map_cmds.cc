@@ -338,7 +338,11 @@ int sys_map_freeze(int fd) {
   int err = 0;
   Map* m = map_from_fd_checked(fd, &access, &err);
   if (m == nullptr) return log_reason(err, "fd %d is not a BPF map", fd);
-  if (m->ops().has_spin_lock(*m) && m->profile().btf_record_fields)
+  // 6.18 freezes no map with special fields (any kind: checked for locks,
+  // kptrs, bpf_wq, bpf_refcount, list and rbtree roots); 6.1 refuses maps
+  // with a timer or kptrs (the record's other fields there), not locks.
+  const ValueRecord& rec = m->attr().record;
+  if (m->profile().btf_record_fields ? rec.has_fields() : rec.has_timer() || rec.other_count != 0)
     return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");
   if (m->profile().refreeze_eperm && !(sys_perms(*m, access) & kCanWrite))
     return log_reason(-EPERM, "map %u: the fd does not grant write%s", m->id(), m->frozen() ? " (already frozen)" : "");

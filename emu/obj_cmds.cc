@@ -17,6 +17,7 @@
 #include "core/uaccess.h"
 #include "emu/bpffs.h"
 #include "emu/btf.h"
+#include "emu/digest.h"
 #include "emu/link.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
@@ -153,6 +154,24 @@ int sys_get_next_id(ObjKind kind, uint32_t start_id, uint32_t* next_id) {
 
 namespace {
 
+// bpf_map_info.hash (6.18): asked for with a pointer in `hash`, it gets the
+// SHA-256 of a frozen ARRAY's values; `hash_size` must be the digest's size.
+// A size without a pointer is EINVAL.
+int fill_map_hash(Map& m, const MapInfo& in) {
+  if (in.hash == 0) return in.hash_size != 0 ? log_reason(-EINVAL, "bpf_map_info: hash_size without hash") : 0;
+  const uint8_t* data = nullptr;
+  uint64_t len = 0;
+  if (!m.ops().hashed_area(m, &data, &len))
+    return log_reason(-EINVAL, "map type %u has no hash (only ARRAY maps do)", m.attr().map_type);
+  if (in.hash_size != kSha256Size) return log_reason(-EINVAL, "bpf_map_info.hash_size must be %zu", kSha256Size);
+  if (!m.frozen()) return log_reason(-EPERM, "map %u must be frozen to be hashed", m.id());
+  uint8_t digest[kSha256Size];
+  sha256(data, len, digest);
+  if (copy_to_user(reinterpret_cast<void*>(in.hash), digest, sizeof(digest)) != 0)
+    return log_reason(-EFAULT, "bpf_map_info.hash points at bad memory");
+  return 0;
+}
+
 int map_get_info(Map& m, void* uinfo, uint32_t* info_len) {
   const KernelProfile& profile = m.profile();
   const uint32_t kernel_size = profile.map_info_size;
@@ -179,9 +198,8 @@ int map_get_info(Map& m, void* uinfo, uint32_t* info_len) {
     out.btf_key_type_id = a.btf_key_type_id;
     out.btf_value_type_id = a.btf_value_type_id;
   }
-  if (kernel_size > offsetof(MapInfo, hash) && (out.hash != 0 || out.hash_size != 0)) {
-    // Only frozen ARRAY maps can be hashed (SHA-256 of the values); not emulated.
-    return log_reason(-EINVAL, "the map hash (bpf_map_info.hash) is not emulated yet");
+  if (kernel_size > offsetof(MapInfo, hash)) {
+    if (int e = fill_map_hash(m, out); e != 0) return e;
   }
   if (copy_to_user(uinfo, &out, std::min<size_t>(len, sizeof(out))) != 0)
     return log_reason(-EFAULT, "info points at bad memory");

@@ -20,6 +20,7 @@
 #include "core/map_ops.h"
 #include "core/map_types.h"
 #include "core/uaccess.h"
+#include "emu/digest.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
@@ -158,6 +159,29 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
 // The structural pass over the instructions (see program.h). Collects the maps
 // the program references; *insns gets map fds replaced by map ids, as the
 // kernel's xlated dump shows them.
+// The kernel's bpf_prog_calc_tag: a digest of the instructions as the caller
+// gave them, with the fd (or fd and value offset) an ld_imm64 of a map holds
+// zeroed, since fds differ from one load to the next; the tag is its first 8
+// bytes. Only map fd references are zeroed (not fd_array indexes).
+void prog_tag(const std::vector<bpf_insn>& insns, bool sha256_tag, uint8_t out[8]) {
+  std::vector<bpf_insn> copy = insns;
+  bool in_map_ld = false;  // the previous insn was the first half of a map ld_imm64
+  for (bpf_insn& in : copy) {
+    const bool first_half = !in_map_ld && in.code == (BPF_LD | BPF_IMM | BPF_DW) &&
+                            (in.src_reg == BPF_PSEUDO_MAP_FD || in.src_reg == BPF_PSEUDO_MAP_VALUE);
+    const bool second_half = in_map_ld && in.code == 0 && in.dst_reg == 0 && in.src_reg == 0 && in.off == 0;
+    if (first_half || second_half) in.imm = 0;
+    in_map_ld = first_half;
+  }
+  uint8_t digest[kSha256Size];
+  if (sha256_tag) {
+    sha256(copy.data(), copy.size() * sizeof(bpf_insn), digest);
+  } else {
+    sha1(copy.data(), copy.size() * sizeof(bpf_insn), digest);
+  }
+  memcpy(out, digest, 8);
+}
+
 class Checker {
  public:
   Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt, bool gpl, uint32_t prog_type)
@@ -254,7 +278,17 @@ class Checker {
                 return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i, h->name);
               }
             } else if (in.src_reg != BPF_PSEUDO_CALL) {
-              return log_reason(-EINVAL, "insn %u: kfunc calls are not emulated", i);
+              // Named as the kernel names a kfunc it will not let a program call
+              // (bpf_obj_new_impl, bpf_list_push_front_impl, bpf_wq_init, ...).
+              const VmlinuxTypes* vm = vmlinux_types();
+              const auto it = vm != nullptr && in.off == 0 ? vm->funcs.find(static_cast<uint32_t>(in.imm))
+                                                           : decltype(vm->funcs)::const_iterator{};
+              if (vm != nullptr && in.off == 0 && it != vm->funcs.end()) {
+                verifier_text_ = "calling kernel function " + it->second + " is not allowed (kfuncs are not emulated)";
+              } else {
+                verifier_text_ = "kernel btf_id " + std::to_string(in.imm) + " is not a function (kfuncs are not emulated)";
+              }
+              return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
             }
             break;
           }
@@ -460,6 +494,8 @@ int sys_prog_load(const ProgLoadAttr& a) {
     if (a.line_info_cnt != 0 && (a.line_info_rec_size < 16 || a.line_info_rec_size > 252 || a.line_info_rec_size % 4))
       return log_reason(-EINVAL, "invalid line info rec size %u", a.line_info_rec_size);
   }
+  uint8_t tag[8];
+  prog_tag(insns, active_profile().prog_tag_sha256, tag);
   Checker checker(insns, a.fd_array, a.fd_array_cnt, gpl_compatible(license), a.prog_type);
   if (int e = checker.run(&maps); e != 0) {
     write_failure_log(a, checker.verifier_text());
@@ -493,6 +529,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
   hdr->attach_btf_id = a.attach_btf_id;
   strncpy(hdr->attach_target, target.c_str(), sizeof(hdr->attach_target) - 1);
   hdr->insn_cnt = a.insn_cnt;
+  memcpy(hdr->tag, tag, sizeof(hdr->tag));
   hdr->prog_flags = a.prog_flags;
   hdr->gpl_compatible = gpl_compatible(license) ? 1 : 0;
   memcpy(hdr->name, a.prog_name, sizeof(hdr->name));
@@ -519,7 +556,7 @@ int prog_get_info(Program& prog, void* uinfo, uint32_t* info_len) {
   info.load_time = h.obj.created_ns;
   info.created_by_uid = h.obj.owner_uid;
   info.gpl_compatible = h.gpl_compatible;
-  memset(info.tag, 0, sizeof(info.tag));
+  memcpy(info.tag, h.tag, sizeof(info.tag));
   memcpy(info.name, h.name, sizeof(info.name));
   const uint32_t want_maps = std::min(info.nr_map_ids, h.nr_map_ids);
   info.nr_map_ids = h.nr_map_ids;

@@ -70,6 +70,13 @@ class ArrayOps : public GenericBatchOps<false> {
     map.set_fast(f);
   }
 
+  bool hashed_area(const Map& map, const uint8_t** data, uint64_t* len) const override {
+    if (percpu_) return false;
+    *data = map.data();
+    *len = uint64_t{stride(map)} * map.attr().max_entries;
+    return true;
+  }
+
   uint32_t sys_value_size(const Map& map) const override {
     return percpu_ ? stride(map) * map.nr_cpus() : map.attr().value_size;
   }
@@ -78,7 +85,10 @@ class ArrayOps : public GenericBatchOps<false> {
     uint32_t i = index(key);
     if (i >= map.attr().max_entries) return -ENOENT;
     if (percpu_) {
-      memcpy(value, slot(map, i, 0), uint64_t{stride(map)} * map.nr_cpus());
+      // Each CPU's slot with its padding, special fields (kptrs) read as zero.
+      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu)
+        emu::value_copy_out(map.attr().record, static_cast<uint8_t*>(value) + uint64_t{stride(map)} * cpu,
+                            slot(map, i, cpu), stride(map), false);
     } else {
       emu::value_copy_out(map.attr().record, value, slot(map, i, 0), map.attr().value_size, flags & BPF_F_LOCK);
     }
@@ -225,7 +235,9 @@ class ArrayOps : public GenericBatchOps<false> {
       if (i >= map.attr().max_entries) return -E2BIG;
       if (flags == BPF_NOEXIST) return -EEXIST;
       // User space supplies round_up(value_size, 8) bytes per CPU, padding included.
-      memcpy(slot(map, i, 0), value, uint64_t{stride(map)} * map.nr_cpus());
+      for (uint32_t cpu = 0; cpu < map.nr_cpus(); ++cpu)
+        emu::value_copy_in(map.attr().record, slot(map, i, cpu),
+                           static_cast<const uint8_t*>(value) + uint64_t{stride(map)} * cpu, stride(map), false);
       return 0;
     }
     if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
@@ -233,7 +245,7 @@ class ArrayOps : public GenericBatchOps<false> {
     if (flags & BPF_NOEXIST) return -EEXIST;
     if ((flags & BPF_F_LOCK) && !has_spin_lock(map)) return -EINVAL;
     if (percpu_) {
-      memcpy(slot(map, i, map.current_cpu()), value, map.attr().value_size);
+      emu::value_copy_in(map.attr().record, slot(map, i, map.current_cpu()), value, map.attr().value_size, false);
     } else {
       emu::value_copy_in(map.attr().record, slot(map, i, 0), value, map.attr().value_size, flags & BPF_F_LOCK);
       // As the kernel's array_map_update_elem: the element's timer goes.

@@ -162,10 +162,11 @@ void Htab::copy_value_in(uint32_t idx, const void* value, bool all_cpus) {
   }
   const auto* src = static_cast<const uint8_t*>(value);
   if (all_cpus) {  // syscall side: round_up(value_size, 8) bytes per possible CPU
-    for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memcpy(value_of(idx, cpu), src + cpu * st_.stride, st_.stride);
+    for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu)
+      emu::value_copy_in(m_.attr().record, value_of(idx, cpu), src + cpu * st_.stride, st_.stride, false);
     return;
   }
-  memcpy(value_of(idx, m_.current_cpu()), src, vs);
+  emu::value_copy_in(m_.attr().record, value_of(idx, m_.current_cpu()), src, vs, false);
 }
 
 void Htab::init_percpu_value(uint32_t idx, const void* value, bool all_cpus) {
@@ -185,7 +186,9 @@ void Htab::copy_value_out(uint32_t idx, void* out, bool locked) const {
     return;
   }
   auto* dst = static_cast<uint8_t*>(out);
-  for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu) memcpy(dst + cpu * st_.stride, value_of(idx, cpu), st_.stride);
+  // Each CPU's slot with its padding, special fields (kptrs) read as zero.
+  for (uint32_t cpu = 0; cpu < m_.nr_cpus(); ++cpu)
+    emu::value_copy_out(m_.attr().record, dst + cpu * st_.stride, value_of(idx, cpu), st_.stride, false);
 }
 
 namespace {

@@ -9,6 +9,7 @@ packages=(
   build-essential cmake pkg-config
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libxxhash-dev
+  nettle-dev  # SHA-256 / SHA-1 (emu/digest.h)
   libbpf-dev bpftool clang llvm
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   python3
