@@ -22,6 +22,7 @@
 
 #include "bpfemu/backend.h"
 #include "bpfemu/programs.h"
+#include "conformance/skb_helper_cases.h"
 #include "emu/insn_builder.h"
 #include "emu/interpreter.h"
 
@@ -648,108 +649,19 @@ TEST_F(InterpreterVsKernel, SkbContextInAndOutMatchesTheKernel) {
   EXPECT_EQ(results_[1], results_[0]) << "emulator (left) vs kernel (right): rc, retval, ctx_out, rc with len set";
 }
 
-// The packet-rewriting helpers of tc programs: bpf_skb_store_bytes,
-// bpf_l3/l4_csum_replace, bpf_csum_diff and bpf_redirect, each with good and bad
-// offsets, sizes and flags; the verdict, return value and packet out must be
-// the kernel's. Each case is a program: r6 = ctx, two stack words at fp-16 and
-// fp-8, then one call with the case's arguments.
-struct SkbCall {
-  int32_t helper;
-  int64_t a2, a3, a4, a5;  // args 2..5; kFp16/kFp8 stand for the stack words' addresses
-};
-constexpr int64_t kFp16 = -1000016, kFp8 = -1000008;
-
-std::vector<bpf_insn> skb_call_prog(const SkbCall& k) {
-  std::vector<bpf_insn> p = {mov64r(BPF_REG_6, BPF_REG_1)};
-  p.push_back(st(BPF_W, BPF_REG_10, -16, static_cast<int32_t>(0xdeadbeef)));
-  p.push_back(st(BPF_W, BPF_REG_10, -12, 0x01020304));
-  p.push_back(st(BPF_W, BPF_REG_10, -8, static_cast<int32_t>(0xcafef00d)));
-  p.push_back(st(BPF_W, BPF_REG_10, -4, 0x11223344));
-  const bool ctx_first = k.helper != BPF_FUNC_csum_diff && k.helper != BPF_FUNC_redirect;
-  if (k.helper == BPF_FUNC_redirect) {  // redirect(ifindex, flags)
-    bpfemu::insn::ld64(p, BPF_REG_1, static_cast<uint64_t>(k.a2));
-    bpfemu::insn::ld64(p, BPF_REG_2, static_cast<uint64_t>(k.a3));
-    p.push_back(call(k.helper));
-    p.push_back(exit_insn());
-    return p;
-  }
-  const int64_t args[5] = {0, k.a2, k.a3, k.a4, k.a5};
-  for (int r = 1; r <= 5; ++r) {
-    const int64_t v = args[r - 1];
-    if (r == 1 && ctx_first) {
-      p.push_back(mov64r(BPF_REG_1, BPF_REG_6));
-    } else if (r == 1) {
-      p.push_back(mov64r(BPF_REG_1, BPF_REG_10));
-      p.push_back(add64(BPF_REG_1, -16));
-    } else if (v == kFp16 || v == kFp8) {
-      p.push_back(mov64r(static_cast<uint8_t>(r), BPF_REG_10));
-      p.push_back(add64(static_cast<uint8_t>(r), v == kFp16 ? -16 : -8));
-    } else {
-      bpfemu::insn::ld64(p, static_cast<uint8_t>(r), static_cast<uint64_t>(v));
-    }
-  }
-  p.push_back(call(k.helper));
-  p.push_back(exit_insn());
-  return p;
-}
-
+// The packet-rewriting helpers of tc programs (conformance/skb_helper_cases.h:
+// bpf_skb_store_bytes, bpf_l3/l4_csum_replace, bpf_csum_diff, bpf_redirect with
+// good and bad offsets, sizes and flags): verdict, return value and packet out
+// must be the kernel's, case by case.
 TEST_F(InterpreterVsKernel, SkbRewriteHelpersMatchTheKernel) {
   need_kernel();
-  const SkbCall calls[] = {
-      // store_bytes(skb, offset, from, len, flags)
-      {BPF_FUNC_skb_store_bytes, 0, kFp16, 4, 0},
-      {BPF_FUNC_skb_store_bytes, 30, kFp16, 8, BPF_F_RECOMPUTE_CSUM},
-      {BPF_FUNC_skb_store_bytes, 54, kFp16, 8, 0},  // runs past the end
-      {BPF_FUNC_skb_store_bytes, 56, kFp16, 4, BPF_F_INVALIDATE_HASH},
-      {BPF_FUNC_skb_store_bytes, 2, kFp16, 4, 4},   // unknown flag
-      {BPF_FUNC_skb_store_bytes, 0x80000000LL, kFp16, 4, 0},
-      // l3_csum_replace(skb, offset, from, to, flags): the IPv4 checksum at 24
-      {BPF_FUNC_l3_csum_replace, 24, 0x0a000001, 0xc0a80101, 4},
-      {BPF_FUNC_l3_csum_replace, 24, 0x1234, 0x4321, 2},
-      {BPF_FUNC_l3_csum_replace, 24, 0, 0x1111, 0},
-      {BPF_FUNC_l3_csum_replace, 24, 1, 0x1111, 0},  // diff with from set
-      {BPF_FUNC_l3_csum_replace, 25, 0x1234, 0x4321, 2},
-      {BPF_FUNC_l3_csum_replace, 24, 0x1234, 0x4321, 3},
-      {BPF_FUNC_l3_csum_replace, 24, 0x1234, 0x4321, 0x12},
-      {BPF_FUNC_l3_csum_replace, 58, 0x1234, 0x4321, 2},
-      // l4_csum_replace: the UDP checksum at 40
-      {BPF_FUNC_l4_csum_replace, 40, 0x0a000001, 0xc0a80101, 4 | BPF_F_PSEUDO_HDR},
-      {BPF_FUNC_l4_csum_replace, 40, 0x35, 0x36, 2},
-      {BPF_FUNC_l4_csum_replace, 40, 0, 0x4455, 0},
-      {BPF_FUNC_l4_csum_replace, 38, 0x0000, 0x0001, 2 | BPF_F_MARK_MANGLED_0},  // a zero field stays
-      {BPF_FUNC_l4_csum_replace, 38, 0x0000, 0x0001, 2 | BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE},
-      {BPF_FUNC_l4_csum_replace, 40, 0xffff, 0x0000, 2 | BPF_F_MARK_MANGLED_0},
-      {BPF_FUNC_l4_csum_replace, 40, 0x35, 0x36, 2 | (1 << 7)},  // BPF_F_IPV6
-      {BPF_FUNC_l4_csum_replace, 40, 0x35, 0x36, 2 | (1 << 8)},
-      {BPF_FUNC_l4_csum_replace, 41, 0x35, 0x36, 2},
-      // csum_diff(from, from_size, to, to_size, seed)
-      {BPF_FUNC_csum_diff, 4, kFp8, 4, 0},
-      {BPF_FUNC_csum_diff, 8, kFp8, 8, 0x12345678},
-      {BPF_FUNC_csum_diff, 0, kFp8, 8, 0xffff},
-      {BPF_FUNC_csum_diff, 8, kFp8, 0, 7},
-      {BPF_FUNC_csum_diff, 0, kFp8, 0, 0x55aa},
-      {BPF_FUNC_csum_diff, 8, kFp8, 8, 0},  // ends at fp: from and to are one range
-      {BPF_FUNC_csum_diff, 2, kFp8, 4, 0},  // sizes that are not multiples of 4
-      {BPF_FUNC_csum_diff, 0, kFp8, 6, 9},
-      {BPF_FUNC_csum_diff, 5, kFp8, 0, 9},
-      // redirect(ifindex, flags)
-      {BPF_FUNC_redirect, 1, 0, 0, 0},
-      {BPF_FUNC_redirect, 1, BPF_F_INGRESS, 0, 0},
-      {BPF_FUNC_redirect, 1, 2, 0, 0},
-      {BPF_FUNC_redirect, 1, BPF_F_INGRESS | 2, 0, 0},
-  };
-  // Ethernet + IPv4 (checksum at 24) + UDP (checksum at 40) + payload.
-  std::vector<uint8_t> pkt(60, 0);
-  for (size_t i = 0; i < pkt.size(); ++i) pkt[i] = static_cast<uint8_t>(i * 7 + 1);
-  pkt[12] = 0x08;
-  pkt[13] = 0x00;
-  pkt[38] = 0;  // a UDP length of zero: MARK_MANGLED_0's zero field
-  pkt[39] = 0;
+  using bpfemu::conformance::SkbCall;
+  const std::vector<uint8_t> pkt = bpfemu::conformance::skb_helper_packet();
   for (bpfemu::Backend* be : {kernel_.get(), emu_.get()}) {
     Bpf b(*be);
     std::vector<std::string> seen;
-    for (const SkbCall& k : calls) {
-      const int fd = b.load(BPF_PROG_TYPE_SCHED_CLS, skb_call_prog(k));
+    for (const SkbCall& k : bpfemu::conformance::skb_helper_calls()) {
+      const int fd = b.load(BPF_PROG_TYPE_SCHED_CLS, bpfemu::conformance::skb_call_prog(k));
       if (fd < 0) {
         seen.push_back("load refused");
         continue;
