@@ -102,6 +102,42 @@ constexpr uint64_t kHdrFieldMask = 0xf;     // BPF_F_HDR_FIELD_MASK
 constexpr uint64_t kL4Ipv6 = 1ULL << 7;     // BPF_F_IPV6 (6.16+)
 constexpr uint16_t kCsumMangled0 = 0xffff;  // CSUM_MANGLED_0
 
+// The 16-bit checksum field the csum_replace helpers change: flags within
+// `known`, an even offset below 64 KiB, inside the packet. *field is nullptr
+// when the answer is already in r0 (EINVAL, EFAULT); false is a fault (R1 is
+// not an skb).
+bool csum_field(HelperCall& c, const char* helper, uint64_t known, uint64_t* r0, uint8_t** field) {
+  *field = nullptr;
+  uint32_t len = 0;
+  uint8_t* pkt = skb_packet(c, &len, helper);
+  if (pkt == nullptr) return false;
+  const uint64_t offset = static_cast<uint32_t>(c.a[1]);
+  if (c.a[4] & ~known) return *r0 = ret(-EINVAL), true;
+  if (offset > 0xffff || (offset & 1) || offset + 2 > len) return *r0 = ret(-EFAULT), true;
+  *field = pkt + offset;
+  return true;
+}
+
+// The field's new checksum for a change of `from` to `to` of `width` bytes (0:
+// `to` is a checksum difference). The l4 helper's 2-byte change is the 4-byte
+// one of the zero-extended halves (inet_proto_csum_replace2). False: EINVAL.
+bool replace_field(uint8_t* field, uint64_t width, uint64_t from, uint64_t to, bool l4) {
+  switch (width) {
+    case 0:
+      if (from != 0) return false;
+      replace_by_diff(field, static_cast<uint32_t>(to));
+      return true;
+    case 2:
+      if (l4)
+        replace4(field, static_cast<uint16_t>(from), static_cast<uint16_t>(to));
+      else
+        replace2(field, static_cast<uint16_t>(from), static_cast<uint16_t>(to));
+      return true;
+    case 4: replace4(field, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 // bpf_skb_store_bytes: within the packet (bpf_try_make_writable of offset +
@@ -120,51 +156,26 @@ bool skb_store_bytes(HelperCall& c, uint64_t* r0) {
 }
 
 bool l3_csum_replace(HelperCall& c, uint64_t* r0) {
-  uint32_t len = 0;
-  uint8_t* pkt = skb_packet(c, &len, "bpf_l3_csum_replace");
-  if (pkt == nullptr) return false;
-  const uint64_t offset = static_cast<uint32_t>(c.a[1]), from = c.a[2], to = c.a[3], flags = c.a[4];
-  if (flags & ~kHdrFieldMask) return *r0 = ret(-EINVAL), true;
-  if (offset > 0xffff || (offset & 1)) return *r0 = ret(-EFAULT), true;
-  if (offset + 2 > len) return *r0 = ret(-EFAULT), true;
-  uint8_t* field = pkt + offset;
-  switch (flags & kHdrFieldMask) {
-    case 0:
-      if (from != 0) return *r0 = ret(-EINVAL), true;
-      replace_by_diff(field, static_cast<uint32_t>(to));
-      break;
-    case 2: replace2(field, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
-    case 4: replace4(field, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
-    default: return *r0 = ret(-EINVAL), true;
-  }
+  const uint64_t from = c.a[2], to = c.a[3], flags = c.a[4];
+  uint8_t* field = nullptr;
+  if (!csum_field(c, "bpf_l3_csum_replace", kHdrFieldMask, r0, &field)) return false;
+  if (field == nullptr) return true;
+  if (!replace_field(field, flags & kHdrFieldMask, from, to, false)) return *r0 = ret(-EINVAL), true;
   *r0 = 0;
   return true;
 }
 
 bool l4_csum_replace(HelperCall& c, uint64_t* r0) {
-  uint32_t len = 0;
-  uint8_t* pkt = skb_packet(c, &len, "bpf_l4_csum_replace");
-  if (pkt == nullptr) return false;
-  const uint64_t offset = static_cast<uint32_t>(c.a[1]), from = c.a[2], to = c.a[3], flags = c.a[4];
+  const uint64_t from = c.a[2], to = c.a[3], flags = c.a[4];
   uint64_t known = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | kHdrFieldMask;
   if (active_profile().l4_csum_ipv6_flag) known |= kL4Ipv6;
-  if (flags & ~known) return *r0 = ret(-EINVAL), true;
-  if (offset > 0xffff || (offset & 1)) return *r0 = ret(-EFAULT), true;
-  if (offset + 2 > len) return *r0 = ret(-EFAULT), true;
-  uint8_t* field = pkt + offset;
+  uint8_t* field = nullptr;
+  if (!csum_field(c, "bpf_l4_csum_replace", known, r0, &field)) return false;
+  if (field == nullptr) return true;
   const bool mangled0 = flags & BPF_F_MARK_MANGLED_0;
   if (mangled0 && !(flags & BPF_F_MARK_ENFORCE) && load16(field) == 0) return *r0 = 0, true;
   // Not CHECKSUM_PARTIAL: the pseudo-header flag changes nothing in the packet.
-  switch (flags & kHdrFieldMask) {
-    case 0:
-      if (from != 0) return *r0 = ret(-EINVAL), true;
-      replace_by_diff(field, static_cast<uint32_t>(to));
-      break;
-    // inet_proto_csum_replace2 is replace4 of the zero-extended halves.
-    case 2: replace4(field, static_cast<uint16_t>(from), static_cast<uint16_t>(to)); break;
-    case 4: replace4(field, static_cast<uint32_t>(from), static_cast<uint32_t>(to)); break;
-    default: return *r0 = ret(-EINVAL), true;
-  }
+  if (!replace_field(field, flags & kHdrFieldMask, from, to, true)) return *r0 = ret(-EINVAL), true;
   if (mangled0 && load16(field) == 0) store16(field, kCsumMangled0);
   *r0 = 0;
   return true;

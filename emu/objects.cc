@@ -357,21 +357,31 @@ Object* object_from_fd(int fd, ObjKind* kind, uint8_t* access, int* err) {
   return adopt_fd(fd, kind, access, err);
 }
 
-Map* map_from_fd(int fd, uint8_t* access, int* err) {
-  uint8_t acc = 0;
-  if (Map* m = fd_table::known(fd, &acc); m != nullptr) [[likely]] {
-    if (access != nullptr) *access = acc;
-    return m;
-  }
+namespace {
+
+// The map behind fd as `resolve` finds the object; -EINVAL when it is another kind.
+Map* map_of(int fd, Object* (*resolve)(int, ObjKind*, uint8_t*, int*), uint8_t* access, int* err) {
   ObjKind kind = ObjKind::kNone;
+  uint8_t acc = 0;
   int e = -EINVAL;
-  Object* obj = object_from_fd(fd, &kind, &acc, &e);
+  Object* obj = resolve(fd, &kind, &acc, &e);
   if (obj == nullptr || kind != ObjKind::kMap) {
     if (err != nullptr) *err = obj == nullptr ? e : -EINVAL;
     return nullptr;
   }
   if (access != nullptr) *access = acc;
   return static_cast<Map*>(obj);
+}
+
+}  // namespace
+
+Map* map_from_fd(int fd, uint8_t* access, int* err) {
+  uint8_t acc = 0;
+  if (Map* m = fd_table::known(fd, &acc); m != nullptr) [[likely]] {
+    if (access != nullptr) *access = acc;
+    return m;
+  }
+  return map_of(fd, object_from_fd, access, err);
 }
 
 namespace {
@@ -399,18 +409,7 @@ Object* object_from_fd_checked(int fd, ObjKind* kind, uint8_t* access, int* err)
   return adopt_fd(fd, kind, access, err);
 }
 
-Map* map_from_fd_checked(int fd, uint8_t* access, int* err) {
-  ObjKind kind = ObjKind::kNone;
-  uint8_t acc = 0;
-  int e = -EINVAL;
-  Object* obj = object_from_fd_checked(fd, &kind, &acc, &e);
-  if (obj == nullptr || kind != ObjKind::kMap) {
-    if (err != nullptr) *err = obj == nullptr ? e : -EINVAL;
-    return nullptr;
-  }
-  if (access != nullptr) *access = acc;
-  return static_cast<Map*>(obj);
-}
+Map* map_from_fd_checked(int fd, uint8_t* access, int* err) { return map_of(fd, object_from_fd_checked, access, err); }
 
 bool is_bpf_fd(int fd) {
   Slot* s = slot_for(fd, false);
