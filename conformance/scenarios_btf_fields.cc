@@ -118,6 +118,7 @@ int special(BtfBuilder& b, const char* name, uint32_t size) {
   if (size == 24) return b.add_struct(name, size, {{b.u64, 0}, {b.u64, 8}, {b.u64, 16}});
   if (size == 32) return b.add_struct(name, size, {{b.u64, 0}, {b.u64, 8}, {b.u64, 16}, {b.u64, 24}});
   if (size == 4) return b.add_struct(name, size, {{b.u32, 0}});
+  if (size == 8) return b.add_struct(name, size, {{b.u64, 0}});
   return b.add_struct(name, size, {{b.u64, 0}, {b.u64, 8}});
 }
 
@@ -272,6 +273,32 @@ SCENARIO("HASH", "create", "graph_layouts") {
   probe_layout(r, "rb_node as the value", [](BtfBuilder& b) {
     return Value{b.add_struct("v", 40, {{b.u64, 0}, {special(b, "bpf_rb_node", 32), 8}}), 40};
   });
+}
+
+// bpf_res_spin_lock (6.15) and bpf_task_work (6.18): where maps take them, how
+// syscalls see them, and with the other lock kind or a graph root.
+SCENARIO("HASH", "create", "res_spin_lock_task_work_layouts") {
+  probe_layout(
+      r, "bpf_res_spin_lock",
+      [](BtfBuilder& b) { return Value{b.add_struct("v", 16, {{b.u64, 0}, {special(b, "bpf_res_spin_lock", 4), 8}}), 16}; },
+      true);
+  probe_layout(r, "bpf_res_spin_lock and bpf_spin_lock", [](BtfBuilder& b) {
+    return Value{b.add_struct("v", 16, {{b.lock, 0}, {b.u32, 4}, {special(b, "bpf_res_spin_lock", 4), 8}}), 16};
+  });
+  probe_layout(
+      r, "bpf_task_work",
+      [](BtfBuilder& b) { return Value{b.add_struct("v", 16, {{b.u64, 0}, {special(b, "bpf_task_work", 8), 8}}), 16}; },
+      true);
+  probe_layout(r, "bpf_task_work and bpf_timer", [](BtfBuilder& b) {
+    return Value{b.add_struct("v", 24, {{special(b, "bpf_task_work", 8), 0}, {special(b, "bpf_timer", 16), 8}}), 24};
+  });
+  probe_layout(r, "list_head under a bpf_res_spin_lock", [](BtfBuilder& b) {
+    const int root = special(b, "bpf_list_head", 16);
+    b.add_struct("node_t", 32, {{b.u64, 0}, {special(b, "bpf_list_node", 24), 8}});
+    const int v = b.add_struct("v", 24, {{special(b, "bpf_res_spin_lock", 4), 0}, {root, 8}});
+    b.decl_tag("contains:node_t:m1", v, 1);
+    return Value{v, 24};
+  }, false, {8, 16});
 }
 
 }  // namespace bpfemu::conformance

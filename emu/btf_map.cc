@@ -151,8 +151,6 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
     const int err = f.kind == kFieldSpinLock && !record_rules ? -kENOTSUPP : -EOPNOTSUPP;
     return log_reason(err, "map type %u cannot hold a %s in its values", a->map_type, field_name(f.kind));
   }
-  if (fields.mask & (kFieldResSpinLock | kFieldTaskWork))
-    return log_reason(-EINVAL, "values with bpf_res_spin_lock or bpf_task_work fields are not emulated yet");
   if (int e = record_rules ? check_graph_roots(lib, btf, a->btf_value_type_id) : 0; e != 0)
     return log_reason(e, "a list or rbtree root holds a struct BTF_LOAD found no fields in");
   const std::vector<uint32_t> locks = fields.offs_of(kFieldSpinLock), timers = fields.offs_of(kFieldTimer);
