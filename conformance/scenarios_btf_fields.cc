@@ -6,6 +6,7 @@
 // the value, and what syscalls show of the fields (a lookup reads them as
 // zero, an update of 0xab bytes does not reach them, freezing). Each case gets its own
 // BTF object, since one bad struct fails the whole BTF_LOAD.
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -34,13 +35,14 @@ struct Hidden {
   uint32_t off = 0, len = 0;
 };
 
-// A lookup, recorded with the hidden bytes blanked.
-void lookup_hiding(Recorder& r, int fd, uint32_t vs, Hidden h, uint64_t flags = 0) {
+// A lookup, recorded with the hidden bytes blanked (of the first CPU's value
+// for per-CPU maps; `sys` is the whole buffer a lookup fills).
+void lookup_hiding(Recorder& r, int fd, uint32_t vs, size_t sys, Hidden h, uint64_t flags = 0) {
   if (h.len == 0) {
     r.lookup(fd, u32(1), flags);
     return;
   }
-  Bytes out(vs, 0xaa);
+  Bytes out(std::max<size_t>(sys, vs), 0xaa);
   const Bytes key = u32(1);
   const int ret = r.backend().map_lookup_elem_flags(fd, key.data(), out.data(), flags);
   r.note("lookup with the list head hidden", ret);
@@ -56,12 +58,12 @@ void lookup_hiding(Recorder& r, int fd, uint32_t vs, Hidden h, uint64_t flags = 
 void probe_map(Recorder& r, int fd, uint32_t type, uint32_t vs, Hidden h) {
   const size_t sys = r.sys_value_size(type, vs);
   r.update(fd, u32(1), fill(sys, 0xab));
-  lookup_hiding(r, fd, vs, h);
+  lookup_hiding(r, fd, vs, sys, h);
   r.update(fd, u32(1), fill(sys, 0xcd));
-  lookup_hiding(r, fd, vs, h);
-  lookup_hiding(r, fd, vs, h, BPF_F_LOCK);
+  lookup_hiding(r, fd, vs, sys, h);
+  lookup_hiding(r, fd, vs, sys, h, BPF_F_LOCK);
   r.remove(fd, u32(1));
-  lookup_hiding(r, fd, vs, h);
+  lookup_hiding(r, fd, vs, sys, h);
   r.freeze(fd);
 }
 
