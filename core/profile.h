@@ -102,10 +102,9 @@ struct KernelProfile {
   KernelStructSizes sizes;
   // bpf_csum_diff folds its result to 16 bits and takes any sizes (6.12+,
   // "bpf: Fix bpf_csum_diff's return value"); 6.1 returns the 32-bit partial
-  // sum and wants multiples of 4 bytes, 512 in all. Checked on 6.18 (host).
+  // sum and wants multiples of 4 bytes, 512 in all. Checked on 6.18 (host) and
+  // 6.1.0-57 (VM runner; conformance COMMON/prog/skb_rewrite_helpers).
   bool csum_diff_folds;
-  // bpf_l4_csum_replace takes BPF_F_IPV6 (6.16+); 6.1 answers EINVAL.
-  bool l4_csum_ipv6_flag;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

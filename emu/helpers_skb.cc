@@ -167,8 +167,9 @@ bool l3_csum_replace(HelperCall& c, uint64_t* r0) {
 
 bool l4_csum_replace(HelperCall& c, uint64_t* r0) {
   const uint64_t from = c.a[2], to = c.a[3], flags = c.a[4];
-  uint64_t known = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | kHdrFieldMask;
-  if (active_profile().l4_csum_ipv6_flag) known |= kL4Ipv6;
+  // BPF_F_IPV6 came with 6.16, and Debian's 6.1.0-57 has it too (a stable
+  // backport; checked in the VM runner).
+  const uint64_t known = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | kHdrFieldMask | kL4Ipv6;
   uint8_t* field = nullptr;
   if (!csum_field(c, "bpf_l4_csum_replace", known, r0, &field)) return false;
   if (field == nullptr) return true;
