@@ -1,5 +1,7 @@
 // The emulated clock: each clock reads as the host's clock of the same id (or,
-// frozen, as it read when frozen) plus one offset shared by all of them.
+// frozen, as it read when frozen) plus its offset. Advancing moves every offset
+// alike; resuming gives each clock its own lag, since the clocks were read one
+// after another when frozen.
 #include "emu/clock.h"
 
 #include <atomic>
@@ -15,7 +17,7 @@ constexpr clockid_t kClocks[] = {CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME
 constexpr int kClockCount = sizeof(kClocks) / sizeof(kClocks[0]);
 
 std::atomic<bool> g_frozen{false};
-std::atomic<int64_t> g_offset{0};
+std::atomic<int64_t> g_offset[kClockCount];
 std::atomic<uint64_t> g_frozen_at[kClockCount];
 
 int index_of(clockid_t id) {
@@ -36,10 +38,12 @@ uint64_t clock_now(clockid_t id) {
   const int i = index_of(id);
   const uint64_t base = g_frozen.load(std::memory_order_acquire) ? g_frozen_at[i].load(std::memory_order_relaxed)
                                                                   : host_ns(kClocks[i]);
-  return base + static_cast<uint64_t>(g_offset.load(std::memory_order_relaxed));
+  return base + static_cast<uint64_t>(g_offset[i].load(std::memory_order_relaxed));
 }
 
-void clock_step(uint64_t ns) { g_offset.fetch_add(static_cast<int64_t>(ns), std::memory_order_relaxed); }
+void clock_step(uint64_t ns) {
+  for (auto& offset : g_offset) offset.fetch_add(static_cast<int64_t>(ns), std::memory_order_relaxed);
+}
 
 }  // namespace bpfemu::emu
 
@@ -55,9 +59,12 @@ void Clock::freeze() {
 void Clock::resume() {
   using namespace emu;
   if (!g_frozen.load()) return;
-  // Go on from the frozen reading: the offset takes up the time spent frozen.
-  const int64_t lag = static_cast<int64_t>(g_frozen_at[0].load() - host_ns(CLOCK_MONOTONIC));
-  g_offset.fetch_add(lag, std::memory_order_relaxed);
+  // Go on from the frozen readings: each offset takes up the time its clock
+  // spent frozen.
+  for (int i = 0; i < kClockCount; ++i) {
+    const int64_t lag = static_cast<int64_t>(g_frozen_at[i].load() - host_ns(kClocks[i]));
+    g_offset[i].fetch_add(lag, std::memory_order_relaxed);
+  }
   g_frozen.store(false, std::memory_order_release);
 }
 
