@@ -471,6 +471,13 @@ void collect_object(Store& store, ObjKind kind, uint32_t id) {
     if (auto it = all.find({&store, kind, id}); it != all.end() && it->second->handles.load() > 0) return;
   }
   store.collect(kind, id);
+  // The view of an object just freed goes too: made by view_of to drop a
+  // reference (no fd of this process on it), it holds the data file's fd and
+  // mapping, which would otherwise stay open for the life of the process.
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto& all = views();
+  if (auto it = all.find({&store, kind, id}); it != all.end() && it->second->obj_header().dead.load() != 0)
+    (void)release_locked(it->second);
 }
 
 }  // namespace bpfemu::emu

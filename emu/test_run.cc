@@ -41,7 +41,7 @@ constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
 void* uptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
 
 int put_u32(void* uattr, size_t off, uint32_t v) {
-  return copy_to_user(static_cast<uint8_t*>(uattr) + off, &v, sizeof(v)) != 0 ? -EFAULT : 0;
+  return copy_to_user(user_ptr_add(uattr, off), &v, sizeof(v)) != 0 ? -EFAULT : 0;
 }
 
 }  // namespace
