@@ -310,6 +310,16 @@ void Session::note_fd(int cmd, long r) {
   fds_.push_back(fd);
 }
 
+// A map of a few GiB is the kernel's answer too (or ENOMEM), only slow: a
+// valid map's memory stays under 64 MiB. Sizes far past that (2^40) still
+// go through, for the emulator's overflow checks.
+void limit_map_size(BpfAttr& a) {
+  const uint64_t per_entry = uint64_t{a.create.key_size} + a.create.value_size + 64;
+  const uint64_t total = per_entry * a.create.max_entries * 2;  // per-CPU maps: 2 CPUs here
+  if (total > (16u << 20) && total < (uint64_t{1} << 40))
+    a.create.max_entries = static_cast<uint32_t>(std::max<uint64_t>(1, (16u << 20) / (per_entry * 2)));
+}
+
 void Session::call() {
   const uint8_t sel = in_.u8();
   const int cmd = sel == 255 ? static_cast<int>(in_.u32()) : sel % 38;
@@ -326,6 +336,7 @@ void Session::call() {
                                               sizeof(BpfAttr) - off);
     memcpy(attr_ + off, &v, width);
   }
+  if (cmd == BPF_MAP_CREATE) limit_map_size(a);
   unsigned size = emu::bpf_attr_size();
   switch ((shape >> 4) % 8) {
     case 4: size = 144; break;                      // the 6.1 kernel's union bpf_attr
@@ -351,7 +362,11 @@ void Session::call() {
   }
   const long r = sys_bpf(cmd, where, size);
   static const bool trace = getenv("BPFEMU_FUZZ_TRACE") != nullptr;
-  if (trace) fprintf(stderr, "bpf(%d, %p, %u) = %ld\n", cmd, where, size, r);
+  if (trace) {
+    fprintf(stderr, "bpf(%d, %p, %u) = %ld; attr", cmd, where, size, r);
+    for (unsigned i = 0; i < 64; i += 4) fprintf(stderr, " %08x", *reinterpret_cast<uint32_t*>(attr_ + i));
+    fprintf(stderr, "\n");
+  }
   check_result("bpf()", r);
   note_fd(cmd, r);
 }
