@@ -8,10 +8,12 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/uapi.h"
 #include "emu/bpffs.h"
+#include "emu/insn_builder.h"
 
 namespace {
 
@@ -103,6 +105,52 @@ TEST_F(FuzzFindingsTest, KeyOnAKeylessMapIsEinval) {
   EXPECT_EQ(b_.map_delete_elem(bloom, nullptr), -EOPNOTSUPP);
   EXPECT_EQ(b_.map_lookup_and_delete_elem(bloom, nullptr, &value), -bpfemu::kENOTSUPP);
   b_.close(bloom);
+}
+
+// Found by bpfemu-fuzz-attr (fuzz/corpus/attr-regressions). A NULL attr is
+// EFAULT (__sys_bpf: bpf_check_uarg_tail_zero, then copy_from_user, then the
+// put_user of next_id), as on the host kernel; the emulator got there through
+// pointer arithmetic on NULL, which UBSan (run-sanitizers.sh) reports.
+TEST_F(FuzzFindingsTest, NullAttrIsEfault) {
+  EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, nullptr, 200), -EFAULT);
+  int fd = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 4, 1, nullptr);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, nullptr, 0), -EFAULT);  // size 0: next_id cannot be written back
+  union bpf_attr a {};
+  a.info.bpf_fd = static_cast<uint32_t>(fd);
+  a.info.info_len = 232;  // past struct bpf_map_info: its tail is checked, at NULL + 80
+  EXPECT_EQ(b_.bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), -EFAULT);
+  b_.close(fd);
+}
+
+int open_fds() {
+  int n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
+  return n;
+}
+
+// Found by bpfemu-fuzz-attr: a map freed when the last program holding it
+// went (its fd closed first) left its data file open in this process, one fd
+// and one mapping per such map for the life of the process.
+TEST_F(FuzzFindingsTest, MapFreedWithItsProgramLeavesNoFd) {
+  b_.close(b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr));  // the store's own files are open now
+  const int before = open_fds();
+  int map = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr);
+  ASSERT_GE(map, 0);
+  std::vector<bpf_insn> insns;
+  bpfemu::insn::ld_map(insns, BPF_REG_1, map);
+  insns.push_back(bpfemu::insn::mov(BPF_REG_0, 0));
+  insns.push_back(bpfemu::insn::exit());
+  union bpf_attr a {};
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+  ASSERT_GE(prog, 0);
+  b_.close(map);  // the program still holds the map
+  b_.close(prog);  // frees the program, then the map
+  EXPECT_EQ(open_fds(), before);
 }
 
 }  // namespace
