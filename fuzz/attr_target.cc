@@ -115,7 +115,10 @@ uint64_t Session::value(uint8_t kind) {
     case 1: return in_.u32();
     case 2: return in_.u64();
     case 3: return pick_fd();
-    case 4: return buffer(kSizes[in_.u8() % 8], in_.u8() & 1);
+    case 4: {
+      const size_t size = kSizes[in_.u8() % 8];
+      return buffer(size, in_.u8() & 1);
+    }
     case 5: return 0;
     case 6: return 16;
     case 7: return ptr(bad_pages().none);
@@ -194,7 +197,10 @@ void Session::apply_template(int cmd, BpfAttr& a) {
       uint8_t* b = arena().alloc(btf.size());
       if (b == arena().guard()) return;
       memcpy(b, btf.data(), btf.size());
-      for (int n = in_.u8() % 4; n > 0; n--) b[in_.u8() % btf.size()] = in_.u8();  // a few corrupt bytes
+      for (int n = in_.u8() % 4; n > 0; n--) {  // a few corrupt bytes
+        const size_t at = in_.u8() % btf.size();
+        b[at] = in_.u8();
+      }
       a.btf.btf = ptr(b);
       a.btf.btf_size = static_cast<uint32_t>(btf.size());
       if (in_.u8() & 1) {

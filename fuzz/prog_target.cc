@@ -130,6 +130,8 @@ bpf_insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
   return i;
 }
 
+// Fields are read into locals first: the order in which function arguments
+// are evaluated is unspecified, and the decoding must not depend on it.
 bpf_insn Session::insn() {
   const uint8_t kind = in_.u8();
   const uint8_t cls64 = kind & 0x80 ? BPF_ALU : BPF_ALU64;
@@ -137,29 +139,44 @@ bpf_insn Session::insn() {
     case 0: case 1: case 2: {  // ALU, register or immediate
       const uint8_t op = kAluOps[in_.u8() % std::size(kAluOps)];
       const uint8_t src = in_.u8() & 1 ? BPF_X : BPF_K;
-      return make(cls64 | op | src, reg(), reg(), static_cast<int16_t>(in_.u8() % 4 == 0 ? 1 : 0), small());
+      const uint8_t d = reg(), s = reg();
+      const int16_t off = in_.u8() % 4 == 0 ? 1 : 0;  // signed div/mod, movsx
+      return make(cls64 | op | src, d, s, off, small());
     }
-    case 3:
-      return make(BPF_ALU64 | BPF_MOV | BPF_K, reg(), 0, 0, small());
+    case 3: {
+      const uint8_t d = reg();
+      return make(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, small());
+    }
     case 4: case 5: {  // load: mostly from the stack, the context or a helper's pointer
       const uint8_t mode = in_.u8() % 8 == 0 ? 0x80 /* MEMSX */ : BPF_MEM;
-      const uint8_t src = in_.u8() % 3 == 0 ? BPF_REG_10 : reg();
-      return make(BPF_LDX | mode | kSizes[in_.u8() % 4], reg(), src, static_cast<int16_t>(small() * 8 % 520), 0);
+      const uint8_t s = in_.u8() % 3 == 0 ? BPF_REG_10 : reg();
+      const uint8_t size = kSizes[in_.u8() % 4];
+      const uint8_t d = reg();
+      const int16_t off = static_cast<int16_t>(small() * 8 % 520);
+      return make(BPF_LDX | mode | size, d, s, off, 0);
     }
-    case 6: case 7: {  // store of a register or an immediate
+    case 6: case 7: {  // store of a register or an immediate, mostly to the stack
       const uint8_t cls = in_.u8() & 1 ? BPF_STX : BPF_ST;
-      const uint8_t dst = in_.u8() % 3 == 0 ? reg() : BPF_REG_10;
-      return make(cls | BPF_MEM | kSizes[in_.u8() % 4], dst, reg(), static_cast<int16_t>(-8 * (1 + in_.u8() % 64)),
-                  small());
+      const uint8_t d = in_.u8() % 3 == 0 ? reg() : BPF_REG_10;
+      const uint8_t size = kSizes[in_.u8() % 4];
+      const uint8_t s = reg();
+      const int16_t off = static_cast<int16_t>(-8 * (1 + in_.u8() % 64));
+      return make(cls | BPF_MEM | size, d, s, off, small());
     }
-    case 8:  // atomic on the stack or a map value
-      return make(BPF_STX | BPF_ATOMIC | (in_.u8() & 1 ? BPF_DW : BPF_W), in_.u8() & 1 ? BPF_REG_10 : reg(), reg(),
-                  static_cast<int16_t>(-8 * (1 + in_.u8() % 8)), kAtomicOps[in_.u8() % std::size(kAtomicOps)]);
+    case 8: {  // atomic on the stack or a map value
+      const uint8_t size = in_.u8() & 1 ? BPF_DW : BPF_W;
+      const uint8_t d = in_.u8() & 1 ? BPF_REG_10 : reg();
+      const uint8_t s = reg();
+      const int16_t off = static_cast<int16_t>(-8 * (1 + in_.u8() % 8));
+      return make(BPF_STX | BPF_ATOMIC | size, d, s, off, kAtomicOps[in_.u8() % std::size(kAtomicOps)]);
+    }
     case 9: case 10: {  // conditional jump, short
       const uint8_t cls = in_.u8() & 1 ? BPF_JMP32 : BPF_JMP;
       const uint8_t src = in_.u8() & 1 ? BPF_X : BPF_K;
-      return make(cls | kJmpOps[in_.u8() % std::size(kJmpOps)] | src, reg(), reg(),
-                  static_cast<int16_t>(small() % 8), small());
+      const uint8_t op = kJmpOps[in_.u8() % std::size(kJmpOps)];
+      const uint8_t d = reg(), s = reg();
+      const int16_t off = static_cast<int16_t>(small() % 8);
+      return make(cls | op | src, d, s, off, small());
     }
     case 11:
       return make(BPF_JMP | BPF_JA, 0, 0, static_cast<int16_t>(small() % 8), 0);
