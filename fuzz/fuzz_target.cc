@@ -15,7 +15,6 @@
 #include <string>
 
 #include "bpfemu/emu_backend.h"
-#include "emu/bpffs.h"
 #include "fuzz/harness.h"
 #include "fuzz/input.h"
 #include "fuzz/model.h"

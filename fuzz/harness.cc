@@ -35,19 +35,27 @@ const char* private_bpffs() {
 
 long sys_bpf(int cmd, void* attr, unsigned size) { return emu::bpf_syscall(cmd, attr, size); }
 
+// The answers bpf(2) may give, and where the emulator gives them today:
+//   EINVAL EFAULT E2BIG EPERM EACCES ENOENT EBADF  any command's checks
+//   EBADFD       BPF_OBJ_GET_INFO_BY_FD of a fd that is no BPF object
+//   EEXIST       BPF_NOEXIST updates, pins on an existing path
+//   ENOSPC       full LPM tries and hash batches, logs that do not fit
+//   ENOMEM       allocations; EMFILE: no fd left
+//   EBUSY        freeze of a mapped or frozen map (6.1), links already attached
+//   EDEADLK      timers and spin locks taken twice; EAGAIN: ring buffers
+//   ENXIO ENODEV test runs on a CPU or device that does not exist
+//   524 (ENOTSUPP, kernel-internal but returned) and EOPNOTSUPP: what a map
+//                type or program type does not do, or is not emulated
+//   EPROTO       ld_imm64 map index without fd_array; ENOLINK: a detached link
+//   ENOTTY       ioctls; EINTR: interrupted waits
+//   ENOTDIR EISDIR ENAMETOOLONG ELOOP EROFS EXDEV  pin and get paths
+// ERANGE and ENFILE the kernel can give and the emulator does not (yet).
 bool kernel_errno(int e) {
   switch (e) {
-    // Argument and object checks.
-    case EINVAL: case EFAULT: case E2BIG: case EPERM: case EACCES: case ENOENT: case EBADF:
-    case EBADFD:  // BPF_OBJ_GET_INFO_BY_FD of a bad fd
-    case EEXIST: case ENOSPC: case ENOMEM: case EBUSY: case EAGAIN: case EDEADLK: case ERANGE:
-    case ENXIO: case ENODEV: case EMFILE: case ENFILE: case ENOTTY: case EINTR:
-    case 524:  // ENOTSUPP: kernel-internal, yet bpf(2) returns it
-    case EOPNOTSUPP:
-    case EPROTO:   // ld_imm64 map index without fd_array
-    case ENOLINK:  // a detached link
-    // Paths (BPF_OBJ_PIN / BPF_OBJ_GET resolve like the VFS).
-    case ENOTDIR: case EISDIR: case ENAMETOOLONG: case ELOOP: case EROFS: case EXDEV:
+    case EINVAL: case EFAULT: case E2BIG: case EPERM: case EACCES: case ENOENT: case EBADF: case EBADFD:
+    case EEXIST: case ENOSPC: case ENOMEM: case EMFILE: case ENFILE: case EBUSY: case EDEADLK: case EAGAIN:
+    case ENXIO: case ENODEV: case 524: case EOPNOTSUPP: case EPROTO: case ENOLINK: case ENOTTY: case EINTR:
+    case ERANGE: case ENOTDIR: case EISDIR: case ENAMETOOLONG: case ELOOP: case EROFS: case EXDEV:
       return true;
     default:
       return false;

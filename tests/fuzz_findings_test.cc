@@ -12,6 +12,7 @@
 
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/uapi.h"
+#include "emu/bpf_syscall.h"
 #include "emu/bpffs.h"
 #include "emu/insn_builder.h"
 
@@ -151,6 +152,37 @@ TEST_F(FuzzFindingsTest, MapFreedWithItsProgramLeavesNoFd) {
   b_.close(map);  // the program still holds the map
   b_.close(prog);  // frees the program, then the map
   EXPECT_EQ(open_fds(), before);
+}
+
+// Found by bpfemu-fuzz-attr: process_fd_array reads fd_array one fd at a
+// time, so the first bad fd answers (EBADF) whatever memory follows it, and a
+// count that would overflow is EINVAL; the emulator allocated and copied the
+// whole array first (fd_array_cnt 0xffffffff: 16 GiB). Host kernel 6.18: as here.
+TEST_F(FuzzFindingsTest, FdArrayIsReadOneFdAtATime) {
+  if (bpfemu::emu::bpf_attr_size() < sizeof(bpfemu::emu::BpfAttr)) GTEST_SKIP() << "no fd_array_cnt before 6.14";
+  int map = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr);
+  ASSERT_GE(map, 0);
+  const bpf_insn insns[] = {bpfemu::insn::mov(BPF_REG_0, 0), bpfemu::insn::exit()};
+  const int32_t fds[] = {map, -1};
+  auto load = [&](uint32_t cnt, const void* fd_array) {
+    bpfemu::emu::BpfAttr a{};
+    a.prog.prog_type = BPF_PROG_TYPE_XDP;
+    a.prog.insns = reinterpret_cast<uintptr_t>(insns);
+    a.prog.insn_cnt = 2;
+    a.prog.license = reinterpret_cast<uintptr_t>("GPL");
+    a.prog.fd_array = reinterpret_cast<uintptr_t>(fd_array);
+    a.prog.fd_array_cnt = cnt;
+    return b_.bpf(BPF_PROG_LOAD, &a, sizeof(a));
+  };
+  EXPECT_EQ(load(0xffffffffu, fds), -EINVAL);
+  EXPECT_EQ(load(0x3fffffffu, fds), -EINVAL);
+  EXPECT_EQ(load(0x3ffffffeu, fds), -EBADF);
+  EXPECT_EQ(load(2, fds), -EBADF);
+  EXPECT_EQ(load(5, nullptr), -EFAULT);
+  const long prog = load(1, fds);
+  EXPECT_GE(prog, 0);
+  if (prog >= 0) b_.close(static_cast<int>(prog));
+  b_.close(map);
 }
 
 }  // namespace
