@@ -184,7 +184,7 @@ int sys_mmap(int fd, void* addr, size_t len, int prot, int flags, off_t offset, 
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
-  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  Object* obj = object_from_fd_checked(fd, &kind, &access, &err);
   if (obj == nullptr) return err;
   // The VFS's do_mmap first.
   if (len == 0) return log_reason(-EINVAL, "mmap of length 0");
@@ -353,7 +353,7 @@ int sys_handle_ioctl(int fd, unsigned long request, unsigned long arg) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
-  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  Object* obj = object_from_fd_checked(fd, &kind, &access, &err);
   if (obj == nullptr) return err;
   if (kind != ObjKind::kPerfEvent) return -ENOTTY;
   return perf_event_ioctl(*static_cast<PerfEvent*>(obj), request, arg);
@@ -363,7 +363,7 @@ ssize_t sys_handle_read(int fd, void* buf, size_t n) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
-  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  Object* obj = object_from_fd_checked(fd, &kind, &access, &err);
   if (obj == nullptr) return err;
   if (kind != ObjKind::kPerfEvent) return (access & kCanRead) ? -EINVAL : -EBADF;
   return perf_event_read(*static_cast<PerfEvent*>(obj), buf, n);

@@ -112,7 +112,7 @@ T* typed_from_fd(uint32_t fd, const char* what, int* err) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   *err = -EBADF;
-  Object* obj = object_from_fd(static_cast<int>(fd), &kind, &access, err);
+  Object* obj = object_from_fd_checked(static_cast<int>(fd), &kind, &access, err);
   if (obj == nullptr) {
     *err = log_reason(*err, "%s %u is not a BPF object", what, fd);
     return nullptr;
@@ -189,7 +189,7 @@ int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
-  Object* obj = object_from_fd(static_cast<int>(perf_fd), &kind, &access, &err);
+  Object* obj = object_from_fd_checked(static_cast<int>(perf_fd), &kind, &access, &err);
   if (obj == nullptr || kind != ObjKind::kPerfEvent)
     return log_reason(-EBADF, "target_fd %d is no emulated perf event", static_cast<int>(perf_fd));
   auto& ev = *static_cast<PerfEvent*>(obj);
@@ -381,7 +381,7 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EBADF;
-  Object* obj = object_from_fd(static_cast<int>(prog_fd), &kind, &access, &err);
+  Object* obj = object_from_fd_checked(static_cast<int>(prog_fd), &kind, &access, &err);
   if (obj == nullptr) return log_reason(err, "prog_fd %u is not a BPF object", prog_fd);
   if (kind != ObjKind::kProg) return log_reason(-EINVAL, "prog_fd %u is not a program", prog_fd);
   auto* prog = static_cast<Program*>(obj);

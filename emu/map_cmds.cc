@@ -162,7 +162,7 @@ int sys_map_create(const MapAttr& in) {
     ObjKind kind = ObjKind::kNone;
     uint8_t btf_access = 0;
     int e = -EBADF;
-    btf = object_from_fd(static_cast<int>(attr.btf_fd), &kind, &btf_access, &e);
+    btf = object_from_fd_checked(static_cast<int>(attr.btf_fd), &kind, &btf_access, &e);
     if (btf == nullptr) return log_reason(e, "btf_fd %u is not a BTF object", attr.btf_fd);
     if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "btf_fd %u is not a BTF object", attr.btf_fd);
     if (attr.btf_value_type_id != 0) {
@@ -336,7 +336,7 @@ int sys_map_lookup_and_delete_elem(int fd, const void* ukey, void* uvalue, uint6
 int sys_map_freeze(int fd) {
   uint8_t access = 0;
   int err = 0;
-  Map* m = map_from_fd(fd, &access, &err);
+  Map* m = map_from_fd_checked(fd, &access, &err);
   if (m == nullptr) return log_reason(err, "fd %d is not a BPF map", fd);
   if (m->ops().has_spin_lock(*m) && m->profile().btf_record_fields)
     return log_reason(-kENOTSUPP, "maps with special fields cannot be frozen");

@@ -68,7 +68,7 @@ int sys_obj_pin(int fd, const char* upath, uint32_t file_flags, int path_fd) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EINVAL;
-  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  Object* obj = object_from_fd_checked(fd, &kind, &access, &err);
   if (obj == nullptr || (kind != ObjKind::kMap && kind != ObjKind::kProg && kind != ObjKind::kLink))
     return log_reason(-EINVAL, "fd %d is not a BPF map, program or link", fd);
   std::string path;
@@ -195,7 +195,7 @@ int sys_obj_get_info_by_fd(int fd, void* uinfo, uint32_t* info_len) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
   int err = -EINVAL;
-  Object* obj = object_from_fd(fd, &kind, &access, &err);
+  Object* obj = object_from_fd_checked(fd, &kind, &access, &err);
   if (obj == nullptr) {
     // fdget() failing is EBADFD here, not EBADF.
     return log_reason(err == -EBADF ? -EBADFD : err, "fd %d is not a BPF object", fd);

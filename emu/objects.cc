@@ -374,6 +374,44 @@ Map* map_from_fd(int fd, uint8_t* access, int* err) {
   return static_cast<Map*>(obj);
 }
 
+namespace {
+
+// True when fd is still the handle file the fd table recorded for obj.
+bool still_names(int fd, const Object& obj, uint8_t access) {
+  EmulatorScope scope;  // the real file underneath, past the fstat/stat interposers
+  struct stat have {};
+  if (fstat(fd, &have) != 0) return false;
+  if (obj.store() == nullptr) return true;
+  struct stat named {};
+  return stat(obj.store()->handle_path(obj.kind(), obj.id(), access).c_str(), &named) == 0 &&
+         named.st_dev == have.st_dev && named.st_ino == have.st_ino;
+}
+
+}  // namespace
+
+Object* object_from_fd_checked(int fd, ObjKind* kind, uint8_t* access, int* err) {
+  if (Slot* s = fd_table::find(fd); s != nullptr) {
+    if (Object* obj = s->load(kind, access); obj != nullptr) {
+      if (still_names(fd, *obj, *access)) return obj;
+      note_closed_range(static_cast<unsigned>(fd), static_cast<unsigned>(fd));  // closed behind libc's back
+    }
+  }
+  return adopt_fd(fd, kind, access, err);
+}
+
+Map* map_from_fd_checked(int fd, uint8_t* access, int* err) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t acc = 0;
+  int e = -EINVAL;
+  Object* obj = object_from_fd_checked(fd, &kind, &acc, &e);
+  if (obj == nullptr || kind != ObjKind::kMap) {
+    if (err != nullptr) *err = obj == nullptr ? e : -EINVAL;
+    return nullptr;
+  }
+  if (access != nullptr) *access = acc;
+  return static_cast<Map*>(obj);
+}
+
 bool is_bpf_fd(int fd) {
   Slot* s = slot_for(fd, false);
   return s != nullptr && !s->empty();

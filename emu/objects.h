@@ -43,6 +43,14 @@ int open_object(Store& store, ObjKind kind, uint32_t id, uint8_t access);
 Object* object_from_fd(int fd, ObjKind* kind, uint8_t* access, int* err);
 // The same for maps: -EINVAL as well when fd is another kind of object.
 Map* map_from_fd(int fd, uint8_t* access = nullptr, int* err = nullptr);
+// The same, checked against what the number names now, for commands that are
+// not on a fast path (info, pin, freeze, mmap, ioctl, and the fds a map, program
+// or link is made from): a recorded fd closed or replaced behind libc's back (a
+// raw close or dup2 syscall) is forgotten and answered for what it is now. The
+// element and test-run paths trust the record, which libc's close, dup2, dup3,
+// close_range and fcntl keep right.
+Object* object_from_fd_checked(int fd, ObjKind* kind, uint8_t* access, int* err);
+Map* map_from_fd_checked(int fd, uint8_t* access, int* err);
 
 // close(2) of an fd; when it was this process's last handle on an object, the
 // view goes and the object is freed if nothing else references it.

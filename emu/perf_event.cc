@@ -178,7 +178,7 @@ int perf_event_ioctl(PerfEvent& ev, unsigned long request, unsigned long arg) {
       ObjKind kind = ObjKind::kNone;
       uint8_t access = 0;
       int err = -EBADF;
-      Object* obj = object_from_fd(static_cast<int>(arg), &kind, &access, &err);
+      Object* obj = object_from_fd_checked(static_cast<int>(arg), &kind, &access, &err);
       if (obj == nullptr) return log_reason(err, "fd %d is no BPF object", static_cast<int>(arg));
       if (kind != ObjKind::kProg) return log_reason(-EINVAL, "fd %d is not a program", static_cast<int>(arg));
       return perf_event_attach_prog(ev, *static_cast<Program*>(obj));

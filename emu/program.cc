@@ -300,7 +300,7 @@ class Checker {
           if (copy_from_user(&fd, slot, sizeof(fd)) != 0) return log_reason(-EFAULT, "fd_array points at bad memory");
         }
         int err = -EBADF;
-        Map* m = map_from_fd(fd, nullptr, &err);
+        Map* m = map_from_fd_checked(fd, nullptr, &err);
         if (m == nullptr) return log_reason(err, "insn %u: fd %d is not pointing to valid bpf_map", i, fd);
         const bool value = in.src_reg == BPF_PSEUDO_MAP_VALUE || in.src_reg == BPF_PSEUDO_MAP_IDX_VALUE;
         if (value && !m->ops().direct_value_access(*m))
@@ -436,7 +436,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
     ObjKind kind = ObjKind::kNone;
     uint8_t access = 0;
     int e = -EBADF;
-    Object* obj = object_from_fd(fd, &kind, &access, &e);
+    Object* obj = object_from_fd_checked(fd, &kind, &access, &e);
     if (obj == nullptr) return log_reason(e, "fd_array: fd %d is not a BPF object", fd);
     if (kind == ObjKind::kMap) {
       auto* m = static_cast<Map*>(obj);
@@ -453,7 +453,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
     ObjKind kind = ObjKind::kNone;
     uint8_t access = 0;
     int e = -EBADF;
-    Object* btf = object_from_fd(static_cast<int>(a.prog_btf_fd), &kind, &access, &e);
+    Object* btf = object_from_fd_checked(static_cast<int>(a.prog_btf_fd), &kind, &access, &e);
     if (btf == nullptr) return log_reason(e == -EBADF ? -EBADF : -EINVAL, "prog_btf_fd is not a BTF fd");
     if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "prog_btf_fd is not a BTF fd");
     if (a.func_info_cnt != 0 && (a.func_info_rec_size < 8 || a.func_info_rec_size > 252 || a.func_info_rec_size % 4))

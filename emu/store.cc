@@ -197,16 +197,56 @@ int Store::init() {
     close_quietly(fd);
     return e;
   }
-  void* p = mmap(nullptr, kHeaderPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close_quietly(fd);
-  if (p == MAP_FAILED) return -errno;
-  if (state_ != nullptr) munmap(state_, kHeaderPage);  // made again after the directory went
-  auto* s = static_cast<StoreState*>(p);
-  uint64_t zero = 0;
-  s->magic.compare_exchange_strong(zero, StoreState::kMagic);
-  state_ = p;
   return 0;
 }
+
+namespace {
+
+// The <store>/state page, mapped only while one object is published: a process
+// that goes through many roots (a test suite with a private bpffs per test) must
+// not keep a mapping per root for its whole life.
+class StatePage {
+ public:
+  explicit StatePage(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      err_ = -errno;
+      return;
+    }
+    void* p = mmap(nullptr, kHeaderPage, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    err_ = p == MAP_FAILED ? -errno : 0;
+    close_quietly(fd);
+    if (err_ != 0) return;
+    state_ = static_cast<StoreState*>(p);
+    uint64_t zero = 0;
+    state_->magic.compare_exchange_strong(zero, StoreState::kMagic);
+  }
+  ~StatePage() {
+    if (state_ != nullptr) munmap(state_, kHeaderPage);
+  }
+  StatePage(const StatePage&) = delete;
+  StatePage& operator=(const StatePage&) = delete;
+
+  int error() const { return err_; }
+
+  // Like the kernel's idr_alloc_cyclic(1, INT_MAX): the next id after the last
+  // one given, wrapping to 1; publish() skips ids still taken.
+  uint32_t alloc_id(ObjKind kind) {
+    auto& last = state_->last_id[static_cast<unsigned>(kind)];
+    uint32_t cur = last.load(std::memory_order_relaxed);
+    for (;;) {
+      uint32_t next = cur + 1 >= INT_MAX ? 1 : cur + 1;
+      if (last.compare_exchange_weak(cur, next, std::memory_order_relaxed)) return next;
+    }
+  }
+
+ private:
+  StoreState* state_ = nullptr;
+  int err_ = 0;
+};
+
+}  // namespace
 
 std::string Store::data_path(ObjKind kind, uint32_t id) const {
   return dir_ + "/" + obj_kind_name(kind) + "/" + std::to_string(id) + ".d";
@@ -218,17 +258,6 @@ std::string Store::handle_path(ObjKind kind, uint32_t id, uint8_t access) const 
 
 int Store::new_region(ObjKind kind, size_t size, Region* out) {
   return Region::create(size, dir_ + "/" + obj_kind_name(kind), *out);
-}
-
-uint32_t Store::alloc_id(ObjKind kind) {
-  // Like the kernel's idr_alloc_cyclic(1, INT_MAX): the next id after the last
-  // one given, wrapping to 1; publish() skips ids still taken.
-  auto& last = static_cast<StoreState*>(state_)->last_id[static_cast<unsigned>(kind)];
-  uint32_t cur = last.load(std::memory_order_relaxed);
-  for (;;) {
-    uint32_t next = cur + 1 >= INT_MAX ? 1 : cur + 1;
-    if (last.compare_exchange_weak(cur, next, std::memory_order_relaxed)) return next;
-  }
 }
 
 int Store::make_handle_file(ObjKind kind, uint32_t id, uint8_t access, int* fd_out) {
@@ -270,11 +299,13 @@ int Store::publish(Object& obj, uint8_t access) {
   Region& region = obj.region();
   // A shared lock on the data file says "being made": collect() leaves a data
   // file without handles alone while someone holds it.
+  StatePage state(dir_ + "/state");
+  if (state.error() != 0) return state.error();
   if (int e = flock_retry(region.fd(), LOCK_SH); e != 0) return e;
   int r = -ENOSPC;
   uint32_t id = 0;
   for (int attempt = 0; attempt < 1 << 20; ++attempt) {
-    id = alloc_id(obj.kind());
+    id = state.alloc_id(obj.kind());
     hdr.id = id;
     r = region.link_to(data_path(obj.kind(), id));
     if (r != -EEXIST) break;

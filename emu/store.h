@@ -86,14 +86,12 @@ class Store {
  private:
   Store(std::string root, std::string dir);
   int init();
-  uint32_t alloc_id(ObjKind kind);
   int make_handle_file(ObjKind kind, uint32_t id, uint8_t access, int* fd_out);
 
   std::string root_;
   std::string dir_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
-  void* state_ = nullptr;  // the mapped <store>/state page
 };
 
 }  // namespace bpfemu::emu

@@ -7,83 +7,17 @@
 // boost::intrusive's circular_list_algorithms, which work on bare list_head-like
 // links (a head is just a link), matching the kernel's list.h one to one.
 #include "maptypes/bpf_lru_list.h"
+#include "maptypes/bpf_lru_layout.h"
 
 #include <atomic>
 #include <cstring>
 #include <new>
 
-#include <boost/intrusive/circular_list_algorithms.hpp>
 
 namespace bpfemu::maptypes {
 namespace {
 
-using boost::interprocess::offset_ptr;
-using emu::SpinGuard;
-using emu::SpinLock;
-
-constexpr uint32_t kMagic = 0x4c525531;  // "LRU1"
-constexpr uint8_t kActive = static_cast<uint8_t>(LruListType::kActive);
-constexpr uint8_t kInactive = static_cast<uint8_t>(LruListType::kInactive);
-constexpr uint8_t kFree = static_cast<uint8_t>(LruListType::kFree);
-constexpr uint8_t kLocalFree = static_cast<uint8_t>(LruListType::kLocalFree);
-constexpr uint8_t kLocalPending = static_cast<uint8_t>(LruListType::kLocalPending);
-constexpr uint8_t kNrCounted = 2;  // NR_BPF_LRU_LIST_COUNT: active and inactive
-
-// struct bpf_lru_list: a global (common) or per-CPU (percpu) set of lists. The lock
-// gets its own cache line, as ____cacheline_aligned_in_smp does in the kernel.
-struct alignas(64) LruListSet {
-  LruLink lists[3];  // indexed by kActive, kInactive, kFree
-  uint32_t counts[kNrCounted];
-  // Where the next inactive rotation starts: a node of the inactive list or its head.
-  offset_ptr<LruLink> next_inactive_rotation;
-  alignas(64) SpinLock lock;
-};
-
-// struct bpf_lru_locallist: one CPU's free and pending lists (common LRU only).
-struct alignas(64) LruLocalList {
-  LruLink free_list;     // lists[LOCAL_FREE_LIST_IDX]
-  LruLink pending_list;  // lists[LOCAL_PENDING_LIST_IDX]
-  // Written without a lock by the owning CPU; atomic because two emulated threads
-  // may claim the same CPU.
-  std::atomic<uint16_t> next_steal;
-  SpinLock lock;
-};
-
-struct LinkTraits {
-  using node = LruLink;
-  using node_ptr = LruLink*;
-  using const_node_ptr = const LruLink*;
-  static node_ptr get_next(const_node_ptr n) { return n->next.get(); }
-  static void set_next(node_ptr n, node_ptr next) { n->next = next; }
-  static node_ptr get_previous(const_node_ptr n) { return n->prev.get(); }
-  static void set_previous(node_ptr n, node_ptr prev) { n->prev = prev; }
-};
-using Algo = boost::intrusive::circular_list_algorithms<LinkTraits>;
-
-// list.h equivalents.
-void list_add(LruLink* link, LruLink* head) { Algo::link_after(head, link); }
-void list_del(LruLink* link) { Algo::unlink(link); }
-void list_move(LruLink* link, LruLink* head) {
-  Algo::unlink(link);
-  Algo::link_after(head, link);
-}
-bool list_empty(const LruLink* head) { return Algo::is_empty(head); }
-LruNode* node_of(LruLink* link) { return reinterpret_cast<LruNode*>(link); }
-
-uint8_t type_of(const LruNode* n) { return n->type.load(std::memory_order_relaxed); }
-void set_type(LruNode* n, uint8_t t) { n->type.store(t, std::memory_order_relaxed); }
-void clear_ref(LruNode* n) { n->ref.store(0, std::memory_order_relaxed); }
-bool is_local_type(uint8_t t) { return t >= kLocalFree; }
-
-constexpr size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
-constexpr size_t header_bytes() { return align_up(sizeof(BpfLru), BpfLru::kAlign); }
-
-// Block layout after the BpfLru header. Common: [global set][local list x nr_cpus].
-// Per-CPU: [set x nr_cpus].
-LruListSet* list_sets(BpfLru* lru) {
-  return reinterpret_cast<LruListSet*>(reinterpret_cast<char*>(lru) + header_bytes());
-}
-LruLocalList* local_lists(BpfLru* lru) { return reinterpret_cast<LruLocalList*>(list_sets(lru) + 1); }
+using namespace lru_detail;
 
 // The list-manipulating half of the algorithm, for one op: the kernel's static
 // helpers that take `struct bpf_lru *` for nr_scans and del_from_htab.
@@ -111,11 +45,16 @@ struct Walker {
   }
 
   // __bpf_lru_node_move_to_free: evicted or free node -> a free list. Keeps ref.
-  void move_to_free(LruListSet& l, LruNode* node, LruLink* free_list, uint8_t free_type) const {
+  // A node going to a CPU's local free list records that CPU (the kernel does not
+  // need to), so that a repair knows which local list it belongs on; the type is
+  // published after the CPU.
+  void move_to_free(LruListSet& l, LruNode* node, LruLink* free_list, uint8_t free_type, int owner) const {
     if (is_local_type(type_of(node)) && warn()) return;
     step_cursor_off(l, node);
     count_dec(l, type_of(node));
-    set_type(node, free_type);
+    if (owner >= 0) node->cpu.store(static_cast<uint16_t>(owner), std::memory_order_relaxed);
+    node->type.store(free_type, std::memory_order_release);
+    emu::crash_point("lru.free.typed");
     list_move(&node->link, free_list);
   }
 
@@ -192,7 +131,7 @@ struct Walker {
   // From the inactive tail: referenced nodes are promoted (not freed); the others are
   // evicted from the table and moved to free_list, until tgt nodes are freed or
   // nr_scans nodes are looked at.
-  uint32_t shrink_inactive(LruListSet& l, uint32_t tgt, LruLink* free_list, uint8_t free_type) const {
+  uint32_t shrink_inactive(LruListSet& l, uint32_t tgt, LruLink* free_list, uint8_t free_type, int owner) const {
     LruLink* head = &l.lists[kInactive];
     uint32_t freed = 0, i = 0;
     for (LruLink *cur = head->prev.get(), *prev; cur != head; cur = prev) {
@@ -201,7 +140,7 @@ struct Walker {
       if (node->is_ref()) {
         move(l, node, kActive);
       } else if (del(arg, node)) {
-        move_to_free(l, node, free_list, free_type);
+        move_to_free(l, node, free_list, free_type, owner);
         if (++freed == tgt) break;
       }
       if (++i == nr_scans) break;
@@ -212,15 +151,16 @@ struct Walker {
   // __bpf_lru_list_shrink: if the polite shrink frees nothing, evict the first
   // node (from the tail, ignoring ref) that the table lets go of, taking it from
   // inactive if that list is non-empty, else from active. Frees at most one then.
-  uint32_t shrink(LruListSet& l, uint32_t tgt, LruLink* free_list, uint8_t free_type) const {
-    uint32_t n = shrink_inactive(l, tgt, free_list, free_type);
+  // `owner`: the CPU whose local free list free_list is, or -1.
+  uint32_t shrink(LruListSet& l, uint32_t tgt, LruLink* free_list, uint8_t free_type, int owner) const {
+    uint32_t n = shrink_inactive(l, tgt, free_list, free_type, owner);
     if (n) return n;
     LruLink* force = !list_empty(&l.lists[kInactive]) ? &l.lists[kInactive] : &l.lists[kActive];
     for (LruLink *cur = force->prev.get(), *prev; cur != force; cur = prev) {
       prev = cur->prev.get();
       LruNode* node = node_of(cur);
       if (del(arg, node)) {
-        move_to_free(l, node, free_list, free_type);
+        move_to_free(l, node, free_list, free_type, owner);
         return 1;
       }
     }
@@ -235,6 +175,7 @@ struct Walker {
       prev = cur->prev.get();
       LruNode* node = node_of(cur);
       move_in(l, node, node->is_ref() ? kActive : kInactive);
+      emu::crash_point("lru.flush.moving");
     }
   }
 
@@ -248,6 +189,7 @@ struct Walker {
         LruNode* node = node_of(cur);
         if ((!node->is_ref() || force) && del(arg, node)) {
           list_del(cur);
+          set_type(node, kInTransit);
           return node;
         }
       }
@@ -321,6 +263,10 @@ BpfLru* BpfLru::attach(void* block) {
 }
 
 void BpfLru::populate(void* buf, uint32_t node_offset, uint32_t elem_size, uint32_t nr_elems) {
+  nodes_ = static_cast<char*>(buf);
+  node_offset_ = node_offset;
+  node_stride_ = elem_size;
+  nr_nodes_ = nr_elems;
   auto node_at = [&](uint32_t i) {
     char* p = static_cast<char*>(buf) + size_t{i} * elem_size + node_offset;
     LruNode* node = new (p) LruNode();
@@ -329,7 +275,7 @@ void BpfLru::populate(void* buf, uint32_t node_offset, uint32_t elem_size, uint3
   };
   if (!percpu()) {
     LruListSet& l = *list_sets(this);
-    SpinGuard g(l.lock);
+    SetGuard g(this, l, -1);
     for (uint32_t i = 0; i < nr_elems; i++) {
       LruNode* node = node_at(i);
       set_type(node, kFree);
@@ -347,7 +293,7 @@ void BpfLru::populate(void* buf, uint32_t node_offset, uint32_t elem_size, uint3
   uint32_t i = 0;
   for (uint32_t cpu = 0; cpu < nr_cpus_ && i < nr_elems; cpu++) {
     LruListSet& l = list_sets(this)[cpu];
-    SpinGuard g(l.lock);
+    SetGuard g(this, l, static_cast<int>(cpu));
     do {
       LruNode* node = node_at(i);
       node->cpu.store(static_cast<uint16_t>(cpu), std::memory_order_relaxed);
@@ -377,10 +323,10 @@ LruNode* BpfLru::pop_free(uint32_t hash, int cpu, DelFromHtab del, void* arg) {
 LruNode* BpfLru::percpu_pop_free(uint32_t hash, int cpu, DelFromHtab del, void* arg) {
   const Walker w{nr_scans_, del, arg, &warnings_};
   LruListSet& l = list_sets(this)[cpu];
-  SpinGuard g(l.lock);
+  SetGuard g(this, l, cpu);
   w.rotate(l);
   LruLink* free_list = &l.lists[kFree];
-  if (list_empty(free_list)) w.shrink(l, kPercpuFreeTarget, free_list, kFree);
+  if (list_empty(free_list)) w.shrink(l, kPercpuFreeTarget, free_list, kFree, -1);
   if (list_empty(free_list)) return nullptr;
   LruNode* node = node_of(free_list->next.get());
   store_hash(node, hash);
@@ -399,31 +345,31 @@ LruNode* BpfLru::common_pop_free(uint32_t hash, int cpu, DelFromHtab del, void* 
   auto add_pending = [&](LruNode* node) {
     store_hash(node, hash);
     node->cpu.store(static_cast<uint16_t>(cpu), std::memory_order_relaxed);
-    set_type(node, kLocalPending);
+    node->type.store(kLocalPending, std::memory_order_release);  // after its CPU, for repairs
     clear_ref(node);
     list_add(&node->link, &loc.pending_list);
   };
 
   LruNode* node;
   {
-    SpinGuard g(loc.lock);
+    SetGuard g(this, loc, cpu);
     node = local_pop_free(loc);
     if (!node) {
       // bpf_lru_list_pop_free_to_local, under the local lock: flush this CPU's
       // pending nodes into the LRU, rotate, then refill target_free nodes from the
       // global free list, evicting for whatever is missing.
       LruListSet& l = *list_sets(this);
-      SpinGuard gl(l.lock);
+      SetGuard gl(this, l, -1);
       w.flush(l, loc);
       w.rotate(l);
       uint32_t nfree = 0;
       LruLink* gfree = &l.lists[kFree];
       for (LruLink *cur = gfree->next.get(), *next; cur != gfree; cur = next) {
         next = cur->next.get();
-        w.move_to_free(l, node_of(cur), &loc.free_list, kLocalFree);
+        w.move_to_free(l, node_of(cur), &loc.free_list, kLocalFree, cpu);
         if (++nfree == target_free_) break;
       }
-      if (nfree < target_free_) w.shrink(l, target_free_ - nfree, &loc.free_list, kLocalFree);
+      if (nfree < target_free_) w.shrink(l, target_free_ - nfree, &loc.free_list, kLocalFree, cpu);
     }
     if (!node) node = local_pop_free(loc);
     if (node) add_pending(node);
@@ -438,16 +384,19 @@ LruNode* BpfLru::common_pop_free(uint32_t hash, int cpu, DelFromHtab del, void* 
   do {
     LruLocalList& victim = locals[steal];
     {
-      SpinGuard g(victim.lock);
+      SetGuard g(this, victim, static_cast<int>(steal));
       node = local_pop_free(victim);
-      if (!node) node = w.pop_pending(victim);
+      if (node) set_type(node, kInTransit);
+      else
+        node = w.pop_pending(victim);
     }
+    if (node) emu::crash_point("lru.steal.taken");
     steal = (steal + 1) % nr_cpus_;  // get_next_cpu over a contiguous possible mask
   } while (!node && steal != first_steal);
   loc.next_steal.store(static_cast<uint16_t>(steal), std::memory_order_relaxed);
 
   if (node) {
-    SpinGuard g(loc.lock);
+    SetGuard g(this, loc, cpu);
     add_pending(node);
   }
   return node;
@@ -457,8 +406,9 @@ void BpfLru::push_free(LruNode* node) {
   const Walker w{nr_scans_, nullptr, nullptr, &warnings_};
   if (percpu()) {
     // bpf_percpu_lru_push_free: back to the owner's free list, whatever its state.
-    LruListSet& l = list_sets(this)[node->cpu.load(std::memory_order_relaxed)];
-    SpinGuard g(l.lock);
+    const int owner = node->cpu.load(std::memory_order_relaxed);
+    LruListSet& l = list_sets(this)[owner];
+    SetGuard g(this, l, owner);
     w.move(l, node, kFree);
     return;
   }
@@ -469,8 +419,9 @@ void BpfLru::push_free(LruNode* node) {
     return;
   }
   if (t == kLocalPending) {
-    LruLocalList& loc = local_lists(this)[node->cpu.load(std::memory_order_relaxed)];
-    SpinGuard g(loc.lock);
+    const int owner = node->cpu.load(std::memory_order_relaxed);
+    LruLocalList& loc = local_lists(this)[owner];
+    SetGuard g(this, loc, owner);
     // A flush by that CPU may have moved the node into the LRU meanwhile; then it
     // is freed to the global list below.
     if (type_of(node) == kLocalPending) {
@@ -486,7 +437,7 @@ void BpfLru::push_free(LruNode* node) {
     return;
   }
   LruListSet& l = *list_sets(this);
-  SpinGuard g(l.lock);
+  SetGuard g(this, l, -1);
   w.move(l, node, kFree);
 }
 
@@ -501,13 +452,13 @@ std::vector<LruNode*> BpfLru::list_nodes(LruListType list, int cpu) {
   if (is_local_type(t)) {
     if (percpu() || cpu < 0 || static_cast<uint32_t>(cpu) >= nr_cpus_) return out;
     LruLocalList& loc = local_lists(this)[cpu];
-    SpinGuard g(loc.lock);
+    SetGuard g(this, loc, cpu);
     collect(t == kLocalFree ? &loc.free_list : &loc.pending_list);
     return out;
   }
   if (percpu() && (cpu < 0 || static_cast<uint32_t>(cpu) >= nr_cpus_)) return out;
   LruListSet& l = percpu() ? list_sets(this)[cpu] : *list_sets(this);
-  SpinGuard g(l.lock);
+  SetGuard g(this, l, percpu() ? cpu : -1);
   collect(&l.lists[t]);
   return out;
 }
@@ -517,14 +468,14 @@ uint32_t BpfLru::list_count(LruListType list, int cpu) {
   if (t >= kNrCounted) return 0;
   if (percpu() && (cpu < 0 || static_cast<uint32_t>(cpu) >= nr_cpus_)) return 0;
   LruListSet& l = percpu() ? list_sets(this)[cpu] : *list_sets(this);
-  SpinGuard g(l.lock);
+  SetGuard g(this, l, percpu() ? cpu : -1);
   return l.counts[t];
 }
 
 LruNode* BpfLru::next_inactive_rotation(int cpu) {
   if (percpu() && (cpu < 0 || static_cast<uint32_t>(cpu) >= nr_cpus_)) return nullptr;
   LruListSet& l = percpu() ? list_sets(this)[cpu] : *list_sets(this);
-  SpinGuard g(l.lock);
+  SetGuard g(this, l, percpu() ? cpu : -1);
   LruLink* at = l.next_inactive_rotation.get();
   return at == &l.lists[kInactive] ? nullptr : node_of(at);
 }

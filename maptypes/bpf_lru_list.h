@@ -27,6 +27,10 @@
 //  - Lock order: local list lock -> global list lock -> (del_from_htab's bucket
 //    lock). The hash table must never call pop_free/push_free while holding a
 //    bucket lock, and del_from_htab must not call back into this object.
+//  - A process that dies holding list locks leaves lists half-linked. The next
+//    taker of such a lock rebuilds the lists it guards from the nodes' types (and
+//    owning CPUs): every node's type names the list it belongs on at every moment a
+//    lock is released, so each lock's lists can be rebuilt alone (bpf_lru_repair.cc).
 //  - The "current CPU" is an explicit argument; nr_cpus is the possible-CPU count
 //    and CPUs are numbered 0..nr_cpus-1 (contiguous, like cpu_possible_mask here).
 #pragma once
@@ -43,6 +47,10 @@
 
 namespace bpfemu::maptypes {
 
+namespace lru_detail {
+struct Repair;
+}
+
 // enum bpf_lru_list_type. The first three index a list set's lists; the last two
 // are the per-CPU local lists of the common LRU. Only active/inactive are counted.
 enum class LruListType : uint8_t {
@@ -51,6 +59,9 @@ enum class LruListType : uint8_t {
   kFree = 2,
   kLocalFree = 3,
   kLocalPending = 4,
+  // Between two CPUs' local lists (taken by a steal, not yet added to the thief's
+  // pending list): on no list. Only a dead thief leaves a node here for good.
+  kInTransit = 5,
 };
 
 // A circular doubly-linked list link (the kernel's struct list_head). A list head is
@@ -166,6 +177,7 @@ class BpfLru {
   BpfLru& operator=(const BpfLru&) = delete;
 
  private:
+  friend struct lru_detail::Repair;
   BpfLru() = default;
   void warn() { warnings_.fetch_add(1, std::memory_order_relaxed); }
   LruNode* common_pop_free(uint32_t hash, int cpu, DelFromHtab del, void* arg);
@@ -179,6 +191,11 @@ class BpfLru {
   uint32_t target_free_ = 0;
   uint32_t nr_scans_ = 0;
   std::atomic<uint64_t> warnings_{0};
+  // Where populate() put the nodes, for repairs after a dead lock holder.
+  boost::interprocess::offset_ptr<char> nodes_;
+  uint32_t node_offset_ = 0;
+  uint32_t node_stride_ = 0;
+  uint32_t nr_nodes_ = 0;
 };
 
 }  // namespace bpfemu::maptypes

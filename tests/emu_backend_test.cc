@@ -3,11 +3,14 @@
 // against the real kernel by the conformance suite.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -83,6 +86,76 @@ TEST_F(EmuTest, LastCloseFreesTheMapAndItsId) {
   EXPECT_EQ(b_.close(second), 0);
   EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
   EXPECT_EQ(b_.map_get_fd_by_id(info.id), -ENOENT);
+}
+
+size_t mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  size_t n = 0;
+  for (std::string line; std::getline(maps, line);) ++n;
+  return n;
+}
+
+// A suite with a private bpffs per test goes through many roots: each root's
+// objects are unmapped with their last handle, and the root itself keeps no
+// mapping (found by the fuzzer: a mapping per root ran into vm.max_map_count).
+TEST_F(EmuTest, RootsUsedOnceKeepNoMapping) {
+  auto one_root = [&](int i) {
+    const std::string dir = root_ + "/r" + std::to_string(i);
+    ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+    ASSERT_EQ(setenv("BPFEMU_BPFFS", dir.c_str(), 1), 0);
+    bpfemu::emu::reset_bpffs_root();
+    const int fd = make_array();
+    ASSERT_GE(fd, 0);
+    uint32_t k = 1;
+    uint64_t v = 7;
+    ASSERT_EQ(b_.map_update_elem(fd, &k, &v, BPF_ANY), 0);
+    ASSERT_EQ(b_.close(fd), 0);
+    std::filesystem::remove_all(dir);
+  };
+  one_root(0);  // whatever is mapped once per process
+  const size_t before = mapping_count();
+  for (int i = 1; i <= 200; ++i) one_root(i);
+  EXPECT_LT(mapping_count(), before + 10) << "200 roots used one after the other";
+  ASSERT_EQ(setenv("BPFEMU_BPFFS", root_.c_str(), 1), 0);
+  bpfemu::emu::reset_bpffs_root();
+}
+
+// close and dup2 issued as raw syscalls bypass the libc wrappers that keep the
+// fd table right. The slow commands check the number against what it names
+// now, as the kernel resolves every fd afresh (errnos as the kernel's: EINVAL
+// for a file that is no BPF object, EBADFD/EBADF for a closed number).
+TEST_F(EmuTest, SlowCommandsSeeFdsReplacedByRawSyscalls) {
+  const int fd = make_array();
+  ASSERT_GE(fd, 0);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  ASSERT_EQ(syscall(SYS_dup2, null_fd, fd), fd);  // the map's number now names /dev/null
+  bpfemu::MapInfo info{};
+  uint32_t len = sizeof(info);
+  EXPECT_EQ(b_.obj_get_info_by_fd(fd, &info, &len), -EINVAL);
+  EXPECT_EQ(b_.map_freeze(fd), -EINVAL);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);  // the forgotten handle let the map go
+  ASSERT_EQ(syscall(SYS_close, fd), 0);
+  EXPECT_EQ(b_.map_freeze(fd), -EBADF);
+  ASSERT_EQ(close(null_fd), 0);
+
+  const int closed = make_array();
+  ASSERT_GE(closed, 0);
+  ASSERT_EQ(syscall(SYS_close, closed), 0);
+  len = sizeof(info);
+  EXPECT_EQ(b_.obj_get_info_by_fd(closed, &info, &len), -EBADFD);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
+
+  const int a = make_array(4), c = make_array(8);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(syscall(SYS_dup2, c, a), a);
+  len = sizeof(info);
+  ASSERT_EQ(b_.obj_get_info_by_fd(a, &info, &len), 0);
+  EXPECT_EQ(info.max_entries, 8u);  // the map the number names now
+  EXPECT_EQ(b_.close(a), 0);
+  EXPECT_EQ(b_.close(c), 0);
+  EXPECT_EQ(bpfemu::emu::live_map_count(), baseline_);
 }
 
 TEST_F(EmuTest, DupOutsideTheApiIsAdopted) {

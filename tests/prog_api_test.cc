@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -194,6 +197,60 @@ TEST_F(ProgApiTest, RingBufferRecordsWrapAroundTheEndContiguously) {
   EXPECT_EQ(rb.ringbuf_query(BPF_RB_RING_SIZE), kSize);
   EXPECT_EQ(b_.map_munmap(const_cast<uint64_t*>(prod), 4096 + 2 * kSize), 0);
   EXPECT_EQ(b_.map_munmap(cons, 4096), 0);
+}
+
+// A kernel program cannot die between bpf_ringbuf_reserve and submit; a process
+// here can. Its record must not stall the ring for good: while its holder
+// lives it stays BUSY; once the holder is gone, the next producer discards it,
+// so the consumer skips it and reads what came after.
+TEST_F(ProgApiTest, RingBufferRecordOfADeadProducerIsDiscarded) {
+  constexpr uint32_t kSize = 4096;
+  const int fd = b_.map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, kSize, nullptr);
+  ASSERT_GE(fd, 0);
+  MapRef rb(fd);
+  ASSERT_TRUE(rb.valid());
+  auto* prod = static_cast<const uint64_t*>(b_.map_mmap(fd, 4096 + 2 * kSize, PROT_READ, MAP_SHARED, 4096));
+  ASSERT_NE(prod, MAP_FAILED);
+  const auto* data = reinterpret_cast<const uint8_t*>(prod) + 4096;
+  auto header = [&](uint64_t pos) {
+    uint32_t len = 0;
+    memcpy(&len, data + pos, 4);
+    return len;
+  };
+
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    void* rec = MapRef(fd).ringbuf_reserve(100);
+    const char c = rec != nullptr ? 'r' : 'x';
+    if (write(ready[1], &c, 1) != 1) _exit(2);
+    char wait = 0;
+    (void)read(go[0], &wait, 1);  // killed while it holds the record
+    _exit(3);
+  }
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  ASSERT_EQ(c, 'r');
+  const uint32_t payload = 0xabcd;
+  ASSERT_EQ(rb.ringbuf_output(&payload, sizeof(payload)), 0);
+  EXPECT_EQ(header(0), 100u | (1U << 31)) << "a live holder keeps its record";
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  ASSERT_EQ(rb.ringbuf_output(&payload, sizeof(payload)), 0);
+  EXPECT_EQ(header(0), 100u | (1U << 30)) << "discarded, no longer busy";
+  EXPECT_EQ(header(112), 4u) << "the record after it is readable";
+  uint32_t got = 0;
+  memcpy(&got, data + 120, 4);
+  EXPECT_EQ(got, payload);
+  EXPECT_EQ(prod[0], 112u + 16 + 16);
+  for (int p : {ready[0], ready[1], go[0], go[1]}) close(p);
+  EXPECT_EQ(b_.map_munmap(const_cast<uint64_t*>(prod), 4096 + 2 * kSize), 0);
 }
 
 }  // namespace
