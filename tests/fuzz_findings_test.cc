@@ -185,4 +185,31 @@ TEST_F(FuzzFindingsTest, FdArrayIsReadOneFdAtATime) {
   b_.close(map);
 }
 
+// Found by bpfemu-fuzz-prog (fuzz/corpus/bpfemu-fuzz-prog/regressions): the
+// size of bpf_skb_load_bytes and bpf_xdp_load_bytes is ARG_CONST_SIZE, which
+// the verifier refuses when 0; the emulator ran the copy with a NULL buffer
+// (undefined behaviour) and answered 0. Now the run stops with EFAULT, as for
+// the other helper arguments the verifier would have refused.
+TEST_F(FuzzFindingsTest, ZeroSizedLoadBytesIsRefused) {
+  for (uint32_t type : {BPF_PROG_TYPE_SCHED_CLS, BPF_PROG_TYPE_XDP}) {
+    const int32_t helper = type == BPF_PROG_TYPE_XDP ? BPF_FUNC_xdp_load_bytes : BPF_FUNC_skb_load_bytes;
+    const bpf_insn insns[] = {bpfemu::insn::mov(BPF_REG_2, 0), bpfemu::insn::mov(BPF_REG_3, 0),
+                              bpfemu::insn::mov(BPF_REG_4, 0), bpfemu::insn::call(helper), bpfemu::insn::exit()};
+    union bpf_attr a {};
+    a.prog_type = type;
+    a.insns = reinterpret_cast<uintptr_t>(insns);
+    a.insn_cnt = 5;
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+    ASSERT_GE(prog, 0) << type;
+    uint8_t packet[64] = {};
+    union bpf_attr t {};
+    t.test.prog_fd = static_cast<uint32_t>(prog);
+    t.test.data_in = reinterpret_cast<uintptr_t>(packet);
+    t.test.data_size_in = sizeof(packet);
+    EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &t, sizeof(t)), -EFAULT) << type;
+    b_.close(prog);
+  }
+}
+
 }  // namespace
