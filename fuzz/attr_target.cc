@@ -401,6 +401,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const CanaryMap& c : canaries()) keep.push_back(c.pin_name());
   unpin_all(keep);
   for (const CanaryMap& c : canaries()) c.check();
+  std::vector<uint32_t> ids;
+  for (const CanaryMap& c : canaries()) ids.push_back(c.id());
+  check_no_objects_left(ids);
   if (access(kOutside, F_OK) == 0) fail("%s was created outside the emulated bpffs", kOutside);
   const int fds_after = open_fd_count();
   if (fds_after != fds_before) print_open_fds();

@@ -144,6 +144,23 @@ long elem(int cmd, int fd, const void* key, void* value) {
 
 }  // namespace
 
+void check_no_objects_left(const std::vector<uint32_t>& canary_map_ids) {
+  static constexpr struct {
+    int cmd;
+    const char* kind;
+  } kKinds[] = {{BPF_MAP_GET_NEXT_ID, "map"}, {BPF_PROG_GET_NEXT_ID, "program"}, {BPF_BTF_GET_NEXT_ID, "BTF"},
+                {BPF_LINK_GET_NEXT_ID, "link"}};
+  for (const auto& k : kKinds) {
+    emu::BpfAttr a{};
+    while (sys_bpf(k.cmd, &a, sizeof(a)) == 0) {
+      bool canary = false;
+      for (uint32_t id : canary_map_ids) canary |= k.cmd == BPF_MAP_GET_NEXT_ID && id == a.id.next_id;
+      if (!canary) fail("%s %u outlived the input that made it", k.kind, a.id.next_id);
+      a.id.start_id = a.id.next_id;
+    }
+  }
+}
+
 uint32_t object_id(int fd) {
   uint8_t info[256] = {};
   emu::BpfAttr a{};

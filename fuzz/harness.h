@@ -71,6 +71,10 @@ class Arena {
   size_t used_ = 0;
 };
 
+// Once an input's fds are closed and its pins removed, nothing it made may
+// live on: fails if any map (but the canaries), program, BTF or link is left.
+void check_no_objects_left(const std::vector<uint32_t>& canary_map_ids);
+
 // The object id behind fd (bpf_*_info.id of a map, program or link), 0 if none.
 uint32_t object_id(int fd);
 

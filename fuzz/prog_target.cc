@@ -328,6 +328,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   unpin_all({canary_map().pin_name()});
   canary_map().check();
+  check_no_objects_left({canary_map().id()});
   for (uint8_t b : g_canary)
     if (b != kCanaryByte) fail("the canary buffer in the process was written");
   const int fds_after = open_fd_count();

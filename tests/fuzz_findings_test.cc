@@ -212,4 +212,63 @@ TEST_F(FuzzFindingsTest, ZeroSizedLoadBytesIsRefused) {
   }
 }
 
+// Found by bpfemu-fuzz-attr: BPF_OBJ_PIN and BPF_OBJ_GET reached the store
+// inside the root (/sys/fs/bpf/.bpfemu), which the emulated bpffs hides: a pin
+// there outlived every unpin of the bpffs, and the raw handle files opened
+// any object by id. The kernel's bpffs has no such directory: ENOENT.
+TEST_F(FuzzFindingsTest, TheStoreIsNotOnTheBpffs) {
+  int fd = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(b_.obj_pin(fd, "/sys/fs/bpf/.bpfemu/x"), -ENOENT);
+  const std::string handle = "/sys/fs/bpf/.bpfemu/map/" + std::to_string(info(fd).id);
+  EXPECT_EQ(b_.obj_get(handle.c_str()), -ENOENT);
+  EXPECT_EQ(b_.obj_get("/sys/fs/bpf/.bpfemu/../.bpfemu/map"), -ENOENT);
+  b_.close(fd);
+}
+
+// Found by bpfemu-fuzz-prog: a program in a PROG_ARRAY that it uses itself
+// (tail calls into its own array) kept both alive after every fd was closed.
+// The kernel empties a prog array when its last fd and pin go
+// (map_release_uref), which breaks the cycle; a pin keeps the slots.
+TEST_F(FuzzFindingsTest, ProgArrayCycleIsFreedWithTheLastFd) {
+  for (bool pinned : {false, true}) {
+    int array = b_.map_create(BPF_MAP_TYPE_PROG_ARRAY, "pa", 4, 4, 2, nullptr);
+    ASSERT_GE(array, 0);
+    std::vector<bpf_insn> insns;
+    bpfemu::insn::ld_map(insns, BPF_REG_2, array);
+    insns.push_back(bpfemu::insn::mov(BPF_REG_3, 0));
+    insns.push_back(bpfemu::insn::call(BPF_FUNC_tail_call));
+    insns.push_back(bpfemu::insn::mov(BPF_REG_0, 1));
+    insns.push_back(bpfemu::insn::exit());
+    union bpf_attr a {};
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+    ASSERT_GE(prog, 0);
+    const uint32_t slot = 0;
+    ASSERT_EQ(b_.map_update_elem(array, &slot, &prog, BPF_ANY), 0);
+    if (pinned) ASSERT_EQ(b_.obj_pin(array, "/sys/fs/bpf/pa"), 0);
+    b_.close(prog);
+    b_.close(array);
+    union bpf_attr next {};
+    if (!pinned) {
+      EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
+      EXPECT_EQ(b_.bpf(BPF_PROG_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
+      continue;
+    }
+    array = b_.obj_get("/sys/fs/bpf/pa");
+    ASSERT_GE(array, 0);
+    uint32_t id = 0;
+    EXPECT_EQ(b_.map_lookup_elem(array, &slot, &id), 0);  // the pin kept the slot
+    EXPECT_EQ(b_.bpf(BPF_PROG_GET_NEXT_ID, &next, sizeof(next)), 0);
+    EXPECT_EQ(b_.obj_unpin("/sys/fs/bpf/pa"), 0);
+    b_.close(array);
+    next = {};
+    EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
+    EXPECT_EQ(b_.bpf(BPF_PROG_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
+  }
+}
+
 }  // namespace
