@@ -205,7 +205,7 @@ int clear_user(void* user_dst, size_t n) {
 int check_uarg_tail_zero(const void* user_src, uint32_t known, uint32_t* size, const char* what) {
   if (*size > 4096) return log_reason(-E2BIG, "%s: %u bytes is above a page", what, *size);
   if (*size <= known) return 0;
-  const int zero = user_is_zero(static_cast<const uint8_t*>(user_src) + known, *size - known);
+  const int zero = user_is_zero(user_ptr_add(user_src, known), *size - known);
   if (zero < 0) return log_reason(-EFAULT, "%s points at bad memory", what);
   if (zero == 0) return log_reason(-E2BIG, "%s: bytes past the kernel's %u are not zero", what, known);
   *size = known;

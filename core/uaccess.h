@@ -35,6 +35,13 @@ inline int copy_to_user(void* user_dst, const void* src, size_t n) {
   if (user_dst == nullptr) return -EFAULT;
   return copy_out_partial(user_dst, src, n) == 0 ? 0 : -EFAULT;
 }
+// A user pointer plus off, computed as an integer: the caller's pointer may be
+// NULL or wild (the copy then answers EFAULT), and pointer arithmetic on those
+// is undefined behaviour.
+inline void* user_ptr_add(const void* user_ptr, size_t off) {
+  return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(user_ptr) + off);
+}
+
 // Zero-fills n bytes of user memory: 0 or -EFAULT.
 int clear_user(void* user_dst, size_t n);
 

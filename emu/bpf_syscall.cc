@@ -96,7 +96,7 @@ void* uptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v
 
 // put_user of a field of the caller's attr.
 int put_field(void* uattr, size_t offset, uint32_t value) {
-  if (copy_to_user(static_cast<uint8_t*>(uattr) + offset, &value, sizeof(value)) != 0)
+  if (copy_to_user(user_ptr_add(uattr, offset), &value, sizeof(value)) != 0)
     return log_reason(-EFAULT, "the attr cannot be written back");
   return 0;
 }
@@ -177,7 +177,7 @@ long btf_load(void* uattr, unsigned size, const BpfAttr& a) {
   // finalize_log reports the log's true size only to callers whose attr has the field.
   const size_t true_size_end = offsetof(BpfAttr, btf.btf_log_true_size) + sizeof(uint32_t);
   b.log_true_size = size >= true_size_end
-                        ? reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(uattr) + offsetof(BpfAttr, btf.btf_log_true_size))
+                        ? static_cast<uint32_t*>(user_ptr_add(uattr, offsetof(BpfAttr, btf.btf_log_true_size)))
                         : nullptr;
   return sys_btf_load(b);
 }
@@ -208,7 +208,7 @@ long prog_load(void* uattr, unsigned size, const BpfAttr& a) {
   p.signature = a.prog.signature;
   const size_t true_size_end = offsetof(BpfAttr, prog.log_true_size) + sizeof(uint32_t);
   p.log_true_size = size >= true_size_end
-                        ? reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(uattr) + offsetof(BpfAttr, prog.log_true_size))
+                        ? static_cast<uint32_t*>(user_ptr_add(uattr, offsetof(BpfAttr, prog.log_true_size)))
                         : nullptr;
   return sys_prog_load(p);
 }
@@ -326,7 +326,7 @@ long bpf_syscall(int cmd, void* uattr, unsigned int size) {
   const Abi& v = abi();
   if (size > kMaxAttrSize) return log_reason(-E2BIG, "attr size %u is above a page", size);
   if (size > v.attr_size) {
-    const int zero = user_is_zero(static_cast<const uint8_t*>(uattr) + v.attr_size, size - v.attr_size);
+    const int zero = user_is_zero(user_ptr_add(uattr, v.attr_size), size - v.attr_size);
     if (zero < 0) return log_reason(-EFAULT, "attr points at bad memory");
     if (zero == 0)
       return log_reason(-E2BIG, "attr has non-zero bytes past the kernel's union bpf_attr (%u bytes)", v.attr_size);

@@ -200,6 +200,13 @@ int resolve_path(int dirfd, const char* path, bool follow_last, ResolvedPath* ou
     const bool last = todo.empty();
     bool on = false;
     const std::string real = to_real(join(done), &on);
+    // The store (root/.bpfemu) is not part of the bpffs it emulates: absent, as
+    // on the kernel's bpffs (a pin named .bpfemu then answers EEXIST).
+    if (on && real == bpffs_root() + "/.bpfemu") {
+      if (!last) return -ENOENT;
+      out->exists = false;
+      break;
+    }
     struct stat st {};
     if (lstat(real.c_str(), &st) != 0) {
       if (errno == ENOENT && last) {

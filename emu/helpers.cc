@@ -520,6 +520,8 @@ bool xdp_copy_bytes(HelperCall& c, uint64_t* r0, bool store) {
   XdpBuff* x = xdp_of(c, store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
   if (x == nullptr) return false;
   const uint32_t offset = static_cast<uint32_t>(c.a[1]), len = static_cast<uint32_t>(c.a[3]);
+  // The size is ARG_CONST_SIZE: the verifier refuses 0 (and the buffer may then be NULL).
+  if (len == 0) return c.m.fault("%s: invalid zero-sized buffer", store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
   if (!c.m.check(c.a[2], len, !store, store ? "bpf_xdp_store_bytes buf" : "bpf_xdp_load_bytes buf")) return false;
   if (offset > 0xffff || len > 0xffff) return *r0 = ret(-EFAULT), true;
   if (uint64_t{offset} + len > static_cast<uint64_t>(x->data_end - x->data)) return *r0 = ret(-EINVAL), true;
@@ -541,6 +543,8 @@ bool skb_load_bytes(HelperCall& c, uint64_t* r0) {
   if (pkt == nullptr || c.a[0] != reinterpret_cast<uint64_t>(c.env.ctx))
     return c.m.fault("bpf_skb_load_bytes: R1 is not an skb context");
   const uint32_t offset = static_cast<uint32_t>(c.a[1]), len = static_cast<uint32_t>(c.a[3]);
+  // The size is ARG_CONST_SIZE: the verifier refuses 0 (and the buffer may then be NULL).
+  if (len == 0) return c.m.fault("bpf_skb_load_bytes: invalid zero-sized buffer");
   if (!writable(c, c.a[2], len, "bpf_skb_load_bytes to")) return false;
   if (offset > INT32_MAX || uint64_t{offset} + len > pkt_len) {
     memset(ptr(c.a[2]), 0, len);

@@ -250,6 +250,25 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
   }
 }
 
+// map_release_uref: a PROG_ARRAY that no process holds any more (no fd, no
+// pin) is emptied, so that a program it holds which uses the array (a tail
+// call into its own array) does not keep both alive for good.
+void release_uref(Store& store, ObjKind kind, uint32_t id) {
+  if (kind != ObjKind::kMap) return;
+  int err = 0;
+  Object* obj = view_of(store, kind, id, &err);
+  if (obj == nullptr) return;
+  auto* map = static_cast<Map*>(obj);
+  if (map->attr().map_type != BPF_MAP_TYPE_PROG_ARRAY) return;
+  obj->local_refs.fetch_add(1);  // dropping the programs may free the map: keep the view meanwhile
+  bool dropped = false;
+  for (uint32_t i = 0; i < map->attr().max_entries; ++i) dropped |= map->ops().delete_elem(*map, &i) == 0;
+  obj->local_refs.fetch_sub(1);
+  // Free it now if those programs were its last holders (an empty array comes
+  // back here with nothing to drop, so this ends).
+  if (dropped) collect_object(store, kind, id);
+}
+
 // fd_objects() for the map families: program fds stored in prog arrays.
 int fd_object_get(int ufd, maptypes::ObjRef* ref) {
   ObjKind kind = ObjKind::kNone;
@@ -277,6 +296,7 @@ void arm_exit_handler() {
     maptypes::set_fd_objects(kFdObjects);
     install_poll_notifier();
     Store::set_release_refs([](Store& store, ObjKind kind, uint32_t, int data_fd) { release_refs(store, kind, data_fd); });
+    Store::set_release_uref(release_uref);
     atexit(close_all_at_exit);
   });
 }
@@ -508,6 +528,13 @@ void collect_object(Store& store, ObjKind kind, uint32_t id) {
     if (auto it = all.find({&store, kind, id}); it != all.end() && it->second->handles.load() > 0) return;
   }
   store.collect(kind, id);
+  // The view of an object just freed goes too: made by view_of to drop a
+  // reference (no fd of this process on it), it holds the data file's fd and
+  // mapping, which would otherwise stay open for the life of the process.
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto& all = views();
+  if (auto it = all.find({&store, kind, id}); it != all.end() && it->second->obj_header().dead.load() != 0)
+    (void)release_locked(it->second);
 }
 
 }  // namespace bpfemu::emu

@@ -43,12 +43,12 @@ std::string ring_path(const PerfEvent& ev) { return ev.store()->data_path(ObjKin
 int copy_attr(const perf_event_attr* uattr, perf_event_attr* out) {
   memset(out, 0, sizeof(*out));
   uint32_t size = 0;
-  if (copy_from_user(&size, reinterpret_cast<const uint8_t*>(uattr) + offsetof(perf_event_attr, size), 4) != 0)
+  if (copy_from_user(&size, user_ptr_add(uattr, offsetof(perf_event_attr, size)), 4) != 0)
     return -EFAULT;
   if (size == 0) size = kAttrSizeVer0;
   if (size < kAttrSizeVer0 || size > kPage) return -E2BIG;
   if (size > sizeof(*out)) {
-    const int zero = user_is_zero(reinterpret_cast<const uint8_t*>(uattr) + sizeof(*out), size - sizeof(*out));
+    const int zero = user_is_zero(user_ptr_add(uattr, sizeof(*out)), size - sizeof(*out));
     if (zero < 0) return -EFAULT;
     if (zero == 0) return -E2BIG;
     size = sizeof(*out);

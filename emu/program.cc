@@ -459,26 +459,27 @@ int sys_prog_load(const ProgLoadAttr& a) {
     return log_reason(-EINVAL, "invalid log buffer attributes");
   std::vector<Map*> maps;
   // process_fd_array: with a count, fd_array lists the maps (and BTFs) the
-  // program may use, all checked up front.
-  if (a.fd_array_cnt != 0) {
-    std::vector<int32_t> fds(a.fd_array_cnt);
-    if (copy_from_user(fds.data(), a.fd_array, fds.size() * sizeof(int32_t)) != 0)
+  // program may use, all checked up front, one fd at a time (the first bad
+  // fd answers, whatever follows it); a count that overflows is EINVAL.
+  if (a.fd_array_cnt >= UINT32_MAX / sizeof(int32_t))
+    return log_reason(-EINVAL, "fd_array_cnt is too big (%u)", a.fd_array_cnt);
+  for (uint32_t i = 0; i < a.fd_array_cnt; ++i) {
+    int32_t fd = -1;
+    if (copy_from_user(&fd, user_ptr_add(a.fd_array, uint64_t{i} * sizeof(fd)), sizeof(fd)) != 0)
       return log_reason(-EFAULT, "fd_array points at bad memory");
-    for (int32_t fd : fds) {
-      ObjKind kind = ObjKind::kNone;
-      uint8_t access = 0;
-      int e = -EBADF;
-      Object* obj = object_from_fd_checked(fd, &kind, &access, &e);
-      if (obj == nullptr) return log_reason(e, "fd_array: fd %d is not a BPF object", fd);
-      if (kind == ObjKind::kMap) {
-        auto* m = static_cast<Map*>(obj);
-        if (std::find(maps.begin(), maps.end(), m) == maps.end()) {
-          if (maps.size() >= kMaxUsedMaps) return log_reason(-E2BIG, "the program uses more than 64 maps");
-          maps.push_back(m);
-        }
-      } else if (kind != ObjKind::kBtf) {
-        return log_reason(-EINVAL, "fd_array: fd %d is neither a map nor BTF", fd);
+    ObjKind kind = ObjKind::kNone;
+    uint8_t access = 0;
+    int e = -EBADF;
+    Object* obj = object_from_fd_checked(fd, &kind, &access, &e);
+    if (obj == nullptr) return log_reason(e, "fd_array: fd %d is not a BPF object", fd);
+    if (kind == ObjKind::kMap) {
+      auto* m = static_cast<Map*>(obj);
+      if (std::find(maps.begin(), maps.end(), m) == maps.end()) {
+        if (maps.size() >= kMaxUsedMaps) return log_reason(-E2BIG, "the program uses more than 64 maps");
+        maps.push_back(m);
       }
+    } else if (kind != ObjKind::kBtf) {
+      return log_reason(-EINVAL, "fd_array: fd %d is neither a map nor BTF", fd);
     }
   }
   // check_btf_info_early: func and line info need the program's BTF.

@@ -43,6 +43,7 @@ struct StoreState {
 };
 
 std::atomic<Store::ReleaseRefsFn> g_release_refs{nullptr};
+std::atomic<Store::ReleaseUrefFn> g_release_uref{nullptr};
 
 // Closes an fd, keeping errno.
 void close_quietly(int fd) {
@@ -126,6 +127,7 @@ Object::Object(ObjKind kind, Region&& region)
     : kind_(kind), region_(std::move(region)), ohdr_(region_.at<ObjHeader>(region_.size() - kHeaderPage)) {}
 
 void Store::set_release_refs(ReleaseRefsFn fn) { g_release_refs.store(fn); }
+void Store::set_release_uref(ReleaseUrefFn fn) { g_release_uref.store(fn); }
 
 Store::Store(std::string root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)) {}
 
@@ -445,7 +447,14 @@ bool Store::collect(ObjKind kind, uint32_t id) {
     fds.push_back(dfd);
     ObjHeader hdr{};
     if (read_obj_header(dfd, &hdr) == 0 && hdr.dead.load() == 0) {
-      if (hdr.krefs.load() != 0) return finish(false);
+      if (hdr.krefs.load() != 0) {
+        // No user handle or pin is left (all locked above), only kernel
+        // references: the uref hook runs once the files are let go, as what it
+        // drops may come back here for this very object.
+        finish(false);
+        if (ReleaseUrefFn uref = g_release_uref.load(); uref != nullptr) uref(*this, kind, id);
+        return false;
+      }
       if (flock(dfd, LOCK_EX | LOCK_NB) != 0) return finish(false);  // being published
       const uint32_t dead = 1;
       if (pwrite(dfd, &dead, sizeof(dead), dead_offset(dfd)) != static_cast<ssize_t>(sizeof(dead)))

@@ -78,6 +78,11 @@ class Store {
   // holds); set once by the layer that knows the kinds.
   using ReleaseRefsFn = void (*)(Store& store, ObjKind kind, uint32_t id, int data_fd);
   static void set_release_refs(ReleaseRefsFn fn);
+  // What an object must do when its last user handle and pin are gone while
+  // kernel references keep it (the kernel's map_release_uref); called by
+  // collect() once it has let go of the object's files.
+  using ReleaseUrefFn = void (*)(Store& store, ObjKind kind, uint32_t id);
+  static void set_release_uref(ReleaseUrefFn fn);
 
   // Paths of an object's files.
   std::string data_path(ObjKind kind, uint32_t id) const;

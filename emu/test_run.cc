@@ -41,7 +41,7 @@ constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
 void* uptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
 
 int put_u32(void* uattr, size_t off, uint32_t v) {
-  return copy_to_user(static_cast<uint8_t*>(uattr) + off, &v, sizeof(v)) != 0 ? -EFAULT : 0;
+  return copy_to_user(user_ptr_add(uattr, off), &v, sizeof(v)) != 0 ? -EFAULT : 0;
 }
 
 }  // namespace
@@ -90,7 +90,7 @@ int ctx_in(const TestRunAttr& a, uint32_t max, std::vector<uint8_t>* ctx) {
   ctx->assign(max, 0);
   if (a.ctx_in == 0) return a.ctx_size_in != 0 ? log_reason(-EINVAL, "ctx_size_in without ctx_in") : 0;
   if (a.ctx_size_in > max) {
-    const int zero = user_is_zero(static_cast<const uint8_t*>(uptr(a.ctx_in)) + max, a.ctx_size_in - max);
+    const int zero = user_is_zero(user_ptr_add(uptr(a.ctx_in), max), a.ctx_size_in - max);
     if (zero < 0) return -EFAULT;
     if (zero == 0) return log_reason(-E2BIG, "ctx_in has non-zero bytes past the %u-byte context", max);
   }

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "bpfemu/emu_backend.h"
-#include "emu/bpffs.h"
+#include "fuzz/harness.h"
 #include "fuzz/input.h"
 #include "fuzz/model.h"
 
@@ -52,23 +52,6 @@ const void* key_ptr(const Bytes* key) {
   static const uint8_t some_bytes[8] = {};
   if (!key) return nullptr;
   return key->empty() ? some_bytes : key->data();
-}
-
-// This process's private bpffs (BPFEMU_BPFFS), made once and removed at exit.
-// One root for all inputs, each input leaving it empty: the emulator keeps
-// one mapping per root it has used for the life of the process, so a root
-// per input would run out of mappings (vm.max_map_count) within minutes.
-const char* private_bpffs() {
-  static char root[] = "/dev/shm/bpfemu-fuzz-XXXXXX";  // outlives the atexit handler
-  static const bool made = [] {
-    if (!mkdtemp(root)) abort();
-    setenv("BPFEMU_BPFFS", root, 1);
-    emu::reset_bpffs_root();
-    atexit([] { std::filesystem::remove_all(root); });
-    return true;
-  }();
-  (void)made;
-  return root;
 }
 
 // One fd and what it may do; several fds may share one model map.

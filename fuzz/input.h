@@ -12,6 +12,16 @@ class Input {
   Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   bool done() const { return pos_ >= size_; }
   uint8_t u8() { return pos_ < size_ ? data_[pos_++] : 0; }
+  // Little-endian; one byte at a time (operand evaluation order is unspecified).
+  uint32_t u32() {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= static_cast<uint32_t>(u8()) << (8 * i);
+    return v;
+  }
+  uint64_t u64() {
+    const uint64_t lo = u32();
+    return lo | static_cast<uint64_t>(u32()) << 32;
+  }
 
  private:
   const uint8_t* data_;

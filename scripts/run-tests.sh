@@ -11,10 +11,14 @@ bash scripts/build.sh
 if [[ "${BPFEMU_SKIP_SANITIZERS:-0}" != 1 ]]; then
   bash scripts/run-sanitizers.sh
 fi
-# A short fuzz run against the reference model (clang build in build-fuzz, a
-# few minutes in all; BPFEMU_SKIP_FUZZ=1 skips it, BPFEMU_FUZZ_SECONDS sets its length).
+# Short fuzz runs (clang build in build-fuzz, a few minutes in all): the map
+# commands against the reference model, then raw bpf(2) attrs and programs
+# (BPFEMU_SKIP_FUZZ=1 skips them; BPFEMU_FUZZ_SECONDS and
+# BPFEMU_FUZZ_RAW_SECONDS set their lengths).
 if [[ "${BPFEMU_SKIP_FUZZ:-0}" != 1 ]]; then
-  bash scripts/fuzz.sh "${BPFEMU_FUZZ_SECONDS:-60}"
+  bash scripts/fuzz.sh "${BPFEMU_FUZZ_SECONDS:-60}" bpfemu-fuzz
+  bash scripts/fuzz.sh "${BPFEMU_FUZZ_RAW_SECONDS:-30}" bpfemu-fuzz-attr
+  bash scripts/fuzz.sh "${BPFEMU_FUZZ_RAW_SECONDS:-30}" bpfemu-fuzz-prog
 fi
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"
