@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the whole suite with ASan+UBSan and the unit tests with TSan, and runs
-# them; any sanitizer report or failing test fails the run.
+# Builds the whole suite with ASan+UBSan, and the unit and multi-process tests
+# with TSan, and runs them; any sanitizer report or failing test fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -20,7 +20,11 @@ if ! (cd build-asan && ctest -j"$jobs" --output-on-failure \
 fi
 grep -E 'tests passed|Total Test time' build-asan/ctest-asan.log
 
+# TSan: the unit tests (threads on every concurrent path) and the multi-process
+# tests (processes sharing pinned maps, writers killed mid-update).
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBPFEMU_SANITIZE=thread -DBPFEMU_BENCH=OFF >/dev/null
-cmake --build build-tsan -j"$jobs" --target bpfemu_tests
-TSAN_OPTIONS=halt_on_error=1 ./build-tsan/tests/bpfemu_tests --gtest_brief=1
+cmake --build build-tsan -j"$jobs" --target bpfemu_tests libbpfemu_multiprocess_test
+export TSAN_OPTIONS=halt_on_error=1
+./build-tsan/tests/bpfemu_tests --gtest_brief=1
+(cd build-tsan && ctest --output-on-failure -R '^(MultiProcess|Types/KilledWriter|HashTypes/KilledWriter)' | tail -n 3)
 echo "sanitizers: clean"
