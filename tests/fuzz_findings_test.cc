@@ -59,8 +59,8 @@ TEST_F(FuzzFindingsTest, InfoMapFlagsDropRdonlyAndWronly) {
   int hash = b_.map_create(BPF_MAP_TYPE_HASH, "h", 4, 4, 1, &o);
   ASSERT_GE(hash, 0);
   EXPECT_EQ(info(hash).map_flags, 0u);
-  b_.close(lpm);
-  b_.close(hash);
+  EXPECT_EQ(b_.close(lpm), 0);
+  EXPECT_EQ(b_.close(hash), 0);
 }
 
 // htab_map_alloc(): each CPU's LRU list gets the same number of elements.
@@ -71,7 +71,7 @@ TEST_F(FuzzFindingsTest, PerCpuLruRoundsMaxEntriesUpToTheCpuCount) {
   int fd = b_.map_create(BPF_MAP_TYPE_LRU_PERCPU_HASH, "l", 4, 4, ncpus + 1, &o);
   ASSERT_GE(fd, 0);
   EXPECT_EQ(info(fd).max_entries, 2 * ncpus);
-  b_.close(fd);
+  EXPECT_EQ(b_.close(fd), 0);
 }
 
 // trie_lookup_elem(): a prefix longer than the trie's is no match, even for 0/0.
@@ -90,7 +90,7 @@ TEST_F(FuzzFindingsTest, LpmLookupWithTooLongAPrefixFindsNothing) {
   EXPECT_EQ(b_.map_lookup_elem(fd, &key, &value), -ENOENT);
   key.prefixlen = 32;
   EXPECT_EQ(b_.map_lookup_elem(fd, &key, &value), 0);
-  b_.close(fd);
+  EXPECT_EQ(b_.close(fd), 0);
 }
 
 // __bpf_copy_key(): a key where key_size is 0 is EINVAL before the type's own answer.
@@ -105,7 +105,7 @@ TEST_F(FuzzFindingsTest, KeyOnAKeylessMapIsEinval) {
   EXPECT_EQ(b_.map_delete_elem(bloom, &key), -EINVAL);
   EXPECT_EQ(b_.map_delete_elem(bloom, nullptr), -EOPNOTSUPP);
   EXPECT_EQ(b_.map_lookup_and_delete_elem(bloom, nullptr, &value), -bpfemu::kENOTSUPP);
-  b_.close(bloom);
+  EXPECT_EQ(b_.close(bloom), 0);
 }
 
 // Found by bpfemu-fuzz-attr (fuzz/corpus/attr-regressions). A NULL attr is
@@ -121,7 +121,7 @@ TEST_F(FuzzFindingsTest, NullAttrIsEfault) {
   a.info.bpf_fd = static_cast<uint32_t>(fd);
   a.info.info_len = 232;  // past struct bpf_map_info: its tail is checked, at NULL + 80
   EXPECT_EQ(b_.bpf(BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a)), -EFAULT);
-  b_.close(fd);
+  EXPECT_EQ(b_.close(fd), 0);
 }
 
 int open_fds() {
@@ -134,7 +134,7 @@ int open_fds() {
 // went (its fd closed first) left its data file open in this process, one fd
 // and one mapping per such map for the life of the process.
 TEST_F(FuzzFindingsTest, MapFreedWithItsProgramLeavesNoFd) {
-  b_.close(b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr));  // the store's own files are open now
+  EXPECT_EQ(b_.close(b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr)), 0);  // the store's own files are open now
   const int before = open_fds();
   int map = b_.map_create(BPF_MAP_TYPE_ARRAY, "a", 4, 8, 1, nullptr);
   ASSERT_GE(map, 0);
@@ -149,8 +149,8 @@ TEST_F(FuzzFindingsTest, MapFreedWithItsProgramLeavesNoFd) {
   a.license = reinterpret_cast<uintptr_t>("GPL");
   const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
   ASSERT_GE(prog, 0);
-  b_.close(map);  // the program still holds the map
-  b_.close(prog);  // frees the program, then the map
+  EXPECT_EQ(b_.close(map), 0);  // the program still holds the map
+  EXPECT_EQ(b_.close(prog), 0);  // frees the program, then the map
   EXPECT_EQ(open_fds(), before);
 }
 
@@ -181,8 +181,10 @@ TEST_F(FuzzFindingsTest, FdArrayIsReadOneFdAtATime) {
   EXPECT_EQ(load(5, nullptr), -EFAULT);
   const long prog = load(1, fds);
   EXPECT_GE(prog, 0);
-  if (prog >= 0) b_.close(static_cast<int>(prog));
-  b_.close(map);
+  if (prog >= 0) {
+    EXPECT_EQ(b_.close(static_cast<int>(prog)), 0);
+  }
+  EXPECT_EQ(b_.close(map), 0);
 }
 
 // Found by bpfemu-fuzz-prog (fuzz/corpus/bpfemu-fuzz-prog/regressions): the
@@ -208,7 +210,7 @@ TEST_F(FuzzFindingsTest, ZeroSizedLoadBytesIsRefused) {
     t.test.data_in = reinterpret_cast<uintptr_t>(packet);
     t.test.data_size_in = sizeof(packet);
     EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &t, sizeof(t)), -EFAULT) << type;
-    b_.close(prog);
+    EXPECT_EQ(b_.close(prog), 0);
   }
 }
 
@@ -223,7 +225,7 @@ TEST_F(FuzzFindingsTest, TheStoreIsNotOnTheBpffs) {
   const std::string handle = "/sys/fs/bpf/.bpfemu/map/" + std::to_string(info(fd).id);
   EXPECT_EQ(b_.obj_get(handle.c_str()), -ENOENT);
   EXPECT_EQ(b_.obj_get("/sys/fs/bpf/.bpfemu/../.bpfemu/map"), -ENOENT);
-  b_.close(fd);
+  EXPECT_EQ(b_.close(fd), 0);
 }
 
 // Found by bpfemu-fuzz-prog: a program in a PROG_ARRAY that it uses itself
@@ -249,9 +251,11 @@ TEST_F(FuzzFindingsTest, ProgArrayCycleIsFreedWithTheLastFd) {
     ASSERT_GE(prog, 0);
     const uint32_t slot = 0;
     ASSERT_EQ(b_.map_update_elem(array, &slot, &prog, BPF_ANY), 0);
-    if (pinned) ASSERT_EQ(b_.obj_pin(array, "/sys/fs/bpf/pa"), 0);
-    b_.close(prog);
-    b_.close(array);
+    if (pinned) {
+      ASSERT_EQ(b_.obj_pin(array, "/sys/fs/bpf/pa"), 0);
+    }
+    ASSERT_EQ(b_.close(prog), 0);
+    ASSERT_EQ(b_.close(array), 0);
     union bpf_attr next {};
     if (!pinned) {
       EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
@@ -264,7 +268,7 @@ TEST_F(FuzzFindingsTest, ProgArrayCycleIsFreedWithTheLastFd) {
     EXPECT_EQ(b_.map_lookup_elem(array, &slot, &id), 0);  // the pin kept the slot
     EXPECT_EQ(b_.bpf(BPF_PROG_GET_NEXT_ID, &next, sizeof(next)), 0);
     EXPECT_EQ(b_.obj_unpin("/sys/fs/bpf/pa"), 0);
-    b_.close(array);
+    EXPECT_EQ(b_.close(array), 0);
     next = {};
     EXPECT_EQ(b_.bpf(BPF_MAP_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
     EXPECT_EQ(b_.bpf(BPF_PROG_GET_NEXT_ID, &next, sizeof(next)), -ENOENT);
