@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "emu/bpf_syscall.h"
+#include "emu/insn_builder.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/test_run.h"
@@ -120,15 +121,7 @@ class Session {
   int prog_ = -1;
 };
 
-bpf_insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
+using insn::make;
 
 // Fields are read into locals first: the order in which function arguments
 // are evaluated is unspecified, and the decoding must not depend on it.
