@@ -13,7 +13,6 @@
 #include <cstring>
 #include <new>
 
-
 namespace bpfemu::maptypes {
 namespace {
 
