@@ -255,6 +255,22 @@ SCENARIO("COMMON", "prog", "load_checks") {
   }
   load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_10, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
              "prog_load(write to r10)");
+  // The verifier's order: every insn must be reachable (check_cfg) before
+  // anything an insn does is looked at (do_check).
+  load_insns(r, {{BPF_JMP | BPF_JA, 0, 0, -1, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+             "prog_load(jump to itself, exit unreachable)");
+  load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+                 {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_10, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+             "prog_load(unreachable write to r10)");
+  load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_JA, 0, 0, 1, 0},
+                 {BPF_ALU64 | BPF_DIV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+             "prog_load(division by zero jumped over)");
+  load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0},
+                 {BPF_LD | BPF_IMM | BPF_DW, BPF_REG_1, 0, 0, 7}, {0, 0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+             "prog_load(jump into the middle of ld_imm64)");
+  load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 1, 0},
+                 {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
+             "prog_load(both ways of a branch reachable)");
   load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},
              "prog_load(type 0)", 0);
   load_insns(r, {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}},

@@ -191,125 +191,209 @@ class Checker {
   // (libbpf's and bpftool's helper probes read it); empty when there is none.
   const std::string& verifier_text() const { return verifier_text_; }
 
+  // In the verifier's order: the per-instruction scan of
+  // resolve_pseudo_ldimm64 (opcodes, ld_imm64, map fds) and of
+  // add_subprog_and_kfunc / check_subprogs (calls, jumps, the last insn); then
+  // check_cfg (every insn reachable, no jump into an ld_imm64); then what
+  // do_check finds, over the reachable insns in order (registers, r10 writes,
+  // shifts, division by zero, helpers).
   int run(std::vector<Map*>* maps) {
     const uint32_t n = static_cast<uint32_t>(insns_.size());
-    std::vector<bool> second_half(n, false);
+    second_half_.assign(n, false);
     for (uint32_t i = 0; i < n; ++i) {
-      bpf_insn& in = insns_[i];
-      if (in.dst_reg > 10 || in.src_reg > 10) {
-        if (!(in.code == (BPF_LD | BPF_IMM | BPF_DW)))
-          return log_reason(-EINVAL, "insn %u: register R%u is invalid", i, std::max(in.dst_reg, in.src_reg));
-      }
-      const uint8_t cls = BPF_CLASS(in.code);
-      if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
-        if (i + 1 >= n || insns_[i + 1].code != 0 || insns_[i + 1].dst_reg != 0 || insns_[i + 1].src_reg != 0 ||
-            insns_[i + 1].off != 0)
-          return log_reason(-EINVAL, "insn %u: invalid bpf_ld_imm64 insn", i);
-        if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
-        if (int e = pseudo_ld(i, maps); e != 0) return e;
-        second_half[i + 1] = true;
-        ++i;
+      if (int e = structural(i, maps); e != 0) return e;
+      if (insns_[i].code == (BPF_LD | BPF_IMM | BPF_DW)) ++i;
+    }
+    const bpf_insn& last = insns_[n - 1];
+    if (second_half_[n - 1] || !(BPF_CLASS(last.code) == BPF_JMP || BPF_CLASS(last.code) == BPF_JMP32) ||
+        !(BPF_OP(last.code) == BPF_EXIT || BPF_OP(last.code) == BPF_JA))
+      return log_reason(-EINVAL, "last insn is not an exit or jmp");
+    const std::vector<bool> reached = reachable();
+    for (uint32_t i = 0; i < n; ++i) {
+      if (second_half_[i]) {
+        if (reached[i]) return log_reason(-EINVAL, "jump into the middle of ldimm64 insn %u", i - 1);
         continue;
       }
-      switch (cls) {
-        case BPF_LD:
-          if (BPF_MODE(in.code) != BPF_ABS && BPF_MODE(in.code) != BPF_IND)
-            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          break;
-        case BPF_LDX:
-          if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != 0x80 /* MEMSX */)
-            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
-          break;
-        case BPF_ST:
-          if (BPF_MODE(in.code) != BPF_MEM) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          break;
-        case BPF_STX:
-          if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != BPF_ATOMIC)
-            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          break;
-        case BPF_ALU:
-        case BPF_ALU64: {
-          const uint8_t op = BPF_OP(in.code);
-          if (op > BPF_END || (cls == BPF_ALU64 && op == BPF_END && BPF_SRC(in.code) == BPF_X))
-            return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          if (op == BPF_NEG && (BPF_SRC(in.code) != BPF_K || in.src_reg != 0 || in.off != 0 || in.imm != 0))
-            return log_reason(-EINVAL, "insn %u: BPF_NEG uses reserved fields", i);
-          if (op == BPF_END && (in.src_reg != 0 || in.off != 0 || (in.imm != 16 && in.imm != 32 && in.imm != 64)))
-            return log_reason(-EINVAL, "insn %u: BPF_END uses reserved fields", i);
-          if ((op == BPF_DIV || op == BPF_MOD) && BPF_SRC(in.code) == BPF_K && in.imm == 0)
-            return log_reason(-EINVAL, "insn %u: div by zero", i);
-          if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
-          if ((BPF_OP(in.code) == BPF_LSH || BPF_OP(in.code) == BPF_RSH || BPF_OP(in.code) == BPF_ARSH) &&
-              BPF_SRC(in.code) == BPF_K && static_cast<uint32_t>(in.imm) >= (cls == BPF_ALU64 ? 64U : 32U))
-            return log_reason(-EINVAL, "insn %u: invalid shift %d", i, in.imm);
-          break;
-        }
-        case BPF_JMP:
-        case BPF_JMP32: {
-          const uint8_t op = BPF_OP(in.code);
-          if (op == 0xf0) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
-          if (op == BPF_EXIT) break;
-          if (op == BPF_CALL) {
-            if (in.src_reg == BPF_PSEUDO_CALL && (int64_t{i} + in.imm + 1 < 0 || int64_t{i} + in.imm + 1 >= n))
-              return log_reason(-EINVAL, "insn %u: call to a function outside the program", i);
-            if (in.src_reg == 0) {
-              // A helper the kernel lacks is refused as the verifier refuses it;
-              // one the emulator lacks, with its name, rather than at run time.
-              const interp::HelperDef* h = in.imm > 0 ? interp::helper_by_id(static_cast<uint32_t>(in.imm)) : nullptr;
-              const KernelProfile& profile = active_profile();
-              if (h == nullptr) {
-                verifier_text_ = "invalid func unknown#" + std::to_string(in.imm);
-                return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
-              }
-              if (!helper_allowed_for_type(profile, prog_type_, static_cast<uint32_t>(in.imm))) {
-                verifier_text_ = helper_refusal_text(profile, h->name, static_cast<uint32_t>(in.imm));
-                return log_reason(-EINVAL, "insn %u: %s (program type %u)", i, verifier_text_.c_str(), prog_type_);
-              }
-              if (h->fn == nullptr) {
-                // Said as the kernel says an unknown helper, so that feature
-                // probes see the emulator cannot run it.
-                verifier_text_ = "unknown func bpf_" + std::string(h->name) + "#" + std::to_string(in.imm) +
-                                 " (not emulated yet)";
-                return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
-              }
-              if (h->gpl_only && !gpl_) {
-                verifier_text_ = "cannot call GPL-restricted function from non-GPL compatible program";
-                return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i, h->name);
-              }
-            } else if (in.src_reg != BPF_PSEUDO_CALL) {
-              // Named as the kernel names a kfunc it will not let a program call
-              // (bpf_obj_new_impl, bpf_list_push_front_impl, bpf_wq_init, ...).
-              const VmlinuxTypes* vm = vmlinux_types();
-              const auto it = vm != nullptr && in.off == 0 ? vm->funcs.find(static_cast<uint32_t>(in.imm))
-                                                           : decltype(vm->funcs)::const_iterator{};
-              if (vm != nullptr && in.off == 0 && it != vm->funcs.end()) {
-                verifier_text_ = "calling kernel function " + it->second + " is not allowed (kfuncs are not emulated)";
-              } else {
-                verifier_text_ = "kernel btf_id " + std::to_string(in.imm) + " is not a function (kfuncs are not emulated)";
-              }
-              return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
-            }
-            break;
-          }
-          const int64_t off = (cls == BPF_JMP32 && op == BPF_JA) ? in.imm : in.off;
-          const int64_t target = int64_t{i} + off + 1;
-          if (target < 0 || target >= n) return log_reason(-EINVAL, "insn %u: jump out of range to %lld", i, (long long)target);
-          targets_.push_back(static_cast<uint32_t>(target));
-          break;
-        }
-      }
+      if (!reached[i]) return log_reason(-EINVAL, "unreachable insn %u", i);
     }
-    for (uint32_t t : targets_)
-      if (second_half[t]) return log_reason(-EINVAL, "jump into the middle of ldimm64 insn %u", t - 1);
-    const bpf_insn& last = insns_[n - 1];
-    if (!second_half[n - 1] && (BPF_CLASS(last.code) == BPF_JMP || BPF_CLASS(last.code) == BPF_JMP32) &&
-        (BPF_OP(last.code) == BPF_EXIT || BPF_OP(last.code) == BPF_JA))
-      return 0;
-    return log_reason(-EINVAL, "last insn is not an exit or jmp");
+    for (uint32_t i = 0; i < n; ++i) {
+      if (second_half_[i]) continue;
+      if (int e = semantic(i); e != 0) return e;
+    }
+    return 0;
   }
 
  private:
+  static bool is_jump(const bpf_insn& in) { return BPF_CLASS(in.code) == BPF_JMP || BPF_CLASS(in.code) == BPF_JMP32; }
+  static int64_t jump_target(uint32_t i, const bpf_insn& in) {
+    const int64_t off = (BPF_CLASS(in.code) == BPF_JMP32 && BPF_OP(in.code) == BPF_JA) ? in.imm : in.off;
+    return int64_t{i} + off + 1;
+  }
+
+  // What the verifier checks of insn i before it follows the program.
+  int structural(uint32_t i, std::vector<Map*>* maps) {
+    const uint32_t n = static_cast<uint32_t>(insns_.size());
+    bpf_insn& in = insns_[i];
+    const uint8_t cls = BPF_CLASS(in.code);
+    if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+      if (i + 1 >= n || insns_[i + 1].code != 0 || insns_[i + 1].dst_reg != 0 || insns_[i + 1].src_reg != 0 ||
+          insns_[i + 1].off != 0)
+        return log_reason(-EINVAL, "insn %u: invalid bpf_ld_imm64 insn", i);
+      if (int e = pseudo_ld(i, maps); e != 0) return e;
+      second_half_[i + 1] = true;
+      return 0;
+    }
+    switch (cls) {
+      case BPF_LD:
+        if (BPF_MODE(in.code) != BPF_ABS && BPF_MODE(in.code) != BPF_IND)
+          return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        return 0;
+      case BPF_LDX:
+        if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != 0x80 /* MEMSX */)
+          return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        return 0;
+      case BPF_ST:
+        if (BPF_MODE(in.code) != BPF_MEM) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        return 0;
+      case BPF_STX:
+        if (BPF_MODE(in.code) != BPF_MEM && BPF_MODE(in.code) != BPF_ATOMIC)
+          return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        return 0;
+      case BPF_ALU:
+      case BPF_ALU64: {
+        const uint8_t op = BPF_OP(in.code);
+        if (op > BPF_END || (cls == BPF_ALU64 && op == BPF_END && BPF_SRC(in.code) == BPF_X))
+          return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        return 0;
+      }
+      default: {  // BPF_JMP, BPF_JMP32
+        const uint8_t op = BPF_OP(in.code);
+        if (op == 0xf0) return log_reason(-EINVAL, "insn %u: unknown opcode %02x", i, in.code);
+        if (op == BPF_EXIT) return 0;
+        if (op == BPF_CALL) {
+          if (in.src_reg == BPF_PSEUDO_CALL && (int64_t{i} + in.imm + 1 < 0 || int64_t{i} + in.imm + 1 >= n))
+            return log_reason(-EINVAL, "insn %u: call to a function outside the program", i);
+          if (in.src_reg != 0 && in.src_reg != BPF_PSEUDO_CALL) return kfunc_refusal(i);
+          return 0;
+        }
+        const int64_t target = jump_target(i, in);
+        if (target < 0 || target >= n) return log_reason(-EINVAL, "insn %u: jump out of range to %lld", i, (long long)target);
+        return 0;
+      }
+    }
+  }
+
+  // check_cfg's walk from the first insn: fall-throughs, both ways of a
+  // conditional jump, calls (and callbacks given by ld_imm64) to their targets.
+  std::vector<bool> reachable() const {
+    const uint32_t n = static_cast<uint32_t>(insns_.size());
+    std::vector<bool> seen(n, false);
+    std::vector<int64_t> todo = {0};
+    auto push = [&](int64_t t) {
+      if (t >= 0 && t < n && !seen[static_cast<size_t>(t)]) todo.push_back(t);
+    };
+    while (!todo.empty()) {
+      const auto t = static_cast<uint32_t>(todo.back());
+      todo.pop_back();
+      if (seen[t]) continue;
+      seen[t] = true;
+      const bpf_insn& in = insns_[t];
+      if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+        if (in.src_reg == BPF_PSEUDO_FUNC) push(int64_t{t} + in.imm + 1);
+        push(int64_t{t} + 2);
+        continue;
+      }
+      if (!is_jump(in)) {
+        push(int64_t{t} + 1);
+        continue;
+      }
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_EXIT) continue;
+      if (op == BPF_CALL) {
+        if (in.src_reg == BPF_PSEUDO_CALL) push(int64_t{t} + in.imm + 1);
+        push(int64_t{t} + 1);
+        continue;
+      }
+      push(jump_target(t, in));
+      if (op != BPF_JA) push(int64_t{t} + 1);
+    }
+    return seen;
+  }
+
+  // What do_check finds at insn i: registers, writes to r10, the ALU rules,
+  // and helper calls (the kernel's answer for each).
+  int semantic(uint32_t i) {
+    const bpf_insn& in = insns_[i];
+    const uint8_t cls = BPF_CLASS(in.code);
+    if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+      if (in.dst_reg > 10) return log_reason(-EINVAL, "insn %u: register R%u is invalid", i, in.dst_reg);
+      if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+      return 0;
+    }
+    if (in.dst_reg > 10 || in.src_reg > 10)
+      return log_reason(-EINVAL, "insn %u: register R%u is invalid", i, std::max(in.dst_reg, in.src_reg));
+    if (cls == BPF_LDX && in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+    if (cls == BPF_ALU || cls == BPF_ALU64) {
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_NEG && (BPF_SRC(in.code) != BPF_K || in.src_reg != 0 || in.off != 0 || in.imm != 0))
+        return log_reason(-EINVAL, "insn %u: BPF_NEG uses reserved fields", i);
+      if (op == BPF_END && (in.src_reg != 0 || in.off != 0 || (in.imm != 16 && in.imm != 32 && in.imm != 64)))
+        return log_reason(-EINVAL, "insn %u: BPF_END uses reserved fields", i);
+      if ((op == BPF_DIV || op == BPF_MOD) && BPF_SRC(in.code) == BPF_K && in.imm == 0)
+        return log_reason(-EINVAL, "insn %u: div by zero", i);
+      if (in.dst_reg == BPF_REG_10) return log_reason(-EACCES, "insn %u: frame pointer is read only", i);
+      if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) && BPF_SRC(in.code) == BPF_K &&
+          static_cast<uint32_t>(in.imm) >= (cls == BPF_ALU64 ? 64U : 32U))
+        return log_reason(-EINVAL, "insn %u: invalid shift %d", i, in.imm);
+      return 0;
+    }
+    if (is_jump(in) && BPF_OP(in.code) == BPF_CALL && in.src_reg == 0) return helper_refusal(i);
+    return 0;
+  }
+
+  // A helper the kernel lacks is refused as the verifier refuses it; one the
+  // emulator lacks, with its name, rather than at run time.
+  int helper_refusal(uint32_t i) {
+    const bpf_insn& in = insns_[i];
+    const interp::HelperDef* h = in.imm > 0 ? interp::helper_by_id(static_cast<uint32_t>(in.imm)) : nullptr;
+    const KernelProfile& profile = active_profile();
+    if (h == nullptr) {
+      verifier_text_ = "invalid func unknown#" + std::to_string(in.imm);
+      return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+    }
+    if (!helper_allowed_for_type(profile, prog_type_, static_cast<uint32_t>(in.imm))) {
+      verifier_text_ = helper_refusal_text(profile, h->name, static_cast<uint32_t>(in.imm));
+      return log_reason(-EINVAL, "insn %u: %s (program type %u)", i, verifier_text_.c_str(), prog_type_);
+    }
+    if (h->fn == nullptr) {
+      // Said as the kernel says an unknown helper, so that feature probes see
+      // the emulator cannot run it.
+      verifier_text_ = "unknown func bpf_" + std::string(h->name) + "#" + std::to_string(in.imm) + " (not emulated yet)";
+      return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
+    }
+    if (h->gpl_only && !gpl_) {
+      verifier_text_ = "cannot call GPL-restricted function from non-GPL compatible program";
+      return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i,
+                        h->name);
+    }
+    return 0;
+  }
+
+  // Named as the kernel names a kfunc it will not let a program call
+  // (bpf_obj_new_impl, bpf_list_push_front_impl, bpf_wq_init, ...).
+  int kfunc_refusal(uint32_t i) {
+    const bpf_insn& in = insns_[i];
+    const VmlinuxTypes* vm = vmlinux_types();
+    const auto it = vm != nullptr && in.off == 0 ? vm->funcs.find(static_cast<uint32_t>(in.imm))
+                                                 : decltype(vm->funcs)::const_iterator{};
+    if (vm != nullptr && in.off == 0 && it != vm->funcs.end()) {
+      verifier_text_ = "calling kernel function " + it->second + " is not allowed (kfuncs are not emulated)";
+    } else {
+      verifier_text_ = "kernel btf_id " + std::to_string(in.imm) + " is not a function (kfuncs are not emulated)";
+    }
+    return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+  }
+
   int pseudo_ld(uint32_t i, std::vector<Map*>* maps) {
     bpf_insn& in = insns_[i];
     switch (in.src_reg) {
@@ -362,7 +446,7 @@ class Checker {
   bool gpl_;  // the license is GPL-compatible
   uint32_t prog_type_;
   std::string verifier_text_;
-  std::vector<uint32_t> targets_;
+  std::vector<bool> second_half_;  // the second insns of ld_imm64s
 };
 
 // The program types that may not use a map whose value holds a bpf_spin_lock,
