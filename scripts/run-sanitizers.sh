@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the whole suite with ASan+UBSan, and the unit and multi-process tests
-# with TSan, and runs them; any sanitizer report or failing test fails the run.
+# Builds the whole suite with ASan+UBSan, and with TSan the unit, multi-process
+# and drop-in tests and the conformance runner, and runs them; any sanitizer
+# report or failing test fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -20,11 +21,15 @@ if ! (cd build-asan && ctest -j"$jobs" --output-on-failure \
 fi
 grep -E 'tests passed|Total Test time' build-asan/ctest-asan.log
 
-# TSan: the unit tests (threads on every concurrent path) and the multi-process
-# tests (processes sharing pinned maps, writers killed mid-update).
+# TSan: the unit tests (threads on every concurrent path), the multi-process
+# tests (processes sharing pinned maps, writers killed mid-update), the drop-in
+# program linked both ways, and the conformance runner on the emulator.
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DBPFEMU_SANITIZE=thread -DBPFEMU_BENCH=OFF >/dev/null
-cmake --build build-tsan -j"$jobs" --target bpfemu_tests libbpfemu_multiprocess_test
+cmake --build build-tsan -j"$jobs" --target bpfemu_tests libbpfemu_multiprocess_test libbpfemu_api_linked \
+  libbpfemu_api_static bpfemu-conformance
 export TSAN_OPTIONS=halt_on_error=1
 ./build-tsan/tests/bpfemu_tests --gtest_brief=1
-(cd build-tsan && ctest --output-on-failure -R '^(MultiProcess|Types/KilledWriter|HashTypes/KilledWriter)')
+(cd build-tsan &&
+  ctest --output-on-failure -R '^(MultiProcess|Types/KilledWriter|HashTypes/KilledWriter|libbpfemu_api_linked|libbpfemu_api_static)')
+./build-tsan/conformance/bpfemu-conformance --backend emu | tail -n 1
 echo "sanitizers: clean"

@@ -124,7 +124,7 @@ int close_handle(int fd) {
   return r < 0 ? fail(-r) : 0;
 }
 
-int fcntl_common(int fd, int cmd, void* arg, const char* name, std::atomic<void*>& cache) {
+int fcntl_common(int fd, int cmd, void* arg, const char* name, void*& cache) {
   emu::ObjKind kind = emu::ObjKind::kNone;
   uint8_t access = 0;
   if (cmd == F_GETFL && handle(fd, &kind, &access)) return emu::handle_status_flags(kind, access);
@@ -241,7 +241,7 @@ BPFEMU_EXPORT int dup3(int old_fd, int new_fd, int flags) {
 // The third argument is an int or a pointer depending on cmd; like glibc we
 // carry it as a pointer-sized value, which preserves either.
 BPFEMU_EXPORT int fcntl(int fd, int cmd, ...) {
-  static std::atomic<void*> cache{nullptr};
+  static void* cache = nullptr;
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);
@@ -251,7 +251,7 @@ BPFEMU_EXPORT int fcntl(int fd, int cmd, ...) {
 
 // What fcntl() calls become with _FILE_OFFSET_BITS=64 (glibc 2.28+).
 BPFEMU_EXPORT int fcntl64(int fd, int cmd, ...) {
-  static std::atomic<void*> cache{nullptr};
+  static void* cache = nullptr;
   va_list ap;
   va_start(ap, cmd);
   void* arg = va_arg(ap, void*);

@@ -577,7 +577,7 @@ BPFEMU_EXPORT int creat64(const char* path, mode_t mode) {
   return openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
-static FILE* fopen_common(const char* path, const char* mode, const char* name, std::atomic<void*>& cache) {
+static FILE* fopen_common(const char* path, const char* mode, const char* name, void*& cache) {
   auto next = bpfemu::dropin::next_fn<FILE* (*)(const char*, const char*)>(cache, name);
   if (!in_emu()) {
     int fd = fdinfo_fd(path);
@@ -607,12 +607,12 @@ static FILE* fopen_common(const char* path, const char* mode, const char* name, 
 }
 
 BPFEMU_EXPORT FILE* fopen(const char* path, const char* mode) {
-  static std::atomic<void*> cache{nullptr};
+  static void* cache = nullptr;
   return fopen_common(path, mode, "fopen", cache);
 }
 
 BPFEMU_EXPORT FILE* fopen64(const char* path, const char* mode) {
-  static std::atomic<void*> cache{nullptr};
+  static void* cache = nullptr;
   return fopen_common(path, mode, "fopen64", cache);
 }
 

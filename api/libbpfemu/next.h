@@ -9,24 +9,28 @@
 #include <dlfcn.h>
 #include <sys/syscall.h>
 
-#include <atomic>
 #include <cerrno>
 
 namespace bpfemu::dropin {
 
+// Always inlined, on the cache's raw storage through the compiler's atomic
+// builtins rather than std::atomic's member functions: those are inline
+// functions the linker may take from a sanitizer-instrumented translation
+// unit, and ThreadSanitizer's runtime calls some interposers (mmap) while it
+// initialises, before instrumented code may run.
 template <class Fn>
-Fn next_fn(std::atomic<void*>& cache, const char* name) {
-  void* p = cache.load(std::memory_order_acquire);
+[[gnu::always_inline]] inline Fn next_fn(void*& cache, const char* name) {
+  void* p = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
   if (p == nullptr) {
     p = dlsym(RTLD_NEXT, name);
-    cache.store(p, std::memory_order_release);
+    __atomic_store_n(&cache, p, __ATOMIC_RELEASE);
   }
   return reinterpret_cast<Fn>(p);
 }
 
 // Declares next_<name>: the next definition of <name> (nullptr when none).
-#define BPFEMU_NEXT(name, type)                    \
-  static std::atomic<void*> cache_##name{nullptr}; \
+#define BPFEMU_NEXT(name, type)            \
+  static void* cache_##name = nullptr;     \
   auto next_##name = ::bpfemu::dropin::next_fn<type>(cache_##name, #name)
 
 // A system call without libc's syscall() (which we interpose): the kernel's
