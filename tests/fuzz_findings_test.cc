@@ -38,6 +38,15 @@ class FuzzFindingsTest : public ::testing::Test {
     EXPECT_EQ(b_.obj_get_info_by_fd(fd, &i, &len), 0);
     return i;
   }
+  // An XDP program of these instructions (GPL): its fd, or -errno.
+  int load_xdp(const std::vector<bpf_insn>& insns) {
+    union bpf_attr a {};
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uintptr_t>("GPL");
+    return static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+  }
   bpfemu::EmuBackend b_;
   std::string root_;
 };
@@ -142,12 +151,7 @@ TEST_F(FuzzFindingsTest, MapFreedWithItsProgramLeavesNoFd) {
   bpfemu::insn::ld_map(insns, BPF_REG_1, map);
   insns.push_back(bpfemu::insn::mov(BPF_REG_0, 0));
   insns.push_back(bpfemu::insn::exit());
-  union bpf_attr a {};
-  a.prog_type = BPF_PROG_TYPE_XDP;
-  a.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uintptr_t>("GPL");
-  const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+  const int prog = load_xdp(insns);
   ASSERT_GE(prog, 0);
   EXPECT_EQ(b_.close(map), 0);  // the program still holds the map
   EXPECT_EQ(b_.close(prog), 0);  // frees the program, then the map
@@ -242,12 +246,7 @@ TEST_F(FuzzFindingsTest, ProgArrayCycleIsFreedWithTheLastFd) {
     insns.push_back(bpfemu::insn::call(BPF_FUNC_tail_call));
     insns.push_back(bpfemu::insn::mov(BPF_REG_0, 1));
     insns.push_back(bpfemu::insn::exit());
-    union bpf_attr a {};
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uintptr_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.license = reinterpret_cast<uintptr_t>("GPL");
-    const int prog = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+    const int prog = load_xdp(insns);
     ASSERT_GE(prog, 0);
     const uint32_t slot = 0;
     ASSERT_EQ(b_.map_update_elem(array, &slot, &prog, BPF_ANY), 0);
