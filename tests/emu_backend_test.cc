@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/emu_test_support.h"
+
 #include "bpfemu/emu_backend.h"
 #include "bpfemu/faults.h"
 #include "emu/bpffs.h"
@@ -29,20 +31,14 @@ namespace {
 
 using bpfemu::EmuBackend;
 
-class EmuTest : public ::testing::Test {
+class EmuTest : public bpfemu::testsupport::PrivateBpffsTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/dev/shm/bpfemu-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    setenv("BPFEMU_BPFFS", tmpl, 1);
-    bpfemu::emu::reset_bpffs_root();
+    PrivateBpffsTest::SetUp();
     baseline_ = bpfemu::emu::live_map_count();
   }
   void TearDown() override {
-    std::filesystem::remove_all(root_);
-    unsetenv("BPFEMU_BPFFS");
-    bpfemu::emu::reset_bpffs_root();
+    PrivateBpffsTest::TearDown();
     bpfemu::set_active_profile("host");
   }
   int make_array(uint32_t entries = 4, uint32_t flags = 0) {
@@ -51,7 +47,6 @@ class EmuTest : public ::testing::Test {
     return b_.map_create(BPF_MAP_TYPE_ARRAY, "arr", 4, 8, entries, &o);
   }
   EmuBackend b_;
-  std::string root_;
   int baseline_ = 0;
 };
 

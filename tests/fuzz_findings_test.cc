@@ -2,6 +2,8 @@
 // settled (each checked with a small libbpf program as root): the emulator
 // already gave the kernel's answer; these keep it so.
 #include <gtest/gtest.h>
+
+#include "tests/emu_test_support.h"
 #include <linux/bpf.h>
 #include <stdlib.h>
 
@@ -18,37 +20,16 @@
 
 namespace {
 
-class FuzzFindingsTest : public ::testing::Test {
+class FuzzFindingsTest : public bpfemu::testsupport::PrivateBpffsTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/bpfemu-fuzzfind-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    setenv("BPFEMU_BPFFS", tmpl, 1);
-    bpfemu::emu::reset_bpffs_root();
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(root_);
-    unsetenv("BPFEMU_BPFFS");
-    bpfemu::emu::reset_bpffs_root();
-  }
   bpfemu::MapInfo info(int fd) {
     bpfemu::MapInfo i{};
     uint32_t len = sizeof i;
     EXPECT_EQ(b_.obj_get_info_by_fd(fd, &i, &len), 0);
     return i;
   }
-  // An XDP program of these instructions (GPL): its fd, or -errno.
-  int load_xdp(const std::vector<bpf_insn>& insns) {
-    union bpf_attr a {};
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uintptr_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.license = reinterpret_cast<uintptr_t>("GPL");
-    return static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
-  }
+  int load_xdp(const std::vector<bpf_insn>& insns) { return bpfemu::testsupport::load_xdp(b_, insns); }
   bpfemu::EmuBackend b_;
-  std::string root_;
 };
 
 // bpf_fd_probe_obj(): a fd that is no BPF object is EINVAL, not EBADF.

@@ -2,6 +2,8 @@
 // bpf_for_each_map_elem return codes.
 #include <gtest/gtest.h>
 
+#include "tests/emu_test_support.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -22,22 +24,9 @@ namespace {
 using bpfemu::EmuBackend;
 using bpfemu::prog::MapRef;
 
-class ProgApiTest : public ::testing::Test {
+class ProgApiTest : public bpfemu::testsupport::PrivateBpffsTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/dev/shm/bpfemu-prog-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    setenv("BPFEMU_BPFFS", tmpl, 1);
-    bpfemu::emu::reset_bpffs_root();
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(root_);
-    unsetenv("BPFEMU_BPFFS");
-    bpfemu::emu::reset_bpffs_root();
-  }
   EmuBackend b_;
-  std::string root_;
 };
 
 TEST_F(ProgApiTest, LookupReturnsPointerIntoTheValue) {

@@ -6,6 +6,8 @@
 // sees half an update. Run under TSan by CI's sanitizer build. Then the
 // misuses the verifier would refuse, and a lock whose holder died.
 #include <gtest/gtest.h>
+
+#include "tests/emu_test_support.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,13 +132,7 @@ class SpinLockTest : public ::testing::Test {
   }
 
   int load(const std::vector<bpf_insn>& insns) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uint64_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    const int fd = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+    const int fd = bpfemu::testsupport::load_xdp(b_, insns);
     EXPECT_GE(fd, 0) << strerror(-fd);
     if (fd >= 0) progs_.push_back(fd);
     return fd;

@@ -4,6 +4,8 @@
 // the helpers' answers (kernel/bpf/helpers.c) and the map rules around timers.
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
+
+#include "tests/emu_test_support.h"
 #include <linux/bpf.h>
 
 #include <cerrno>
@@ -89,13 +91,7 @@ class TimerTest : public ::testing::Test {
     return fd;
   }
   int load(const std::vector<bpf_insn>& insns) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uint64_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    const int fd = static_cast<int>(b_.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+    const int fd = bpfemu::testsupport::load_xdp(b_, insns);
     EXPECT_GE(fd, 0) << strerror(-fd);
     if (fd >= 0) fds_.push_back(fd);
     return fd;
