@@ -277,6 +277,72 @@ SCENARIO("HASH", "create", "graph_layouts") {
   });
 }
 
+// Roots inside a nested struct: the "contains:" tag sits on the inner
+// struct's member, and the node it names is checked as for a direct root.
+// Also fields that overlap, and a kptr to a union.
+SCENARIO("HASH", "create", "nested_roots_overlap_union") {
+  // v { u64 m0; in m1 at 8 }, in { bpf_spin_lock m0 (or u64); <root> m1 at 8 }
+  // with m1 tagged `tag`; node_t { u64 m0; <node> m1 at 8 }.
+  const auto nested = [](const char* root, const char* node, uint32_t node_size, const char* tag, bool lock = true) {
+    return [=](BtfBuilder& b) {
+      const int rt = special(b, root, 16);
+      b.add_struct("node_t", 8 + node_size, {{b.u64, 0}, {special(b, node, node_size), 8}});
+      const int in = b.add_struct("in", 24, {{lock ? b.lock : b.u64, 0}, {rt, 8}});
+      if (tag != nullptr) b.decl_tag(tag, in, 1);
+      return Value{b.add_struct("v", 32, {{b.u64, 0}, {in, 8}}), 32};
+    };
+  };
+  probe_layout(r, "nested list_head", nested("bpf_list_head", "bpf_list_node", 24, "contains:node_t:m1"), true,
+               {16, 16});
+  probe_layout(r, "nested rb_root", nested("bpf_rb_root", "bpf_rb_node", 32, "contains:node_t:m1"));
+  probe_layout(r, "nested list_head, contains: a member that is no node",
+               nested("bpf_list_head", "bpf_list_node", 24, "contains:node_t:m0"));
+  probe_layout(r, "nested list_head, contains: an unknown member",
+               nested("bpf_list_head", "bpf_list_node", 24, "contains:node_t:zz"));
+  // The node is checked before the record's "a root needs a lock".
+  probe_layout(r, "nested list_head without a lock, contains: an unknown member",
+               nested("bpf_list_head", "bpf_list_node", 24, "contains:node_t:zz", false));
+  probe_layout(r, "nested list_head without a lock",
+               nested("bpf_list_head", "bpf_list_node", 24, "contains:node_t:m1", false));
+  probe_layout(r, "nested list_head holding rb nodes", nested("bpf_list_head", "bpf_rb_node", 32, "contains:node_t:m1"));
+  probe_layout(r, "nested list_head without contains:", nested("bpf_list_head", "bpf_list_node", 24, nullptr));
+  probe_layout(r, "nested list_head, the tag on the outer struct", [](BtfBuilder& b) {
+    const int rt = special(b, "bpf_list_head", 16);
+    b.add_struct("node_t", 32, {{b.u64, 0}, {special(b, "bpf_list_node", 24), 8}});
+    const int in = b.add_struct("in", 24, {{b.u64, 0}, {rt, 8}});
+    const int v = b.add_struct("v", 32, {{b.lock, 0}, {in, 8}});
+    b.decl_tag("contains:node_t:m1", v, 1);
+    return Value{v, 32};
+  });
+  probe_layout(r, "two kptrs at one offset", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr", b.add_struct("foo", 8, {{b.u64, 0}})));
+    return Value{b.add_struct("v", 16, {{b.u64, 0}, {p, 8}, {p, 8}}), 16};
+  });
+  probe_layout(r, "a timer overlapping a nested kptr", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr", b.add_struct("foo", 8, {{b.u64, 0}})));
+    const int in = b.add_struct("in", 16, {{b.u64, 0}, {p, 8}});
+    return Value{b.add_struct("v", 24, {{in, 0}, {special(b, "bpf_timer", 16), 8}}), 24};
+  });
+  probe_layout(r, "kptr to a union", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr", b.add_union("foo", 8, {{b.u64, 0}})));
+    return Value{b.add_struct("v", 16, {{b.u64, 0}, {p, 8}}), 16};
+  });
+  // BTF_LOAD checks a struct with a lock, and refuses it; a timer it does not
+  // check, and the error at map creation drops the whole record: the timer too.
+  probe_layout(r, "a lock beside a kptr to a union", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr", b.add_union("foo", 8, {{b.u64, 0}})));
+    return Value{b.add_struct("v", 16, {{b.lock, 0}, {p, 8}}), 16};
+  });
+  probe_layout(r, "a timer beside a kptr to a union", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr", b.add_union("foo", 8, {{b.u64, 0}})));
+    return Value{b.add_struct("v", 24, {{special(b, "bpf_timer", 16), 0}, {p, 16}}), 24};
+  });
+  probe_layout(r, "kptr_untrusted to a union", [](BtfBuilder& b) {
+    const int p = b.ptr_to(b.type_tag("kptr_untrusted", b.add_union("foo", 8, {{b.u64, 0}})));
+    return Value{b.add_struct("v", 16, {{b.u64, 0}, {p, 8}}), 16};
+  });
+}
+
 // bpf_res_spin_lock (6.15) and bpf_task_work (6.18): where maps take them, how
 // syscalls see them, and with the other lock kind or a graph root.
 SCENARIO("HASH", "create", "res_spin_lock_task_work_layouts") {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/map.h"
@@ -75,6 +76,7 @@ struct BtfFields {
     uint32_t off;   // in the value
     uint32_t size;
     uint32_t target;  // a root's node struct (BTF id); 0 for other kinds
+    std::string node;  // a root's node member in `target` (its "contains:" tag)
   };
   std::vector<Field> fields;  // in the order found (the kernel's btf_record before sorting)
   uint32_t mask = 0;          // the kinds found

@@ -119,7 +119,7 @@ int kptr_of(const LibbpfBtf& lib, const void* btf, const btf_type* t, uint32_t m
   if (k == nullptr) return -EINVAL;
   if (!(k->kind & mask)) return 0;
   const btf_type* pointee = skip_modifiers(lib, btf, tag->type, target);
-  if (pointee == nullptr || !is_struct(pointee)) return -EINVAL;
+  if (pointee == nullptr || kind_of(pointee) != BTF_KIND_STRUCT) return -EINVAL;  // a union is refused too
   *kind = k->kind;
   return 1;
 }
@@ -205,7 +205,7 @@ class Scan {
       const int k = kptr_of(lib_, btf_, t, mask_, !nested_, &f.kind, &f.target);
       if (k <= 0) return k;
     } else if (kind->kind & (kFieldListHead | kFieldRbRoot)) {
-      if (int e = root_target(owner, idx, &f.target); e <= 0) return e;
+      if (int e = root_target(owner, idx, &f.target, &f.node); e <= 0) return e;
     }
     if (nelems > 1 && !(f.kind & kRepeatable)) return -EINVAL;
     if (out_.fields.size() + nelems > ValueRecord::kMaxFields) return -E2BIG;
@@ -216,9 +216,9 @@ class Scan {
     return 0;
   }
 
-  // The struct a root's "contains:<struct>:<member>" tag names: 1 with
-  // *target, or the kernel's error.
-  int root_target(uint32_t owner, int idx, uint32_t* target) {
+  // The struct and member a root's "contains:<struct>:<member>" tag names: 1
+  // with *target and *member, or the kernel's error.
+  int root_target(uint32_t owner, int idx, uint32_t* target, std::string* member) {
     const char* value = nullptr;
     const uint32_t n = lib_.type_cnt(btf_);
     for (uint32_t id = 1; id <= n; ++id) {
@@ -236,6 +236,7 @@ class Scan {
     *target = struct_by_name(lib_, btf_, std::string(value, colon).c_str());
     if (*target == 0) return -ENOENT;
     if (colon[1] == '\0') return -EINVAL;
+    *member = colon + 1;
     return 1;
   }
 
@@ -277,20 +278,9 @@ int check_node(const LibbpfBtf& lib, const void* btf, uint32_t target, const cha
   return found ? 0 : -ENOENT;
 }
 
-// The member name a root's tag names (after "contains:<struct>:").
-std::string root_member(const LibbpfBtf& lib, const void* btf, uint32_t owner, int idx) {
-  const uint32_t n = lib.type_cnt(btf);
-  for (uint32_t id = 1; id <= n; ++id) {
-    const btf_type* t = lib.type_by_id(btf, id);
-    if (t == nullptr || kind_of(t) != BTF_KIND_DECL_TAG || t->type != owner) continue;
-    if (reinterpret_cast<const btf_decl_tag*>(t + 1)->component_idx != idx) continue;
-    const char* name = lib.name_by_offset(btf, t->name_off);
-    if (name != nullptr && strncmp(name, "contains:", 9) == 0) return strchr(name + 9, ':') + 1;
-  }
-  return "";
-}
-
-// The record-wide rules once the fields are found (btf_parse_fields' second half).
+// The record-wide rules once the fields are found (btf_parse_fields' second
+// half): per field in the order found (bounds, overlap, a kptr's target, a
+// root's node member), then over the whole record.
 int check_record(const LibbpfBtf& lib, const void* btf, const BtfFields& f, uint32_t value_size, bool legacy) {
   uint32_t next = 0;
   for (const BtfFields::Field& x : f.fields) {
@@ -310,33 +300,15 @@ int check_record(const LibbpfBtf& lib, const void* btf, const BtfFields& f, uint
       if (legacy && (!in_kernel || x.kind == kFieldKptrRef)) return -ENOENT;
       if (!legacy && x.kind == kFieldKptrRef && in_kernel && !releasable) return -ENOENT;
     }
+    if (x.kind & (kFieldListHead | kFieldRbRoot)) {
+      const bool list = x.kind == kFieldListHead;
+      if (int e = check_node(lib, btf, x.target, x.node.c_str(), list ? "bpf_list_node" : "bpf_rb_node"); e != 0)
+        return e;
+    }
   }
   if ((f.mask & kFieldSpinLock) && (f.mask & kFieldResSpinLock)) return -EINVAL;
   if ((f.mask & (kFieldListHead | kFieldRbRoot)) && !(f.mask & (kFieldSpinLock | kFieldResSpinLock))) return -EINVAL;
   if ((f.mask & kFieldListNode) && (f.mask & kFieldRbNode) && !(f.mask & kFieldRefcount)) return -EINVAL;
-  return 0;
-}
-
-// Roots' node members, checked for each root (its tag is found again by owner
-// and index, which the Scan does not keep: re-walk direct members only).
-int check_roots(const LibbpfBtf& lib, const void* btf, uint32_t struct_id, const BtfFields& f) {
-  if (!(f.mask & (kFieldListHead | kFieldRbRoot))) return 0;
-  const btf_type* t = lib.type_by_id(btf, struct_id);
-  if (t == nullptr || kind_of(t) != BTF_KIND_STRUCT) return 0;
-  const auto* m = reinterpret_cast<const btf_member*>(t + 1);
-  for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
-    const btf_type* mt = lib.type_by_id(btf, m[i].type);
-    const char* name = mt != nullptr ? lib.name_by_offset(btf, mt->name_off) : nullptr;
-    if (mt == nullptr || kind_of(mt) != BTF_KIND_STRUCT || name == nullptr) continue;
-    const bool list = strcmp(name, "bpf_list_head") == 0, rb = strcmp(name, "bpf_rb_root") == 0;
-    if (!list && !rb) continue;
-    uint32_t target = 0;
-    for (const BtfFields::Field& x : f.fields)
-      if (x.kind == (list ? kFieldListHead : kFieldRbRoot)) target = x.target;
-    if (target == 0) continue;
-    const std::string member = root_member(lib, btf, struct_id, static_cast<int>(i));
-    if (int e = check_node(lib, btf, target, member.c_str(), list ? "bpf_list_node" : "bpf_rb_node"); e != 0) return e;
-  }
   return 0;
 }
 
@@ -351,8 +323,7 @@ int parse_fields(const LibbpfBtf& lib, const void* btf, uint32_t id, const btf_t
   if (e != 0) return e;
   for (const BtfFields::Field& x : out->fields) out->mask |= x.kind;
   if (out->fields.empty()) return 0;
-  if (int r = check_record(lib, btf, *out, t->size, !nested); r != 0) return r;
-  return check_roots(lib, btf, id, *out);
+  return check_record(lib, btf, *out, t->size, !nested);
 }
 
 // Whether type `id` is one whose presence as a member makes BTF_LOAD check
