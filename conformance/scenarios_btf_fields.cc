@@ -213,6 +213,37 @@ SCENARIO("ARRAY", "create", "kptr_global_data") {
   r.close(btf);
 }
 
+// Global data holding a lock and a list head (libbpf's `private(X)` pattern):
+// the "contains:" tag sits on the head's VAR. A bad tag is an error at map
+// creation, which drops the whole record: the lock too (BPF_F_LOCK refused).
+SCENARIO("ARRAY", "create", "graph_root_global_data") {
+  for (const char* tag : {"contains:node_t:m1", "contains:node_t:zz", "contains:node_t:m0"}) {
+    r.note(std::string("tag: ") + tag, 0);
+    BtfBuilder b;
+    const int head = special(b, "bpf_list_head", 16);
+    b.add_struct("node_t", 32, {{b.u64, 0}, {special(b, "bpf_list_node", 24), 8}});
+    const int sec = b.datasec(".bss.A", 24, {{b.lock, 0}, {head, 8}});
+    b.decl_tag(tag, sec - 1, -1);  // the head's VAR, made just before the section
+    const int btf = load_btf(r, b.blob(), "btf_load");
+    if (btf < 0) continue;
+    const int fd = create_typed(r, btf, BPF_MAP_TYPE_ARRAY, 4, 24, 0, sec, 0, 1);
+    if (fd >= 0) {
+      Bytes v = fill(24, 0xab);
+      r.update(fd, u32(0), v, BPF_F_LOCK);
+      r.update(fd, u32(0), v, 0);
+      Bytes out(24, 0);
+      const Bytes key = u32(0);
+      const int ret = r.backend().map_lookup_elem_flags(fd, key.data(), out.data(), 0);
+      r.note("lookup", ret);
+      r.note("lock word", out[0] | out[1] << 8 | out[2] << 16 | uint32_t{out[3]} << 24);
+      r.note("head bytes touched by the update", std::count(out.begin() + 8, out.end(), 0xab));
+      r.freeze(fd);
+      r.close(fd);
+    }
+    r.close(btf);
+  }
+}
+
 SCENARIO("HASH", "create", "wq_refcount_layouts") {
   probe_layout(r, "bpf_wq", [](BtfBuilder& b) {
     return Value{b.add_struct("v", 24, {{b.u64, 0}, {special(b, "bpf_wq", 16), 8}}), 24};
