@@ -392,4 +392,47 @@ SCENARIO("COMMON", "prog", "skb_rewrite_helpers") {
   }
 }
 
+// The helpers that resize an skb or move its headers, case by case
+// (conformance/skb_helper_cases.h): the result of each call, the length,
+// protocol and data_end - data the program sees after them, and the packet
+// the test run hands back.
+SCENARIO("COMMON", "prog", "skb_resize_helpers") {
+  for (const SkbResizeCase& c : skb_resize_cases()) {
+    const std::string label = c.name;
+    const int fd = r.load_program(BPF_PROG_TYPE_SCHED_CLS, skb_resize_prog(c), label);
+    if (fd < 0) continue;
+    std::vector<uint8_t> pkt = skb_resize_packet(c.ethertype);
+    std::vector<uint8_t> out(20000, 0), ctx(192, 0);
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.test.prog_fd = static_cast<uint32_t>(fd);
+    a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
+    a.test.data_size_in = static_cast<uint32_t>(pkt.size());
+    a.test.data_out = reinterpret_cast<uintptr_t>(out.data());
+    a.test.data_size_out = static_cast<uint32_t>(out.size());
+    a.test.ctx_out = reinterpret_cast<uintptr_t>(ctx.data());
+    a.test.ctx_size_out = static_cast<uint32_t>(ctx.size());
+    if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) {
+      r.note(label + ": retval", static_cast<int32_t>(a.test.retval));
+      for (int i = 0; i < 5; ++i) {
+        int32_t w;
+        memcpy(&w, ctx.data() + 48 + 4 * i, 4);
+        r.note(label + ": cb[" + std::to_string(i) + "]", w);
+      }
+      r.note(label + ": data_size_out", a.test.data_size_out);
+      std::string head;
+      for (uint32_t b = 0; b < a.test.data_size_out && b < 96; ++b) {
+        static const char* kHex = "0123456789abcdef";
+        head += kHex[out[b] >> 4];
+        head += kHex[out[b] & 15];
+      }
+      r.note(label + ": data_out " + head, 0);
+      uint64_t sum = a.test.data_size_out;
+      for (uint32_t b = 0; b < a.test.data_size_out && b < out.size(); ++b) sum = sum * 31 + out[b];
+      r.note(label + ": data_out (hash)", static_cast<long>(sum >> 1));
+    }
+    r.close(fd);
+  }
+}
+
 }  // namespace bpfemu::conformance

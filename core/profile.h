@@ -105,6 +105,9 @@ struct KernelProfile {
   // sum and wants multiples of 4 bytes, 512 in all. Checked on 6.18 (host) and
   // 6.1.0-57 (VM runner; conformance COMMON/prog/skb_rewrite_helpers).
   bool csum_diff_folds;
+  // bpf_skb_adjust_room takes BPF_F_ADJ_ROOM_DECAP_L3_IPV4/IPV6 (6.3+); 6.1
+  // refuses them as unknown flags (conformance COMMON/prog/skb_resize_helpers).
+  bool adjust_room_decap;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

@@ -8,9 +8,11 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <vector>
 
 #include "core/profile.h"
 
@@ -87,15 +89,22 @@ void replace2(uint8_t* p, uint16_t from, uint16_t to) {
   store16(p, static_cast<uint16_t>(~add16(add16(static_cast<uint16_t>(~load16(p)), static_cast<uint16_t>(~from)), to)));
 }
 
-// The packet of an skb program run, writable; nullptr (and a fault) otherwise.
-uint8_t* skb_packet(HelperCall& c, uint32_t* len, const char* helper) {
-  const uint8_t* pkt = c.env.ctx_model != nullptr ? c.env.ctx_model->packet(len) : nullptr;
-  if (pkt == nullptr || c.a[0] != reinterpret_cast<uint64_t>(c.env.ctx)) {
+// The skb of an skb program run; nullptr (and a fault) otherwise.
+SkbBuff* skb_of(HelperCall& c, const char* helper) {
+  if (c.env.skb == nullptr || c.a[0] != reinterpret_cast<uint64_t>(c.env.ctx)) {
     c.m.fault("%s: R1 is not an skb context", helper);
     return nullptr;
   }
-  if (*len != 0 && !c.m.check(reinterpret_cast<uint64_t>(pkt), *len, true, helper)) return nullptr;
-  return const_cast<uint8_t*>(pkt);  // the run's own frame, writable as checked
+  return c.env.skb;
+}
+
+// The packet of an skb program run, writable; nullptr (and a fault) otherwise.
+uint8_t* skb_packet(HelperCall& c, uint32_t* len, const char* helper) {
+  SkbBuff* s = skb_of(c, helper);
+  if (s == nullptr) return nullptr;
+  *len = s->len;
+  if (*len != 0 && !c.m.check(reinterpret_cast<uint64_t>(s->begin()), *len, true, helper)) return nullptr;
+  return s->begin();
 }
 
 constexpr uint64_t kHdrFieldMask = 0xf;     // BPF_F_HDR_FIELD_MASK
@@ -138,7 +147,260 @@ bool replace_field(uint8_t* field, uint64_t width, uint64_t from, uint64_t to, b
   }
 }
 
+// --- the packet's size and layout ---
+
+constexpr uint32_t kSkbMaxLen = 16064;  // SKB_MAX_ALLOC: four pages less the shared info
+constexpr uint32_t kSlack = 64;         // room left around the packet when it is moved
+constexpr uint16_t kProtoIp = 0x0008, kProtoIpv6 = 0xdd86;  // htons(ETH_P_IP), htons(ETH_P_IPV6)
+constexpr uint32_t kIphdr = 20, kIpv6hdr = 40;
+constexpr long kENOTSUPP = 524;
+
+// Makes at least `head` bytes of room before the packet and `tail` after it:
+// a new buffer holding the packet and the headers before it (the kernel's
+// pskb_expand_head), so that pushing and trimming in turn cannot grow it
+// without bound.
+void make_room(SkbBuff& s, uint32_t head, uint32_t tail) {
+  const uint32_t end = s.data + s.len;
+  if (s.data >= head && s.buf.size() - end >= tail) return;
+  const uint32_t lo = std::min({s.data, s.mac_header, s.network_header});
+  const uint32_t hi = std::max<uint32_t>({end, std::min<uint32_t>(s.mac_header, static_cast<uint32_t>(s.buf.size())),
+                                          std::min<uint32_t>(s.network_header, static_cast<uint32_t>(s.buf.size()))});
+  const uint32_t before = s.data - lo;  // header bytes kept before the packet
+  const uint32_t new_lo = (head > before ? head - before : 0) + kSlack;
+  std::vector<uint8_t> nb(new_lo + (hi - lo) + tail + kSlack, 0);
+  memcpy(nb.data() + new_lo, s.buf.data() + lo, hi - lo);
+  s.buf.swap(nb);
+  const auto shift = [&](uint32_t& off) { off = off - lo + new_lo; };
+  shift(s.data);
+  shift(s.mac_header);
+  shift(s.network_header);
+  if (s.transport_header != SkbBuff::kUnset) shift(s.transport_header);
+}
+
+// After a helper moved or resized the packet: the program may reach the new
+// packet and no longer the old one, and its __sk_buff follows.
+void relayout(HelperCall& c, SkbBuff& s, const uint8_t* old_begin) {
+  c.env.memory.remove(old_begin);
+  if (s.len != 0) c.env.memory.add(s.begin(), s.len, true);
+  s.sync_ctx();
+}
+
+// bpf_skb_generic_push / _pop at `off` from the start, and the header moves of
+// bpf_skb_net_hdr_push / _pop.
+void push_at(SkbBuff& s, uint32_t off, uint32_t n) {
+  const bool trans_same = s.transport_header == s.network_header;
+  make_room(s, n, 0);
+  s.data -= n;
+  s.len += n;
+  memmove(s.begin(), s.begin() + n, off);
+  memset(s.begin() + off, 0, n);
+  s.mac_header -= n;
+  s.network_header -= n;
+  if (trans_same) s.transport_header = s.network_header;
+}
+long pop_at(SkbBuff& s, uint32_t off, uint32_t n) {
+  if (uint64_t{off} + n > s.len) return -ENOMEM;  // pskb_may_pull
+  const bool trans_same = s.transport_header == s.network_header;
+  memmove(s.begin() + n, s.begin(), off);
+  s.data += n;
+  s.len -= n;
+  s.mac_header += n;
+  s.network_header += n;
+  if (trans_same) s.transport_header = s.network_header;
+  return 0;
+}
+
+uint32_t mac_len(const SkbBuff& s) { return static_cast<uint16_t>(s.network_header - s.mac_header); }
+
+// bpf_skb_net_base_len
+uint32_t net_base_len(const SkbBuff& s) {
+  return s.protocol == kProtoIp ? kIphdr : s.protocol == kProtoIpv6 ? kIpv6hdr : ~0U;
+}
+
+// A GSO skb (the caller set __sk_buff.gso_size): its gso_type is none of the
+// TCP or UDP ones, which the room helpers refuse.
+bool is_gso(const SkbBuff& s) {
+  uint32_t gso_size;
+  memcpy(&gso_size, s.ctx + 176, 4);
+  return gso_size != 0;
+}
+
+long net_grow(SkbBuff& s, uint32_t off, uint32_t n, uint64_t flags) {
+  const uint32_t inner_mac_len = static_cast<uint32_t>(flags >> BPF_ADJ_ROOM_ENCAP_L2_SHIFT);
+  const bool encap = flags & (BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6);
+  if (is_gso(s)) return -kENOTSUPP;
+  uint32_t outer_mac_len = 0;
+  if (encap) {
+    if ((flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) && (flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV6)) return -EINVAL;
+    if ((flags & BPF_F_ADJ_ROOM_ENCAP_L4_GRE) && (flags & BPF_F_ADJ_ROOM_ENCAP_L4_UDP)) return -EINVAL;
+    if ((flags & BPF_F_ADJ_ROOM_ENCAP_L2_ETH) && inner_mac_len < 14) return -EINVAL;
+    if (s.encapsulation) return -EALREADY;
+    outer_mac_len = mac_len(s);
+    if (inner_mac_len > n) return -EINVAL;
+  }
+  push_at(s, off, n);
+  if (encap) {
+    s.encapsulation = true;
+    s.network_header = s.data + outer_mac_len;
+    if (flags & (BPF_F_ADJ_ROOM_ENCAP_L4_GRE | BPF_F_ADJ_ROOM_ENCAP_L4_UDP))
+      s.transport_header = s.network_header + ((flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV6) ? kIpv6hdr : kIphdr);
+    if (s.protocol == kProtoIp && (flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV6)) s.protocol = kProtoIpv6;
+    else if (s.protocol == kProtoIpv6 && (flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV4)) s.protocol = kProtoIp;
+  }
+  return 0;
+}
+
+long net_shrink(SkbBuff& s, uint32_t off, uint32_t n, uint64_t flags, uint64_t decap_mask) {
+  if (flags & ~(BPF_F_ADJ_ROOM_FIXED_GSO | decap_mask | BPF_F_ADJ_ROOM_NO_CSUM_RESET)) return -EINVAL;
+  if (is_gso(s)) return -kENOTSUPP;
+  if (long e = pop_at(s, off, n); e != 0) return e;
+  const uint64_t decap4 = 1ULL << 7, decap6 = 1ULL << 8;
+  if (s.protocol == kProtoIp && (flags & decap6)) s.protocol = kProtoIpv6;
+  else if (s.protocol == kProtoIpv6 && (flags & decap4)) s.protocol = kProtoIp;
+  return 0;
+}
+
 }  // namespace
+
+// bpf_skb_pull_data: the test run's skb is linear, so only a length past the
+// packet fails (pskb_may_pull); 0 means the linear part, all of it.
+bool skb_pull_data(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_pull_data");
+  if (s == nullptr) return false;
+  const uint32_t n = static_cast<uint32_t>(c.a[1]);
+  *r0 = n <= s->len ? 0 : ret(-ENOMEM);
+  return true;
+}
+
+// bpf_skb_change_tail: between the end of the headers the skb has (network,
+// or transport when set) and SKB_MAX_ALLOC; grown bytes are zeroed; an
+// encapsulated skb cannot; a GSO skb stops being one.
+bool skb_change_tail(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_change_tail");
+  if (s == nullptr) return false;
+  const uint32_t new_len = static_cast<uint32_t>(c.a[1]);
+  uint32_t min_len = static_cast<uint32_t>(s->network_offset());
+  if (s->transport_header != SkbBuff::kUnset) min_len = s->transport_header - s->data;
+  if (c.a[2] != 0 || new_len > kSkbMaxLen || new_len < min_len) return *r0 = ret(-EINVAL), true;
+  if (s->encapsulation) return *r0 = ret(-kENOTSUPP), true;
+  const uint8_t* old = s->begin();
+  if (new_len > s->len) {
+    make_room(*s, 0, new_len - s->len);
+    memset(s->end(), 0, new_len - s->len);
+  }
+  s->len = new_len;
+  memset(s->ctx + 164, 0, 4);  // skb_gso_reset: gso_segs and gso_size
+  memset(s->ctx + 176, 0, 4);
+  relayout(c, *s, old);
+  *r0 = 0;
+  return true;
+}
+
+// bpf_skb_change_head: head_room zero bytes pushed before the packet, which
+// become the mac header; the network header stays.
+bool skb_change_head(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_change_head");
+  if (s == nullptr) return false;
+  const uint32_t room = static_cast<uint32_t>(c.a[1]);
+  const uint32_t new_len = s->len + room;
+  if (c.a[2] != 0 || (!is_gso(*s) && new_len > kSkbMaxLen) || new_len < s->len) return *r0 = ret(-EINVAL), true;
+  const uint8_t* old = s->begin();
+  make_room(*s, room, 0);
+  s->data -= room;
+  s->len = new_len;
+  memset(s->begin(), 0, room);
+  s->mac_header = s->data;
+  relayout(c, *s, old);
+  *r0 = 0;
+  return true;
+}
+
+// bpf_skb_adjust_room: len_diff bytes added (zeroed) or removed after the mac
+// header (BPF_ADJ_ROOM_MAC) or after the network header's base length
+// (BPF_ADJ_ROOM_NET), with the encapsulation and decapsulation flags.
+bool skb_adjust_room(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_adjust_room");
+  if (s == nullptr) return false;
+  const int32_t diff = static_cast<int32_t>(c.a[1]);
+  const uint32_t mode = static_cast<uint32_t>(c.a[2]);
+  const uint64_t flags = c.a[3];
+  const uint64_t decap_mask = active_profile().adjust_room_decap ? (3ULL << 7) : 0;  // BPF_F_ADJ_ROOM_DECAP_L3_*
+  const uint64_t known = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 |
+                         BPF_F_ADJ_ROOM_ENCAP_L4_GRE | BPF_F_ADJ_ROOM_ENCAP_L4_UDP | BPF_F_ADJ_ROOM_ENCAP_L2_ETH |
+                         BPF_F_ADJ_ROOM_ENCAP_L2(BPF_ADJ_ROOM_ENCAP_L2_MASK) | BPF_F_ADJ_ROOM_NO_CSUM_RESET |
+                         decap_mask;
+  const bool shrink = diff < 0;
+  const uint32_t n = shrink ? 0U - static_cast<uint32_t>(diff) : static_cast<uint32_t>(diff);
+  if (flags & ~known) return *r0 = ret(-EINVAL), true;
+  if (n > 0xfff) return *r0 = ret(-EFAULT), true;
+  if (s->protocol != kProtoIp && s->protocol != kProtoIpv6) return *r0 = ret(-kENOTSUPP), true;
+  uint32_t off = mac_len(*s);
+  if (mode == BPF_ADJ_ROOM_NET)
+    off += net_base_len(*s);
+  else if (mode != BPF_ADJ_ROOM_MAC)
+    return *r0 = ret(-kENOTSUPP), true;
+  uint32_t len_min = net_base_len(*s);
+  if (flags & decap_mask) {
+    if (!shrink) return *r0 = ret(-EINVAL), true;
+    switch (flags & decap_mask) {
+      case 1ULL << 7: len_min = kIphdr; break;
+      case 1ULL << 8: len_min = kIpv6hdr; break;
+      default: return *r0 = ret(-EINVAL), true;
+    }
+  }
+  const uint32_t len_cur = s->len - static_cast<uint32_t>(s->network_offset());
+  if ((shrink && (n >= len_cur || len_cur - n < len_min)) || (!shrink && s->len + n > kSkbMaxLen && !is_gso(*s)))
+    return *r0 = ret(-kENOTSUPP), true;
+  const uint8_t* old = s->begin();
+  *r0 = ret(shrink ? net_shrink(*s, off, n, flags, decap_mask) : net_grow(*s, off, n, flags));
+  relayout(c, *s, old);
+  return true;
+}
+
+// bpf_skb_change_proto: IPv4 to IPv6 makes 20 zero bytes of room after the mac
+// header, IPv6 to IPv4 takes them away; the program writes the new header.
+bool skb_change_proto(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_change_proto");
+  if (s == nullptr) return false;
+  const uint16_t to = static_cast<uint16_t>(c.a[1]);
+  if (c.a[2] != 0) return *r0 = ret(-EINVAL), true;
+  const uint8_t* old = s->begin();
+  constexpr uint32_t kDiff = kIpv6hdr - kIphdr;
+  if (s->protocol == kProtoIp && to == kProtoIpv6) {
+    push_at(*s, mac_len(*s), kDiff);
+    s->protocol = kProtoIpv6;
+    *r0 = 0;
+  } else if (s->protocol == kProtoIpv6 && to == kProtoIp) {
+    const long e = pop_at(*s, mac_len(*s), kDiff);
+    if (e == 0) s->protocol = kProtoIp;
+    *r0 = ret(e);
+  } else {
+    *r0 = ret(-kENOTSUPP);
+  }
+  relayout(c, *s, old);
+  return true;
+}
+
+// bpf_skb_load_bytes_relative: len bytes from the mac or the network header
+// on; the buffer is zeroed when they are not all in the packet.
+bool skb_load_bytes_relative(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_load_bytes_relative");
+  if (s == nullptr) return false;
+  const uint32_t offset = static_cast<uint32_t>(c.a[1]), len = static_cast<uint32_t>(c.a[3]);
+  const uint32_t start = static_cast<uint32_t>(c.a[4]);
+  // The size is ARG_CONST_SIZE: the verifier refuses 0.
+  if (len == 0) return c.m.fault("bpf_skb_load_bytes_relative: invalid zero-sized buffer");
+  if (!c.m.check(c.a[2], len, true, "bpf_skb_load_bytes_relative to")) return false;
+  auto* to = reinterpret_cast<uint8_t*>(c.a[2]);
+  const uint64_t hdr = start == BPF_HDR_START_MAC ? s->mac_header : start == BPF_HDR_START_NET ? s->network_header : ~0ULL;
+  if (offset > 0xffff || hdr == ~0ULL || hdr + offset + len > uint64_t{s->data} + s->len) {
+    memset(to, 0, len);
+    return *r0 = ret(-EFAULT), true;
+  }
+  memcpy(to, s->buf.data() + hdr + offset, len);
+  *r0 = 0;
+  return true;
+}
 
 // bpf_skb_store_bytes: within the packet (bpf_try_make_writable of offset +
 // len); the checksum flags change nothing for a CHECKSUM_NONE skb.

@@ -74,6 +74,28 @@ struct XdpBuff {
   uint8_t* data_meta = nullptr;  // metadata [data_meta, data) before the packet
 };
 
+// The packet of an skb program's run, as the kernel's sk_buff: what the skb
+// helpers read, move and resize. Positions are offsets into buf, which leaves
+// room before and after the packet; a helper that runs out of it re-centres
+// the packet (the kernel reallocates the head). The run's __sk_buff keeps its
+// len and protocol words in step (sync_ctx).
+struct SkbBuff {
+  static constexpr uint32_t kUnset = 0xffff;  // a header offset never set
+  std::vector<uint8_t> buf;
+  uint32_t data = 0, len = 0;  // the packet: buf[data, data + len)
+  uint32_t mac_header = 0, network_header = 0, transport_header = kUnset;
+  uint16_t protocol = 0;  // big-endian, as skb->protocol
+  bool encapsulation = false;
+  uint8_t* ctx = nullptr;  // the __sk_buff the program sees
+
+  uint8_t* begin() { return buf.data() + data; }
+  uint8_t* end() { return begin() + len; }
+  // skb_network_offset and friends: may be negative.
+  int32_t network_offset() const { return static_cast<int32_t>(network_header) - static_cast<int32_t>(data); }
+  int32_t mac_offset() const { return static_cast<int32_t>(mac_header) - static_cast<int32_t>(data); }
+  void sync_ctx();
+};
+
 // Everything one run of a program sees besides its instructions.
 struct RunEnv {
   RunMemory memory;
@@ -81,6 +103,7 @@ struct RunEnv {
   uint32_t ctx_size = 0;
   const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
   XdpBuff* xdp = nullptr;               // XDP runs: the packet
+  SkbBuff* skb = nullptr;               // skb runs: the packet
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
   std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)

@@ -259,16 +259,25 @@ enum SkbOff : uint32_t {
   kGsoSegs = 164, kGsoSize = 176, kHwtstamp = 184, kSkbSize = 192,
 };
 
+}  // namespace
+
+void SkbBuff::sync_ctx() {
+  const uint32_t proto = protocol;
+  memcpy(ctx + kLen, &len, 4);
+  memcpy(ctx + kProtocol, &proto, 4);
+}
+
+namespace {
+
 class SkbCtx final : public CtxModel {
  public:
-  uint8_t* data = nullptr;
-  uint8_t* data_end = nullptr;
+  explicit SkbCtx(SkbBuff& skb) : skb_(skb) {}
   bool load(uint32_t off, uint32_t size, uint64_t* out) const override {
     if (size != 4) return false;
     switch (off) {
-      case kData: *out = reinterpret_cast<uint64_t>(data); return true;
-      case kDataEnd: *out = reinterpret_cast<uint64_t>(data_end); return true;
-      case kDataMeta: *out = reinterpret_cast<uint64_t>(data); return true;
+      case kData: *out = reinterpret_cast<uint64_t>(skb_.begin()); return true;
+      case kDataEnd: *out = reinterpret_cast<uint64_t>(skb_.end()); return true;
+      case kDataMeta: *out = reinterpret_cast<uint64_t>(skb_.begin()); return true;
       default: return false;
     }
   }
@@ -281,9 +290,12 @@ class SkbCtx final : public CtxModel {
            (off >= kQueueMapping && end <= kQueueMapping + 4);
   }
   const uint8_t* packet(uint32_t* len) const override {
-    *len = static_cast<uint32_t>(data_end - data);
-    return data;
+    *len = skb_.len;
+    return skb_.begin();
   }
+
+ private:
+  SkbBuff& skb_;
 };
 
 bool range_zero(const std::vector<uint8_t>& b, uint32_t from, uint32_t to) {
@@ -318,8 +330,12 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   if (int e = check_skb_ctx(ctx); e != 0) return e;
   const uint32_t ifindex = u32_at(ctx, kIfindex);
   if (ifindex > 1) return log_reason(-ENODEV, "ifindex %u: test runs use the loopback device (1)", ifindex);
-  std::vector<uint8_t> frame(kFrame, 0);
-  uint8_t* eth = frame.data() + 64;
+  // The kernel's layout: 64 bytes of headroom (NET_SKB_PAD), the frame, room
+  // after it. The helpers that resize the packet make more room as needed.
+  constexpr uint32_t kHeadroom = 64;
+  SkbBuff skb;
+  skb.buf.assign(kFrame, 0);
+  uint8_t* eth = skb.buf.data() + kHeadroom;
   if (copy_from_user(eth, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
   // eth_type_trans on the loopback device, whose address and broadcast
   // address are both 00:00:00:00:00:00: so ff:ff:ff:ff:ff:ff is only multicast.
@@ -331,18 +347,24 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   }
   uint16_t proto_be;
   memcpy(&proto_be, eth + 12, 2);
-  SkbCtx s;
-  s.data = l2 ? eth : eth + ETH_HLEN;
-  s.data_end = eth + a.data_size_in;
-  const uint32_t len = static_cast<uint32_t>(s.data_end - s.data);
-  set_u32(ctx, kLen, len);
+  // eth_type_trans leaves the mac header at the frame and the network header
+  // after it (no transport header); tc programs see the frame from the mac
+  // header, the others from the network header.
+  skb.mac_header = kHeadroom;
+  skb.network_header = kHeadroom + ETH_HLEN;
+  skb.data = l2 ? skb.mac_header : skb.network_header;
+  skb.len = a.data_size_in - (l2 ? 0 : ETH_HLEN);
+  skb.protocol = proto_be;
+  skb.ctx = ctx.data();
+  SkbCtx s(skb);
+  skb.sync_ctx();
   set_u32(ctx, kPktType, pkt_type);
-  set_u32(ctx, kProtocol, proto_be);
   set_u32(ctx, kIfindex, 1);
-  if (u32_at(ctx, kWireLen) == 0) set_u32(ctx, kWireLen, len);
+  if (u32_at(ctx, kWireLen) == 0) set_u32(ctx, kWireLen, skb.len);
   env.set_ctx(ctx.data(), kSkbSize, true);
   env.ctx_model = &s;
-  env.memory.add(s.data, len, true);
+  env.skb = &skb;
+  env.memory.add(skb.begin(), skb.len, true);
   uint32_t retval = 0, duration = 0;
   if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.data()), a.repeat, &retval, &duration); e != 0)
     return e;
@@ -355,7 +377,8 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   memcpy(out.data() + kCb, ctx.data() + kCb, kCbEnd - kCb);
   memcpy(out.data() + kTstamp, ctx.data() + kTstamp, 8);
   memcpy(out.data() + kHwtstamp, ctx.data() + kHwtstamp, 8);
-  int err = finish(uattr, a, eth, static_cast<uint32_t>(s.data_end - eth), retval, duration);
+  const uint32_t pushed = l2 ? 0 : ETH_HLEN;  // the kernel pushes the Ethernet header back
+  int err = finish(uattr, a, skb.begin() - pushed, skb.len + pushed, retval, duration);
   if (err == 0 || err == -ENOSPC) {
     const int e = ctx_out(uattr, a, out);
     if (e != 0 && err == 0) err = e;
