@@ -104,6 +104,7 @@ struct RunEnv {
   const CtxModel* ctx_model = nullptr;  // nullptr: the ctx is plain memory
   XdpBuff* xdp = nullptr;               // XDP runs: the packet
   SkbBuff* skb = nullptr;               // skb runs: the packet
+  uint8_t* flow_keys = nullptr;         // flow dissector test runs: no skb behind the packet
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
   std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)

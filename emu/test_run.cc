@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "bpfemu/uapi.h"
@@ -49,15 +50,19 @@ int put_u32(void* uattr, size_t off, uint32_t v) {
 namespace {
 
 // Runs the program `repeat` times (at least once): the last r0, and the mean
-// time per run in ns, as bpf_test_run reports them.
+// time per run in ns, as bpf_test_run reports them. `before` and `after`, when
+// given, run around each run (a context the kernel sets up each time).
 int run_repeat(const Program& prog, RunEnv& env, uint64_t ctx, uint32_t repeat, uint32_t* retval,
-               uint32_t* duration) {
+               uint32_t* duration, const std::function<void()>& before = {},
+               const std::function<void()>& after = {}) {
   if (repeat == 0) repeat = 1;
   const auto start = std::chrono::steady_clock::now();
   uint64_t r0 = 0;
   for (uint32_t i = 0; i < repeat; ++i) {
     env.insn_budget = 0;
+    if (before) before();
     if (int e = run_program(prog, env, ctx, &r0); e != 0) return e;
+    if (after) after();
   }
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
   *retval = static_cast<uint32_t>(r0);
@@ -386,6 +391,91 @@ int run_skb(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env,
   return err;
 }
 
+// --- BPF_PROG_TYPE_FLOW_DISSECTOR ---
+
+// struct bpf_flow_keys: what the program fills in, and the test run's output.
+constexpr uint32_t kFlowKeysSize = 56;
+constexpr uint32_t kFlowKeysFlags = 48;  // the only field a caller may set
+constexpr uint32_t kSkbFlowKeys = 144;   // __sk_buff.flow_keys
+
+// The __sk_buff a flow dissector sees: data, data_end and the flow keys
+// pointer, read-only (flow_dissector_is_valid_access).
+class FlowCtx final : public CtxModel {
+ public:
+  FlowCtx(const uint8_t* data, const uint8_t* end, uint8_t* keys) : data_(data), end_(end), keys_(keys) {}
+  bool load(uint32_t off, uint32_t size, uint64_t* out) const override {
+    if (off == kData && size == 4) *out = reinterpret_cast<uint64_t>(data_);
+    else if (off == kDataEnd && size == 4) *out = reinterpret_cast<uint64_t>(end_);
+    else if (off == kSkbFlowKeys && size == 8) *out = reinterpret_cast<uint64_t>(keys_);
+    else return false;
+    return true;
+  }
+  bool store_allowed(uint32_t, uint32_t) const override { return false; }
+
+ private:
+  const uint8_t* data_;
+  const uint8_t* end_;
+  uint8_t* keys_;
+};
+
+uint16_t u16_at(const uint8_t* p) {
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+
+// bpf_prog_test_run_flow_dissector: the frame from its Ethernet header; the
+// keys start with the frame's protocol and nhoff = thoff = ETH_HLEN, and
+// come back (nhoff and thoff clamped into the frame) as the output data.
+int run_flow_dissector(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
+  if (a.flags || a.cpu || a.batch_size) return log_reason(-EINVAL, "flow dissector test runs take no flags, cpu or batch_size");
+  const uint32_t size = a.data_size_in;
+  if (size < ETH_HLEN || size > kFrame)
+    return log_reason(-EINVAL, "data_size_in %u is not in %u..%u", size, ETH_HLEN, kFrame);
+  std::vector<uint8_t> frame(size);
+  if (copy_from_user(frame.data(), uptr(a.data_in), size) != 0) return -EFAULT;
+  // bpf_ctx_init makes a context when either ctx buffer is given, and only the
+  // flags of the one passed in may be set.
+  std::vector<uint8_t> user;
+  const bool has_user = a.ctx_in != 0 || a.ctx_out != 0;
+  if (has_user) {
+    if (int e = ctx_in(a, kFlowKeysSize, &user); e != 0) return e;
+    if (!range_zero(user, 0, kFlowKeysFlags) || !range_zero(user, kFlowKeysFlags + 4, kFlowKeysSize))
+      return log_reason(-EINVAL, "bpf_flow_keys ctx_in sets a field other than flags");
+  }
+  const uint32_t flags = has_user ? u32_at(user, kFlowKeysFlags) : 0;
+  std::vector<uint8_t> keys(kFlowKeysSize), ctx(kSkbSize, 0);
+  FlowCtx model(frame.data(), frame.data() + size, keys.data());
+  env.set_ctx(ctx.data(), kSkbSize, false);
+  env.ctx_model = &model;
+  env.flow_keys = keys.data();
+  env.memory.add(frame.data(), size, false);  // packet writes are refused to flow dissectors
+  env.memory.add(keys.data(), kFlowKeysSize, true);
+  // bpf_flow_dissect, around each run.
+  constexpr uint16_t kNhoff = ETH_HLEN;
+  const auto before = [&] {
+    std::fill(keys.begin(), keys.end(), 0);
+    memcpy(keys.data() + 10, frame.data() + 12, 2);  // n_proto
+    memcpy(keys.data() + 0, &kNhoff, 2);
+    memcpy(keys.data() + 2, &kNhoff, 2);
+    memcpy(keys.data() + kFlowKeysFlags, &flags, 4);
+  };
+  const auto after = [&] {
+    const uint16_t hlen = static_cast<uint16_t>(size);
+    const uint16_t nh = std::clamp<uint16_t>(u16_at(keys.data()), kNhoff, hlen);
+    const uint16_t th = std::clamp<uint16_t>(u16_at(keys.data() + 2), nh, hlen);
+    memcpy(keys.data(), &nh, 2);
+    memcpy(keys.data() + 2, &th, 2);
+  };
+  uint32_t retval = 0, duration = 0;
+  if (int e = run_repeat(prog, env, reinterpret_cast<uint64_t>(ctx.data()), a.repeat, &retval, &duration, before, after);
+      e != 0)
+    return e;
+  int err = finish(uattr, a, keys.data(), kFlowKeysSize, retval, duration);
+  if (err == 0 && has_user) err = ctx_out(uattr, a, user);
+  return err;
+}
+
 }  // namespace
 
 int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
@@ -418,6 +508,7 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
     case BPF_PROG_TYPE_LWT_SEG6LOCAL:
       return run_skb(prog, uattr, a, env, false);
     case BPF_PROG_TYPE_FLOW_DISSECTOR:
+      return run_flow_dissector(prog, uattr, a, env);
     case BPF_PROG_TYPE_TRACING:
     case BPF_PROG_TYPE_STRUCT_OPS:
     case BPF_PROG_TYPE_SK_LOOKUP:
