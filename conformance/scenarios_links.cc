@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "conformance/helper_probe.h"
+#include "conformance/perf_calls.h"
 #include "conformance/scenario.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
@@ -262,36 +263,11 @@ int open_perf(Recorder& r, uint32_t type, uint64_t config, const std::string& la
   attr.type = type;
   attr.config = config;
   if (type == PERF_TYPE_SOFTWARE) attr.sample_type = PERF_SAMPLE_RAW;
-  int fd;
-  if (r.backend().emulated()) {
-    fd = emu::sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) errno = -fd;
-  } else {
-    fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) fd = -errno;
-  }
-  r.note(label, fd < 0 ? fd : 1);
-  return fd;
+  return perf_open(r, attr, -1, 0, label);
 }
 
 void set_bpf(Recorder& r, int perf_fd, int prog_fd, const std::string& label) {
-  int rc;
-  if (r.backend().emulated()) {
-    rc = emu::sys_handle_ioctl(perf_fd, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(prog_fd));
-    if (rc < 0) errno = -rc;  // the note records errno beside the value
-  } else {
-    rc = ioctl(perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd);
-    if (rc < 0) rc = -errno;
-  }
-  r.note(label, rc);
-}
-
-void close_perf(Recorder& r, int fd) {
-  if (fd < 0) return;
-  if (r.backend().emulated())
-    emu::sys_close(fd);
-  else
-    close(fd);
+  perf_ioctl(r, perf_fd, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(prog_fd), label);
 }
 
 }  // namespace
@@ -380,9 +356,9 @@ SCENARIO("COMMON", "link", "tracepoint_perf_event") {
     // deferred work; here at once. Not compared.)
     r.close(l);
   }
-  close_perf(r, ev);
-  close_perf(r, ev2);
-  close_perf(r, out);
+  perf_close(r, ev);
+  perf_close(r, ev2);
+  perf_close(r, out);
   r.close(tp);
   r.close(tp2);
   r.close(xdp);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "conformance/perf_calls.h"
 #include "conformance/scenario.h"
 #include "emu/fd_ops.h"
 #include "emu/insn_builder.h"
@@ -36,37 +37,7 @@ int open_output_event(Recorder& r, int cpu, bool disabled, const std::string& la
   attr.sample_period = 1;
   attr.wakeup_events = 1;
   attr.disabled = disabled ? 1 : 0;
-  int fd;
-  if (r.backend().emulated()) {
-    fd = emu::sys_perf_event_open(&attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0) errno = -fd;
-  } else {
-    fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) fd = -errno;
-  }
-  r.note(label, fd < 0 ? fd : 1);
-  return fd;
-}
-
-int perf_ioctl(Recorder& r, int fd, unsigned long request, unsigned long arg, const std::string& label) {
-  int rc;
-  if (r.backend().emulated()) {
-    rc = emu::sys_handle_ioctl(fd, request, arg);
-    if (rc < 0) errno = -rc;
-  } else {
-    rc = ioctl(fd, request, arg);
-    if (rc < 0) rc = -errno;
-  }
-  r.note(label, rc);
-  return rc;
-}
-
-void close_event(Recorder& r, int fd) {
-  if (fd < 0) return;
-  if (r.backend().emulated())
-    emu::sys_close(fd);
-  else
-    close(fd);
+  return perf_open(r, attr, -1, cpu, label);
 }
 
 using insn::make;
@@ -225,7 +196,7 @@ SCENARIO("PERF_EVENT_ARRAY", "syscall", "slots_hold_perf_events") {
   uint64_t id = 0;
   perf_ioctl(r, ev, PERF_EVENT_IOC_ID, reinterpret_cast<unsigned long>(&id), "PERF_EVENT_IOC_ID");
   r.note("event id set", id != 0);
-  close_event(r, ev);
+  perf_close(r, ev);
   r.close(map);
   r.close(other);
 }
@@ -283,8 +254,8 @@ SCENARIO("PERF_EVENT_ARRAY", "prog", "perf_event_output") {
   ring.read("full", true);
   o16.run("after consuming");
   ring.read("lost then the sample", false);
-  close_event(r, ev0);
-  close_event(r, ev1);
+  perf_close(r, ev0);
+  perf_close(r, ev1);
   r.close(map);
 }
 

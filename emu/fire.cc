@@ -20,6 +20,7 @@
 #include "emu/link.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
+#include "emu/probe_event.h"
 #include "emu/program.h"
 #include "emu/test_run.h"
 
@@ -121,6 +122,10 @@ int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
 
 int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
   return emu::fire_function(func, args, nargs, ret, cpu);
+}
+
+int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
+  return emu::fire_uprobes(path, offset, args, nargs, ret, cpu);
 }
 
 void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }

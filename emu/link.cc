@@ -26,6 +26,7 @@
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
+#include "emu/probe_event.h"
 #include "emu/program.h"
 #include "emu/store.h"
 #include "emu/test_run.h"
@@ -77,24 +78,46 @@ int fill_raw_tp_link_info(const LinkHeader& h, const LinkInfo& given, LinkInfo* 
   return user_name != 0 ? copy_name_out(user_name, user_len, name) : 0;
 }
 
-// perf_event: {u32 type, u32 pad, then tracepoint {u64 tp_name, u32
-// name_len, u32 pad, u64 cookie}} at 16.
+// perf_event: {u32 type, u32 pad, then at 24 one of tracepoint {u64
+// tp_name, u32 name_len, u32 pad, u64 cookie}, kprobe {u64 func_name, u32
+// name_len, u32 offset, u64 addr, u64 missed, u64 cookie}, uprobe {u64
+// file_name, u32 name_len, u32 offset, u64 cookie, u64 ref_ctr_offset}}.
 int fill_perf_link_info(const Link& link, const LinkInfo& given, LinkInfo* info) {
   const LinkHeader& h = link.header();
   const uint64_t user_name = given.get64(24);
   const uint32_t user_len = given.get32(32);
-  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "tp_name and name_len go together");
+  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "the name and its length go together");
   int err = 0;
   Object* ev = view_of(*link.store(), ObjKind::kPerfEvent, h.perf_event_id, &err);
   if (ev == nullptr) return err;
-  const char* full = static_cast<PerfEvent*>(ev)->header().tp_name;
-  const char* slash = strchr(full, '/');
-  const std::string name = slash != nullptr ? slash + 1 : full;
-  if (int e = copy_name_out(user_name, user_len, name); e != 0) return e;
-  info->put32(16, 5);  // BPF_PERF_EVENT_TRACEPOINT
+  const PerfEventHeader& e = static_cast<PerfEvent*>(ev)->header();
+  std::string name;
+  if (e.type == kprobe_pmu_type()) {
+    name = e.tp_name;
+  } else if (e.type == uprobe_pmu_type()) {
+    name = e.path;
+  } else {
+    const char* slash = strchr(e.tp_name, '/');
+    name = slash != nullptr ? slash + 1 : e.tp_name;
+  }
+  if (int r = copy_name_out(user_name, user_len, name); r != 0) return r;
   info->put64(24, user_name);
   info->put32(32, static_cast<uint32_t>(name.size()) + 1);
-  info->put64(40, h.cookie);
+  if (e.type == kprobe_pmu_type()) {
+    info->put32(16, e.retprobe ? 4 : 3);  // BPF_PERF_EVENT_KRETPROBE / _KPROBE
+    info->put32(36, static_cast<uint32_t>(e.probe_offset));
+    info->put64(40, 0);  // addr: hidden, as from a kernel whose kallsyms show no addresses
+    info->put64(48, 0);  // missed
+    info->put64(56, h.cookie);
+  } else if (e.type == uprobe_pmu_type()) {
+    info->put32(16, e.retprobe ? 2 : 1);  // BPF_PERF_EVENT_URETPROBE / _UPROBE
+    info->put32(36, static_cast<uint32_t>(e.probe_offset));
+    info->put64(40, h.cookie);
+    info->put64(48, e.ref_ctr_offset);
+  } else {
+    info->put32(16, 5);  // BPF_PERF_EVENT_TRACEPOINT
+    info->put64(40, h.cookie);
+  }
   return 0;
 }
 
@@ -474,10 +497,11 @@ int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64
     return log_reason(-EINVAL, "a function name and at most 12 arguments");
   Firing fire(cpu);
   if (fire.error() != 0) return fire.error();
-  // fentry sees the arguments; fexit the arguments, then the return value.
+  // kprobes and fentry see the arguments; fexit the arguments, then the
+  // return value; kretprobes the return value.
   std::vector<uint64_t> ctx(args, args + nargs);
   ctx.push_back(ret);
-  int err = 0;
+  int err = fire_kprobes(fire, func, args, nargs, ret, false);
   for (uint32_t kind : {uint32_t{BPF_TRACE_FENTRY}, uint32_t{BPF_TRACE_FEXIT}}) {
     const uint32_t words = nargs + (kind == BPF_TRACE_FEXIT ? 1 : 0);
     fire.each(ObjKind::kLink, [&](Object& obj) {
@@ -487,6 +511,7 @@ int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64
         err = fire.run(field(h.prog_id).load(), ctx.data(), words * 8);
     });
   }
+  if (err == 0) err = fire_kprobes(fire, func, args, nargs, ret, true);
   return err != 0 ? err : fire.ran();
 }
 

@@ -22,6 +22,7 @@
 #include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
+#include "emu/probe_event.h"
 #include "emu/program.h"
 #include "emu/store.h"
 #include "emu/tracepoint.h"
@@ -115,6 +116,7 @@ bool perf_event_is_emulated(const perf_event_attr* uattr) {
   perf_event_attr a;
   if (copy_attr(uattr, &a) != 0) return false;
   if (a.type == PERF_TYPE_TRACEPOINT) return !tracepoint_name(a.config).empty();
+  if (a.type == kprobe_pmu_type() || a.type == uprobe_pmu_type()) return true;
   return a.type == PERF_TYPE_SOFTWARE && a.config == PERF_COUNT_SW_BPF_OUTPUT;
 }
 
@@ -148,6 +150,8 @@ int sys_perf_event_open(const perf_event_attr* uattr, pid_t pid, int cpu, int gr
     const std::string name = tracepoint_name(a.config);
     if (name.empty()) return log_reason(-ENOENT, "tracepoint id %llu was not given by the emulator", (unsigned long long)a.config);
     strncpy(hdr->tp_name, name.c_str(), sizeof(hdr->tp_name) - 1);
+  } else if (a.type == kprobe_pmu_type() || a.type == uprobe_pmu_type()) {
+    if (int e = probe_event_init(*store, a, pid, hdr); e != 0) return e;
   }
   static std::atomic<uint64_t> next_id{1};
   hdr->event_id = (static_cast<uint64_t>(getpid()) << 24) + next_id.fetch_add(1);
@@ -237,10 +241,16 @@ int perf_event_mmap(PerfEvent& ev, void* addr, size_t len, int prot, int flags, 
 
 int perf_event_attach_prog(PerfEvent& ev, Program& prog) {
   PerfEventHeader& h = ev.header();
-  if (h.type != PERF_TYPE_TRACEPOINT)
-    return log_reason(-EINVAL, "only tracepoint events run programs here (BPF output events run none)");
-  if (prog.header().prog_type != BPF_PROG_TYPE_TRACEPOINT)
+  const uint32_t type = prog.header().prog_type;
+  const bool probe = h.type == kprobe_pmu_type() || h.type == uprobe_pmu_type();
+  if (h.type != PERF_TYPE_TRACEPOINT && !probe)
+    return log_reason(-EINVAL, "only tracepoint, kprobe and uprobe events run programs (BPF output events run none)");
+  if (probe && type != BPF_PROG_TYPE_KPROBE)
+    return log_reason(-EINVAL, "a kprobe or uprobe event takes a BPF_PROG_TYPE_KPROBE program");
+  if (!probe && type != BPF_PROG_TYPE_TRACEPOINT)
     return log_reason(-EINVAL, "a tracepoint event takes a BPF_PROG_TYPE_TRACEPOINT program");
+  if (probe && (prog.header().prog_flags & BPF_F_SLEEPABLE) && h.type != uprobe_pmu_type())
+    return log_reason(-EINVAL, "only uprobe programs may be sleepable");
   prog.obj_header().krefs.fetch_add(1);
   uint32_t none = 0;
   if (!h.prog_id.compare_exchange_strong(none, prog.id())) {

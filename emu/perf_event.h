@@ -11,9 +11,10 @@
 // are PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW data (and PERF_RECORD_LOST when
 // the ring was full), written by programs in any process.
 //
-// Other perf events (hardware and software counters, kprobes, uprobes, and
-// tracepoints whose id did not come from the emulator, emu/tracepoint.h) are
-// not emulated: perf_event_open passes them to the kernel.
+// kprobe and uprobe events (emu/probe_event.h) run programs too. Other perf
+// events (hardware and software counters, and tracepoints whose id did not
+// come from the emulator, emu/tracepoint.h) are not emulated: perf_event_open
+// passes them to the kernel.
 #pragma once
 
 #include <sys/types.h>
@@ -51,9 +52,17 @@ struct PerfEventHeader {
   uint64_t wakeup_mark;              // head at the last watermark wake-up
   uint64_t samples;                  // for wakeup_events
   uint64_t lost;                     // records dropped since the last PERF_RECORD_LOST
-  std::atomic<uint32_t> prog_id;     // tracepoints: the attached program (held), 0: none
-  uint32_t pad2;
-  char tp_name[128];                 // tracepoints: "category/name"
+  std::atomic<uint32_t> prog_id;     // tracepoints and probes: the attached program (held), 0: none
+  uint32_t retprobe;                 // probes: a kretprobe or uretprobe
+  char tp_name[128];                 // tracepoints: "category/name"; kprobes: the function
+  // uprobes: the file as given, its device and inode (what firing matches),
+  // and the pid the event follows (-1: every process).
+  char path[256];
+  uint64_t dev, ino;
+  uint64_t probe_offset;
+  uint64_t ref_ctr_offset;
+  int32_t pid;
+  uint32_t pad3;
 };
 
 // 64-byte aligned: fd table slots keep the kind and access in the low bits.

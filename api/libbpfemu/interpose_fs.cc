@@ -29,6 +29,7 @@
 #include "api/libbpfemu/interpose.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
+#include "emu/probe_event.h"
 #include "emu/tracepoint.h"
 
 namespace {
@@ -169,17 +170,22 @@ int fdinfo_fd(const char* path) {
   return m;
 }
 
-// An fd reading "<id>\n" when path is a tracepoint's id file in tracefs
-// (emu/tracepoint.h), -errno when that tracepoint does not exist, or
-// kNotTracefs for any other path.
+// An fd reading what the emulator answers for path: "<id>\n" when it is a
+// tracepoint's id file in tracefs (emu/tracepoint.h; -errno when that
+// tracepoint does not exist), or a kprobe or uprobe PMU's sysfs file the
+// kernel lacks (emu/probe_event.h); kNotTracefs for any other path.
 constexpr int kNotTracefs = -100000;
 int tracepoint_id_fd(const char* path) {
-  std::string category, name;
-  if (opaque(path) == nullptr || !emu::parse_tracepoint_id_path(path, &category, &name)) return kNotTracefs;
+  if (opaque(path) == nullptr) return kNotTracefs;
+  std::string category, name, text;
   EmuScope scope;
-  const int64_t id = emu::tracepoint_id(category, name);
-  if (id < 0) return static_cast<int>(id);
-  const std::string text = std::to_string(id) + "\n";
+  if (emu::parse_tracepoint_id_path(path, &category, &name)) {
+    const int64_t id = emu::tracepoint_id(category, name);
+    if (id < 0) return static_cast<int>(id);
+    text = std::to_string(id) + "\n";
+  } else if (!emu::probe_pmu_file(path, &text)) {
+    return kNotTracefs;
+  }
   int m = memfd_create("bpfemu-tracepoint-id", MFD_CLOEXEC);
   if (m < 0) return -errno;
   if (write(m, text.data(), text.size()) != static_cast<ssize_t>(text.size()) || lseek(m, 0, SEEK_SET) != 0) {

@@ -205,7 +205,8 @@ TEST(TracingPrograms, FentryFexitAndTpBtfRunWhenFired) {
   ASSERT_NE(skel, nullptr) << strerror(errno);
   ASSERT_EQ(tracing_demo__attach(skel), 0) << strerror(errno);
   const uint64_t args[2] = {100, 0x1234};  // do_unlinkat(dfd, name)
-  EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, static_cast<uint64_t>(-2), 0), 2) << "fentry and fexit";
+  EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, static_cast<uint64_t>(-2), 0), 4)
+      << "fentry, fexit, and the kprobe and kretprobe";
   EXPECT_EQ(bpfemu_function_fire("do_rmdir", args, 2, 0, 0), 0) << "nothing is attached there";
   const uint64_t sys_args[2] = {0, 87};  // sys_enter(regs, id): unlink
   EXPECT_EQ(bpfemu_raw_tracepoint_fire("sys_enter", sys_args, 2, 0), 1);
@@ -219,6 +220,69 @@ TEST(TracingPrograms, FentryFexitAndTpBtfRunWhenFired) {
   EXPECT_NE(info.attach_btf_id, 0u) << "the target's id in the kernel's BTF";
   tracing_demo__detach(skel);
   EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, 0, 0), 0) << "detached";
+  tracing_demo__destroy(skel);
+}
+
+// kprobes and kretprobes: attached by the skeleton (libbpf opens kprobe
+// perf events, reading the PMU type from sysfs, which the emulator answers on
+// kernels without kprobes), fired with the function's arguments in pt_regs.
+TEST(TracingPrograms, KprobeAndKretprobeRunWhenTheFunctionIsFired) {
+  tracing_demo* skel = tracing_demo__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  ASSERT_EQ(tracing_demo__attach(skel), 0) << strerror(errno);
+  const uint64_t args[2] = {77, 0x1234};
+  // fentry, fexit, kprobe and kretprobe on do_unlinkat.
+  EXPECT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, static_cast<uint64_t>(-13), -1), 4);
+  EXPECT_EQ(skel->bss->kprobe_dfd, 77u);
+  EXPECT_EQ(static_cast<int64_t>(skel->bss->kretprobe_ret), -13);
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(skel->links.on_unlink_kprobe), &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_LINK_TYPE_PERF_EVENT);
+  tracing_demo__destroy(skel);
+}
+
+// A function of this binary, for the uprobe test (not inlined, not static:
+// libbpf finds it in the symbol table).
+extern "C" __attribute__((noinline)) int bpfemu_probed_function(int a, int b) {
+  asm volatile("" ::: "memory");
+  return a * b;
+}
+
+// uprobes and uretprobes: attached by function name in this binary (libbpf
+// resolves the offset from the ELF file), fired at that offset.
+TEST(TracingPrograms, UprobeAndUretprobeRunWhenTheCodeIsFired) {
+  tracing_demo* skel = tracing_demo__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  LIBBPF_OPTS(bpf_uprobe_opts, entry, .func_name = "bpfemu_probed_function");
+  bpf_link* in = bpf_program__attach_uprobe_opts(skel->progs.on_probed_call, -1, "/proc/self/exe", 0, &entry);
+  ASSERT_NE(in, nullptr) << strerror(errno);
+  LIBBPF_OPTS(bpf_uprobe_opts, exit, .retprobe = true, .func_name = "bpfemu_probed_function");
+  bpf_link* out = bpf_program__attach_uprobe_opts(skel->progs.on_probed_return, getpid(), "/proc/self/exe", 0, &exit);
+  ASSERT_NE(out, nullptr) << strerror(errno);
+  // bpf_link_info.perf_event.uprobe (newer than this system's UAPI header):
+  // file_name at 24, name_len at 32, offset at 36.
+  unsigned char info[sizeof(bpf_link_info)] = {};
+  char path[256] = {};
+  const uint64_t path_ptr = reinterpret_cast<uint64_t>(path);
+  const uint32_t path_len = sizeof(path);
+  memcpy(info + 24, &path_ptr, 8);
+  memcpy(info + 32, &path_len, 4);
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(in), info, &len), 0);
+  uint32_t offset = 0;
+  memcpy(&offset, info + 36, 4);
+  EXPECT_NE(offset, 0u) << "libbpf found the function's offset in the file";
+  EXPECT_STREQ(path, "/proc/self/exe");
+  const uint64_t args[2] = {6, 7};
+  EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset, args, 2, 42, -1), 2);
+  EXPECT_EQ(skel->bss->uprobe_arg, 7u);
+  EXPECT_EQ(skel->bss->uretprobe_ret, 42u);
+  EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset + 1, args, 2, 42, -1), 0) << "no probe there";
+  ASSERT_EQ(bpf_link__destroy(in), 0);
+  ASSERT_EQ(bpf_link__destroy(out), 0);
+  EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset, args, 2, 42, -1), 0) << "detached";
+  EXPECT_EQ(bpfemu_probed_function(6, 7), 42);
   tracing_demo__destroy(skel);
 }
 

@@ -51,11 +51,25 @@ int bpfemu_raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t 
  * when one faulted). */
 int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
 
-/* Calls kernel function `func` as far as BPF programs can tell: every fentry
- * program attached to it (SEC("fentry/func") after __attach) runs with its
- * nargs u64 arguments, then every fexit program with the arguments and `ret`,
- * on CPU cpu (-1: the calling thread's). Returns how many ran, or -errno. */
+/* Calls kernel function `func` as far as BPF programs can tell, on CPU cpu
+ * (-1: the calling thread's): every kprobe program attached to its entry
+ * (SEC("kprobe/func") after __attach, bpf_program__attach_kprobe) runs with a
+ * struct pt_regs holding the first six of its nargs u64 arguments (di, si,
+ * dx, cx, r8, r9: PT_REGS_PARM1..6), every fentry program with the
+ * arguments, then every fexit program with the arguments and `ret`, then
+ * every kretprobe program with `ret` in ax (PT_REGS_RC). Returns how many ran,
+ * or -errno. */
 int bpfemu_function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+
+/* Runs user-space code at `offset` in file `path` as far as BPF programs can
+ * tell: every uprobe program attached there (SEC("uprobe/...") after
+ * __attach, bpf_program__attach_uprobe; for this process or for all) runs
+ * with a struct pt_regs holding the first six arguments, then every
+ * uretprobe program with `ret` in ax, on CPU cpu (-1: the calling thread's).
+ * The file is matched by device and inode, as the kernel does. Returns how
+ * many ran, or -errno. */
+int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret,
+                       int cpu);
 
 /* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
  * NUL-terminated, and returns how many bytes were moved. */
@@ -75,6 +89,8 @@ int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, 
 int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
 // bpfemu_function_fire.
 int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// bpfemu_uprobe_fire.
+int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
 // bpf_get_prandom_u32 gives a repeatable sequence in each thread from now on
