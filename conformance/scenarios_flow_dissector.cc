@@ -88,8 +88,8 @@ std::vector<bpf_insn> load_bytes() {
 std::vector<uint8_t> frame(uint16_t ethertype, size_t size) {
   std::vector<uint8_t> f(size);
   for (size_t i = 0; i < size; ++i) f[i] = static_cast<uint8_t>(i * 13 + 7);
-  f[12] = static_cast<uint8_t>(ethertype >> 8);
-  f[13] = static_cast<uint8_t>(ethertype);
+  if (size > 12) f[12] = static_cast<uint8_t>(ethertype >> 8);
+  if (size > 13) f[13] = static_cast<uint8_t>(ethertype);
   return f;
 }
 
