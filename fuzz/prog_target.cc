@@ -37,7 +37,7 @@ struct ProgType {
 constexpr ProgType kProgTypes[] = {
     {BPF_PROG_TYPE_XDP, 0},          {BPF_PROG_TYPE_SCHED_CLS, 0},     {BPF_PROG_TYPE_SOCKET_FILTER, 0},
     {BPF_PROG_TYPE_CGROUP_SKB, 0},   {BPF_PROG_TYPE_SCHED_ACT, 0},     {BPF_PROG_TYPE_LWT_IN, 0},
-    {BPF_PROG_TYPE_RAW_TRACEPOINT, 0}, {BPF_PROG_TYPE_SYSCALL, BPF_F_SLEEPABLE}};
+    {BPF_PROG_TYPE_RAW_TRACEPOINT, 0}, {BPF_PROG_TYPE_SYSCALL, BPF_F_SLEEPABLE}, {BPF_PROG_TYPE_FLOW_DISSECTOR, 0}};
 constexpr const char* kLicenses[] = {"GPL", "Dual BSD/GPL", "Proprietary"};
 // Helpers the emulator has, a few it lacks, and ids past the last.
 constexpr int32_t kHelpers[] = {
@@ -50,7 +50,9 @@ constexpr int32_t kHelpers[] = {
     BPF_FUNC_xdp_get_buff_len, BPF_FUNC_xdp_load_bytes, BPF_FUNC_xdp_store_bytes, BPF_FUNC_skb_load_bytes,
     BPF_FUNC_ringbuf_output, BPF_FUNC_ringbuf_reserve, BPF_FUNC_ringbuf_submit, BPF_FUNC_ringbuf_discard,
     BPF_FUNC_ringbuf_query, BPF_FUNC_perf_event_output, BPF_FUNC_strncmp, BPF_FUNC_spin_lock, BPF_FUNC_spin_unlock,
-    BPF_FUNC_skb_store_bytes, BPF_FUNC_redirect, 0, 300};
+    BPF_FUNC_skb_store_bytes, BPF_FUNC_redirect, BPF_FUNC_skb_pull_data, BPF_FUNC_skb_change_tail,
+    BPF_FUNC_skb_change_head, BPF_FUNC_skb_adjust_room, BPF_FUNC_skb_change_proto, BPF_FUNC_skb_load_bytes_relative,
+    BPF_FUNC_l3_csum_replace, 0, 300};
 constexpr uint8_t kAluOps[] = {BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,  BPF_AND, BPF_LSH,
                                BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH, BPF_END};
 constexpr uint8_t kJmpOps[] = {BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
