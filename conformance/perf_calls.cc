@@ -4,7 +4,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/bpf.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "emu/fd_ops.h"
 #include "emu/objects.h"
@@ -44,6 +47,29 @@ void perf_close(Recorder& r, int fd) {
     emu::sys_close(fd);
   else
     close(fd);
+}
+
+int perf_link(Recorder& r, int prog, int event, uint32_t flags, const std::string& label) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.link_create.prog_fd = static_cast<uint32_t>(prog);
+  a.link_create.target_fd = static_cast<uint32_t>(event);
+  a.link_create.attach_type = BPF_PERF_EVENT;
+  a.link_create.flags = flags;
+  return static_cast<int>(r.raw(label, BPF_LINK_CREATE, &a, sizeof(a), true));
+}
+
+int perf_link_info(Recorder& r, int link, unsigned char* raw, char* name, uint32_t name_len, uint32_t* len) {
+  memset(raw, 0, 64);
+  memset(name, 'x', name_len);
+  const uint64_t uname = reinterpret_cast<uintptr_t>(name);
+  memcpy(raw + 24, &uname, 8);
+  memcpy(raw + 32, &name_len, 4);
+  *len = 64;
+  errno = 0;
+  const int rc = r.backend().obj_get_info_by_fd(link, raw, len);
+  r.note("link info", rc);
+  return rc == 0 ? 0 : -errno;
 }
 
 }  // namespace bpfemu::conformance

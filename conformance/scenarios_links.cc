@@ -300,13 +300,7 @@ SCENARIO("COMMON", "link", "tracepoint_perf_event") {
   set_bpf(r, ev, tp, "SET_BPF");
   set_bpf(r, ev, tp2, "SET_BPF of a second program");
   auto link = [&](int prog, int target, uint32_t flags, const std::string& label) {
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.link_create.prog_fd = static_cast<uint32_t>(prog);
-    a.link_create.target_fd = static_cast<uint32_t>(target);
-    a.link_create.attach_type = BPF_PERF_EVENT;
-    a.link_create.flags = flags;
-    return static_cast<int>(r.raw(label, BPF_LINK_CREATE, &a, sizeof(a), true));
+    return perf_link(r, prog, target, flags, label);
   };
   auto drop = [&](int fd) {
     if (fd >= 0) r.close(fd);
@@ -322,15 +316,10 @@ SCENARIO("COMMON", "link", "tracepoint_perf_event") {
     bpf_prog_info pinfo{};
     uint32_t plen = sizeof(pinfo);
     r.note("prog info", r.backend().obj_get_info_by_fd(tp2, &pinfo, &plen));
-    unsigned char raw[64] = {};
+    unsigned char raw[64];
     char name[32];
-    memset(name, 'x', sizeof(name));
-    const uint64_t uname = reinterpret_cast<uintptr_t>(name);
-    uint32_t name_len = sizeof(name);
-    memcpy(raw + 24, &uname, 8);
-    memcpy(raw + 32, &name_len, 4);
-    uint32_t len = sizeof(raw);
-    r.note("link info", r.backend().obj_get_info_by_fd(l, raw, &len));
+    uint32_t len = 0, name_len = 0;
+    perf_link_info(r, l, raw, name, sizeof(name), &len);
     uint32_t w[4];
     memcpy(w, raw, 12);
     memcpy(&w[3], raw + 16, 4);

@@ -48,6 +48,14 @@ int load_returning_0(Recorder& r, uint32_t type, const std::string& label) {
                         label);
 }
 
+// PERF_EVENT_IOC_SET_BPF on a probe event: a tracepoint program (refused), a
+// kprobe program, then a second one (EEXIST).
+void set_bpf_rules(Recorder& r, int event, int kprobe_prog, int second_prog, int tracepoint_prog) {
+  for (auto [prog, what] : {std::pair{tracepoint_prog, "SET_BPF of a tracepoint program"},
+                            {kprobe_prog, "SET_BPF of a kprobe program"}, {second_prog, "SET_BPF of a second program"}})
+    perf_ioctl(r, event, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(prog), what);
+}
+
 int open_kprobe(Recorder& r, long type, const char* func, uint64_t offset, bool retprobe, const std::string& label) {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
@@ -88,15 +96,8 @@ SCENARIO("COMMON", "link", "kprobe_perf_event") {
   const int kp2 = load_returning_0(r, BPF_PROG_TYPE_KPROBE, "load second kprobe program");
   const int tp = load_returning_0(r, BPF_PROG_TYPE_TRACEPOINT, "load tracepoint program");
   if (ev >= 0 && ret >= 0 && kp >= 0 && kp2 >= 0 && tp >= 0) {
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(tp), "SET_BPF of a tracepoint program");
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(kp), "SET_BPF of a kprobe program");
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(kp2), "SET_BPF of a second program");
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.link_create.prog_fd = static_cast<uint32_t>(kp2);
-    a.link_create.target_fd = static_cast<uint32_t>(ret);
-    a.link_create.attach_type = BPF_PERF_EVENT;
-    const int l = static_cast<int>(r.raw("perf link to the kretprobe", BPF_LINK_CREATE, &a, sizeof(a), true));
+    set_bpf_rules(r, ev, kp, kp2, tp);
+    const int l = perf_link(r, kp2, ret, 0, "perf link to the kretprobe");
     if (l >= 0) r.close(l);
   }
   for (int fd : events) perf_close(r, fd);
@@ -141,30 +142,17 @@ SCENARIO("COMMON", "link", "uprobe_perf_event") {
   const int kp2 = load_returning_0(r, BPF_PROG_TYPE_KPROBE, "load second kprobe program");
   const int tp = load_returning_0(r, BPF_PROG_TYPE_TRACEPOINT, "load tracepoint program");
   if (ev >= 0 && ev2 >= 0 && kp >= 0 && kp2 >= 0 && tp >= 0) {
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(tp), "SET_BPF of a tracepoint program");
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(kp), "SET_BPF of a kprobe program");
-    perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(kp2), "SET_BPF of a second program");
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.link_create.prog_fd = static_cast<uint32_t>(tp);
-    a.link_create.target_fd = static_cast<uint32_t>(ev2);
-    a.link_create.attach_type = BPF_PERF_EVENT;
-    const int bad = static_cast<int>(r.raw("perf link of a tracepoint program", BPF_LINK_CREATE, &a, sizeof(a), true));
+    set_bpf_rules(r, ev, kp, kp2, tp);
+    const int bad = perf_link(r, tp, ev2, 0, "perf link of a tracepoint program");
     if (bad >= 0) r.close(bad);
-    a.link_create.prog_fd = static_cast<uint32_t>(kp2);
-    const int l = static_cast<int>(r.raw("perf link", BPF_LINK_CREATE, &a, sizeof(a), true));
+    const int l = perf_link(r, kp2, ev2, 0, "perf link");
     if (l >= 0) {
       // bpf_link_info.perf_event.uprobe: type at 16, file_name at 24,
       // name_len at 32, offset at 36, cookie at 40, ref_ctr_offset at 48.
-      unsigned char raw[64] = {};
+      unsigned char raw[64];
       char name[128];
-      memset(name, 'x', sizeof(name));
-      const uint64_t uname = reinterpret_cast<uintptr_t>(name);
-      uint32_t name_len = sizeof(name);
-      memcpy(raw + 24, &uname, 8);
-      memcpy(raw + 32, &name_len, 4);
-      uint32_t len = sizeof(raw);
-      r.note("link info", r.backend().obj_get_info_by_fd(l, raw, &len));
+      uint32_t len = 0;
+      perf_link_info(r, l, raw, name, sizeof(name), &len);
       uint32_t w[4];
       memcpy(&w[0], raw + 16, 4);
       memcpy(&w[1], raw + 32, 4);

@@ -367,6 +367,22 @@ SCENARIO("COMMON", "prog", "sleepable_program_maps") {
 // The packet-rewriting helpers of tc programs, one program per case
 // (conformance/skb_helper_cases.h): what each returns and the packet after it.
 // bpf_csum_diff differs between kernels (6.18 folds its sum to 16 bits).
+namespace {
+
+// A BPF_PROG_TEST_RUN attr: the program, its packet in and the buffer out.
+union bpf_attr packet_run(int fd, const std::vector<uint8_t>& pkt, std::vector<uint8_t>& out) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = static_cast<uint32_t>(fd);
+  a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
+  a.test.data_size_in = static_cast<uint32_t>(pkt.size());
+  a.test.data_out = reinterpret_cast<uintptr_t>(out.data());
+  a.test.data_size_out = static_cast<uint32_t>(out.size());
+  return a;
+}
+
+}  // namespace
+
 SCENARIO("COMMON", "prog", "skb_rewrite_helpers") {
   std::vector<uint8_t> pkt = skb_helper_packet();
   const auto& calls = skb_helper_calls();
@@ -375,13 +391,7 @@ SCENARIO("COMMON", "prog", "skb_rewrite_helpers") {
     const int fd = r.load_program(BPF_PROG_TYPE_SCHED_CLS, skb_call_prog(calls[i]), label);
     if (fd < 0) continue;
     std::vector<uint8_t> out(128, 0);
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(fd);
-    a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
-    a.test.data_size_in = static_cast<uint32_t>(pkt.size());
-    a.test.data_out = reinterpret_cast<uintptr_t>(out.data());
-    a.test.data_size_out = static_cast<uint32_t>(out.size());
+    union bpf_attr a = packet_run(fd, pkt, out);
     if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) {
       r.note(label + ": retval", a.test.retval);
       uint64_t sum = a.test.data_size_out;
@@ -403,13 +413,7 @@ SCENARIO("COMMON", "prog", "skb_resize_helpers") {
     if (fd < 0) continue;
     std::vector<uint8_t> pkt = skb_resize_packet(c.ethertype);
     std::vector<uint8_t> out(20000, 0), ctx(192, 0);
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(fd);
-    a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
-    a.test.data_size_in = static_cast<uint32_t>(pkt.size());
-    a.test.data_out = reinterpret_cast<uintptr_t>(out.data());
-    a.test.data_size_out = static_cast<uint32_t>(out.size());
+    union bpf_attr a = packet_run(fd, pkt, out);
     a.test.ctx_out = reinterpret_cast<uintptr_t>(ctx.data());
     a.test.ctx_size_out = static_cast<uint32_t>(ctx.size());
     if (r.raw("test_run " + label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) {
