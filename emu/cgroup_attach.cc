@@ -1,0 +1,709 @@
+#include "emu/cgroup_attach.h"
+
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/profile.h"
+#include "core/uaccess.h"
+#include "emu/link.h"
+#include "emu/objects.h"
+#include "emu/program.h"
+#include "emu/store.h"
+
+namespace bpfemu::emu {
+namespace {
+
+// uapi values past the 6.1 header this build may be compiled against.
+constexpr uint32_t kFReplace = 1U << 2;
+constexpr uint32_t kFBefore = 1U << 3;
+constexpr uint32_t kFAfter = 1U << 4;
+constexpr uint32_t kFId = 1U << 5;
+constexpr uint32_t kFPreorder = 1U << 6;
+constexpr uint32_t kFLink = 1U << 13;
+constexpr uint32_t kOverride = BPF_F_ALLOW_OVERRIDE;
+constexpr uint32_t kMulti = BPF_F_ALLOW_MULTI;
+constexpr uint32_t kQueryEffective = 1U << 0;
+constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
+constexpr uint32_t kMaxProgs = 64;          // BPF_CGROUP_MAX_PROGS
+// A new cgroup's revision of each list (cgroup_bpf_inherit starts them at 1).
+constexpr uint64_t kFirstRevision = 1;
+
+// The shared file: one record per (cgroup, attach type) ever attached to. A
+// record stays once made, as the kernel keeps a cgroup's revisions for as long
+// as the cgroup lives.
+struct Item {
+  uint32_t prog_id;  // the program (a link's current program for link items)
+  uint32_t link_id;  // 0: attached with BPF_PROG_ATTACH
+  uint32_t flags;    // BPF_F_PREORDER
+  uint32_t pad;
+};
+struct Hook {
+  uint64_t cgroup;  // 0: free record
+  uint32_t attach_type;
+  uint32_t flags;  // BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI of the list, 0 when empty
+  uint64_t revision;
+  uint32_t count;
+  uint32_t pad;
+  Item items[kMaxProgs];
+};
+constexpr uint32_t kHooks = 4096;
+struct TableFile {
+  static constexpr uint64_t kMagic = 0x3170746163656662ULL;  // "bfecatp1"
+  uint64_t magic;
+  uint64_t pad;
+  Hook hooks[kHooks];
+};
+
+class Table {
+ public:
+  Table(TableFile* f, int fd, ino_t ino) : file_(f), fd_(fd), ino_(ino) {}
+  ino_t ino() const { return ino_; }
+  Hook* find(uint64_t cgroup, uint32_t attach_type) {
+    for (Hook& h : file_->hooks)
+      if (h.cgroup == cgroup && h.attach_type == attach_type) return &h;
+    return nullptr;
+  }
+  Hook* find_or_make(uint64_t cgroup, uint32_t attach_type) {
+    if (Hook* h = find(cgroup, attach_type)) return h;
+    for (Hook& h : file_->hooks)
+      if (h.cgroup == 0) {
+        memset(&h, 0, sizeof(h));
+        h.cgroup = cgroup;
+        h.attach_type = attach_type;
+        h.revision = kFirstRevision;
+        return &h;
+      }
+    return nullptr;
+  }
+  int fd() const { return fd_; }
+  std::mutex mu;
+
+ private:
+  TableFile* file_;
+  int fd_;
+  ino_t ino_;
+};
+
+std::mutex g_tables_mu;
+std::map<std::string, Table*>& tables() {
+  static auto* m = new std::map<std::string, Table*>();
+  return *m;
+}
+
+Table* table_of(Store& store, int* err) {
+  std::lock_guard<std::mutex> lock(g_tables_mu);
+  const std::string path = store.dir() + "/cgroup_attach";
+  if (auto it = tables().find(path); it != tables().end()) {
+    // The same store still, not one made again at the same path (tests do).
+    struct stat now {};
+    if (stat(path.c_str(), &now) == 0 && now.st_ino == it->second->ino()) return it->second;
+    tables().erase(it);  // the old view stays mapped: another thread may still use it
+  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = log_reason(-ENOMEM, "cannot open the store's attach table %s", path.c_str());
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || (static_cast<size_t>(st.st_size) < sizeof(TableFile) &&
+                              ftruncate(fd, static_cast<off_t>(sizeof(TableFile))) != 0)) {
+    ::close(fd);
+    *err = log_reason(-ENOMEM, "cannot size the store's attach table");
+    return nullptr;
+  }
+  void* p = mmap(nullptr, sizeof(TableFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    ::close(fd);
+    *err = log_reason(-ENOMEM, "cannot map the store's attach table");
+    return nullptr;
+  }
+  auto* t = new Table(static_cast<TableFile*>(p), fd, st.st_ino);
+  tables()[path] = t;
+  return t;
+}
+
+// The table, held: this process's threads by the mutex, other processes by
+// an exclusive flock (dropped by the kernel if the holder dies).
+class Locked {
+ public:
+  explicit Locked(Table& t) : t_(t), lock_(t.mu) {
+    while (flock(t_.fd(), LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~Locked() { flock(t_.fd(), LOCK_UN); }
+  Table* operator->() { return &t_; }
+
+ private:
+  Table& t_;
+  std::unique_lock<std::mutex> lock_;
+};
+
+uint64_t revision_of(Hook* h) { return h != nullptr ? h->revision : kFirstRevision; }
+uint32_t count_of(Hook* h) { return h != nullptr ? h->count : 0; }
+uint32_t flags_of(Hook* h) { return h != nullptr ? h->flags : 0; }
+
+// The program behind fd whose type must be `type` (bpf_prog_get_type): EBADF
+// for no BPF object, EINVAL for another kind or type.
+Program* prog_of_type(uint32_t fd, uint32_t type, int* err) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  *err = -EBADF;
+  Object* obj = object_from_fd_checked(static_cast<int>(fd), &kind, &access, err);
+  if (obj == nullptr) {
+    *err = log_reason(*err, "fd %u is not a BPF object", fd);
+    return nullptr;
+  }
+  if (kind != ObjKind::kProg) {
+    *err = log_reason(-EINVAL, "fd %u is not a program", fd);
+    return nullptr;
+  }
+  auto* prog = static_cast<Program*>(obj);
+  if (type != 0 && prog->header().prog_type != type) {
+    *err = log_reason(-EINVAL, "program %u is of type %u, not %u", prog->id(), prog->header().prog_type, type);
+    return nullptr;
+  }
+  return prog;
+}
+
+// hierarchy_allows_attach: the nearest ancestor with programs of this type
+// decides; one without BPF_F_ALLOW_OVERRIDE or BPF_F_ALLOW_MULTI forbids.
+bool hierarchy_allows(Table& t, const CgroupRef& cg, uint32_t attach_type) {
+  for (uint64_t p : cg.ancestors) {
+    Hook* h = t.find(p, attach_type);
+    if (flags_of(h) & kMulti) return true;
+    if (count_of(h) == 1) return (flags_of(h) & kOverride) != 0;
+  }
+  return true;
+}
+
+// What an attach may place, and where (insert_pl_to_hlist, get_anchor_prog).
+struct AttachReq {
+  uint32_t prog_id;     // the program (for links too)
+  uint32_t prog_type;
+  uint32_t link_id;     // 0 for BPF_PROG_ATTACH
+  uint32_t replace_id;  // BPF_F_REPLACE's program, 0 if none
+  uint32_t flags;
+  uint32_t relative;
+  uint64_t revision;
+};
+
+// The position of the new item in h's list, or -errno. A relative program
+// is matched among the programs attached with BPF_PROG_ATTACH, a relative
+// link (BPF_F_LINK, for links only) among the links.
+int insert_position(Store& store, Hook* h, const AttachReq& r) {
+  const uint32_t n = count_of(h);
+  if (!active_profile().cgroup_mprog) return static_cast<int>(n);
+  const bool is_link = (r.flags & kFLink) != 0, is_id = (r.flags & kFId) != 0;
+  const bool before = (r.flags & kFBefore) != 0, after = (r.flags & kFAfter) != 0;
+  if (is_link || is_id || r.relative != 0) {
+    if (before == after) return log_reason(-EINVAL, "a relative position needs one of BPF_F_BEFORE and BPF_F_AFTER");
+    if (is_link != (r.link_id != 0))
+      return log_reason(-EINVAL, "BPF_F_LINK places links relative to links, programs relative to programs");
+  } else if (n != 0 && before && after) {
+    return log_reason(-EINVAL, "BPF_F_BEFORE and BPF_F_AFTER together on a non-empty list");
+  }
+  if (!is_link && !is_id && r.relative == 0) return before ? 0 : static_cast<int>(n);
+  int err = 0;
+  uint32_t anchor = 0;
+  if (is_link) {
+    Object* obj = nullptr;
+    if (is_id) {
+      obj = r.relative != 0 ? view_of(store, ObjKind::kLink, r.relative, &err) : nullptr;
+      if (obj == nullptr) return log_reason(-ENOENT, "no link has id %u", r.relative);
+    } else {
+      if (r.relative == 0) return log_reason(-EINVAL, "BPF_F_LINK needs a link fd or id");
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      err = -EBADF;
+      obj = object_from_fd_checked(static_cast<int>(r.relative), &kind, &access, &err);
+      if (obj == nullptr) return log_reason(err, "relative_fd %u is not a BPF object", r.relative);
+      if (kind != ObjKind::kLink) return log_reason(-EINVAL, "relative_fd %u is not a link", r.relative);
+    }
+    const LinkHeader& lh = static_cast<Link*>(obj)->header();
+    if (lh.type != BPF_LINK_TYPE_CGROUP || lh.prog_type != r.prog_type)
+      return log_reason(-EINVAL, "the relative link is no cgroup link of this program type");
+    anchor = obj->id();
+  } else if (is_id) {
+    Object* obj = r.relative != 0 ? view_of(store, ObjKind::kProg, r.relative, &err) : nullptr;
+    if (obj == nullptr) return log_reason(-ENOENT, "no program has id %u", r.relative);
+    anchor = obj->id();
+  } else {
+    Program* p = prog_of_type(r.relative, 0, &err);
+    if (p == nullptr) return err;
+    anchor = p->id();
+  }
+  const bool preorder = (r.flags & kFPreorder) != 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Item& it = h->items[i];
+    if (is_link ? it.link_id != anchor : (it.link_id != 0 || it.prog_id != anchor)) continue;
+    if (((it.flags & kFPreorder) != 0) != preorder)
+      return log_reason(-EINVAL, "the relative program's BPF_F_PREORDER differs");
+    return static_cast<int>(before ? i : i + 1);
+  }
+  return log_reason(-ENOENT, "the relative %s is not attached here", is_link ? "link" : "program");
+}
+
+// __cgroup_bpf_attach, table locked. *old_prog: a program attached with
+// BPF_PROG_ATTACH that the new one replaced (its reference is the caller's
+// to drop).
+int attach_locked(Store& store, Table& t, const CgroupRef& cg, uint32_t attach_type, const AttachReq& r,
+                  uint32_t* old_prog) {
+  const uint32_t flags = r.flags;
+  const uint32_t saved = flags & (kOverride | kMulti);
+  const bool mprog = active_profile().cgroup_mprog;
+  if (((flags & kOverride) && (flags & kMulti)) || ((flags & kFReplace) && !(flags & kMulti)))
+    return log_reason(-EINVAL, "BPF_F_ALLOW_OVERRIDE with BPF_F_ALLOW_MULTI, or BPF_F_REPLACE without BPF_F_ALLOW_MULTI");
+  if (mprog && (flags & kFReplace) && (flags & (kFBefore | kFAfter)))
+    return log_reason(-EINVAL, "BPF_F_REPLACE with BPF_F_BEFORE or BPF_F_AFTER");
+  if ((r.replace_id != 0) != ((flags & kFReplace) != 0)) return log_reason(-EINVAL, "BPF_F_REPLACE needs replace_bpf_fd");
+  Hook* h = t.find(cg.id, attach_type);
+  if (mprog && r.revision != 0 && r.revision != revision_of(h))
+    return log_reason(-ESTALE, "expected_revision %llu, the list is at %llu",
+                      static_cast<unsigned long long>(r.revision), static_cast<unsigned long long>(revision_of(h)));
+  if (!hierarchy_allows(t, cg, attach_type))
+    return log_reason(-EPERM, "an ancestor cgroup's program of this type allows no override");
+  if (count_of(h) != 0 && flags_of(h) != saved)
+    return log_reason(-EPERM, "the cgroup's programs of this type were attached with other flags (0x%x)", flags_of(h));
+  if (count_of(h) >= kMaxProgs) return log_reason(-E2BIG, "%u programs are attached here already", kMaxProgs);
+  // find_attach_entry: the slot to reuse, or -1 for a new one.
+  int reuse = -1;
+  if (!(flags & kMulti)) {
+    if (count_of(h) != 0) reuse = 0;
+  } else {
+    for (uint32_t i = 0; i < count_of(h); ++i) {
+      const Item& it = h->items[i];
+      if (r.link_id == 0 && it.link_id == 0 && it.prog_id == r.prog_id && r.prog_id != r.replace_id)
+        return log_reason(-EINVAL, "program %u is attached here already", r.prog_id);
+      if (r.link_id != 0 && it.link_id == r.link_id) return log_reason(-EINVAL, "the link is attached here already");
+    }
+    if (r.replace_id != 0) {
+      for (uint32_t i = 0; i < count_of(h) && reuse < 0; ++i)
+        if (h->items[i].link_id == 0 && h->items[i].prog_id == r.replace_id) reuse = static_cast<int>(i);
+      if (reuse < 0) return log_reason(-ENOENT, "replace_bpf_fd's program is not attached here");
+    }
+  }
+  if (h == nullptr && (h = t.find_or_make(cg.id, attach_type)) == nullptr)
+    return log_reason(-ENOMEM, "the attach table is full");
+  const Item item{r.prog_id, r.link_id, flags & kFPreorder, 0};
+  if (reuse >= 0) {
+    if (h->items[reuse].link_id == 0) *old_prog = h->items[reuse].prog_id;
+    h->items[reuse] = item;
+  } else {
+    const int pos = insert_position(store, h, r);
+    if (pos < 0) return pos;
+    std::copy_backward(h->items + pos, h->items + h->count, h->items + h->count + 1);
+    h->items[pos] = item;
+    ++h->count;
+  }
+  h->flags = saved;
+  ++h->revision;
+  return 0;
+}
+
+// __cgroup_bpf_detach, table locked: *old_prog gets the program whose
+// attachment reference goes.
+int detach_locked(Table& t, const CgroupRef& cg, uint32_t attach_type, uint32_t prog_id, uint64_t revision,
+                  uint32_t* old_prog) {
+  Hook* h = t.find(cg.id, attach_type);
+  if (active_profile().cgroup_mprog && revision != 0 && revision != revision_of(h))
+    return log_reason(-ESTALE, "expected_revision %llu, the list is at %llu",
+                      static_cast<unsigned long long>(revision), static_cast<unsigned long long>(revision_of(h)));
+  int pos = -1;
+  if (!(flags_of(h) & kMulti)) {
+    // Without BPF_F_ALLOW_MULTI the one program goes, whatever fd was given.
+    if (count_of(h) == 0) return log_reason(-ENOENT, "no program of this type is attached here");
+    pos = 0;
+  } else {
+    if (prog_id == 0) return log_reason(-EINVAL, "detaching from a BPF_F_ALLOW_MULTI list needs the program's fd");
+    for (uint32_t i = 0; i < h->count && pos < 0; ++i)
+      if (h->items[i].link_id == 0 && h->items[i].prog_id == prog_id) pos = static_cast<int>(i);
+    if (pos < 0) return log_reason(-ENOENT, "the program is not attached here");
+  }
+  *old_prog = h->items[pos].prog_id;
+  std::copy(h->items + pos + 1, h->items + h->count, h->items + pos);
+  --h->count;
+  h->items[h->count] = Item{};
+  if (h->count == 0) h->flags = 0;
+  ++h->revision;
+  return 0;
+}
+
+// compute_effective_progs: this cgroup's list, then each ancestor's while
+// nothing ran yet or the ancestor allows multi; BPF_F_PREORDER programs run
+// before all others, ancestors' first.
+std::vector<uint32_t> effective_locked(Table& t, const CgroupRef& cg, uint32_t attach_type) {
+  std::vector<uint32_t> pre, post;
+  std::vector<uint64_t> levels{cg.id};
+  levels.insert(levels.end(), cg.ancestors.begin(), cg.ancestors.end());
+  size_t cnt = 0;
+  for (uint64_t level : levels) {
+    Hook* h = t.find(level, attach_type);
+    if (cnt > 0 && !(flags_of(h) & kMulti)) continue;
+    std::vector<uint32_t> level_pre;
+    for (uint32_t i = 0; i < count_of(h); ++i) {
+      if (h->items[i].flags & kFPreorder)
+        level_pre.push_back(h->items[i].prog_id);
+      else
+        post.push_back(h->items[i].prog_id);
+      ++cnt;
+    }
+    pre.insert(pre.begin(), level_pre.begin(), level_pre.end());
+  }
+  pre.insert(pre.end(), post.begin(), post.end());
+  return pre;
+}
+
+int put32(void* uattr, size_t off, uint32_t v) {
+  return copy_to_user(user_ptr_add(uattr, off), &v, sizeof(v)) != 0 ? -EFAULT : 0;
+}
+
+long not_emulated(uint32_t attach_type) {
+  return log_reason(-EOPNOTSUPP, "attach type %u (not a cgroup hook) is not emulated by BPF_PROG_ATTACH", attach_type);
+}
+
+}  // namespace
+
+uint32_t prog_type_of_attach(uint32_t attach_type) {
+  if (attach_type >= active_profile().attach_type_count) return 0;
+  switch (attach_type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+      return BPF_PROG_TYPE_CGROUP_SKB;
+    case BPF_CGROUP_INET_SOCK_CREATE:
+    case BPF_CGROUP_INET_SOCK_RELEASE:
+    case BPF_CGROUP_INET4_POST_BIND:
+    case BPF_CGROUP_INET6_POST_BIND:
+      return BPF_PROG_TYPE_CGROUP_SOCK;
+    case BPF_CGROUP_INET4_BIND:
+    case BPF_CGROUP_INET6_BIND:
+    case BPF_CGROUP_INET4_CONNECT:
+    case BPF_CGROUP_INET6_CONNECT:
+    case BPF_CGROUP_UDP4_SENDMSG:
+    case BPF_CGROUP_UDP6_SENDMSG:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case 49: case 50: case 51: case 52: case 53:  // BPF_CGROUP_UNIX_*
+      return BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case BPF_CGROUP_SOCK_OPS:
+      return BPF_PROG_TYPE_SOCK_OPS;
+    case BPF_CGROUP_DEVICE:
+      return BPF_PROG_TYPE_CGROUP_DEVICE;
+    case BPF_SK_MSG_VERDICT:
+      return BPF_PROG_TYPE_SK_MSG;
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_SKB_VERDICT:
+      return BPF_PROG_TYPE_SK_SKB;
+    case BPF_LIRC_MODE2:
+      return BPF_PROG_TYPE_LIRC_MODE2;
+    case BPF_FLOW_DISSECTOR:
+      return BPF_PROG_TYPE_FLOW_DISSECTOR;
+    case BPF_CGROUP_SYSCTL:
+      return BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case BPF_CGROUP_GETSOCKOPT:
+    case BPF_CGROUP_SETSOCKOPT:
+      return BPF_PROG_TYPE_CGROUP_SOCKOPT;
+    case BPF_TRACE_ITER:
+    case BPF_TRACE_RAW_TP:
+    case BPF_TRACE_FENTRY:
+    case BPF_TRACE_FEXIT:
+    case BPF_MODIFY_RETURN:
+      return BPF_PROG_TYPE_TRACING;
+    case BPF_LSM_MAC:
+    case BPF_LSM_CGROUP:
+      return BPF_PROG_TYPE_LSM;
+    case BPF_SK_LOOKUP:
+      return BPF_PROG_TYPE_SK_LOOKUP;
+    case BPF_XDP:
+      return BPF_PROG_TYPE_XDP;
+    case 46: case 47: case 54: case 55:  // BPF_TCX_INGRESS/EGRESS, BPF_NETKIT_PRIMARY/PEER
+      return BPF_PROG_TYPE_SCHED_CLS;
+    default:
+      return 0;
+  }
+}
+
+bool is_cgroup_prog_type(uint32_t prog_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_CGROUP_DEVICE:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+    case BPF_PROG_TYPE_SOCK_OPS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int check_prog_attach_type(const Program& prog, uint32_t attach_type) {
+  const ProgHeader& p = prog.header();
+  switch (p.prog_type) {
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_SK_LOOKUP:
+      if (attach_type != p.expected_attach_type)
+        return log_reason(-EINVAL, "the program was loaded for attach type %u, not %u", p.expected_attach_type,
+                          attach_type);
+      return 0;
+    default:
+      // CGROUP_SKB's expected attach type binds only programs that read
+      // fields one direction has; the emulator has no verifier to tell.
+      if (prog_type_of_attach(attach_type) != p.prog_type)
+        return log_reason(-EINVAL, "program type %u does not attach with attach type %u", p.prog_type, attach_type);
+      return 0;
+  }
+}
+
+int cgroup_from_fd(uint32_t fd, CgroupRef* out) {
+  struct stat st {};
+  struct statfs sfs {};
+  const int ifd = static_cast<int>(fd);
+  if (ifd < 0 || fstat(ifd, &st) != 0 || fstatfs(ifd, &sfs) != 0 || sfs.f_type != kCgroup2Magic ||
+      !S_ISDIR(st.st_mode))
+    return log_reason(-EBADF, "fd %d is not a cgroup v2 directory", ifd);
+  out->id = st.st_ino;
+  out->ancestors.clear();
+  int cur = ifd;
+  const dev_t dev = st.st_dev;
+  ino_t ino = st.st_ino;
+  for (int depth = 0; depth < 256; ++depth) {
+    const int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cur != ifd) ::close(cur);
+    if (parent < 0) return 0;
+    struct stat pst {};
+    if (fstat(parent, &pst) != 0 || pst.st_dev != dev || pst.st_ino == ino) {
+      ::close(parent);
+      return 0;
+    }
+    out->ancestors.push_back(pst.st_ino);
+    ino = pst.st_ino;
+    cur = parent;
+  }
+  if (cur != ifd) ::close(cur);
+  return 0;
+}
+
+long sys_prog_attach(const ProgAttachAttr& a) {
+  const KernelProfile& prof = active_profile();
+  const uint32_t ptype = prog_type_of_attach(a.attach_type);
+  if (ptype == 0) return log_reason(-EINVAL, "attach type %u has no program type", a.attach_type);
+  const uint32_t base = kOverride | kMulti | kFReplace;
+  int err = 0;
+  if (!is_cgroup_prog_type(ptype)) {
+    if (ptype == BPF_PROG_TYPE_SCHED_CLS) {  // tcx and netkit: mprog flags
+      if (a.attach_flags & ~(kFReplace | kFBefore | kFAfter | kFId | kFLink))
+        return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+    } else if ((a.attach_flags & ~base) || a.relative != 0 || a.expected_revision != 0) {
+      return log_reason(-EINVAL, "attach_flags 0x%x, relative_fd and expected_revision", a.attach_flags);
+    }
+    Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+    if (prog == nullptr) return err;
+    if (int e = check_prog_attach_type(*prog, a.attach_type); e != 0) return e;
+    switch (ptype) {
+      case BPF_PROG_TYPE_SK_MSG:
+      case BPF_PROG_TYPE_SK_SKB:
+      case BPF_PROG_TYPE_LIRC_MODE2:
+      case BPF_PROG_TYPE_FLOW_DISSECTOR:
+      case BPF_PROG_TYPE_SCHED_CLS:
+        return not_emulated(a.attach_type);
+      default:
+        return log_reason(-EINVAL, "programs of type %u are not attached with BPF_PROG_ATTACH", ptype);
+    }
+  }
+  if (prof.cgroup_mprog) {
+    if (a.attach_flags & ~(base | kFPreorder | kFBefore | kFAfter | kFId))
+      return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+  } else if (a.attach_flags & ~base) {
+    return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+  }
+  Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+  if (prog == nullptr) return err;
+  if (int e = check_prog_attach_type(*prog, a.attach_type); e != 0) return e;
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(a.target_fd, &cg); e != 0) return e;
+  uint32_t replace_id = 0;
+  if ((a.attach_flags & kMulti) && (a.attach_flags & kFReplace)) {
+    Program* old = prog_of_type(a.replace_bpf_fd, ptype, &err);
+    if (old == nullptr) return err;
+    replace_id = old->id();
+  }
+  Store& store = *prog->store();
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  AttachReq r{prog->id(), ptype, 0, replace_id, a.attach_flags, a.relative, a.expected_revision};
+  uint32_t old_prog = 0;
+  prog->obj_header().krefs.fetch_add(1);  // the attachment holds the program
+  {
+    Locked l(*t);
+    err = attach_locked(store, *t, cg, a.attach_type, r, &old_prog);
+  }
+  if (err != 0) old_prog = prog->id();
+  if (old_prog != 0) drop_object_ref(store, ObjKind::kProg, old_prog);
+  return err;
+}
+
+long sys_prog_detach(const ProgAttachAttr& a) {
+  const KernelProfile& prof = active_profile();
+  const uint32_t ptype = prog_type_of_attach(a.attach_type);
+  if (ptype != 0 && is_cgroup_prog_type(ptype)) {
+    if (a.attach_flags != 0 || (prof.cgroup_mprog && a.relative != 0))
+      return log_reason(-EINVAL, "attach_flags and relative_fd must be 0 to detach from a cgroup");
+  } else {
+    if (ptype == 0) return log_reason(-EINVAL, "attach type %u has no program type", a.attach_type);
+    return not_emulated(a.attach_type);
+  }
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(a.target_fd, &cg); e != 0) return e;
+  int err = 0;
+  // A bad or other program fd is no program here, not an error.
+  Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+  Store* store = prog != nullptr ? prog->store() : Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  uint32_t old_prog = 0;
+  {
+    Locked l(*t);
+    err = detach_locked(*t, cg, a.attach_type, prog != nullptr ? prog->id() : 0, a.expected_revision, &old_prog);
+  }
+  if (old_prog != 0) drop_object_ref(*store, ObjKind::kProg, old_prog);
+  return err;
+}
+
+long sys_prog_query(void* uattr, const uint8_t* attr) {
+  uint32_t target_fd, attach_type, query_flags, prog_cnt;
+  uint64_t prog_ids, prog_attach_flags;
+  memcpy(&target_fd, attr, 4);
+  memcpy(&attach_type, attr + 4, 4);
+  memcpy(&query_flags, attr + 8, 4);
+  memcpy(&prog_ids, attr + 16, 8);
+  memcpy(&prog_cnt, attr + 24, 4);
+  memcpy(&prog_attach_flags, attr + 32, 8);
+  if (query_flags & ~kQueryEffective) return log_reason(-EINVAL, "query_flags 0x%x", query_flags);
+  const uint32_t ptype = prog_type_of_attach(attach_type);
+  if (ptype == 0 || ptype == BPF_PROG_TYPE_TRACING || ptype == BPF_PROG_TYPE_XDP ||
+      (ptype == BPF_PROG_TYPE_LSM && attach_type != BPF_LSM_CGROUP))
+    return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
+  if (!is_cgroup_prog_type(ptype))
+    return log_reason(-EOPNOTSUPP, "querying attach type %u (not a cgroup hook) is not emulated", attach_type);
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(target_fd, &cg); e != 0) return e;
+  const bool effective = (query_flags & kQueryEffective) != 0;
+  if (effective && prog_attach_flags != 0)
+    return log_reason(-EINVAL, "prog_attach_flags cannot be asked for with BPF_F_QUERY_EFFECTIVE");
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  std::vector<uint32_t> ids;
+  uint32_t flags = 0;
+  uint64_t revision = 0;
+  {
+    Locked l(*t);
+    Hook* h = l->find(cg.id, attach_type);
+    if (effective) {
+      ids = effective_locked(*t, cg, attach_type);
+    } else {
+      for (uint32_t i = 0; i < count_of(h); ++i) ids.push_back(h->items[i].prog_id);
+      flags = flags_of(h);
+      revision = revision_of(h);
+    }
+  }
+  const uint32_t total = static_cast<uint32_t>(ids.size());
+  if (put32(uattr, 12, flags) != 0 || put32(uattr, 24, total) != 0)
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  if (active_profile().cgroup_mprog &&
+      copy_to_user(user_ptr_add(uattr, 56), &revision, sizeof(revision)) != 0)
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  if (prog_cnt == 0 || prog_ids == 0 || total == 0) return 0;
+  uint32_t cnt = total;
+  long ret = 0;
+  if (prog_cnt < total) {
+    cnt = prog_cnt;
+    ret = -ENOSPC;
+  }
+  void* uids = reinterpret_cast<void*>(static_cast<uintptr_t>(prog_ids));
+  if (copy_to_user(uids, ids.data(), size_t{cnt} * 4) != 0) return log_reason(-EFAULT, "prog_ids points at bad memory");
+  if (prog_attach_flags != 0) {
+    const std::vector<uint32_t> each(cnt, flags);
+    if (copy_to_user(reinterpret_cast<void*>(static_cast<uintptr_t>(prog_attach_flags)), each.data(),
+                     size_t{cnt} * 4) != 0)
+      return log_reason(-EFAULT, "prog_attach_flags points at bad memory");
+  }
+  if (ret != 0) log_reason(static_cast<int>(ret), "prog_cnt %u is below the %u programs attached", prog_cnt, total);
+  return ret;
+}
+
+int cgroup_link_check_flags(uint32_t flags) {
+  const uint32_t ok = active_profile().cgroup_mprog ? (kFId | kFBefore | kFAfter | kFPreorder | kFLink) : 0;
+  if (flags & ~ok) return log_reason(-EINVAL, "cgroup link flags 0x%x", flags);
+  return 0;
+}
+
+int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_type, uint32_t link_id, uint32_t prog_id,
+                       uint32_t prog_type, uint32_t flags, uint32_t relative, uint64_t expected_revision) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  const AttachReq r{prog_id, prog_type, link_id, 0, flags | kMulti, relative, expected_revision};
+  uint32_t old_prog = 0;
+  Locked l(*t);
+  return attach_locked(store, *t, cgroup, attach_type, r, &old_prog);
+}
+
+int cgroup_link_replace(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id, uint32_t new_prog_id) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  Locked l(*t);
+  Hook* h = l->find(cgroup, attach_type);
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].link_id == link_id) {
+      h->items[i].prog_id = new_prog_id;
+      ++h->revision;
+      return 0;
+    }
+  return log_reason(-ENOENT, "the link is not in its cgroup's list");
+}
+
+void cgroup_link_remove(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return;
+  Locked l(*t);
+  Hook* h = l->find(cgroup, attach_type);
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].link_id == link_id) {
+      std::copy(h->items + i + 1, h->items + h->count, h->items + i);
+      --h->count;
+      h->items[h->count] = Item{};
+      if (h->count == 0) h->flags = 0;
+      ++h->revision;
+      return;
+    }
+}
+
+}  // namespace bpfemu::emu
