@@ -556,3 +556,49 @@ SCENARIO("COMMON", "attach", "cgroup_links") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// A cgroup removed with programs and a link attached: the kernel detaches
+// them (a moment later, from a work queue), and the link stays with no cgroup.
+SCENARIO("COMMON", "attach", "cgroup_removed") {
+  Attach at(r);
+  Cgroups cg("removed");
+  if (!cg.ok()) return;
+  const uint32_t in = BPF_CGROUP_INET_INGRESS;
+  const int s1 = at.load(BPF_PROG_TYPE_CGROUP_SKB, 0, "skb1");
+  const int s2 = at.load(BPF_PROG_TYPE_CGROUP_SKB, 0, "skb2");
+  const int gone = cg.make("gone");
+  if (s1 < 0 || s2 < 0 || gone < 0) return;
+  const std::string path = cg.extra.back();
+  const int link = static_cast<int>(at.link_create(s1, gone, in, 0, "skb1 on the doomed cgroup"));
+  at.attach(gone, s2, in, BPF_F_ALLOW_MULTI, "skb2 on the doomed cgroup");
+  at.query(gone, in, "doomed");
+  if (link < 0) return;
+  const uint64_t ino = inode_of(gone);
+  close(gone);
+  r.note("rmdir", rmdir(path.c_str()));
+  bpf_link_info info{};
+  for (int i = 0; i < 100; ++i) {
+    at.revision(cg.pfd, in);  // any cgroup call (the emulator notices the removal then)
+    uint32_t len = sizeof(info);
+    const int saved = errno;
+    r.backend().obj_get_info_by_fd(link, &info, &len);
+    errno = saved;
+    if (info.cgroup.cgroup_id != ino) break;
+    usleep(10000);
+  }
+  r.note("link's cgroup_id once the cgroup is gone", static_cast<long>(info.cgroup.cgroup_id));
+  union bpf_attr u;
+  memset(&u, 0, sizeof(u));
+  u.link_update.link_fd = static_cast<uint32_t>(link);
+  u.link_update.new_prog_fd = static_cast<uint32_t>(s2);
+  r.raw("link_update after the cgroup went", BPF_LINK_UPDATE, &u, sizeof(u));
+  union bpf_attr d;
+  memset(&d, 0, sizeof(d));
+  d.link_detach.link_fd = static_cast<uint32_t>(link);
+  r.raw("link_detach after the cgroup went", BPF_LINK_DETACH, &d, sizeof(d));
+  r.close(link);
+}
+
+}  // namespace bpfemu::conformance

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -59,6 +61,9 @@ struct Hook {
   uint32_t count;
   uint32_t pad;
   Item items[kMaxProgs];
+  // The cgroup's directory when it was last attached to: once no directory
+  // with this inode is there, the cgroup is gone and so are its attachments.
+  char path[256];
 };
 constexpr uint32_t kHooks = 4096;
 struct TableFile {
@@ -88,6 +93,28 @@ class Table {
         return &h;
       }
     return nullptr;
+  }
+  // Hooks of cgroups that are gone (rmdir): the kernel detaches their
+  // programs and links when a cgroup dies. Their programs' references go to
+  // *progs (the caller drops them unlocked); their links lose their cgroup.
+  void purge_dead(Store& store, std::vector<uint32_t>* progs) {
+    for (Hook& h : file_->hooks) {
+      if (h.cgroup == 0 || h.path[0] == '\0') continue;
+      struct stat st {};
+      if (stat(h.path, &st) == 0 && st.st_ino == h.cgroup) continue;
+      for (uint32_t i = 0; i < h.count && i < kMaxProgs; ++i) {
+        if (h.items[i].link_id == 0) {
+          progs->push_back(h.items[i].prog_id);
+          continue;
+        }
+        int err = 0;
+        if (Object* obj = view_of(store, ObjKind::kLink, h.items[i].link_id, &err)) {
+          auto& lh = const_cast<LinkHeader&>(static_cast<Link*>(obj)->header());
+          std::atomic_ref<uint64_t>(lh.cgroup_id).store(0);
+        }
+      }
+      memset(&h, 0, sizeof(h));
+    }
   }
   int fd() const { return fd_; }
   std::mutex mu;
@@ -298,6 +325,7 @@ int attach_locked(Store& store, Table& t, const CgroupRef& cg, uint32_t attach_t
   }
   if (h == nullptr && (h = t.find_or_make(cg.id, attach_type)) == nullptr)
     return log_reason(-ENOMEM, "the attach table is full");
+  if (!cg.path.empty() && cg.path.size() < sizeof(h->path)) memcpy(h->path, cg.path.c_str(), cg.path.size() + 1);
   const Item item{r.prog_id, r.link_id, flags & kFPreorder, 0};
   if (reuse >= 0) {
     if (h->items[reuse].link_id == 0) *old_prog = h->items[reuse].prog_id;
@@ -485,6 +513,10 @@ int cgroup_from_fd(uint32_t fd, CgroupRef* out) {
     return log_reason(-EBADF, "fd %d is not a cgroup v2 directory", ifd);
   out->id = st.st_ino;
   out->ancestors.clear();
+  char link[64], target[256];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", ifd);
+  const ssize_t n = readlink(link, target, sizeof(target) - 1);
+  out->path = n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
   int cur = ifd;
   const dev_t dev = st.st_dev;
   ino_t ino = st.st_ino;
@@ -554,13 +586,16 @@ long sys_prog_attach(const ProgAttachAttr& a) {
   if (t == nullptr) return err;
   AttachReq r{prog->id(), ptype, 0, replace_id, a.attach_flags, a.relative, a.expected_revision};
   uint32_t old_prog = 0;
+  std::vector<uint32_t> drop;
   prog->obj_header().krefs.fetch_add(1);  // the attachment holds the program
   {
     Locked l(*t);
+    l->purge_dead(store, &drop);
     err = attach_locked(store, *t, cg, a.attach_type, r, &old_prog);
   }
-  if (err != 0) old_prog = prog->id();
-  if (old_prog != 0) drop_object_ref(store, ObjKind::kProg, old_prog);
+  drop.push_back(err != 0 ? prog->id() : old_prog);
+  for (uint32_t id : drop)
+    if (id != 0) drop_object_ref(store, ObjKind::kProg, id);
   return err;
 }
 
@@ -584,11 +619,15 @@ long sys_prog_detach(const ProgAttachAttr& a) {
   Table* t = table_of(*store, &err);
   if (t == nullptr) return err;
   uint32_t old_prog = 0;
+  std::vector<uint32_t> drop;
   {
     Locked l(*t);
+    l->purge_dead(*store, &drop);
     err = detach_locked(*t, cg, a.attach_type, prog != nullptr ? prog->id() : 0, a.expected_revision, &old_prog);
   }
-  if (old_prog != 0) drop_object_ref(*store, ObjKind::kProg, old_prog);
+  drop.push_back(old_prog);
+  for (uint32_t id : drop)
+    if (id != 0) drop_object_ref(*store, ObjKind::kProg, id);
   return err;
 }
 
@@ -621,8 +660,10 @@ long sys_prog_query(void* uattr, const uint8_t* attr) {
   std::vector<uint32_t> ids;
   uint32_t flags = 0;
   uint64_t revision = 0;
+  std::vector<uint32_t> drop;
   {
     Locked l(*t);
+    l->purge_dead(*store, &drop);
     Hook* h = l->find(cg.id, attach_type);
     if (effective) {
       ids = effective_locked(*t, cg, attach_type);
@@ -632,6 +673,7 @@ long sys_prog_query(void* uattr, const uint8_t* attr) {
       revision = revision_of(h);
     }
   }
+  for (uint32_t id : drop) drop_object_ref(*store, ObjKind::kProg, id);
   const uint32_t total = static_cast<uint32_t>(ids.size());
   if (put32(uattr, 12, flags) != 0 || put32(uattr, 24, total) != 0)
     return log_reason(-EFAULT, "the attr cannot be written back");
@@ -670,8 +712,14 @@ int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_ty
   if (t == nullptr) return err;
   const AttachReq r{prog_id, prog_type, link_id, 0, flags | kMulti, relative, expected_revision};
   uint32_t old_prog = 0;
-  Locked l(*t);
-  return attach_locked(store, *t, cgroup, attach_type, r, &old_prog);
+  std::vector<uint32_t> drop;
+  {
+    Locked l(*t);
+    l->purge_dead(store, &drop);
+    err = attach_locked(store, *t, cgroup, attach_type, r, &old_prog);
+  }
+  for (uint32_t id : drop) drop_object_ref(store, ObjKind::kProg, id);
+  return err;
 }
 
 int cgroup_link_replace(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id, uint32_t new_prog_id) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace bpfemu::emu {
@@ -47,6 +48,7 @@ long sys_prog_query(void* uattr, const uint8_t* attr);
 struct CgroupRef {
   uint64_t id = 0;
   std::vector<uint64_t> ancestors;
+  std::string path;  // where this process found it ("" if unknown)
 };
 // cgroup_get_from_fd: 0, or -EBADF when fd is no cgroup v2 directory.
 int cgroup_from_fd(uint32_t fd, CgroupRef* out);
