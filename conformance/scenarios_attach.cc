@@ -43,6 +43,7 @@ std::string cgroup2_root() {
     if (type == "cgroup2") return dir;
   }
   const std::string mine = "/tmp/bpfemu_cgroup2";
+  mkdir("/tmp", 01777);
   mkdir(mine.c_str(), 0755);
   if (mount("cgroup2", mine.c_str(), "cgroup2", 0, nullptr) == 0) return mine;
   return "";
@@ -599,6 +600,249 @@ SCENARIO("COMMON", "attach", "cgroup_removed") {
   d.link_detach.link_fd = static_cast<uint32_t>(link);
   r.raw("link_detach after the cgroup went", BPF_LINK_DETACH, &d, sizeof(d));
   r.close(link);
+}
+
+}  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+namespace {
+
+constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;
+
+// tcx on the loopback device (ifindex 1): programs that pass every packet.
+class Tcx {
+ public:
+  explicit Tcx(Recorder& r) : r_(r) {}
+  int load(uint32_t type, const std::string& name) {
+    const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    emu::BpfAttr a{};
+    a.prog.prog_type = type;
+    a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
+    a.prog.license = reinterpret_cast<uintptr_t>("GPL");
+    const int fd = static_cast<int>(r_.raw("load " + name, BPF_PROG_LOAD, &a, sizeof(a), true));
+    if (fd >= 0) {
+      bpf_prog_info info{};
+      uint32_t len = sizeof(info);
+      const int saved = errno;
+      if (r_.backend().obj_get_info_by_fd(fd, &info, &len) == 0) {
+        progs_[info.id] = name;
+        ids_[fd] = info.id;
+      }
+      errno = saved;
+    }
+    return fd;
+  }
+  uint32_t id_of(int fd) { return ids_[fd]; }
+  long attach(int prog, uint32_t type, uint32_t flags, const std::string& label, int replace = 0,
+              uint32_t relative = 0, uint64_t revision = 0, uint32_t ifindex = 1) {
+    AttachAttr a{};
+    a.target_fd = ifindex;
+    a.attach_bpf_fd = static_cast<uint32_t>(prog);
+    a.attach_type = type;
+    a.attach_flags = flags;
+    a.replace_bpf_fd = static_cast<uint32_t>(replace);
+    a.relative = relative;
+    a.expected_revision = revision;
+    return r_.raw("attach: " + label, BPF_PROG_ATTACH, &a, sizeof(a));
+  }
+  long detach(int prog, uint32_t type, uint32_t flags, const std::string& label, uint32_t relative = 0,
+              uint64_t revision = 0, uint32_t ifindex = 1) {
+    AttachAttr a{};
+    a.target_fd = ifindex;
+    a.attach_bpf_fd = static_cast<uint32_t>(prog);
+    a.attach_type = type;
+    a.attach_flags = flags;
+    a.relative = relative;
+    a.expected_revision = revision;
+    return r_.raw("detach: " + label, BPF_PROG_DETACH, &a, sizeof(a));
+  }
+  long query(uint32_t type, const std::string& label, uint32_t cap = 16, uint32_t ifindex = 1, uint32_t qflags = 0,
+             uint32_t in_flags = 0) {
+    std::vector<uint32_t> ids(cap + 1, 0xAAAAAAAAu), links(cap + 1, 0xAAAAAAAAu), pf(cap + 1, 0xAAAAAAAAu);
+    QueryAttr q{};
+    q.target_fd = ifindex;
+    q.attach_type = type;
+    q.query_flags = qflags;
+    q.attach_flags = in_flags;
+    q.prog_ids = reinterpret_cast<uintptr_t>(ids.data());
+    q.prog_cnt = cap;
+    q.link_ids = reinterpret_cast<uintptr_t>(links.data());
+    q.prog_attach_flags = reinterpret_cast<uintptr_t>(pf.data());
+    const long r = r_.raw("query: " + label, BPF_PROG_QUERY, &q, sizeof(q));
+    r_.note(label + ": attach_flags", q.attach_flags);
+    r_.note(label + ": count", q.prog_cnt);
+    r_.note(label + ": revision", static_cast<long>(q.revision));
+    std::string seen;
+    for (uint32_t i = 0; i <= cap && ids[i] != 0xAAAAAAAAu; ++i)
+      seen += (i ? "," : "") + name(progs_, ids[i]) + "/" + name(links_, links[i]) + "/" + std::to_string(pf[i]);
+    r_.note(label + ": programs/links/flags " + seen, 0);
+    return r;
+  }
+  uint64_t revision(uint32_t type) {
+    QueryAttr q{};
+    q.target_fd = 1;
+    q.attach_type = type;
+    const int saved = errno;
+    r_.backend().bpf(BPF_PROG_QUERY, &q, sizeof(q));
+    errno = saved;
+    return q.revision;
+  }
+  int link_create(int prog, uint32_t type, uint32_t flags, const std::string& label, uint32_t relative = 0,
+                  uint64_t revision = 0, uint32_t ifindex = 1) {
+    LinkCreateAttr a{};
+    a.prog_fd = static_cast<uint32_t>(prog);
+    a.target_fd = ifindex;
+    a.attach_type = type;
+    a.flags = flags;
+    a.relative = relative;
+    a.expected_revision = revision;
+    const int fd = static_cast<int>(r_.raw("link_create: " + label, BPF_LINK_CREATE, &a, sizeof(a), true));
+    if (fd >= 0) {
+      bpf_link_info info{};
+      uint32_t len = sizeof(info);
+      const int saved = errno;
+      if (r_.backend().obj_get_info_by_fd(fd, &info, &len) == 0) {
+        links_[info.id] = "link:" + label;
+        link_ids_[fd] = info.id;
+      }
+      errno = saved;
+    }
+    return fd;
+  }
+  uint32_t link_id_of(int fd) { return link_ids_[fd]; }
+  void link_info(int link, const std::string& label) {
+    bpf_link_info info{};
+    uint32_t len = sizeof(info);
+    r_.note(label + ": link info", r_.backend().obj_get_info_by_fd(link, &info, &len));
+    r_.note(label + ": type", info.type);
+    r_.note(label + ": program " + name(progs_, info.prog_id), 0);
+    uint32_t tcx[2];  // bpf_link_info.tcx (ifindex, attach_type), past the 6.1 header
+    memcpy(tcx, reinterpret_cast<const uint8_t*>(&info) + 16, sizeof(tcx));
+    r_.note(label + ": ifindex", tcx[0]);
+    r_.note(label + ": attach_type", tcx[1]);
+    r_.fdinfo_line(link, "link_type");
+    r_.fdinfo_line(link, "ifindex");
+    r_.fdinfo_line(link, "attach_type");
+  }
+
+ private:
+  static std::string name(const std::map<uint32_t, std::string>& m, uint32_t id) {
+    auto it = m.find(id);
+    return it != m.end() ? it->second : (id == 0 ? "0" : "?");
+  }
+  Recorder& r_;
+  std::map<uint32_t, std::string> progs_, links_;
+  std::map<int, uint32_t> ids_, link_ids_;
+};
+
+}  // namespace
+
+// tcx (6.6+): BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY and links
+// with the mprog rules. On 6.1 the attach types do not exist (EINVAL).
+SCENARIO("COMMON", "attach", "tcx") {
+  Tcx t(r);
+  const uint32_t in = kTcxIngress, out = kTcxEgress;
+  const int tc1 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc1");
+  const int tc2 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc2");
+  const int tc3 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc3");
+  const int tc4 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc4");
+  const int tc5 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc5");
+  const int tc6 = t.load(BPF_PROG_TYPE_SCHED_CLS, "tc6");
+  const int xdp = t.load(BPF_PROG_TYPE_XDP, "xdp");
+  const int skb = t.load(BPF_PROG_TYPE_CGROUP_SKB, "skb");
+  if (tc1 < 0 || tc2 < 0 || tc3 < 0 || tc4 < 0 || tc5 < 0 || tc6 < 0 || xdp < 0 || skb < 0) return;
+  t.query(in, "nothing attached");
+  t.query(in, "no such device", 16, 999999);
+  t.attach(xdp, in, 0, "an XDP program");
+  t.attach(skb, in, 0, "a cgroup program");
+  t.attach(tc1, in, 0, "no such device", 0, 0, 0, 999999);
+  t.attach(tc1, in, BPF_F_ALLOW_MULTI, "BPF_F_ALLOW_MULTI");
+  t.attach(tc1, in, 1U << 10, "unknown flag");
+  t.detach(tc1, in, 0, "nothing attached");
+
+  t.attach(tc1, in, 0, "tc1");
+  t.query(in, "tc1");
+  t.attach(tc1, in, 0, "tc1 again");
+  t.attach(tc2, in, kBefore, "tc2 before all");
+  t.attach(tc3, in, kAfter, "tc3 after tc2 (fd)", 0, static_cast<uint32_t>(tc2));
+  t.query(in, "tc2 tc3 tc1");
+  t.detach(tc3, in, 0, "tc3");
+  t.attach(tc3, in, kBefore | kId, "tc3 before tc1 (id)", 0, t.id_of(tc1));
+  t.query(in, "tc2 tc3 tc1 again");
+  t.attach(tc4, in, kReplace, "tc4 replaces tc2", tc2);
+  t.attach(tc4, in, kReplace, "tc4 replaces tc2 again", tc2);
+  t.attach(tc2, in, kReplace, "tc2 replaces tc5 (not attached)", tc5);
+  t.attach(tc2, in, kReplace | kBefore, "tc2 replaces tc3, before tc1", tc3, static_cast<uint32_t>(tc1));
+  t.attach(tc5, in, kReplace | kBefore, "tc5 replaces tc2, before tc1 (disagree)", tc2, static_cast<uint32_t>(tc1));
+  t.query(in, "after replaces");
+  t.detach(tc5, in, 0, "tc5 out again");
+  t.attach(tc6, in, kReplace | kBefore, "tc6 replaces tc1, before tc4 (disagree)", tc1, static_cast<uint32_t>(tc4));
+  t.attach(tc5, in, kBefore | kAfter, "before and after");
+  t.attach(tc5, in, kId, "BPF_F_ID alone", 0, t.id_of(tc1));
+  t.attach(tc5, in, kBefore | kId, "id 0", 0, 0);
+  t.attach(tc5, in, kBefore, "relative to one not attached", 0, static_cast<uint32_t>(tc6));
+  t.attach(tc5, in, kBefore, "relative to an XDP program", 0, static_cast<uint32_t>(xdp));
+  t.attach(tc5, in, kBefore | kLinkFlag, "BPF_F_LINK with a program fd", 0, static_cast<uint32_t>(tc1));
+  t.attach(tc5, in, 0, "relative fd without before/after", 0, static_cast<uint32_t>(tc1));
+  const uint64_t rev = t.revision(in);
+  t.attach(tc5, in, 0, "a stale revision", 0, 0, rev - 1);
+  t.attach(tc5, in, 0, "the revision", 0, 0, rev);
+  t.query(in, "room for 1", 1);
+  t.query(in, "effective flag", 16, 1, BPF_F_QUERY_EFFECTIVE);
+  t.query(in, "attach_flags given", 16, 1, 0, 1);
+  t.detach(tc5, in, 0, "tc5");
+
+  // Links in the same list.
+  const int l1 = t.link_create(tc5, in, 0, "tc5");
+  if (l1 < 0) return;
+  t.link_info(l1, "link1");
+  t.query(in, "with a link");
+  t.detach(tc5, in, 0, "tc5, linked");
+  t.detach(0, in, 0, "the last one (linked), no fd");
+  const int l2 = t.link_create(tc6, in, kBefore | kLinkFlag, "tc6 before link1", static_cast<uint32_t>(l1));
+  const int l3 = t.link_create(tc6, in, 0, "tc6 again");
+  if (l3 >= 0) r.close(l3);
+  t.link_create(xdp, in, 0, "an XDP program");
+  t.link_create(tc1, in, 0, "no such device", 0, 0, 999999);
+  t.link_create(tc1, in, 1U << 10, "unknown flag");
+  t.query(in, "two links");
+  union bpf_attr u;
+  memset(&u, 0, sizeof(u));
+  u.link_update.link_fd = static_cast<uint32_t>(l1);
+  u.link_update.new_prog_fd = static_cast<uint32_t>(tc1);
+  r.raw("link_update to a program in the list", BPF_LINK_UPDATE, &u, sizeof(u));
+  u.link_update.new_prog_fd = static_cast<uint32_t>(xdp);
+  r.raw("link_update to an XDP program", BPF_LINK_UPDATE, &u, sizeof(u));
+  u.link_update.new_prog_fd = static_cast<uint32_t>(tc5);
+  r.raw("link_update to its own program", BPF_LINK_UPDATE, &u, sizeof(u));
+  t.detach(tc1, in, 0, "tc1");
+  u.link_update.new_prog_fd = static_cast<uint32_t>(tc1);
+  r.raw("link_update to tc1", BPF_LINK_UPDATE, &u, sizeof(u));
+  t.link_info(l1, "link1 updated");
+  t.query(in, "after update");
+  t.detach(0, in, kBefore, "the first one, no fd");
+  union bpf_attr d;
+  memset(&d, 0, sizeof(d));
+  d.link_detach.link_fd = static_cast<uint32_t>(l1);
+  r.raw("link_detach", BPF_LINK_DETACH, &d, sizeof(d));
+  t.link_info(l1, "link1 detached");
+  r.raw("link_update after detach", BPF_LINK_UPDATE, &u, sizeof(u));
+  t.query(in, "after link detach");
+  if (l2 >= 0) r.close(l2);
+  t.query(in, "after closing link2");
+  t.detach(0, in, kAfter, "the last one, no fd");
+  t.detach(0, in, 0, "the last one");
+  t.query(in, "emptied");
+  t.attach(tc1, in, 0, "tc1 once emptied");
+  t.query(in, "a new list");
+  t.detach(tc1, in, 0, "tc1");
+  t.attach(tc2, out, 0, "tc2 egress");
+  t.query(out, "egress");
+  t.query(in, "ingress");
+  t.detach(tc2, out, 0, "tc2 egress");
+  r.close(l1);
 }
 
 }  // namespace bpfemu::conformance

@@ -1,4 +1,4 @@
-// Programs attached to cgroups: BPF_PROG_ATTACH, BPF_PROG_DETACH and
+// Programs attached to cgroups (and, below, to tcx hooks): BPF_PROG_ATTACH, BPF_PROG_DETACH and
 // BPF_PROG_QUERY with a cgroup attach type, and cgroup links, as
 // kernel/bpf/cgroup.c keeps them. Per cgroup (a cgroup v2 directory, known by
 // its inode number, which is the kernel's cgroup id) and attach type there is
@@ -63,5 +63,16 @@ int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_ty
 int cgroup_link_replace(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id, uint32_t new_prog_id);
 // Takes the link out of its list (link detach or release).
 void cgroup_link_remove(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id);
+
+// tcx links (BPF_LINK_CREATE with BPF_TCX_INGRESS/EGRESS on a device of this
+// host), in the device's list with the programs BPF_PROG_ATTACH put there.
+// -ENODEV when ifindex names no device.
+int tcx_check_device(uint32_t ifindex);
+int tcx_link_attach(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t prog_id,
+                    uint32_t prog_type, uint32_t flags, uint32_t relative, uint64_t expected_revision);
+// tcx_link_update's list change: the link's program old_prog_id becomes new_prog_id.
+int tcx_link_replace(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t old_prog_id,
+                     uint32_t new_prog_id, uint32_t new_prog_type);
+void tcx_link_remove(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t prog_id);
 
 }  // namespace bpfemu::emu

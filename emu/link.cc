@@ -35,6 +35,7 @@ namespace bpfemu::emu {
 namespace {
 
 constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
+constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;  // BPF_TCX_INGRESS/EGRESS
 
 // struct bpf_link_info as bytes (6.18's 64; the profile says how many a
 // kernel copies): type, id, prog_id, then the union each link type fills.
@@ -256,6 +257,29 @@ int cgroup_link_create(Program& prog, uint32_t cgroup_fd, uint32_t attach_type, 
   return fd;
 }
 
+// tcx_link_attach: like a cgroup link, the link exists before it joins the
+// device's list.
+int tcx_link_create(Program& prog, uint32_t ifindex, uint32_t attach_type, uint32_t flags, uint32_t relative,
+                    uint64_t expected_revision) {
+  if (int e = tcx_check_device(ifindex); e != 0) return e;
+  const int fd = publish_link(prog, kLinkTypeTcx, 0, nullptr, 0, 0, attach_type);
+  if (fd < 0) return fd;
+  int err = 0;
+  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
+  if (link == nullptr) {
+    sys_close(fd);
+    return err;
+  }
+  err = tcx_link_attach(*prog.store(), ifindex, attach_type, link->id(), prog.id(), prog.header().prog_type, flags,
+                        relative, expected_revision);
+  if (err != 0) {
+    sys_close(fd);
+    return err;
+  }
+  field(link->header().ifindex).store(ifindex);
+  return fd;
+}
+
 // link_create's first check: whether prog_type may link with attach_type.
 bool attach_type_fits(uint32_t prog_type, uint32_t attach_type) {
   switch (prog_type) {
@@ -285,6 +309,8 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   if (!attach_type_fits(type, attach_type))
     return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
   if (is_cgroup_prog_type(type)) return cgroup_link_create(*prog, target, attach_type, flags, relative, expected_revision);
+  if (type == BPF_PROG_TYPE_SCHED_CLS && (attach_type == kTcxIngress || attach_type == kTcxEgress))
+    return tcx_link_create(*prog, target, attach_type, flags, relative, expected_revision);
   if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
   if (type == BPF_PROG_TYPE_TRACING && attach_type != BPF_TRACE_ITER) {
     // link_create.target_fd / target_btf_id (another target than the load's)
@@ -322,6 +348,26 @@ int cgroup_link_update(Link& link, Program& prog, Program* old) {
   return 0;
 }
 
+// tcx_link_update: in place, as a replace relative to the link's program.
+int tcx_link_update(Link& link, Program& prog, Program* old) {
+  LinkHeader& h = const_cast<LinkHeader&>(link.header());
+  const uint32_t ifindex = field(h.ifindex).load();
+  if (ifindex == 0) return log_reason(-ENOLINK, "the link was detached");
+  const uint32_t cur = field(h.prog_id).load();
+  if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
+  if (prog.id() == cur) return 0;
+  prog.obj_header().krefs.fetch_add(1);
+  if (int e = tcx_link_replace(*link.store(), ifindex, h.attach_type, link.id(), cur, prog.id(),
+                               prog.header().prog_type);
+      e != 0) {
+    prog.obj_header().krefs.fetch_sub(1);
+    return e;
+  }
+  field(h.prog_id).store(prog.id());
+  drop_object_ref(*link.store(), ObjKind::kProg, cur);
+  return 0;
+}
+
 }  // namespace
 
 int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd) {
@@ -340,6 +386,7 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
   }
   LinkHeader& h = const_cast<LinkHeader&>(link->header());
   if (h.type == BPF_LINK_TYPE_CGROUP) return cgroup_link_update(*link, *prog, old);
+  if (h.type == kLinkTypeTcx) return tcx_link_update(*link, *prog, old);
   if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EINVAL, "this kind of link cannot change its program");
   if (field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
   uint32_t cur = field(h.prog_id).load();
@@ -368,6 +415,11 @@ int sys_link_detach(uint32_t link_fd) {
     // bpf_cgroup_link_detach: out of the list; the program stays held.
     if (const uint64_t cg = cgroup_field(h).exchange(0); cg != 0)
       cgroup_link_remove(*link->store(), cg, h.attach_type, link->id());
+    return 0;
+  }
+  if (h.type == kLinkTypeTcx) {
+    if (const uint32_t ifindex = field(h.ifindex).exchange(0); ifindex != 0)
+      tcx_link_remove(*link->store(), ifindex, h.attach_type, link->id(), field(h.prog_id).load());
     return 0;
   }
   if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EOPNOTSUPP, "this kind of link cannot be detached");
@@ -420,6 +472,10 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
       info.put64(16, cgroup_field(h).load());
       info.put32(24, h.attach_type);
       break;
+    case kLinkTypeTcx:  // tcx_link_fill_info: the device, 0 once detached
+      info.put32(16, field(h.ifindex).load());
+      info.put32(20, h.attach_type);
+      break;
     case BPF_LINK_TYPE_TRACING:  // bpf_tracing_link_fill_link_info: the kernel's BTF is object 1
       info.put32(16, h.attach_type);
       info.put32(20, 1);
@@ -465,6 +521,12 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                     "attach_type:\t%u\n",
                     link.id(), tag.c_str(), prog_id, static_cast<unsigned long long>(cgroup_field(h).load()),
                     h.attach_type);
+  if (h.type == kLinkTypeTcx)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\ttcx\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\nifindex:\t%u\n"
+                    "attach_type:\t%u (%s)\n",
+                    link.id(), tag.c_str(), prog_id, field(h.ifindex).load(), h.attach_type,
+                    h.attach_type == kTcxIngress ? "ingress" : "egress");
   if (h.type == BPF_LINK_TYPE_PERF_EVENT)
     return snprintf(buf, static_cast<size_t>(size), "link_type:\tperf\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\n",
                     link.id(), tag.c_str(), prog_id);

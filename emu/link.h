@@ -22,12 +22,14 @@ namespace bpfemu::emu {
 
 class Store;
 
+inline constexpr uint32_t kLinkTypeTcx = 11;  // BPF_LINK_TYPE_TCX (past the 6.1 uapi header)
+
 struct LinkHeader {
   ObjHeader obj;
   uint32_t type;  // BPF_LINK_TYPE_*
   uint32_t prog_id;
   uint32_t prog_type;
-  uint32_t ifindex;  // XDP links: the device (0 once detached)
+  uint32_t ifindex;  // XDP and tcx links: the device (0 once detached)
   uint64_t cookie;
   char tp_name[128];       // raw tracepoints: the tracepoint's name
   uint32_t perf_event_id;  // perf links: the event (held), whose program the link attached

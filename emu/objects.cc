@@ -241,6 +241,8 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
     }
     if (hdr.type == BPF_LINK_TYPE_CGROUP && hdr.cgroup_id != 0)  // bpf_cgroup_link_release
       cgroup_link_remove(store, hdr.cgroup_id, hdr.attach_type, hdr.obj.id);
+    if (hdr.type == kLinkTypeTcx && hdr.ifindex != 0)  // tcx_link_release
+      tcx_link_remove(store, hdr.ifindex, hdr.attach_type, hdr.obj.id, hdr.prog_id);
     if (hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
   } else if (kind == ObjKind::kPerfEvent) {
     PerfEventHeader hdr{};

@@ -1,7 +1,7 @@
 // Programs attached to cgroups on the emulator: BPF_PROG_ATTACH, BPF_PROG_QUERY,
-// BPF_PROG_DETACH and cgroup links. The cgroup is the test process's own
-// cgroup v2 directory, opened read-only: the emulator only needs to know which
-// cgroup it is, so no root is needed. (The conformance scenarios in
+// BPF_PROG_DETACH and cgroup links (and tcx on lo, last). The cgroup is the
+// test process's own cgroup v2 directory, opened read-only: the emulator only
+// needs to know which cgroup it is, so no root is needed. (The conformance scenarios in
 // conformance/scenarios_attach.cc check every answer against the kernel.)
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -238,6 +238,70 @@ TEST_F(CgroupAttachTest, LinksJoinTheListAndLeaveItWhenClosed) {
 
   ASSERT_EQ(close(link), 0);
   EXPECT_TRUE(query(in).empty()) << "closing a link's last fd detaches it";
+  ASSERT_EQ(close(p1), 0);
+  ASSERT_EQ(close(p2), 0);
+}
+
+}  // namespace
+
+namespace {
+
+// tcx on the loopback device: programs and links in one ordered list.
+class TcxAttachTest : public bpfemu::testsupport::PrivateBpffsTest {};
+
+TEST_F(TcxAttachTest, ProgramsAndLinksInOrder) {
+  EmuBackend b;
+  auto load = [&b]() {
+    const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    union bpf_attr a {};
+    a.prog_type = BPF_PROG_TYPE_SCHED_CLS;
+    a.insns = reinterpret_cast<uint64_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    return static_cast<int>(b.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
+  };
+  constexpr uint32_t kIngress = 46, kBefore = 1U << 3;  // BPF_TCX_INGRESS, BPF_F_BEFORE
+  const int p1 = load(), p2 = load();
+  ASSERT_GE(p1, 0);
+  ASSERT_GE(p2, 0);
+  union bpf_attr a {};
+  a.target_fd = 1;  // lo
+  a.attach_bpf_fd = static_cast<uint32_t>(p1);
+  a.attach_type = kIngress;
+  ASSERT_EQ(b.bpf(BPF_PROG_ATTACH, &a, sizeof(a)), 0);
+  EXPECT_EQ(b.bpf(BPF_PROG_ATTACH, &a, sizeof(a)), -EEXIST);
+  union bpf_attr l {};
+  l.link_create.prog_fd = static_cast<uint32_t>(p2);
+  l.link_create.target_ifindex = 1;
+  l.link_create.attach_type = kIngress;
+  l.link_create.flags = kBefore;
+  const int link = static_cast<int>(b.bpf(BPF_LINK_CREATE, &l, sizeof(l)));
+  ASSERT_GE(link, 0);
+  uint32_t ids[4] = {}, links[4] = {};
+  uint8_t q[64] = {};  // bpf_attr.query as 6.6+ lays it out
+  uint32_t w[4] = {1, kIngress, 0, 0};
+  memcpy(q, w, sizeof(w));
+  const uint64_t pids = reinterpret_cast<uint64_t>(ids), lids = reinterpret_cast<uint64_t>(links);
+  const uint32_t cap = 4;
+  memcpy(q + 16, &pids, 8);
+  memcpy(q + 24, &cap, 4);
+  memcpy(q + 40, &lids, 8);
+  ASSERT_EQ(b.bpf(BPF_PROG_QUERY, q, sizeof(q)), 0);
+  uint32_t count = 0;
+  memcpy(&count, q + 24, 4);
+  ASSERT_EQ(count, 2u);
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(b.obj_get_info_by_fd(link, &info, &len), 0);
+  EXPECT_EQ(links[0], info.id) << "the link went before the program";
+  EXPECT_EQ(links[1], 0u);
+  a.attach_bpf_fd = static_cast<uint32_t>(p2);
+  EXPECT_EQ(b.bpf(BPF_PROG_DETACH, &a, sizeof(a)), -EBUSY) << "a linked program leaves through its link";
+  ASSERT_EQ(close(link), 0);
+  a.attach_bpf_fd = static_cast<uint32_t>(p1);
+  ASSERT_EQ(b.bpf(BPF_PROG_DETACH, &a, sizeof(a)), 0);
+  EXPECT_EQ(b.bpf(BPF_PROG_DETACH, &a, sizeof(a)), -ENOENT);
   ASSERT_EQ(close(p1), 0);
   ASSERT_EQ(close(p2), 0);
 }
