@@ -159,7 +159,17 @@ Table* table_of(Store& store, int* err) {
     *err = log_reason(-ENOMEM, "cannot map the store's attach table");
     return nullptr;
   }
-  auto* t = new Table(static_cast<TableFile*>(p), fd, st.st_ino);
+  auto* file = static_cast<TableFile*>(p);
+  // A new file is all zeros; one another layout wrote is refused, not misread.
+  uint64_t expected = 0;
+  std::atomic_ref<uint64_t>(file->magic).compare_exchange_strong(expected, TableFile::kMagic);
+  if (expected != 0 && expected != TableFile::kMagic) {
+    munmap(p, sizeof(TableFile));
+    ::close(fd);
+    *err = log_reason(-EINVAL, "%s was written by another bpfemu build", path.c_str());
+    return nullptr;
+  }
+  auto* t = new Table(file, fd, st.st_ino);
   tables()[path] = t;
   return t;
 }
@@ -218,6 +228,60 @@ bool hierarchy_allows(Table& t, const CgroupRef& cg, uint32_t attach_type) {
   return true;
 }
 
+// What a relative fd or id names, looked up before the table is locked (the
+// lookup may let go of a stale fd's object, whose release takes the lock);
+// err is reported where the kernel would look it up.
+struct Anchor {
+  int err = 0;
+  uint32_t prog = 0;
+  uint32_t link = 0;
+};
+
+// get_prog_list's lookups: a cgroup link of prog_type (BPF_F_LINK) or any
+// program, by id (BPF_F_ID) or fd.
+Anchor cgroup_anchor(Store& store, uint32_t flags, uint32_t relative, uint32_t prog_type) {
+  Anchor a;
+  if (!active_profile().cgroup_mprog || (!(flags & (kFLink | kFId)) && relative == 0)) return a;
+  int err = 0;
+  Object* obj = nullptr;
+  if (flags & kFLink) {
+    if (flags & kFId) {
+      obj = relative != 0 ? view_of(store, ObjKind::kLink, relative, &err) : nullptr;
+      if (obj == nullptr) a.err = log_reason(-ENOENT, "no link has id %u", relative);
+    } else if (relative == 0) {
+      a.err = log_reason(-EINVAL, "BPF_F_LINK needs a link fd or id");
+    } else {
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      err = -EBADF;
+      obj = object_from_fd_checked(static_cast<int>(relative), &kind, &access, &err);
+      if (obj == nullptr) {
+        a.err = log_reason(err, "relative_fd %u is not a BPF object", relative);
+      } else if (kind != ObjKind::kLink) {
+        a.err = log_reason(-EINVAL, "relative_fd %u is not a link", relative);
+        obj = nullptr;
+      }
+    }
+    if (obj != nullptr) {
+      const LinkHeader& lh = static_cast<Link*>(obj)->header();
+      if (lh.type != BPF_LINK_TYPE_CGROUP || lh.prog_type != prog_type)
+        a.err = log_reason(-EINVAL, "the relative link is no cgroup link of this program type");
+      else
+        a.link = obj->id();
+    }
+    return a;
+  }
+  if (flags & kFId) {
+    obj = relative != 0 ? view_of(store, ObjKind::kProg, relative, &err) : nullptr;
+    if (obj == nullptr) a.err = log_reason(-ENOENT, "no program has id %u", relative);
+  } else {
+    obj = prog_of_type(relative, 0, &err);
+    if (obj == nullptr) a.err = err;
+  }
+  if (obj != nullptr) a.prog = obj->id();
+  return a;
+}
+
 // What an attach may place, and where (insert_pl_to_hlist, get_anchor_prog).
 struct AttachReq {
   uint32_t prog_id;     // the program (for links too)
@@ -227,12 +291,13 @@ struct AttachReq {
   uint32_t flags;
   uint32_t relative;
   uint64_t revision;
+  Anchor anchor;  // what relative names (cgroup_anchor)
 };
 
 // The position of the new item in h's list, or -errno. A relative program
 // is matched among the programs attached with BPF_PROG_ATTACH, a relative
 // link (BPF_F_LINK, for links only) among the links.
-int insert_position(Store& store, Hook* h, const AttachReq& r) {
+int insert_position(Hook* h, const AttachReq& r) {
   const uint32_t n = count_of(h);
   if (!active_profile().cgroup_mprog) return static_cast<int>(n);
   const bool is_link = (r.flags & kFLink) != 0, is_id = (r.flags & kFId) != 0;
@@ -245,35 +310,8 @@ int insert_position(Store& store, Hook* h, const AttachReq& r) {
     return log_reason(-EINVAL, "BPF_F_BEFORE and BPF_F_AFTER together on a non-empty list");
   }
   if (!is_link && !is_id && r.relative == 0) return before ? 0 : static_cast<int>(n);
-  int err = 0;
-  uint32_t anchor = 0;
-  if (is_link) {
-    Object* obj = nullptr;
-    if (is_id) {
-      obj = r.relative != 0 ? view_of(store, ObjKind::kLink, r.relative, &err) : nullptr;
-      if (obj == nullptr) return log_reason(-ENOENT, "no link has id %u", r.relative);
-    } else {
-      if (r.relative == 0) return log_reason(-EINVAL, "BPF_F_LINK needs a link fd or id");
-      ObjKind kind = ObjKind::kNone;
-      uint8_t access = 0;
-      err = -EBADF;
-      obj = object_from_fd_checked(static_cast<int>(r.relative), &kind, &access, &err);
-      if (obj == nullptr) return log_reason(err, "relative_fd %u is not a BPF object", r.relative);
-      if (kind != ObjKind::kLink) return log_reason(-EINVAL, "relative_fd %u is not a link", r.relative);
-    }
-    const LinkHeader& lh = static_cast<Link*>(obj)->header();
-    if (lh.type != BPF_LINK_TYPE_CGROUP || lh.prog_type != r.prog_type)
-      return log_reason(-EINVAL, "the relative link is no cgroup link of this program type");
-    anchor = obj->id();
-  } else if (is_id) {
-    Object* obj = r.relative != 0 ? view_of(store, ObjKind::kProg, r.relative, &err) : nullptr;
-    if (obj == nullptr) return log_reason(-ENOENT, "no program has id %u", r.relative);
-    anchor = obj->id();
-  } else {
-    Program* p = prog_of_type(r.relative, 0, &err);
-    if (p == nullptr) return err;
-    anchor = p->id();
-  }
+  if (r.anchor.err != 0) return r.anchor.err;
+  const uint32_t anchor = is_link ? r.anchor.link : r.anchor.prog;
   const bool preorder = (r.flags & kFPreorder) != 0;
   for (uint32_t i = 0; i < n; ++i) {
     const Item& it = h->items[i];
@@ -288,8 +326,7 @@ int insert_position(Store& store, Hook* h, const AttachReq& r) {
 // __cgroup_bpf_attach, table locked. *old_prog: a program attached with
 // BPF_PROG_ATTACH that the new one replaced (its reference is the caller's
 // to drop).
-int attach_locked(Store& store, Table& t, const CgroupRef& cg, uint32_t attach_type, const AttachReq& r,
-                  uint32_t* old_prog) {
+int attach_locked(Table& t, const CgroupRef& cg, uint32_t attach_type, const AttachReq& r, uint32_t* old_prog) {
   const uint32_t flags = r.flags;
   const uint32_t saved = flags & (kOverride | kMulti);
   const bool mprog = active_profile().cgroup_mprog;
@@ -332,7 +369,7 @@ int attach_locked(Store& store, Table& t, const CgroupRef& cg, uint32_t attach_t
     if (h->items[reuse].link_id == 0) *old_prog = h->items[reuse].prog_id;
     h->items[reuse] = item;
   } else {
-    const int pos = insert_position(store, h, r);
+    const int pos = insert_position(h, r);
     if (pos < 0) return pos;
     std::copy_backward(h->items + pos, h->items + h->count, h->items + h->count + 1);
     h->items[pos] = item;
@@ -428,7 +465,7 @@ struct Tuple {
 };
 
 // bpf_mprog_tuple_relative: what id_or_fd names, checked against type (0: any).
-int mprog_relative(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t type, Tuple* t) {
+int mprog_lookup(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t type, Tuple* t) {
   *t = Tuple{};
   int err = 0;
   if (flags & kFLink) {
@@ -464,6 +501,15 @@ int mprog_relative(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t typ
     return log_reason(-EINVAL, "the relative program is of another type");
   t->prog = obj->id();
   return 0;
+}
+
+Anchor mprog_relative(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t type) {
+  Tuple t;
+  Anchor a;
+  a.err = mprog_lookup(store, id_or_fd, flags, type, &t);
+  a.prog = t.prog;
+  a.link = t.link;
+  return a;
 }
 
 int pos_exact(Hook* h, const Tuple& t) {
@@ -511,16 +557,15 @@ int mprog_position(Hook* h, const Tuple& rt, int idx, uint32_t* flags) {
 constexpr int kNoPos = -ERANGE;  // bpf_mprog_attach's "no position yet"
 
 // bpf_mprog_attach, table locked. *old_prog: a program the new one replaced.
-int tcx_attach_locked(Store& store, Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id,
-                      uint32_t prog_type, uint32_t link_id, uint32_t old_id, uint32_t flags, uint32_t relative,
-                      uint64_t revision, uint32_t* old_prog) {
+int tcx_attach_locked(Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id, uint32_t link_id,
+                      uint32_t old_id, uint32_t flags, const Anchor& rel, uint64_t revision, uint32_t* old_prog) {
   Hook* h = t.find(kTcxKey | ifindex, attach_type);
   if (revision != 0 && revision != (count_of(h) != 0 ? h->revision : kFirstRevision))
     return log_reason(-ESTALE, "expected_revision %llu is not the list's", static_cast<unsigned long long>(revision));
   for (uint32_t i = 0; i < count_of(h); ++i)
     if (h->items[i].prog_id == prog_id) return log_reason(-EEXIST, "program %u is attached here already", prog_id);
-  Tuple rt;
-  if (int e = mprog_relative(store, relative, flags & ~kFReplace, prog_type, &rt); e != 0) return e;
+  if (rel.err != 0) return rel.err;
+  const Tuple rt{rel.prog, rel.link};
   int idx = kNoPos;
   if (flags & kFReplace) {
     idx = pos_exact(h, Tuple{old_id, link_id});
@@ -550,16 +595,15 @@ int tcx_attach_locked(Store& store, Table& t, uint32_t ifindex, uint32_t attach_
 
 // bpf_mprog_detach, table locked: *gone gets the program whose list
 // reference goes (0 for a link's).
-int tcx_detach_locked(Store& store, Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id,
-                      uint32_t prog_type, uint32_t link_id, uint32_t flags, uint32_t relative, uint64_t revision,
-                      uint32_t* gone) {
+int tcx_detach_locked(Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id, uint32_t link_id,
+                      uint32_t flags, const Anchor& rel, uint64_t revision, uint32_t* gone) {
   Hook* h = t.find(kTcxKey | ifindex, attach_type);
   if (count_of(h) == 0) return log_reason(-ENOENT, "nothing is attached there");
   if (flags & kFReplace) return log_reason(-EINVAL, "BPF_F_REPLACE does not detach");
   if (revision != 0 && revision != h->revision)
     return log_reason(-ESTALE, "expected_revision %llu is not the list's", static_cast<unsigned long long>(revision));
-  Tuple rt;
-  if (int e = mprog_relative(store, relative, flags, prog_type, &rt); e != 0) return e;
+  if (rel.err != 0) return rel.err;
+  const Tuple rt{rel.prog, rel.link};
   int idx = kNoPos;
   if (prog_id != 0) {
     idx = pos_exact(h, Tuple{prog_id, link_id});
@@ -727,11 +771,12 @@ long tcx_prog_attach(Program& prog, const ProgAttachAttr& a) {
   Table* t = table_of(store, &err);
   if (t == nullptr) return err;
   uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, a.relative, a.attach_flags & ~kFReplace, prog.header().prog_type);
   prog.obj_header().krefs.fetch_add(1);  // the list holds the program
   {
     Locked l(*t);
-    err = tcx_attach_locked(store, *t, a.target_fd, a.attach_type, prog.id(), prog.header().prog_type, 0, old_id,
-                            a.attach_flags, a.relative, a.expected_revision, &old_prog);
+    err = tcx_attach_locked(*t, a.target_fd, a.attach_type, prog.id(), 0, old_id, a.attach_flags, rel,
+                            a.expected_revision, &old_prog);
   }
   if (err != 0) old_prog = prog.id();
   if (old_prog != 0) drop_object_ref(store, ObjKind::kProg, old_prog);
@@ -746,11 +791,11 @@ long tcx_prog_detach(Program* prog, const ProgAttachAttr& a) {
   Table* t = table_of(*store, &err);
   if (t == nullptr) return err;
   uint32_t gone = 0;
+  const Anchor rel = mprog_relative(*store, a.relative, a.attach_flags, prog != nullptr ? prog->header().prog_type : 0);
   {
     Locked l(*t);
-    err = tcx_detach_locked(*store, *t, a.target_fd, a.attach_type, prog != nullptr ? prog->id() : 0,
-                            prog != nullptr ? prog->header().prog_type : 0, 0, a.attach_flags, a.relative,
-                            a.expected_revision, &gone);
+    err = tcx_detach_locked(*t, a.target_fd, a.attach_type, prog != nullptr ? prog->id() : 0, 0, a.attach_flags,
+                            rel, a.expected_revision, &gone);
   }
   if (gone != 0) drop_object_ref(*store, ObjKind::kProg, gone);
   return err;
@@ -857,14 +902,17 @@ long sys_prog_attach(const ProgAttachAttr& a) {
   Store& store = *prog->store();
   Table* t = table_of(store, &err);
   if (t == nullptr) return err;
-  AttachReq r{prog->id(), ptype, 0, replace_id, a.attach_flags, a.relative, a.expected_revision};
+  const AttachReq r{prog->id(),         ptype,
+                    0,                   replace_id,
+                    a.attach_flags,      a.relative,
+                    a.expected_revision, cgroup_anchor(store, a.attach_flags, a.relative, ptype)};
   uint32_t old_prog = 0;
   std::vector<uint32_t> drop;
   prog->obj_header().krefs.fetch_add(1);  // the attachment holds the program
   {
     Locked l(*t);
     l->purge_dead(store, &drop);
-    err = attach_locked(store, *t, cg, a.attach_type, r, &old_prog);
+    err = attach_locked(*t, cg, a.attach_type, r, &old_prog);
   }
   drop.push_back(err != 0 ? prog->id() : old_prog);
   for (uint32_t id : drop)
@@ -1002,13 +1050,14 @@ int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_ty
   int err = 0;
   Table* t = table_of(store, &err);
   if (t == nullptr) return err;
-  const AttachReq r{prog_id, prog_type, link_id, 0, flags | kMulti, relative, expected_revision};
+  const AttachReq r{prog_id,           prog_type, link_id, 0, flags | kMulti, relative,
+                    expected_revision, cgroup_anchor(store, flags, relative, prog_type)};
   uint32_t old_prog = 0;
   std::vector<uint32_t> drop;
   {
     Locked l(*t);
     l->purge_dead(store, &drop);
-    err = attach_locked(store, *t, cgroup, attach_type, r, &old_prog);
+    err = attach_locked(*t, cgroup, attach_type, r, &old_prog);
   }
   for (uint32_t id : drop) drop_object_ref(store, ObjKind::kProg, id);
   return err;
@@ -1052,9 +1101,9 @@ int tcx_link_attach(Store& store, uint32_t ifindex, uint32_t attach_type, uint32
   Table* t = table_of(store, &err);
   if (t == nullptr) return err;
   uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, relative, flags & ~kFReplace, prog_type);
   Locked l(*t);
-  return tcx_attach_locked(store, *t, ifindex, attach_type, prog_id, prog_type, link_id, 0, flags, relative,
-                           expected_revision, &old_prog);
+  return tcx_attach_locked(*t, ifindex, attach_type, prog_id, link_id, 0, flags, rel, expected_revision, &old_prog);
 }
 
 int tcx_link_replace(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t old_prog_id,
@@ -1063,10 +1112,11 @@ int tcx_link_replace(Store& store, uint32_t ifindex, uint32_t attach_type, uint3
   Table* t = table_of(store, &err);
   if (t == nullptr) return err;
   uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, old_prog_id, kFId, new_prog_type);
   Locked l(*t);
   if (count_of(l->find(kTcxKey | ifindex, attach_type)) == 0) return log_reason(-ENOENT, "nothing is attached there");
-  return tcx_attach_locked(store, *t, ifindex, attach_type, new_prog_id, new_prog_type, link_id, old_prog_id,
-                           kFReplace | kFId, old_prog_id, 0, &old_prog);
+  return tcx_attach_locked(*t, ifindex, attach_type, new_prog_id, link_id, old_prog_id, kFReplace | kFId, rel, 0,
+                           &old_prog);
 }
 
 void tcx_link_remove(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t prog_id) {
@@ -1075,7 +1125,7 @@ void tcx_link_remove(Store& store, uint32_t ifindex, uint32_t attach_type, uint3
   if (t == nullptr) return;
   uint32_t gone = 0;
   Locked l(*t);
-  tcx_detach_locked(store, *t, ifindex, attach_type, prog_id, 0, link_id, 0, 0, 0, &gone);
+  tcx_detach_locked(*t, ifindex, attach_type, prog_id, link_id, 0, Anchor{}, 0, &gone);
 }
 
 int tcx_check_device(uint32_t ifindex) { return tcx_device(ifindex); }
