@@ -11,7 +11,7 @@
 #include "core/profile.h"
 #include "core/uaccess.h"
 #include "emu/btf.h"
-#include "emu/cgroup_attach.h"
+#include "emu/prog_attach.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
 #include "emu/link.h"

@@ -22,7 +22,7 @@
 #include "core/profile.h"
 #include "core/scope.h"
 #include "core/uaccess.h"
-#include "emu/cgroup_attach.h"
+#include "emu/prog_attach.h"
 #include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"

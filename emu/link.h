@@ -5,7 +5,7 @@
 // Two kinds are emulated: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN; the
 // tracepoint must exist in the running kernel's BTF, a btf_trace_<name>
 // typedef, when that BTF can be read, as the kernel requires it to exist) and
-// cgroup links (BPF_LINK_CREATE with a cgroup attach type, emu/cgroup_attach.h),
+// cgroup links (BPF_LINK_CREATE with a cgroup attach type, emu/prog_attach.h),
 // XDP links (BPF_LINK_CREATE with BPF_XDP on a network device of this host,
 // one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
 // update as the kernel's), perf links (BPF_LINK_CREATE with BPF_PERF_EVENT on

@@ -23,7 +23,7 @@
 #include "core/scope.h"
 #include "emu/fd_ops.h"
 #include "emu/btf.h"
-#include "emu/cgroup_attach.h"
+#include "emu/prog_attach.h"
 #include "emu/link.h"
 #include "emu/perf_event.h"
 #include "maptypes/families.h"

@@ -1,4 +1,4 @@
-#include "emu/cgroup_attach.h"
+#include "emu/prog_attach.h"
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -45,9 +45,9 @@ constexpr uint32_t kMaxProgs = 64;          // BPF_CGROUP_MAX_PROGS
 // A new cgroup's revision of each list (cgroup_bpf_inherit starts them at 1).
 constexpr uint64_t kFirstRevision = 1;
 
-// The shared file: one record per (cgroup, attach type) ever attached to. A
-// record stays once made, as the kernel keeps a cgroup's revisions for as long
-// as the cgroup lives.
+// The shared file: one record per (cgroup, attach type) attached to, and per
+// (device, tcx direction). A cgroup's record stays while the cgroup lives, as
+// the kernel keeps its revisions that long.
 struct Item {
   uint32_t prog_id;  // the program (a link's current program for link items)
   uint32_t link_id;  // 0: attached with BPF_PROG_ATTACH
@@ -80,7 +80,10 @@ class Table {
   ino_t ino() const { return ino_; }
   Hook* find(uint64_t cgroup, uint32_t attach_type) {
     for (Hook& h : file_->hooks)
-      if (h.cgroup == cgroup && h.attach_type == attach_type) return &h;
+      if (h.cgroup == cgroup && h.attach_type == attach_type) {
+        h.count = std::min(h.count, kMaxProgs);  // a damaged file must not take us out of bounds
+        return &h;
+      }
     return nullptr;
   }
   Hook* find_or_make(uint64_t cgroup, uint32_t attach_type) {
@@ -134,7 +137,7 @@ std::map<std::string, Table*>& tables() {
 
 Table* table_of(Store& store, int* err) {
   std::lock_guard<std::mutex> lock(g_tables_mu);
-  const std::string path = store.dir() + "/cgroup_attach";
+  const std::string path = store.dir() + "/attachments";
   if (auto it = tables().find(path); it != tables().end()) {
     // The same store still, not one made again at the same path (tests do).
     struct stat now {};

@@ -1,10 +1,10 @@
-// Programs attached to cgroups (and, below, to tcx hooks): BPF_PROG_ATTACH, BPF_PROG_DETACH and
-// BPF_PROG_QUERY with a cgroup attach type, and cgroup links, as
-// kernel/bpf/cgroup.c keeps them. Per cgroup (a cgroup v2 directory, known by
-// its inode number, which is the kernel's cgroup id) and attach type there is
-// one ordered list of programs and links, with the list's flags
-// (BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI) and revision. The lists live in
-// one shared file of the store, so every process of the user sees the same
+// Programs attached with BPF_PROG_ATTACH and links to the same hooks: cgroups
+// (kernel/bpf/cgroup.c) and tcx (kernel/bpf/tcx.c on mprog.c). Per cgroup (a
+// cgroup v2 directory, known by its inode number, which is the kernel's
+// cgroup id) and attach type there is one ordered list of programs and links,
+// with the list's flags (BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI) and
+// revision; per device and tcx direction another. The lists live in one
+// shared file of the store, so every process of the user sees the same
 // attachments. An attached program never runs by itself: a test fires it
 // (bpfemu_prog_fire).
 #pragma once
