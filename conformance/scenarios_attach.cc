@@ -846,3 +846,34 @@ SCENARIO("COMMON", "attach", "tcx") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// BPF_PROG_QUERY of every attach type on a cgroup fd, as `bpftool cgroup
+// show` asks (it stops at the first error other than EINVAL), and the
+// queries of the other hooks on the fds they take: a network namespace, a
+// map (not a sockmap: the emulator has none), a device.
+SCENARIO("COMMON", "attach", "query_every_attach_type") {
+  Attach at(r);
+  Cgroups cg("query");
+  if (!cg.ok()) return;
+  for (uint32_t type = 0; type < 60; ++type) at.query(cg.pfd, type, "cgroup, attach type " + std::to_string(type));
+  const int netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  const int array = r.create(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  for (uint32_t type : {uint32_t{BPF_FLOW_DISSECTOR}, uint32_t{BPF_SK_LOOKUP}, uint32_t{BPF_SK_MSG_VERDICT},
+                        uint32_t{BPF_SK_SKB_STREAM_PARSER}, uint32_t{BPF_SK_SKB_VERDICT}, uint32_t{BPF_LIRC_MODE2},
+                        uint32_t{BPF_LSM_CGROUP}, 54u, 55u}) {
+    const std::string t = " " + std::to_string(type);
+    if (netns >= 0) at.query(netns, type, "netns," + t);
+    if (array >= 0) at.query(array, type, "array map," + t);
+    at.query(4000, type, "closed fd," + t);
+    at.query(1, type, "fd 1," + t);
+    at.query(0, type, "fd 0," + t);
+    if (array >= 0) at.query(array, type, "array map, effective," + t, BPF_F_QUERY_EFFECTIVE);
+    at.query(cg.pfd, type, "cgroup, no room," + t, 0, 0);
+    at.query(cg.pfd, type, "cgroup, with prog_attach_flags," + t, 0, 8, true);
+  }
+  if (netns >= 0) close(netns);
+}
+
+}  // namespace bpfemu::conformance

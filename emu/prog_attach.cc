@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <linux/bpf.h>
+#include <linux/nsfs.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -973,6 +976,65 @@ long sys_prog_detach(const ProgAttachAttr& a) {
   return err;
 }
 
+namespace {
+
+// netns_bpf_prog_query: the fd must be a network namespace's; the emulator
+// attaches nothing there, so nothing is attached.
+long netns_prog_query(void* uattr, uint32_t fd, uint32_t query_flags) {
+  if (query_flags != 0) return log_reason(-EINVAL, "query_flags must be 0 for a network namespace");
+  struct stat st {};
+  if (fstat(static_cast<int>(fd), &st) != 0) return log_reason(-EBADF, "fd %u is not open", fd);
+  if (ioctl(static_cast<int>(fd), NS_GET_NSTYPE) != CLONE_NEWNET)
+    return log_reason(-EINVAL, "fd %u is no network namespace", fd);
+  if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0) return log_reason(-EFAULT, "the attr cannot be written back");
+  return 0;
+}
+
+// sock_map_bpf_prog_query: the fd must be a map's, and a sockmap's (which
+// the emulator does not have); for another map the kernel still writes the
+// flags and count (0) before it answers EOPNOTSUPP.
+long sockmap_prog_query(void* uattr, uint32_t fd, uint32_t query_flags) {
+  if (query_flags != 0) return log_reason(-EINVAL, "query_flags must be 0 for a sockmap");
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  if (object_from_fd_checked(static_cast<int>(fd), &kind, &access, &err) != nullptr) {
+    if (kind != ObjKind::kMap) return log_reason(-EINVAL, "fd %u is not a map", fd);
+    if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0)
+      return log_reason(-EFAULT, "the attr cannot be written back");
+    return log_reason(-EOPNOTSUPP, "fd %u is a map but no sockmap", fd);
+  }
+  struct stat st {};
+  if (fstat(static_cast<int>(fd), &st) != 0) return log_reason(-EBADF, "fd %u is not open", fd);
+  return log_reason(-EINVAL, "fd %u is not a map", fd);
+}
+
+// __cgroup_bpf_query over the BPF_LSM_CGROUP hooks: LSM programs do not
+// load here, so none is attached.
+long lsm_cgroup_query(void* uattr, const uint8_t* attr) {
+  uint32_t target_fd, query_flags, prog_cnt;
+  uint64_t prog_ids, prog_attach_flags;
+  memcpy(&target_fd, attr, 4);
+  memcpy(&query_flags, attr + 8, 4);
+  memcpy(&prog_ids, attr + 16, 8);
+  memcpy(&prog_cnt, attr + 24, 4);
+  memcpy(&prog_attach_flags, attr + 32, 8);
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(target_fd, &cg); e != 0) return e;
+  const bool effective = (query_flags & kQueryEffective) != 0;
+  if (effective && prog_attach_flags != 0)
+    return log_reason(-EINVAL, "prog_attach_flags cannot be asked for with BPF_F_QUERY_EFFECTIVE");
+  if (!effective && prog_cnt != 0 && prog_ids != 0 && prog_attach_flags == 0)
+    return log_reason(-EINVAL, "BPF_LSM_CGROUP queries need prog_attach_flags");
+  const uint64_t revision = 0;
+  if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0 ||
+      (active_profile().cgroup_mprog && copy_to_user(user_ptr_add(uattr, 56), &revision, sizeof(revision)) != 0))
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  return 0;
+}
+
+}  // namespace
+
 long sys_prog_query(void* uattr, const uint8_t* attr) {
   uint32_t target_fd, attach_type, query_flags, prog_cnt;
   uint64_t prog_ids, prog_attach_flags;
@@ -984,15 +1046,28 @@ long sys_prog_query(void* uattr, const uint8_t* attr) {
   memcpy(&prog_attach_flags, attr + 32, 8);
   if (query_flags & ~kQueryEffective) return log_reason(-EINVAL, "query_flags 0x%x", query_flags);
   const uint32_t ptype = prog_type_of_attach(attach_type);
-  if (ptype == 0 || ptype == BPF_PROG_TYPE_TRACING || ptype == BPF_PROG_TYPE_XDP ||
-      (ptype == BPF_PROG_TYPE_LSM && attach_type != BPF_LSM_CGROUP))
-    return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
-  if (is_tcx(attach_type)) return tcx_prog_query(uattr, attr);
-  if (!is_cgroup_prog_type(ptype))
-    return log_reason(-EOPNOTSUPP, "querying attach type %u (not a cgroup hook) is not emulated", attach_type);
+  const bool effective = (query_flags & kQueryEffective) != 0;
+  switch (ptype) {
+    case BPF_PROG_TYPE_SCHED_CLS:
+      if (is_tcx(attach_type)) return tcx_prog_query(uattr, attr);
+      // netkit: the host kernel is built without it, so its stub answers.
+      return log_reason(-EINVAL, "netkit is not in this kernel");
+    case BPF_PROG_TYPE_LIRC_MODE2:
+      return log_reason(-EINVAL, "lirc mode2 programs are not in this kernel");
+    case BPF_PROG_TYPE_FLOW_DISSECTOR:
+    case BPF_PROG_TYPE_SK_LOOKUP:
+      return netns_prog_query(uattr, target_fd, query_flags);
+    case BPF_PROG_TYPE_SK_MSG:
+    case BPF_PROG_TYPE_SK_SKB:
+      return sockmap_prog_query(uattr, target_fd, query_flags);
+    case BPF_PROG_TYPE_LSM:
+      if (attach_type == BPF_LSM_CGROUP) return lsm_cgroup_query(uattr, attr);
+      return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
+    default:
+      if (!is_cgroup_prog_type(ptype)) return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
+  }
   CgroupRef cg;
   if (int e = cgroup_from_fd(target_fd, &cg); e != 0) return e;
-  const bool effective = (query_flags & kQueryEffective) != 0;
   if (effective && prog_attach_flags != 0)
     return log_reason(-EINVAL, "prog_attach_flags cannot be asked for with BPF_F_QUERY_EFFECTIVE");
   int err = 0;
