@@ -108,6 +108,16 @@ struct KernelProfile {
   // bpf_skb_adjust_room takes BPF_F_ADJ_ROOM_DECAP_L3_IPV4/IPV6 (6.3+); 6.1
   // refuses them as unknown flags (conformance COMMON/prog/skb_resize_helpers).
   bool adjust_room_decap;
+  // Attach types the kernel knows (__MAX_BPF_ATTACH_TYPE): 44 on 6.1 (up to
+  // BPF_LSM_CGROUP), 58 on 6.18 (tcx, the cgroup/unix hooks, netkit, ...).
+  uint32_t attach_type_count;
+  // Cgroup attachments as the mprog API orders them (6.16+): BPF_F_BEFORE,
+  // BPF_F_AFTER, BPF_F_ID with a relative program, BPF_F_PREORDER, a
+  // revision per cgroup and attach type (query.revision, expected_revision
+  // -> ESTALE), and those flags on cgroup links. 6.1 takes only
+  // BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI and BPF_F_REPLACE, and no flags
+  // on cgroup links. Checked on 6.18 (conformance COMMON/attach rows).
+  bool cgroup_mprog;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

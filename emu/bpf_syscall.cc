@@ -11,6 +11,7 @@
 #include "core/profile.h"
 #include "core/uaccess.h"
 #include "emu/btf.h"
+#include "emu/prog_attach.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
 #include "emu/link.h"
@@ -62,6 +63,9 @@ constexpr Abi make_abi(int major, int minor, unsigned attr_size, bool v6_18) {
   a.end[BPF_RAW_TRACEPOINT_OPEN] = v6_18 ? 24 : 12;
   a.end[BPF_LINK_UPDATE] = 16;
   a.end[BPF_LINK_DETACH] = 4;
+  a.end[BPF_PROG_ATTACH] = v6_18 ? 32 : 20;  // expected_revision; 6.1: replace_bpf_fd
+  a.end[BPF_PROG_DETACH] = v6_18 ? 32 : 12;  // expected_revision; 6.1: attach_type
+  a.end[BPF_PROG_QUERY] = v6_18 ? 64 : 40;   // query.revision; 6.1: query.prog_attach_flags
   return a;
 }
 
@@ -289,10 +293,21 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       return sys_raw_tracepoint_open(static_cast<const char*>(uptr(name)), prog_fd, cookie);
     }
     case BPF_LINK_CREATE: {
-      uint32_t w[4];
-      memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags
-      return sys_link_create(w[0], w[1], w[2], w[3]);
+      uint32_t w[5];
+      uint64_t revision = 0;
+      memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags, relative_fd/id
+      memcpy(&revision, a.bytes + 24, sizeof(revision));  // cgroup.expected_revision
+      return sys_link_create(w[0], w[1], w[2], w[3], w[4], revision);
     }
+    case BPF_PROG_ATTACH:
+    case BPF_PROG_DETACH: {
+      ProgAttachAttr p{};
+      memcpy(&p, a.bytes, 24);  // target_fd, attach_bpf_fd, attach_type, attach_flags, replace_bpf_fd, relative
+      memcpy(&p.expected_revision, a.bytes + 24, sizeof(p.expected_revision));
+      return cmd == BPF_PROG_ATTACH ? sys_prog_attach(p) : sys_prog_detach(p);
+    }
+    case BPF_PROG_QUERY:
+      return sys_prog_query(uattr, a.bytes);
     case BPF_LINK_UPDATE: {
       uint32_t w[4];
       memcpy(w, a.bytes, sizeof(w));  // link_fd, new_prog_fd, flags, old_prog_fd
@@ -303,9 +318,6 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       memcpy(&link_fd, a.bytes, sizeof(link_fd));
       return sys_link_detach(link_fd);
     }
-    case BPF_PROG_ATTACH:
-    case BPF_PROG_DETACH:
-    case BPF_PROG_QUERY:
     case BPF_TASK_FD_QUERY:
     case BPF_ENABLE_STATS:
     case BPF_ITER_CREATE:

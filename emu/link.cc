@@ -22,6 +22,7 @@
 #include "core/profile.h"
 #include "core/scope.h"
 #include "core/uaccess.h"
+#include "emu/prog_attach.h"
 #include "emu/fire.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
@@ -35,6 +36,7 @@ namespace bpfemu::emu {
 namespace {
 
 constexpr uint32_t kMaxRawTpArgs = 12;  // MAX_BPF_FUNC_ARGS
+constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;  // BPF_TCX_INGRESS/EGRESS
 
 // struct bpf_link_info as bytes (6.18's 64; the profile says how many a
 // kernel copies): type, id, prog_id, then the union each link type fills.
@@ -252,69 +254,53 @@ int tracing_link_attach(Program& prog, uint64_t cookie) {
                       p.attach_btf_id);
 }
 
-// attach_type_to_prog_type: the program type an attach type belongs to (0:
-// none). Values past the 6.1 uapi header are spelled out.
-uint32_t prog_type_of_attach(uint32_t attach_type) {
-  switch (attach_type) {
-    case BPF_CGROUP_INET_INGRESS:
-    case BPF_CGROUP_INET_EGRESS:
-      return BPF_PROG_TYPE_CGROUP_SKB;
-    case BPF_CGROUP_INET_SOCK_CREATE:
-    case BPF_CGROUP_INET_SOCK_RELEASE:
-    case BPF_CGROUP_INET4_POST_BIND:
-    case BPF_CGROUP_INET6_POST_BIND:
-      return BPF_PROG_TYPE_CGROUP_SOCK;
-    case BPF_CGROUP_INET4_BIND:
-    case BPF_CGROUP_INET6_BIND:
-    case BPF_CGROUP_INET4_CONNECT:
-    case BPF_CGROUP_INET6_CONNECT:
-    case BPF_CGROUP_UDP4_SENDMSG:
-    case BPF_CGROUP_UDP6_SENDMSG:
-    case BPF_CGROUP_UDP4_RECVMSG:
-    case BPF_CGROUP_UDP6_RECVMSG:
-    case BPF_CGROUP_INET4_GETPEERNAME:
-    case BPF_CGROUP_INET6_GETPEERNAME:
-    case BPF_CGROUP_INET4_GETSOCKNAME:
-    case BPF_CGROUP_INET6_GETSOCKNAME:
-    case 49: case 50: case 51: case 52: case 53:  // BPF_CGROUP_UNIX_*
-      return BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-    case BPF_CGROUP_SOCK_OPS:
-      return BPF_PROG_TYPE_SOCK_OPS;
-    case BPF_CGROUP_DEVICE:
-      return BPF_PROG_TYPE_CGROUP_DEVICE;
-    case BPF_SK_MSG_VERDICT:
-      return BPF_PROG_TYPE_SK_MSG;
-    case BPF_SK_SKB_STREAM_PARSER:
-    case BPF_SK_SKB_STREAM_VERDICT:
-    case BPF_SK_SKB_VERDICT:
-      return BPF_PROG_TYPE_SK_SKB;
-    case BPF_LIRC_MODE2:
-      return BPF_PROG_TYPE_LIRC_MODE2;
-    case BPF_FLOW_DISSECTOR:
-      return BPF_PROG_TYPE_FLOW_DISSECTOR;
-    case BPF_CGROUP_SYSCTL:
-      return BPF_PROG_TYPE_CGROUP_SYSCTL;
-    case BPF_CGROUP_GETSOCKOPT:
-    case BPF_CGROUP_SETSOCKOPT:
-      return BPF_PROG_TYPE_CGROUP_SOCKOPT;
-    case BPF_TRACE_ITER:
-    case BPF_TRACE_RAW_TP:
-    case BPF_TRACE_FENTRY:
-    case BPF_TRACE_FEXIT:
-    case BPF_MODIFY_RETURN:
-      return BPF_PROG_TYPE_TRACING;
-    case BPF_LSM_MAC:
-    case BPF_LSM_CGROUP:
-      return BPF_PROG_TYPE_LSM;
-    case BPF_SK_LOOKUP:
-      return BPF_PROG_TYPE_SK_LOOKUP;
-    case BPF_XDP:
-      return BPF_PROG_TYPE_XDP;
-    case 46: case 47: case 54: case 55:  // BPF_TCX_INGRESS/EGRESS, BPF_NETKIT_PRIMARY/PEER
-      return BPF_PROG_TYPE_SCHED_CLS;
-    default:
-      return 0;
+// cgroup_bpf_link_attach: the link exists (it has its id) before it joins
+// the cgroup's list; a failed attach lets it go again.
+int cgroup_link_create(Program& prog, uint32_t cgroup_fd, uint32_t attach_type, uint32_t flags, uint32_t relative,
+                       uint64_t expected_revision) {
+  if (int e = check_prog_attach_type(prog, attach_type); e != 0) return e;
+  if (int e = cgroup_link_check_flags(flags); e != 0) return e;
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(cgroup_fd, &cg); e != 0) return e;
+  const int fd = publish_link(prog, BPF_LINK_TYPE_CGROUP, 0, nullptr, 0, 0, attach_type);
+  if (fd < 0) return fd;
+  int err = 0;
+  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
+  if (link == nullptr) {
+    sys_close(fd);
+    return err;
   }
+  err = cgroup_link_attach(*prog.store(), cg, attach_type, link->id(), prog.id(), prog.header().prog_type, flags,
+                           relative, expected_revision);
+  if (err != 0) {
+    sys_close(fd);
+    return err;
+  }
+  std::atomic_ref<uint64_t>(const_cast<LinkHeader&>(link->header()).cgroup_id).store(cg.id);
+  return fd;
+}
+
+// tcx_link_attach: like a cgroup link, the link exists before it joins the
+// device's list.
+int tcx_link_create(Program& prog, uint32_t ifindex, uint32_t attach_type, uint32_t flags, uint32_t relative,
+                    uint64_t expected_revision) {
+  if (int e = tcx_check_device(ifindex); e != 0) return e;
+  const int fd = publish_link(prog, kLinkTypeTcx, 0, nullptr, 0, 0, attach_type);
+  if (fd < 0) return fd;
+  int err = 0;
+  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
+  if (link == nullptr) {
+    sys_close(fd);
+    return err;
+  }
+  err = tcx_link_attach(*prog.store(), ifindex, attach_type, link->id(), prog.id(), prog.header().prog_type, flags,
+                        relative, expected_revision);
+  if (err != 0) {
+    sys_close(fd);
+    return err;
+  }
+  field(link->header().ifindex).store(ifindex);
+  return fd;
 }
 
 // link_create's first check: whether prog_type may link with attach_type.
@@ -337,13 +323,17 @@ bool attach_type_fits(uint32_t prog_type, uint32_t attach_type) {
 
 }  // namespace
 
-int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags) {
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint32_t relative,
+                    uint64_t expected_revision) {
   int err = 0;
   Program* prog = program_from_fd(prog_fd, &err);
   if (prog == nullptr) return err;
   const uint32_t type = prog->header().prog_type;
   if (!attach_type_fits(type, attach_type))
     return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
+  if (is_cgroup_prog_type(type)) return cgroup_link_create(*prog, target, attach_type, flags, relative, expected_revision);
+  if (type == BPF_PROG_TYPE_SCHED_CLS && (attach_type == kTcxIngress || attach_type == kTcxEgress))
+    return tcx_link_create(*prog, target, attach_type, flags, relative, expected_revision);
   if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
   if (type == BPF_PROG_TYPE_TRACING && attach_type != BPF_TRACE_ITER) {
     // link_create.target_fd / target_btf_id (another target than the load's)
@@ -355,6 +345,53 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   return log_reason(-EOPNOTSUPP, "BPF_LINK_CREATE of program type %u (attach type %u) is not emulated yet: "
                     "XDP links and raw tracepoints are", type, attach_type);
 }
+
+namespace {
+
+std::atomic_ref<uint64_t> cgroup_field(const LinkHeader& h) {
+  return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(h.cgroup_id));
+}
+
+// cgroup_bpf_replace: the new program must be of the link's program's type.
+int cgroup_link_update(Link& link, Program& prog, Program* old) {
+  LinkHeader& h = const_cast<LinkHeader&>(link.header());
+  const uint64_t cg = cgroup_field(h).load();
+  if (cg == 0) return log_reason(-ENOLINK, "the link was detached");
+  uint32_t cur = field(h.prog_id).load();
+  if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
+  if (prog.header().prog_type != h.prog_type)
+    return log_reason(-EINVAL, "the new program's type differs from the link's");
+  prog.obj_header().krefs.fetch_add(1);
+  if (int e = cgroup_link_replace(*link.store(), cg, h.attach_type, link.id(), prog.id()); e != 0) {
+    prog.obj_header().krefs.fetch_sub(1);
+    return e;
+  }
+  field(h.prog_id).store(prog.id());
+  drop_object_ref(*link.store(), ObjKind::kProg, cur);
+  return 0;
+}
+
+// tcx_link_update: in place, as a replace relative to the link's program.
+int tcx_link_update(Link& link, Program& prog, Program* old) {
+  LinkHeader& h = const_cast<LinkHeader&>(link.header());
+  const uint32_t ifindex = field(h.ifindex).load();
+  if (ifindex == 0) return log_reason(-ENOLINK, "the link was detached");
+  const uint32_t cur = field(h.prog_id).load();
+  if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
+  if (prog.id() == cur) return 0;
+  prog.obj_header().krefs.fetch_add(1);
+  if (int e = tcx_link_replace(*link.store(), ifindex, h.attach_type, link.id(), cur, prog.id(),
+                               prog.header().prog_type);
+      e != 0) {
+    prog.obj_header().krefs.fetch_sub(1);
+    return e;
+  }
+  field(h.prog_id).store(prog.id());
+  drop_object_ref(*link.store(), ObjKind::kProg, cur);
+  return 0;
+}
+
+}  // namespace
 
 int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd) {
   if (flags & ~uint32_t{BPF_F_REPLACE}) return log_reason(-EINVAL, "link_update flags 0x%x", flags);
@@ -371,6 +408,8 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
     return log_reason(-EINVAL, "old_prog_fd needs BPF_F_REPLACE");
   }
   LinkHeader& h = const_cast<LinkHeader&>(link->header());
+  if (h.type == BPF_LINK_TYPE_CGROUP) return cgroup_link_update(*link, *prog, old);
+  if (h.type == kLinkTypeTcx) return tcx_link_update(*link, *prog, old);
   if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EINVAL, "this kind of link cannot change its program");
   if (field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
   uint32_t cur = field(h.prog_id).load();
@@ -395,6 +434,17 @@ int sys_link_detach(uint32_t link_fd) {
   Link* link = link_from_fd(link_fd, &err);
   if (link == nullptr) return err;
   const LinkHeader& h = link->header();
+  if (h.type == BPF_LINK_TYPE_CGROUP) {
+    // bpf_cgroup_link_detach: out of the list; the program stays held.
+    if (const uint64_t cg = cgroup_field(h).exchange(0); cg != 0)
+      cgroup_link_remove(*link->store(), cg, h.attach_type, link->id());
+    return 0;
+  }
+  if (h.type == kLinkTypeTcx) {
+    if (const uint32_t ifindex = field(h.ifindex).exchange(0); ifindex != 0)
+      tcx_link_remove(*link->store(), ifindex, h.attach_type, link->id(), field(h.prog_id).load());
+    return 0;
+  }
   if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EOPNOTSUPP, "this kind of link cannot be detached");
   field(h.ifindex).store(0);  // the program stays held, as the kernel's detached link does
   return 0;
@@ -441,6 +491,14 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
     case BPF_LINK_TYPE_XDP:  // bpf_xdp_link_fill_link_info: the device, 0 once detached
       info.put32(16, field(h.ifindex).load());
       break;
+    case BPF_LINK_TYPE_CGROUP:  // bpf_cgroup_link_fill_link_info: 0 once detached
+      info.put64(16, cgroup_field(h).load());
+      info.put32(24, h.attach_type);
+      break;
+    case kLinkTypeTcx:  // tcx_link_fill_info: the device, 0 once detached
+      info.put32(16, field(h.ifindex).load());
+      info.put32(20, h.attach_type);
+      break;
     case BPF_LINK_TYPE_TRACING:  // bpf_tracing_link_fill_link_info: the kernel's BTF is object 1
       info.put32(16, h.attach_type);
       info.put32(20, 1);
@@ -480,6 +538,18 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                     "link_type:\ttracing\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\n"
                     "attach_type:\t%u\ntarget_obj_id:\t1\ntarget_btf_id:\t%u\n",
                     link.id(), tag.c_str(), prog_id, h.attach_type, h.target_btf_id);
+  if (h.type == BPF_LINK_TYPE_CGROUP)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\tcgroup\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\ncgroup_id:\t%llu\n"
+                    "attach_type:\t%u\n",
+                    link.id(), tag.c_str(), prog_id, static_cast<unsigned long long>(cgroup_field(h).load()),
+                    h.attach_type);
+  if (h.type == kLinkTypeTcx)
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\ttcx\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\nifindex:\t%u\n"
+                    "attach_type:\t%u (%s)\n",
+                    link.id(), tag.c_str(), prog_id, field(h.ifindex).load(), h.attach_type,
+                    h.attach_type == kTcxIngress ? "ingress" : "egress");
   if (h.type == BPF_LINK_TYPE_PERF_EVENT)
     return snprintf(buf, static_cast<size_t>(size), "link_type:\tperf\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\n",
                     link.id(), tag.c_str(), prog_id);

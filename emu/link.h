@@ -5,6 +5,7 @@
 // Two kinds are emulated: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN; the
 // tracepoint must exist in the running kernel's BTF, a btf_trace_<name>
 // typedef, when that BTF can be read, as the kernel requires it to exist) and
+// cgroup links (BPF_LINK_CREATE with a cgroup attach type, emu/prog_attach.h),
 // XDP links (BPF_LINK_CREATE with BPF_XDP on a network device of this host,
 // one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
 // update as the kernel's), perf links (BPF_LINK_CREATE with BPF_PERF_EVENT on
@@ -21,18 +22,21 @@ namespace bpfemu::emu {
 
 class Store;
 
+inline constexpr uint32_t kLinkTypeTcx = 11;  // BPF_LINK_TYPE_TCX (past the 6.1 uapi header)
+
 struct LinkHeader {
   ObjHeader obj;
   uint32_t type;  // BPF_LINK_TYPE_*
   uint32_t prog_id;
   uint32_t prog_type;
-  uint32_t ifindex;  // XDP links: the device (0 once detached)
+  uint32_t ifindex;  // XDP and tcx links: the device (0 once detached)
   uint64_t cookie;
   char tp_name[128];       // raw tracepoints: the tracepoint's name
   uint32_t perf_event_id;  // perf links: the event (held), whose program the link attached
   uint32_t attach_type;    // tracing links: BPF_TRACE_FENTRY or BPF_TRACE_FEXIT
   uint32_t target_btf_id;  // tracing links: the function's id in the kernel's BTF
   uint32_t pad2;
+  uint64_t cgroup_id;  // cgroup links: the cgroup (0 once detached); attach_type says the hook
 };
 
 class alignas(64) Link final : public Object {
@@ -48,9 +52,10 @@ class alignas(64) Link final : public Object {
 
 // BPF_RAW_TRACEPOINT_OPEN: a link fd or -errno.
 int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie);
-// BPF_LINK_CREATE (prog_fd, target_fd or ifindex, attach_type, flags): a link
-// fd or -errno.
-int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags);
+// BPF_LINK_CREATE (prog_fd, target_fd or ifindex, attach_type, flags, and for
+// cgroup links relative_fd/id and expected_revision): a link fd or -errno.
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint32_t relative = 0,
+                    uint64_t expected_revision = 0);
 // BPF_LINK_UPDATE and BPF_LINK_DETACH: 0 or -errno.
 int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd);
 int sys_link_detach(uint32_t link_fd);

@@ -23,6 +23,7 @@
 #include "core/scope.h"
 #include "emu/fd_ops.h"
 #include "emu/btf.h"
+#include "emu/prog_attach.h"
 #include "emu/link.h"
 #include "emu/perf_event.h"
 #include "maptypes/families.h"
@@ -238,6 +239,10 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
         perf_event_detach_prog(*static_cast<PerfEvent*>(ev), hdr.prog_id);
       drop_object_ref(store, ObjKind::kPerfEvent, hdr.perf_event_id);
     }
+    if (hdr.type == BPF_LINK_TYPE_CGROUP && hdr.cgroup_id != 0)  // bpf_cgroup_link_release
+      cgroup_link_remove(store, hdr.cgroup_id, hdr.attach_type, hdr.obj.id);
+    if (hdr.type == kLinkTypeTcx && hdr.ifindex != 0)  // tcx_link_release
+      tcx_link_remove(store, hdr.ifindex, hdr.attach_type, hdr.obj.id, hdr.prog_id);
     if (hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
   } else if (kind == ObjKind::kPerfEvent) {
     PerfEventHeader hdr{};

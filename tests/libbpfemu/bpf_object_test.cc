@@ -6,11 +6,13 @@
 // checks what they wrote to their maps, their global data and their trace
 // output. (skel_vs_kernel.sh checks that the kernel gives the same results.)
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <cstdlib>
 #include <thread>
 #include <string>
@@ -23,6 +25,7 @@
 #include "bpfemu/programs.h"
 #include "skel_demo.skel.h"
 #include "tracing_demo.skel.h"
+#include "cgroup_demo.skel.h"
 
 namespace {
 
@@ -284,6 +287,73 @@ TEST(TracingPrograms, UprobeAndUretprobeRunWhenTheCodeIsFired) {
   EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset, args, 2, 42, -1), 0) << "detached";
   EXPECT_EQ(bpfemu_probed_function(6, 7), 42);
   tracing_demo__destroy(skel);
+}
+
+// This process's cgroup v2 directory, or "" without cgroup v2.
+std::string own_cgroup_dir() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest, mount;
+  while (mounts >> dev >> dir >> type) {
+    std::getline(mounts, rest);
+    if (type == "cgroup2") {
+      mount = dir;
+      break;
+    }
+  }
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line;
+  while (!mount.empty() && std::getline(cg, line))
+    if (line.rfind("0::", 0) == 0) return mount + line.substr(3);
+  return "";
+}
+
+// A daemon's cgroup programs, without root: a cgroup link made by
+// bpf_program__attach_cgroup and a program attached by bpf_prog_attach_opts,
+// both seen by bpf_prog_query_opts, gone once detached.
+TEST(CgroupPrograms, AttachThroughLibbpfAndQuery) {
+  const std::string dir = own_cgroup_dir();
+  if (dir.empty()) GTEST_SKIP() << "no cgroup v2 mount here";
+  const int cg = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(cg, 0) << dir << ": " << strerror(errno);
+  cgroup_demo* skel = cgroup_demo__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  bpf_link* link = bpf_program__attach_cgroup(skel->progs.count_ingress, cg);
+  ASSERT_NE(link, nullptr) << strerror(errno);
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len), 0);
+  EXPECT_EQ(info.type, static_cast<uint32_t>(BPF_LINK_TYPE_CGROUP));
+  EXPECT_EQ(info.cgroup.attach_type, static_cast<uint32_t>(BPF_CGROUP_INET_INGRESS));
+  struct stat st {};
+  ASSERT_EQ(fstat(cg, &st), 0);
+  EXPECT_EQ(info.cgroup.cgroup_id, static_cast<uint64_t>(st.st_ino));
+
+  bpf_prog_info pinfo{};
+  len = sizeof(pinfo);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.count_ingress), &pinfo, &len), 0);
+  uint32_t ids[4] = {};
+  LIBBPF_OPTS(bpf_prog_query_opts, q, .prog_ids = ids, .prog_cnt = 4);
+  ASSERT_EQ(bpf_prog_query_opts(cg, BPF_CGROUP_INET_INGRESS, &q), 0) << strerror(errno);
+  EXPECT_EQ(q.prog_cnt, 1u);
+  EXPECT_EQ(ids[0], pinfo.id);
+  EXPECT_EQ(q.attach_flags, static_cast<uint32_t>(BPF_F_ALLOW_MULTI));
+
+  const int sock = bpf_program__fd(skel->progs.count_sockets);
+  LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = BPF_F_ALLOW_OVERRIDE);
+  ASSERT_EQ(bpf_prog_attach_opts(sock, cg, BPF_CGROUP_INET_SOCK_CREATE, &opts), 0) << strerror(errno);
+  uint32_t flags = 0, count = 4;
+  ASSERT_EQ(bpf_prog_query(cg, BPF_CGROUP_INET_SOCK_CREATE, 0, &flags, ids, &count), 0);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(flags, static_cast<uint32_t>(BPF_F_ALLOW_OVERRIDE));
+  ASSERT_EQ(bpf_prog_detach2(sock, cg, BPF_CGROUP_INET_SOCK_CREATE), 0);
+  EXPECT_EQ(bpf_prog_detach2(sock, cg, BPF_CGROUP_INET_SOCK_CREATE), -ENOENT);
+
+  ASSERT_EQ(bpf_link__destroy(link), 0);
+  count = 4;
+  ASSERT_EQ(bpf_prog_query(cg, BPF_CGROUP_INET_INGRESS, 0, &flags, ids, &count), 0);
+  EXPECT_EQ(count, 0u) << "destroying the link detached the program";
+  cgroup_demo__destroy(skel);
+  ASSERT_EQ(close(cg), 0);
 }
 
 // What a ring buffer callback saw.

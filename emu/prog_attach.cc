@@ -1,0 +1,1211 @@
+#include "emu/prog_attach.h"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <linux/bpf.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/profile.h"
+#include "core/uaccess.h"
+#include "emu/link.h"
+#include "emu/objects.h"
+#include "emu/program.h"
+#include "emu/store.h"
+
+namespace bpfemu::emu {
+namespace {
+
+// uapi values past the 6.1 header this build may be compiled against.
+constexpr uint32_t kFReplace = 1U << 2;
+constexpr uint32_t kFBefore = 1U << 3;
+constexpr uint32_t kFAfter = 1U << 4;
+constexpr uint32_t kFId = 1U << 5;
+constexpr uint32_t kFPreorder = 1U << 6;
+constexpr uint32_t kFLink = 1U << 13;
+constexpr uint32_t kOverride = BPF_F_ALLOW_OVERRIDE;
+constexpr uint32_t kMulti = BPF_F_ALLOW_MULTI;
+constexpr uint32_t kQueryEffective = 1U << 0;
+constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
+constexpr uint32_t kMaxProgs = 64;          // BPF_CGROUP_MAX_PROGS
+// A new cgroup's revision of each list (cgroup_bpf_inherit starts them at 1).
+constexpr uint64_t kFirstRevision = 1;
+
+// The shared file: one record per (cgroup, attach type) attached to, and per
+// (device, tcx direction). A cgroup's record stays while the cgroup lives, as
+// the kernel keeps its revisions that long.
+struct Item {
+  uint32_t prog_id;  // the program (a link's current program for link items)
+  uint32_t link_id;  // 0: attached with BPF_PROG_ATTACH
+  uint32_t flags;    // BPF_F_PREORDER
+  uint32_t pad;
+};
+struct Hook {
+  uint64_t cgroup;  // 0: free record
+  uint32_t attach_type;
+  uint32_t flags;  // BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI of the list, 0 when empty
+  uint64_t revision;
+  uint32_t count;
+  uint32_t pad;
+  Item items[kMaxProgs];
+  // The cgroup's directory when it was last attached to: once no directory
+  // with this inode is there, the cgroup is gone and so are its attachments.
+  char path[256];
+};
+constexpr uint32_t kHooks = 4096;
+struct TableFile {
+  static constexpr uint64_t kMagic = 0x3170746163656662ULL;  // "bfecatp1"
+  uint64_t magic;
+  uint64_t pad;
+  Hook hooks[kHooks];
+};
+
+class Table {
+ public:
+  Table(TableFile* f, int fd, ino_t ino) : file_(f), fd_(fd), ino_(ino) {}
+  ino_t ino() const { return ino_; }
+  Hook* find(uint64_t cgroup, uint32_t attach_type) {
+    for (Hook& h : file_->hooks)
+      if (h.cgroup == cgroup && h.attach_type == attach_type) {
+        h.count = std::min(h.count, kMaxProgs);  // a damaged file must not take us out of bounds
+        return &h;
+      }
+    return nullptr;
+  }
+  Hook* find_or_make(uint64_t cgroup, uint32_t attach_type) {
+    if (Hook* h = find(cgroup, attach_type)) return h;
+    for (Hook& h : file_->hooks)
+      if (h.cgroup == 0) {
+        memset(&h, 0, sizeof(h));
+        h.cgroup = cgroup;
+        h.attach_type = attach_type;
+        h.revision = kFirstRevision;
+        return &h;
+      }
+    return nullptr;
+  }
+  // Hooks of cgroups that are gone (rmdir): the kernel detaches their
+  // programs and links when a cgroup dies. Their programs' references go to
+  // *progs (the caller drops them unlocked); their links lose their cgroup.
+  void purge_dead(Store& store, std::vector<uint32_t>* progs) {
+    for (Hook& h : file_->hooks) {
+      if (h.cgroup == 0 || h.path[0] == '\0') continue;
+      struct stat st {};
+      if (stat(h.path, &st) == 0 && st.st_ino == h.cgroup) continue;
+      for (uint32_t i = 0; i < h.count && i < kMaxProgs; ++i) {
+        if (h.items[i].link_id == 0) {
+          progs->push_back(h.items[i].prog_id);
+          continue;
+        }
+        int err = 0;
+        if (Object* obj = view_of(store, ObjKind::kLink, h.items[i].link_id, &err)) {
+          auto& lh = const_cast<LinkHeader&>(static_cast<Link*>(obj)->header());
+          std::atomic_ref<uint64_t>(lh.cgroup_id).store(0);
+        }
+      }
+      memset(&h, 0, sizeof(h));
+    }
+  }
+  int fd() const { return fd_; }
+  std::mutex mu;
+
+ private:
+  TableFile* file_;
+  int fd_;
+  ino_t ino_;
+};
+
+std::mutex g_tables_mu;
+std::map<std::string, Table*>& tables() {
+  static auto* m = new std::map<std::string, Table*>();
+  return *m;
+}
+
+Table* table_of(Store& store, int* err) {
+  std::lock_guard<std::mutex> lock(g_tables_mu);
+  const std::string path = store.dir() + "/attachments";
+  if (auto it = tables().find(path); it != tables().end()) {
+    // The same store still, not one made again at the same path (tests do).
+    struct stat now {};
+    if (stat(path.c_str(), &now) == 0 && now.st_ino == it->second->ino()) return it->second;
+    tables().erase(it);  // the old view stays mapped: another thread may still use it
+  }
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    *err = log_reason(-ENOMEM, "cannot open the store's attach table %s", path.c_str());
+    return nullptr;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || (static_cast<size_t>(st.st_size) < sizeof(TableFile) &&
+                              ftruncate(fd, static_cast<off_t>(sizeof(TableFile))) != 0)) {
+    ::close(fd);
+    *err = log_reason(-ENOMEM, "cannot size the store's attach table");
+    return nullptr;
+  }
+  void* p = mmap(nullptr, sizeof(TableFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    ::close(fd);
+    *err = log_reason(-ENOMEM, "cannot map the store's attach table");
+    return nullptr;
+  }
+  auto* file = static_cast<TableFile*>(p);
+  // A new file is all zeros; one another layout wrote is refused, not misread.
+  uint64_t expected = 0;
+  std::atomic_ref<uint64_t>(file->magic).compare_exchange_strong(expected, TableFile::kMagic);
+  if (expected != 0 && expected != TableFile::kMagic) {
+    munmap(p, sizeof(TableFile));
+    ::close(fd);
+    *err = log_reason(-EINVAL, "%s was written by another bpfemu build", path.c_str());
+    return nullptr;
+  }
+  auto* t = new Table(file, fd, st.st_ino);
+  tables()[path] = t;
+  return t;
+}
+
+// The table, held: this process's threads by the mutex, other processes by
+// an exclusive flock (dropped by the kernel if the holder dies).
+class Locked {
+ public:
+  explicit Locked(Table& t) : t_(t), lock_(t.mu) {
+    while (flock(t_.fd(), LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  ~Locked() { flock(t_.fd(), LOCK_UN); }
+  Table* operator->() { return &t_; }
+
+ private:
+  Table& t_;
+  std::unique_lock<std::mutex> lock_;
+};
+
+uint64_t revision_of(Hook* h) { return h != nullptr ? h->revision : kFirstRevision; }
+uint32_t count_of(Hook* h) { return h != nullptr ? h->count : 0; }
+uint32_t flags_of(Hook* h) { return h != nullptr ? h->flags : 0; }
+
+// The program behind fd whose type must be `type` (bpf_prog_get_type): EBADF
+// for no BPF object, EINVAL for another kind or type.
+Program* prog_of_type(uint32_t fd, uint32_t type, int* err) {
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  *err = -EBADF;
+  Object* obj = object_from_fd_checked(static_cast<int>(fd), &kind, &access, err);
+  if (obj == nullptr) {
+    *err = log_reason(*err, "fd %u is not a BPF object", fd);
+    return nullptr;
+  }
+  if (kind != ObjKind::kProg) {
+    *err = log_reason(-EINVAL, "fd %u is not a program", fd);
+    return nullptr;
+  }
+  auto* prog = static_cast<Program*>(obj);
+  if (type != 0 && prog->header().prog_type != type) {
+    *err = log_reason(-EINVAL, "program %u is of type %u, not %u", prog->id(), prog->header().prog_type, type);
+    return nullptr;
+  }
+  return prog;
+}
+
+// hierarchy_allows_attach: the nearest ancestor with programs of this type
+// decides; one without BPF_F_ALLOW_OVERRIDE or BPF_F_ALLOW_MULTI forbids.
+bool hierarchy_allows(Table& t, const CgroupRef& cg, uint32_t attach_type) {
+  for (uint64_t p : cg.ancestors) {
+    Hook* h = t.find(p, attach_type);
+    if (flags_of(h) & kMulti) return true;
+    if (count_of(h) == 1) return (flags_of(h) & kOverride) != 0;
+  }
+  return true;
+}
+
+// What a relative fd or id names, looked up before the table is locked (the
+// lookup may let go of a stale fd's object, whose release takes the lock);
+// err is reported where the kernel would look it up.
+struct Anchor {
+  int err = 0;
+  uint32_t prog = 0;
+  uint32_t link = 0;
+};
+
+// get_prog_list's lookups: a cgroup link of prog_type (BPF_F_LINK) or any
+// program, by id (BPF_F_ID) or fd.
+Anchor cgroup_anchor(Store& store, uint32_t flags, uint32_t relative, uint32_t prog_type) {
+  Anchor a;
+  if (!active_profile().cgroup_mprog || (!(flags & (kFLink | kFId)) && relative == 0)) return a;
+  int err = 0;
+  Object* obj = nullptr;
+  if (flags & kFLink) {
+    if (flags & kFId) {
+      obj = relative != 0 ? view_of(store, ObjKind::kLink, relative, &err) : nullptr;
+      if (obj == nullptr) a.err = log_reason(-ENOENT, "no link has id %u", relative);
+    } else if (relative == 0) {
+      a.err = log_reason(-EINVAL, "BPF_F_LINK needs a link fd or id");
+    } else {
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      err = -EBADF;
+      obj = object_from_fd_checked(static_cast<int>(relative), &kind, &access, &err);
+      if (obj == nullptr) {
+        a.err = log_reason(err, "relative_fd %u is not a BPF object", relative);
+      } else if (kind != ObjKind::kLink) {
+        a.err = log_reason(-EINVAL, "relative_fd %u is not a link", relative);
+        obj = nullptr;
+      }
+    }
+    if (obj != nullptr) {
+      const LinkHeader& lh = static_cast<Link*>(obj)->header();
+      if (lh.type != BPF_LINK_TYPE_CGROUP || lh.prog_type != prog_type)
+        a.err = log_reason(-EINVAL, "the relative link is no cgroup link of this program type");
+      else
+        a.link = obj->id();
+    }
+    return a;
+  }
+  if (flags & kFId) {
+    obj = relative != 0 ? view_of(store, ObjKind::kProg, relative, &err) : nullptr;
+    if (obj == nullptr) a.err = log_reason(-ENOENT, "no program has id %u", relative);
+  } else {
+    obj = prog_of_type(relative, 0, &err);
+    if (obj == nullptr) a.err = err;
+  }
+  if (obj != nullptr) a.prog = obj->id();
+  return a;
+}
+
+// What an attach may place, and where (insert_pl_to_hlist, get_anchor_prog).
+struct AttachReq {
+  uint32_t prog_id;     // the program (for links too)
+  uint32_t prog_type;
+  uint32_t link_id;     // 0 for BPF_PROG_ATTACH
+  uint32_t replace_id;  // BPF_F_REPLACE's program, 0 if none
+  uint32_t flags;
+  uint32_t relative;
+  uint64_t revision;
+  Anchor anchor;  // what relative names (cgroup_anchor)
+};
+
+// The position of the new item in h's list, or -errno. A relative program
+// is matched among the programs attached with BPF_PROG_ATTACH, a relative
+// link (BPF_F_LINK, for links only) among the links.
+int insert_position(Hook* h, const AttachReq& r) {
+  const uint32_t n = count_of(h);
+  if (!active_profile().cgroup_mprog) return static_cast<int>(n);
+  const bool is_link = (r.flags & kFLink) != 0, is_id = (r.flags & kFId) != 0;
+  const bool before = (r.flags & kFBefore) != 0, after = (r.flags & kFAfter) != 0;
+  if (is_link || is_id || r.relative != 0) {
+    if (before == after) return log_reason(-EINVAL, "a relative position needs one of BPF_F_BEFORE and BPF_F_AFTER");
+    if (is_link != (r.link_id != 0))
+      return log_reason(-EINVAL, "BPF_F_LINK places links relative to links, programs relative to programs");
+  } else if (n != 0 && before && after) {
+    return log_reason(-EINVAL, "BPF_F_BEFORE and BPF_F_AFTER together on a non-empty list");
+  }
+  if (!is_link && !is_id && r.relative == 0) return before ? 0 : static_cast<int>(n);
+  if (r.anchor.err != 0) return r.anchor.err;
+  const uint32_t anchor = is_link ? r.anchor.link : r.anchor.prog;
+  const bool preorder = (r.flags & kFPreorder) != 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Item& it = h->items[i];
+    if (is_link ? it.link_id != anchor : (it.link_id != 0 || it.prog_id != anchor)) continue;
+    if (((it.flags & kFPreorder) != 0) != preorder)
+      return log_reason(-EINVAL, "the relative program's BPF_F_PREORDER differs");
+    return static_cast<int>(before ? i : i + 1);
+  }
+  return log_reason(-ENOENT, "the relative %s is not attached here", is_link ? "link" : "program");
+}
+
+// __cgroup_bpf_attach, table locked. *old_prog: a program attached with
+// BPF_PROG_ATTACH that the new one replaced (its reference is the caller's
+// to drop).
+int attach_locked(Table& t, const CgroupRef& cg, uint32_t attach_type, const AttachReq& r, uint32_t* old_prog) {
+  const uint32_t flags = r.flags;
+  const uint32_t saved = flags & (kOverride | kMulti);
+  const bool mprog = active_profile().cgroup_mprog;
+  if (((flags & kOverride) && (flags & kMulti)) || ((flags & kFReplace) && !(flags & kMulti)))
+    return log_reason(-EINVAL, "BPF_F_ALLOW_OVERRIDE with BPF_F_ALLOW_MULTI, or BPF_F_REPLACE without BPF_F_ALLOW_MULTI");
+  if (mprog && (flags & kFReplace) && (flags & (kFBefore | kFAfter)))
+    return log_reason(-EINVAL, "BPF_F_REPLACE with BPF_F_BEFORE or BPF_F_AFTER");
+  if ((r.replace_id != 0) != ((flags & kFReplace) != 0)) return log_reason(-EINVAL, "BPF_F_REPLACE needs replace_bpf_fd");
+  Hook* h = t.find(cg.id, attach_type);
+  if (mprog && r.revision != 0 && r.revision != revision_of(h))
+    return log_reason(-ESTALE, "expected_revision %llu, the list is at %llu",
+                      static_cast<unsigned long long>(r.revision), static_cast<unsigned long long>(revision_of(h)));
+  if (!hierarchy_allows(t, cg, attach_type))
+    return log_reason(-EPERM, "an ancestor cgroup's program of this type allows no override");
+  if (count_of(h) != 0 && flags_of(h) != saved)
+    return log_reason(-EPERM, "the cgroup's programs of this type were attached with other flags (0x%x)", flags_of(h));
+  if (count_of(h) >= kMaxProgs) return log_reason(-E2BIG, "%u programs are attached here already", kMaxProgs);
+  // find_attach_entry: the slot to reuse, or -1 for a new one.
+  int reuse = -1;
+  if (!(flags & kMulti)) {
+    if (count_of(h) != 0) reuse = 0;
+  } else {
+    for (uint32_t i = 0; i < count_of(h); ++i) {
+      const Item& it = h->items[i];
+      if (r.link_id == 0 && it.link_id == 0 && it.prog_id == r.prog_id && r.prog_id != r.replace_id)
+        return log_reason(-EINVAL, "program %u is attached here already", r.prog_id);
+      if (r.link_id != 0 && it.link_id == r.link_id) return log_reason(-EINVAL, "the link is attached here already");
+    }
+    if (r.replace_id != 0) {
+      for (uint32_t i = 0; i < count_of(h) && reuse < 0; ++i)
+        if (h->items[i].link_id == 0 && h->items[i].prog_id == r.replace_id) reuse = static_cast<int>(i);
+      if (reuse < 0) return log_reason(-ENOENT, "replace_bpf_fd's program is not attached here");
+    }
+  }
+  if (h == nullptr && (h = t.find_or_make(cg.id, attach_type)) == nullptr)
+    return log_reason(-ENOMEM, "the attach table is full");
+  if (!cg.path.empty() && cg.path.size() < sizeof(h->path)) memcpy(h->path, cg.path.c_str(), cg.path.size() + 1);
+  const Item item{r.prog_id, r.link_id, flags & kFPreorder, 0};
+  if (reuse >= 0) {
+    if (h->items[reuse].link_id == 0) *old_prog = h->items[reuse].prog_id;
+    h->items[reuse] = item;
+  } else {
+    const int pos = insert_position(h, r);
+    if (pos < 0) return pos;
+    std::copy_backward(h->items + pos, h->items + h->count, h->items + h->count + 1);
+    h->items[pos] = item;
+    ++h->count;
+  }
+  h->flags = saved;
+  ++h->revision;
+  return 0;
+}
+
+// __cgroup_bpf_detach, table locked: *old_prog gets the program whose
+// attachment reference goes.
+int detach_locked(Table& t, const CgroupRef& cg, uint32_t attach_type, uint32_t prog_id, uint64_t revision,
+                  uint32_t* old_prog) {
+  Hook* h = t.find(cg.id, attach_type);
+  if (active_profile().cgroup_mprog && revision != 0 && revision != revision_of(h))
+    return log_reason(-ESTALE, "expected_revision %llu, the list is at %llu",
+                      static_cast<unsigned long long>(revision), static_cast<unsigned long long>(revision_of(h)));
+  int pos = -1;
+  if (!(flags_of(h) & kMulti)) {
+    // Without BPF_F_ALLOW_MULTI the one program goes, whatever fd was given.
+    if (count_of(h) == 0) return log_reason(-ENOENT, "no program of this type is attached here");
+    pos = 0;
+  } else {
+    if (prog_id == 0) return log_reason(-EINVAL, "detaching from a BPF_F_ALLOW_MULTI list needs the program's fd");
+    for (uint32_t i = 0; i < h->count && pos < 0; ++i)
+      if (h->items[i].link_id == 0 && h->items[i].prog_id == prog_id) pos = static_cast<int>(i);
+    if (pos < 0) return log_reason(-ENOENT, "the program is not attached here");
+  }
+  *old_prog = h->items[pos].prog_id;
+  std::copy(h->items + pos + 1, h->items + h->count, h->items + pos);
+  --h->count;
+  h->items[h->count] = Item{};
+  if (h->count == 0) h->flags = 0;
+  ++h->revision;
+  return 0;
+}
+
+// compute_effective_progs: this cgroup's list, then each ancestor's while
+// nothing ran yet or the ancestor allows multi; BPF_F_PREORDER programs run
+// before all others, ancestors' first.
+std::vector<uint32_t> effective_locked(Table& t, const CgroupRef& cg, uint32_t attach_type) {
+  std::vector<uint32_t> pre, post;
+  std::vector<uint64_t> levels{cg.id};
+  levels.insert(levels.end(), cg.ancestors.begin(), cg.ancestors.end());
+  size_t cnt = 0;
+  for (uint64_t level : levels) {
+    Hook* h = t.find(level, attach_type);
+    if (cnt > 0 && !(flags_of(h) & kMulti)) continue;
+    std::vector<uint32_t> level_pre;
+    for (uint32_t i = 0; i < count_of(h); ++i) {
+      if (h->items[i].flags & kFPreorder)
+        level_pre.push_back(h->items[i].prog_id);
+      else
+        post.push_back(h->items[i].prog_id);
+      ++cnt;
+    }
+    pre.insert(pre.begin(), level_pre.begin(), level_pre.end());
+  }
+  pre.insert(pre.end(), post.begin(), post.end());
+  return pre;
+}
+
+int put32(void* uattr, size_t off, uint32_t v) {
+  return copy_to_user(user_ptr_add(uattr, off), &v, sizeof(v)) != 0 ? -EFAULT : 0;
+}
+
+long not_emulated(uint32_t attach_type) {
+  return log_reason(-EOPNOTSUPP, "attach type %u (not a cgroup hook) is not emulated by BPF_PROG_ATTACH", attach_type);
+}
+
+// --- tcx (kernel/bpf/tcx.c on kernel/bpf/mprog.c) ---
+// A device's list for one direction is a hook keyed by kTcxKey | ifindex.
+// The kernel frees an emptied list: a hook with no items is no list (query
+// and detach answer ENOENT), and the next one starts at revision 1 again.
+constexpr uint64_t kTcxKey = 1ULL << 63;
+constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;
+constexpr int kMprogMax = 63;  // bpf_mprog_max()
+
+bool is_tcx(uint32_t attach_type) { return attach_type == kTcxIngress || attach_type == kTcxEgress; }
+
+int tcx_device(uint32_t ifindex) {
+  char name[IF_NAMESIZE];
+  if (ifindex == 0 || if_indextoname(ifindex, name) == nullptr)
+    return log_reason(-ENODEV, "no network device with ifindex %u here", ifindex);
+  return 0;
+}
+
+// A program or a link with its program (bpf_tuple); prog 0: none.
+struct Tuple {
+  uint32_t prog = 0;
+  uint32_t link = 0;
+};
+
+// bpf_mprog_tuple_relative: what id_or_fd names, checked against type (0: any).
+int mprog_lookup(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t type, Tuple* t) {
+  *t = Tuple{};
+  int err = 0;
+  if (flags & kFLink) {
+    Object* obj = nullptr;
+    if (flags & kFId) {
+      obj = id_or_fd != 0 ? view_of(store, ObjKind::kLink, id_or_fd, &err) : nullptr;
+      if (obj == nullptr) return log_reason(-ENOENT, "no link has id %u", id_or_fd);
+    } else {
+      if (id_or_fd == 0) return log_reason(-EINVAL, "BPF_F_LINK needs a link fd or id");
+      ObjKind kind = ObjKind::kNone;
+      uint8_t access = 0;
+      err = -EBADF;
+      obj = object_from_fd_checked(static_cast<int>(id_or_fd), &kind, &access, &err);
+      if (obj == nullptr) return log_reason(err, "relative_fd %u is not a BPF object", id_or_fd);
+      if (kind != ObjKind::kLink) return log_reason(-EINVAL, "relative_fd %u is not a link", id_or_fd);
+    }
+    const LinkHeader& lh = static_cast<Link*>(obj)->header();
+    if (type != 0 && lh.prog_type != type) return log_reason(-EINVAL, "the relative link's program is of another type");
+    t->link = obj->id();
+    t->prog = std::atomic_ref<uint32_t>(const_cast<uint32_t&>(lh.prog_id)).load();
+    return 0;
+  }
+  if (!(flags & kFId) && id_or_fd == 0) return 0;
+  Object* obj = nullptr;
+  if (flags & kFId) {
+    obj = id_or_fd != 0 ? view_of(store, ObjKind::kProg, id_or_fd, &err) : nullptr;
+    if (obj == nullptr) return log_reason(-ENOENT, "no program has id %u", id_or_fd);
+  } else {
+    obj = prog_of_type(id_or_fd, 0, &err);
+    if (obj == nullptr) return err;
+  }
+  if (type != 0 && static_cast<Program*>(obj)->header().prog_type != type)
+    return log_reason(-EINVAL, "the relative program is of another type");
+  t->prog = obj->id();
+  return 0;
+}
+
+Anchor mprog_relative(Store& store, uint32_t id_or_fd, uint32_t flags, uint32_t type) {
+  Tuple t;
+  Anchor a;
+  a.err = mprog_lookup(store, id_or_fd, flags, type, &t);
+  a.prog = t.prog;
+  a.link = t.link;
+  return a;
+}
+
+int pos_exact(Hook* h, const Tuple& t) {
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].prog_id == t.prog)
+      return h->items[i].link_id == t.link ? static_cast<int>(i) : log_reason(-EBUSY, "the program is attached by a link");
+  return log_reason(-ENOENT, "the program is not attached here");
+}
+
+int pos_before(Hook* h, const Tuple& t) {
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].prog_id == t.prog && (t.link == 0 || t.link == h->items[i].link_id)) return static_cast<int>(i) - 1;
+  return t.prog != 0 ? log_reason(-ENOENT, "the relative program is not attached here") : -1;
+}
+
+int pos_after(Hook* h, const Tuple& t) {
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].prog_id == t.prog && (t.link == 0 || t.link == h->items[i].link_id)) return static_cast<int>(i) + 1;
+  return t.prog != 0 ? log_reason(-ENOENT, "the relative program is not attached here") : static_cast<int>(count_of(h));
+}
+
+// The position both rules (replace/exact, before, after) agree on, as
+// bpf_mprog_attach and bpf_mprog_detach work it out: >= -1, or -errno;
+// *flags becomes BPF_F_AFTER when nothing chose a position.
+int mprog_position(Hook* h, const Tuple& rt, int idx, uint32_t* flags) {
+  if (*flags & kFBefore) {
+    const int t = pos_before(h, rt);
+    if (t < -1 || (idx >= -1 && t != idx)) return t < -1 ? t : log_reason(-ERANGE, "the positions disagree");
+    idx = t;
+  }
+  if (*flags & kFAfter) {
+    const int t = pos_after(h, rt);
+    if (t < -1 || (idx >= -1 && t != idx)) return t < 0 ? t : log_reason(-ERANGE, "the positions disagree");
+    idx = t;
+  }
+  if (idx < -1) {
+    if (rt.prog != 0 || *flags != 0) return log_reason(-EINVAL, "flags 0x%x choose no position", *flags);
+    idx = static_cast<int>(count_of(h));
+    *flags = kFAfter;
+  }
+  if (idx >= kMprogMax) return log_reason(-ERANGE, "%d programs at most", kMprogMax);
+  return idx;
+}
+
+constexpr int kNoPos = -ERANGE;  // bpf_mprog_attach's "no position yet"
+
+// bpf_mprog_attach, table locked. *old_prog: a program the new one replaced.
+int tcx_attach_locked(Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id, uint32_t link_id,
+                      uint32_t old_id, uint32_t flags, const Anchor& rel, uint64_t revision, uint32_t* old_prog) {
+  Hook* h = t.find(kTcxKey | ifindex, attach_type);
+  if (revision != 0 && revision != (count_of(h) != 0 ? h->revision : kFirstRevision))
+    return log_reason(-ESTALE, "expected_revision %llu is not the list's", static_cast<unsigned long long>(revision));
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].prog_id == prog_id) return log_reason(-EEXIST, "program %u is attached here already", prog_id);
+  if (rel.err != 0) return rel.err;
+  const Tuple rt{rel.prog, rel.link};
+  int idx = kNoPos;
+  if (flags & kFReplace) {
+    idx = pos_exact(h, Tuple{old_id, link_id});
+    if (idx < 0) return idx;
+  }
+  idx = mprog_position(h, rt, idx, &flags);
+  if (idx < -1) return idx;
+  if (h == nullptr || h->count == 0) {
+    if (h == nullptr && (h = t.find_or_make(kTcxKey | ifindex, attach_type)) == nullptr)
+      return log_reason(-ENOMEM, "the attach table is full");
+    h->revision = kFirstRevision;
+  }
+  const Item item{prog_id, link_id, 0, 0};
+  if (flags & kFReplace) {
+    if (link_id == 0) *old_prog = h->items[idx].prog_id;
+    h->items[idx] = item;
+  } else {
+    int at = idx;
+    if (idx != static_cast<int>(h->count) && (flags & kFBefore)) at = idx + 1;
+    std::copy_backward(h->items + at, h->items + h->count, h->items + h->count + 1);
+    h->items[at] = item;
+    ++h->count;
+  }
+  ++h->revision;
+  return 0;
+}
+
+// bpf_mprog_detach, table locked: *gone gets the program whose list
+// reference goes (0 for a link's).
+int tcx_detach_locked(Table& t, uint32_t ifindex, uint32_t attach_type, uint32_t prog_id, uint32_t link_id,
+                      uint32_t flags, const Anchor& rel, uint64_t revision, uint32_t* gone) {
+  Hook* h = t.find(kTcxKey | ifindex, attach_type);
+  if (count_of(h) == 0) return log_reason(-ENOENT, "nothing is attached there");
+  if (flags & kFReplace) return log_reason(-EINVAL, "BPF_F_REPLACE does not detach");
+  if (revision != 0 && revision != h->revision)
+    return log_reason(-ESTALE, "expected_revision %llu is not the list's", static_cast<unsigned long long>(revision));
+  if (rel.err != 0) return rel.err;
+  const Tuple rt{rel.prog, rel.link};
+  int idx = kNoPos;
+  if (prog_id != 0) {
+    idx = pos_exact(h, Tuple{prog_id, link_id});
+    if (idx < 0) return idx;
+  }
+  idx = mprog_position(h, rt, idx, &flags);
+  if (idx < -1) return idx;
+  if (idx == -1) idx = 0;
+  if (idx == static_cast<int>(h->count)) idx = static_cast<int>(h->count) - 1;
+  if (h->items[idx].link_id != 0 && link_id == 0) return log_reason(-EBUSY, "a link's program is detached through the link");
+  *gone = h->items[idx].link_id == 0 ? h->items[idx].prog_id : 0;
+  std::copy(h->items + idx + 1, h->items + h->count, h->items + idx);
+  --h->count;
+  h->items[h->count] = Item{};
+  ++h->revision;
+  return 0;
+}
+
+}  // namespace
+
+uint32_t prog_type_of_attach(uint32_t attach_type) {
+  if (attach_type >= active_profile().attach_type_count) return 0;
+  switch (attach_type) {
+    case BPF_CGROUP_INET_INGRESS:
+    case BPF_CGROUP_INET_EGRESS:
+      return BPF_PROG_TYPE_CGROUP_SKB;
+    case BPF_CGROUP_INET_SOCK_CREATE:
+    case BPF_CGROUP_INET_SOCK_RELEASE:
+    case BPF_CGROUP_INET4_POST_BIND:
+    case BPF_CGROUP_INET6_POST_BIND:
+      return BPF_PROG_TYPE_CGROUP_SOCK;
+    case BPF_CGROUP_INET4_BIND:
+    case BPF_CGROUP_INET6_BIND:
+    case BPF_CGROUP_INET4_CONNECT:
+    case BPF_CGROUP_INET6_CONNECT:
+    case BPF_CGROUP_UDP4_SENDMSG:
+    case BPF_CGROUP_UDP6_SENDMSG:
+    case BPF_CGROUP_UDP4_RECVMSG:
+    case BPF_CGROUP_UDP6_RECVMSG:
+    case BPF_CGROUP_INET4_GETPEERNAME:
+    case BPF_CGROUP_INET6_GETPEERNAME:
+    case BPF_CGROUP_INET4_GETSOCKNAME:
+    case BPF_CGROUP_INET6_GETSOCKNAME:
+    case 49: case 50: case 51: case 52: case 53:  // BPF_CGROUP_UNIX_*
+      return BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+    case BPF_CGROUP_SOCK_OPS:
+      return BPF_PROG_TYPE_SOCK_OPS;
+    case BPF_CGROUP_DEVICE:
+      return BPF_PROG_TYPE_CGROUP_DEVICE;
+    case BPF_SK_MSG_VERDICT:
+      return BPF_PROG_TYPE_SK_MSG;
+    case BPF_SK_SKB_STREAM_PARSER:
+    case BPF_SK_SKB_STREAM_VERDICT:
+    case BPF_SK_SKB_VERDICT:
+      return BPF_PROG_TYPE_SK_SKB;
+    case BPF_LIRC_MODE2:
+      return BPF_PROG_TYPE_LIRC_MODE2;
+    case BPF_FLOW_DISSECTOR:
+      return BPF_PROG_TYPE_FLOW_DISSECTOR;
+    case BPF_CGROUP_SYSCTL:
+      return BPF_PROG_TYPE_CGROUP_SYSCTL;
+    case BPF_CGROUP_GETSOCKOPT:
+    case BPF_CGROUP_SETSOCKOPT:
+      return BPF_PROG_TYPE_CGROUP_SOCKOPT;
+    case BPF_TRACE_ITER:
+    case BPF_TRACE_RAW_TP:
+    case BPF_TRACE_FENTRY:
+    case BPF_TRACE_FEXIT:
+    case BPF_MODIFY_RETURN:
+      return BPF_PROG_TYPE_TRACING;
+    case BPF_LSM_MAC:
+    case BPF_LSM_CGROUP:
+      return BPF_PROG_TYPE_LSM;
+    case BPF_SK_LOOKUP:
+      return BPF_PROG_TYPE_SK_LOOKUP;
+    case BPF_XDP:
+      return BPF_PROG_TYPE_XDP;
+    case 46: case 47: case 54: case 55:  // BPF_TCX_INGRESS/EGRESS, BPF_NETKIT_PRIMARY/PEER
+      return BPF_PROG_TYPE_SCHED_CLS;
+    default:
+      return 0;
+  }
+}
+
+bool is_cgroup_prog_type(uint32_t prog_type) {
+  switch (prog_type) {
+    case BPF_PROG_TYPE_CGROUP_DEVICE:
+    case BPF_PROG_TYPE_CGROUP_SKB:
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_CGROUP_SYSCTL:
+    case BPF_PROG_TYPE_SOCK_OPS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int check_prog_attach_type(const Program& prog, uint32_t attach_type) {
+  const ProgHeader& p = prog.header();
+  switch (p.prog_type) {
+    case BPF_PROG_TYPE_CGROUP_SOCK:
+    case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+    case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+    case BPF_PROG_TYPE_SK_LOOKUP:
+      if (attach_type != p.expected_attach_type)
+        return log_reason(-EINVAL, "the program was loaded for attach type %u, not %u", p.expected_attach_type,
+                          attach_type);
+      return 0;
+    default:
+      // CGROUP_SKB's expected attach type binds only programs that read
+      // fields one direction has; the emulator has no verifier to tell.
+      if (prog_type_of_attach(attach_type) != p.prog_type)
+        return log_reason(-EINVAL, "program type %u does not attach with attach type %u", p.prog_type, attach_type);
+      return 0;
+  }
+}
+
+int cgroup_from_fd(uint32_t fd, CgroupRef* out) {
+  struct stat st {};
+  struct statfs sfs {};
+  const int ifd = static_cast<int>(fd);
+  if (ifd < 0 || fstat(ifd, &st) != 0 || fstatfs(ifd, &sfs) != 0 || sfs.f_type != kCgroup2Magic ||
+      !S_ISDIR(st.st_mode))
+    return log_reason(-EBADF, "fd %d is not a cgroup v2 directory", ifd);
+  out->id = st.st_ino;
+  out->ancestors.clear();
+  char link[64], target[256];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", ifd);
+  const ssize_t n = readlink(link, target, sizeof(target) - 1);
+  out->path = n > 0 ? std::string(target, static_cast<size_t>(n)) : std::string();
+  int cur = ifd;
+  const dev_t dev = st.st_dev;
+  ino_t ino = st.st_ino;
+  for (int depth = 0; depth < 256; ++depth) {
+    const int parent = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cur != ifd) ::close(cur);
+    if (parent < 0) return 0;
+    struct stat pst {};
+    if (fstat(parent, &pst) != 0 || pst.st_dev != dev || pst.st_ino == ino) {
+      ::close(parent);
+      return 0;
+    }
+    out->ancestors.push_back(pst.st_ino);
+    ino = pst.st_ino;
+    cur = parent;
+  }
+  if (cur != ifd) ::close(cur);
+  return 0;
+}
+
+namespace {
+
+long tcx_prog_attach(Program& prog, const ProgAttachAttr& a) {
+  if (int e = tcx_device(a.target_fd); e != 0) return e;
+  int err = 0;
+  uint32_t old_id = 0;
+  if (a.attach_flags & kFReplace) {
+    Program* old = prog_of_type(a.replace_bpf_fd, prog.header().prog_type, &err);
+    if (old == nullptr) return err;
+    old_id = old->id();
+  }
+  Store& store = *prog.store();
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, a.relative, a.attach_flags & ~kFReplace, prog.header().prog_type);
+  prog.obj_header().krefs.fetch_add(1);  // the list holds the program
+  {
+    Locked l(*t);
+    err = tcx_attach_locked(*t, a.target_fd, a.attach_type, prog.id(), 0, old_id, a.attach_flags, rel,
+                            a.expected_revision, &old_prog);
+  }
+  if (err != 0) old_prog = prog.id();
+  if (old_prog != 0) drop_object_ref(store, ObjKind::kProg, old_prog);
+  return err;
+}
+
+long tcx_prog_detach(Program* prog, const ProgAttachAttr& a) {
+  if (int e = tcx_device(a.target_fd); e != 0) return e;
+  int err = 0;
+  Store* store = prog != nullptr ? prog->store() : Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  uint32_t gone = 0;
+  const Anchor rel = mprog_relative(*store, a.relative, a.attach_flags, prog != nullptr ? prog->header().prog_type : 0);
+  {
+    Locked l(*t);
+    err = tcx_detach_locked(*t, a.target_fd, a.attach_type, prog != nullptr ? prog->id() : 0, 0, a.attach_flags,
+                            rel, a.expected_revision, &gone);
+  }
+  if (gone != 0) drop_object_ref(*store, ObjKind::kProg, gone);
+  return err;
+}
+
+// bpf_mprog_query: programs and links in order; the flags are always 0.
+long tcx_prog_query(void* uattr, const uint8_t* attr) {
+  uint32_t ifindex, attach_type, query_flags, attach_flags, count;
+  uint64_t uprog_ids, uprog_flags, ulink_ids, ulink_flags;
+  memcpy(&ifindex, attr, 4);
+  memcpy(&attach_type, attr + 4, 4);
+  memcpy(&query_flags, attr + 8, 4);
+  memcpy(&attach_flags, attr + 12, 4);
+  memcpy(&uprog_ids, attr + 16, 8);
+  memcpy(&count, attr + 24, 4);
+  memcpy(&uprog_flags, attr + 32, 8);
+  memcpy(&ulink_ids, attr + 40, 8);
+  memcpy(&ulink_flags, attr + 48, 8);
+  if (int e = tcx_device(ifindex); e != 0) return e;
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  std::vector<Item> items;
+  uint64_t revision = 0;
+  {
+    Locked l(*t);
+    // An empty list answers as a fresh one (6.18 queries a device with no
+    // tcx entry without ENOENT).
+    Hook* h = l->find(kTcxKey | ifindex, attach_type);
+    if (count_of(h) != 0) items.assign(h->items, h->items + h->count);
+    revision = count_of(h) != 0 ? h->revision : kFirstRevision;
+  }
+  if (query_flags != 0 || attach_flags != 0) return log_reason(-EINVAL, "query_flags and attach_flags must be 0 for tcx");
+  const uint32_t zero = 0, total = static_cast<uint32_t>(items.size());
+  if (put32(uattr, 12, zero) != 0 || copy_to_user(user_ptr_add(uattr, 56), &revision, sizeof(revision)) != 0 ||
+      put32(uattr, 24, total) != 0)
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  if (count == 0 || uprog_ids == 0 || total == 0) return 0;
+  long ret = 0;
+  uint32_t n = total;
+  if (count < total) {
+    n = count;
+    ret = log_reason(-ENOSPC, "count %u is below the %u programs attached", count, total);
+  }
+  auto out = [](uint64_t base, uint32_t i, uint32_t v) {
+    return base == 0 || copy_to_user(reinterpret_cast<void*>(static_cast<uintptr_t>(base + 4ULL * i)), &v, 4) == 0;
+  };
+  for (uint32_t i = 0; i < n; ++i)
+    if (!out(uprog_ids, i, items[i].prog_id) || !out(uprog_flags, i, 0) || !out(ulink_ids, i, items[i].link_id) ||
+        !out(ulink_flags, i, 0))
+      return log_reason(-EFAULT, "an id array points at bad memory");
+  return ret;
+}
+
+}  // namespace
+
+long sys_prog_attach(const ProgAttachAttr& a) {
+  const KernelProfile& prof = active_profile();
+  const uint32_t ptype = prog_type_of_attach(a.attach_type);
+  if (ptype == 0) return log_reason(-EINVAL, "attach type %u has no program type", a.attach_type);
+  const uint32_t base = kOverride | kMulti | kFReplace;
+  int err = 0;
+  if (!is_cgroup_prog_type(ptype)) {
+    if (ptype == BPF_PROG_TYPE_SCHED_CLS) {  // tcx and netkit: mprog flags
+      if (a.attach_flags & ~(kFReplace | kFBefore | kFAfter | kFId | kFLink))
+        return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+    } else if ((a.attach_flags & ~base) || a.relative != 0 || a.expected_revision != 0) {
+      return log_reason(-EINVAL, "attach_flags 0x%x, relative_fd and expected_revision", a.attach_flags);
+    }
+    Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+    if (prog == nullptr) return err;
+    if (int e = check_prog_attach_type(*prog, a.attach_type); e != 0) return e;
+    switch (ptype) {
+      case BPF_PROG_TYPE_SK_MSG:
+      case BPF_PROG_TYPE_SK_SKB:
+      case BPF_PROG_TYPE_LIRC_MODE2:
+      case BPF_PROG_TYPE_FLOW_DISSECTOR:
+      case BPF_PROG_TYPE_SCHED_CLS:
+        if (is_tcx(a.attach_type)) return tcx_prog_attach(*prog, a);
+        return not_emulated(a.attach_type);
+      default:
+        return log_reason(-EINVAL, "programs of type %u are not attached with BPF_PROG_ATTACH", ptype);
+    }
+  }
+  if (prof.cgroup_mprog) {
+    if (a.attach_flags & ~(base | kFPreorder | kFBefore | kFAfter | kFId))
+      return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+  } else if (a.attach_flags & ~base) {
+    return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+  }
+  Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+  if (prog == nullptr) return err;
+  if (int e = check_prog_attach_type(*prog, a.attach_type); e != 0) return e;
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(a.target_fd, &cg); e != 0) return e;
+  uint32_t replace_id = 0;
+  if ((a.attach_flags & kMulti) && (a.attach_flags & kFReplace)) {
+    Program* old = prog_of_type(a.replace_bpf_fd, ptype, &err);
+    if (old == nullptr) return err;
+    replace_id = old->id();
+  }
+  Store& store = *prog->store();
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  const AttachReq r{prog->id(),         ptype,
+                    0,                   replace_id,
+                    a.attach_flags,      a.relative,
+                    a.expected_revision, cgroup_anchor(store, a.attach_flags, a.relative, ptype)};
+  uint32_t old_prog = 0;
+  std::vector<uint32_t> drop;
+  prog->obj_header().krefs.fetch_add(1);  // the attachment holds the program
+  {
+    Locked l(*t);
+    l->purge_dead(store, &drop);
+    err = attach_locked(*t, cg, a.attach_type, r, &old_prog);
+  }
+  drop.push_back(err != 0 ? prog->id() : old_prog);
+  for (uint32_t id : drop)
+    if (id != 0) drop_object_ref(store, ObjKind::kProg, id);
+  return err;
+}
+
+long sys_prog_detach(const ProgAttachAttr& a) {
+  const KernelProfile& prof = active_profile();
+  const uint32_t ptype = prog_type_of_attach(a.attach_type);
+  if (ptype != 0 && is_cgroup_prog_type(ptype)) {
+    if (a.attach_flags != 0 || (prof.cgroup_mprog && a.relative != 0))
+      return log_reason(-EINVAL, "attach_flags and relative_fd must be 0 to detach from a cgroup");
+  } else if (ptype == BPF_PROG_TYPE_SCHED_CLS) {  // tcx and netkit: mprog flags
+    if (a.attach_flags & ~(kFReplace | kFBefore | kFAfter | kFId | kFLink))
+      return log_reason(-EINVAL, "attach_flags 0x%x", a.attach_flags);
+    Program* prog = nullptr;
+    int err = 0;
+    if (a.attach_bpf_fd != 0 && (prog = prog_of_type(a.attach_bpf_fd, ptype, &err)) == nullptr) return err;
+    if (is_tcx(a.attach_type)) return tcx_prog_detach(prog, a);
+    return not_emulated(a.attach_type);
+  } else {
+    if (ptype == 0) return log_reason(-EINVAL, "attach type %u has no program type", a.attach_type);
+    if (a.attach_flags != 0 || a.relative != 0 || a.expected_revision != 0)
+      return log_reason(-EINVAL, "attach_flags, relative_fd and expected_revision must be 0");
+    switch (ptype) {
+      case BPF_PROG_TYPE_SK_MSG:
+      case BPF_PROG_TYPE_SK_SKB:
+      case BPF_PROG_TYPE_LIRC_MODE2:
+      case BPF_PROG_TYPE_FLOW_DISSECTOR:
+        return not_emulated(a.attach_type);
+      default:
+        return log_reason(-EINVAL, "programs of type %u are not detached with BPF_PROG_DETACH", ptype);
+    }
+  }
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(a.target_fd, &cg); e != 0) return e;
+  int err = 0;
+  // A bad or other program fd is no program here, not an error.
+  Program* prog = prog_of_type(a.attach_bpf_fd, ptype, &err);
+  Store* store = prog != nullptr ? prog->store() : Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  uint32_t old_prog = 0;
+  std::vector<uint32_t> drop;
+  {
+    Locked l(*t);
+    l->purge_dead(*store, &drop);
+    err = detach_locked(*t, cg, a.attach_type, prog != nullptr ? prog->id() : 0, a.expected_revision, &old_prog);
+  }
+  drop.push_back(old_prog);
+  for (uint32_t id : drop)
+    if (id != 0) drop_object_ref(*store, ObjKind::kProg, id);
+  return err;
+}
+
+namespace {
+
+// netns_bpf_prog_query: the fd must be a network namespace's; the emulator
+// attaches nothing there, so nothing is attached.
+long netns_prog_query(void* uattr, uint32_t fd, uint32_t query_flags) {
+  if (query_flags != 0) return log_reason(-EINVAL, "query_flags must be 0 for a network namespace");
+  struct stat st {};
+  if (fstat(static_cast<int>(fd), &st) != 0) return log_reason(-EBADF, "fd %u is not open", fd);
+  if (ioctl(static_cast<int>(fd), NS_GET_NSTYPE) != CLONE_NEWNET)
+    return log_reason(-EINVAL, "fd %u is no network namespace", fd);
+  if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0) return log_reason(-EFAULT, "the attr cannot be written back");
+  return 0;
+}
+
+// sock_map_bpf_prog_query: the fd must be a map's, and a sockmap's (which
+// the emulator does not have); for another map the kernel still writes the
+// flags and count (0) before it answers EOPNOTSUPP.
+long sockmap_prog_query(void* uattr, uint32_t fd, uint32_t query_flags) {
+  if (query_flags != 0) return log_reason(-EINVAL, "query_flags must be 0 for a sockmap");
+  ObjKind kind = ObjKind::kNone;
+  uint8_t access = 0;
+  int err = -EBADF;
+  if (object_from_fd_checked(static_cast<int>(fd), &kind, &access, &err) != nullptr) {
+    if (kind != ObjKind::kMap) return log_reason(-EINVAL, "fd %u is not a map", fd);
+    if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0)
+      return log_reason(-EFAULT, "the attr cannot be written back");
+    return log_reason(-EOPNOTSUPP, "fd %u is a map but no sockmap", fd);
+  }
+  struct stat st {};
+  if (fstat(static_cast<int>(fd), &st) != 0) return log_reason(-EBADF, "fd %u is not open", fd);
+  return log_reason(-EINVAL, "fd %u is not a map", fd);
+}
+
+// __cgroup_bpf_query over the BPF_LSM_CGROUP hooks: LSM programs do not
+// load here, so none is attached.
+long lsm_cgroup_query(void* uattr, const uint8_t* attr) {
+  uint32_t target_fd, query_flags, prog_cnt;
+  uint64_t prog_ids, prog_attach_flags;
+  memcpy(&target_fd, attr, 4);
+  memcpy(&query_flags, attr + 8, 4);
+  memcpy(&prog_ids, attr + 16, 8);
+  memcpy(&prog_cnt, attr + 24, 4);
+  memcpy(&prog_attach_flags, attr + 32, 8);
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(target_fd, &cg); e != 0) return e;
+  const bool effective = (query_flags & kQueryEffective) != 0;
+  if (effective && prog_attach_flags != 0)
+    return log_reason(-EINVAL, "prog_attach_flags cannot be asked for with BPF_F_QUERY_EFFECTIVE");
+  if (!effective && prog_cnt != 0 && prog_ids != 0 && prog_attach_flags == 0)
+    return log_reason(-EINVAL, "BPF_LSM_CGROUP queries need prog_attach_flags");
+  const uint64_t revision = 0;
+  if (put32(uattr, 12, 0) != 0 || put32(uattr, 24, 0) != 0 ||
+      (active_profile().cgroup_mprog && copy_to_user(user_ptr_add(uattr, 56), &revision, sizeof(revision)) != 0))
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  return 0;
+}
+
+}  // namespace
+
+long sys_prog_query(void* uattr, const uint8_t* attr) {
+  uint32_t target_fd, attach_type, query_flags, prog_cnt;
+  uint64_t prog_ids, prog_attach_flags;
+  memcpy(&target_fd, attr, 4);
+  memcpy(&attach_type, attr + 4, 4);
+  memcpy(&query_flags, attr + 8, 4);
+  memcpy(&prog_ids, attr + 16, 8);
+  memcpy(&prog_cnt, attr + 24, 4);
+  memcpy(&prog_attach_flags, attr + 32, 8);
+  if (query_flags & ~kQueryEffective) return log_reason(-EINVAL, "query_flags 0x%x", query_flags);
+  const uint32_t ptype = prog_type_of_attach(attach_type);
+  const bool effective = (query_flags & kQueryEffective) != 0;
+  switch (ptype) {
+    case BPF_PROG_TYPE_SCHED_CLS:
+      if (is_tcx(attach_type)) return tcx_prog_query(uattr, attr);
+      // netkit: the host kernel is built without it, so its stub answers.
+      return log_reason(-EINVAL, "netkit is not in this kernel");
+    case BPF_PROG_TYPE_LIRC_MODE2:
+      return log_reason(-EINVAL, "lirc mode2 programs are not in this kernel");
+    case BPF_PROG_TYPE_FLOW_DISSECTOR:
+    case BPF_PROG_TYPE_SK_LOOKUP:
+      return netns_prog_query(uattr, target_fd, query_flags);
+    case BPF_PROG_TYPE_SK_MSG:
+    case BPF_PROG_TYPE_SK_SKB:
+      return sockmap_prog_query(uattr, target_fd, query_flags);
+    case BPF_PROG_TYPE_LSM:
+      if (attach_type == BPF_LSM_CGROUP) return lsm_cgroup_query(uattr, attr);
+      return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
+    default:
+      if (!is_cgroup_prog_type(ptype)) return log_reason(-EINVAL, "attach type %u cannot be queried", attach_type);
+  }
+  CgroupRef cg;
+  if (int e = cgroup_from_fd(target_fd, &cg); e != 0) return e;
+  if (effective && prog_attach_flags != 0)
+    return log_reason(-EINVAL, "prog_attach_flags cannot be asked for with BPF_F_QUERY_EFFECTIVE");
+  int err = 0;
+  Store* store = Store::current(&err);
+  if (store == nullptr) return err;
+  Table* t = table_of(*store, &err);
+  if (t == nullptr) return err;
+  std::vector<uint32_t> ids;
+  uint32_t flags = 0;
+  uint64_t revision = 0;
+  std::vector<uint32_t> drop;
+  {
+    Locked l(*t);
+    l->purge_dead(*store, &drop);
+    Hook* h = l->find(cg.id, attach_type);
+    if (effective) {
+      ids = effective_locked(*t, cg, attach_type);
+    } else {
+      for (uint32_t i = 0; i < count_of(h); ++i) ids.push_back(h->items[i].prog_id);
+      flags = flags_of(h);
+      revision = revision_of(h);
+    }
+  }
+  for (uint32_t id : drop) drop_object_ref(*store, ObjKind::kProg, id);
+  const uint32_t total = static_cast<uint32_t>(ids.size());
+  if (put32(uattr, 12, flags) != 0 || put32(uattr, 24, total) != 0)
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  if (active_profile().cgroup_mprog &&
+      copy_to_user(user_ptr_add(uattr, 56), &revision, sizeof(revision)) != 0)
+    return log_reason(-EFAULT, "the attr cannot be written back");
+  if (prog_cnt == 0 || prog_ids == 0 || total == 0) return 0;
+  uint32_t cnt = total;
+  long ret = 0;
+  if (prog_cnt < total) {
+    cnt = prog_cnt;
+    ret = -ENOSPC;
+  }
+  void* uids = reinterpret_cast<void*>(static_cast<uintptr_t>(prog_ids));
+  if (copy_to_user(uids, ids.data(), size_t{cnt} * 4) != 0) return log_reason(-EFAULT, "prog_ids points at bad memory");
+  if (prog_attach_flags != 0) {
+    const std::vector<uint32_t> each(cnt, flags);
+    if (copy_to_user(reinterpret_cast<void*>(static_cast<uintptr_t>(prog_attach_flags)), each.data(),
+                     size_t{cnt} * 4) != 0)
+      return log_reason(-EFAULT, "prog_attach_flags points at bad memory");
+  }
+  if (ret != 0) log_reason(static_cast<int>(ret), "prog_cnt %u is below the %u programs attached", prog_cnt, total);
+  return ret;
+}
+
+int cgroup_link_check_flags(uint32_t flags) {
+  const uint32_t ok = active_profile().cgroup_mprog ? (kFId | kFBefore | kFAfter | kFPreorder | kFLink) : 0;
+  if (flags & ~ok) return log_reason(-EINVAL, "cgroup link flags 0x%x", flags);
+  return 0;
+}
+
+int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_type, uint32_t link_id, uint32_t prog_id,
+                       uint32_t prog_type, uint32_t flags, uint32_t relative, uint64_t expected_revision) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  const AttachReq r{prog_id,           prog_type, link_id, 0, flags | kMulti, relative,
+                    expected_revision, cgroup_anchor(store, flags, relative, prog_type)};
+  uint32_t old_prog = 0;
+  std::vector<uint32_t> drop;
+  {
+    Locked l(*t);
+    l->purge_dead(store, &drop);
+    err = attach_locked(*t, cgroup, attach_type, r, &old_prog);
+  }
+  for (uint32_t id : drop) drop_object_ref(store, ObjKind::kProg, id);
+  return err;
+}
+
+int cgroup_link_replace(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id, uint32_t new_prog_id) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  Locked l(*t);
+  Hook* h = l->find(cgroup, attach_type);
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].link_id == link_id) {
+      h->items[i].prog_id = new_prog_id;
+      ++h->revision;
+      return 0;
+    }
+  return log_reason(-ENOENT, "the link is not in its cgroup's list");
+}
+
+void cgroup_link_remove(Store& store, uint64_t cgroup, uint32_t attach_type, uint32_t link_id) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return;
+  Locked l(*t);
+  Hook* h = l->find(cgroup, attach_type);
+  for (uint32_t i = 0; i < count_of(h); ++i)
+    if (h->items[i].link_id == link_id) {
+      std::copy(h->items + i + 1, h->items + h->count, h->items + i);
+      --h->count;
+      h->items[h->count] = Item{};
+      if (h->count == 0) h->flags = 0;
+      ++h->revision;
+      return;
+    }
+}
+
+int tcx_link_attach(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t prog_id,
+                    uint32_t prog_type, uint32_t flags, uint32_t relative, uint64_t expected_revision) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, relative, flags & ~kFReplace, prog_type);
+  Locked l(*t);
+  return tcx_attach_locked(*t, ifindex, attach_type, prog_id, link_id, 0, flags, rel, expected_revision, &old_prog);
+}
+
+int tcx_link_replace(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t old_prog_id,
+                     uint32_t new_prog_id, uint32_t new_prog_type) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return err;
+  uint32_t old_prog = 0;
+  const Anchor rel = mprog_relative(store, old_prog_id, kFId, new_prog_type);
+  Locked l(*t);
+  if (count_of(l->find(kTcxKey | ifindex, attach_type)) == 0) return log_reason(-ENOENT, "nothing is attached there");
+  return tcx_attach_locked(*t, ifindex, attach_type, new_prog_id, link_id, old_prog_id, kFReplace | kFId, rel, 0,
+                           &old_prog);
+}
+
+void tcx_link_remove(Store& store, uint32_t ifindex, uint32_t attach_type, uint32_t link_id, uint32_t prog_id) {
+  int err = 0;
+  Table* t = table_of(store, &err);
+  if (t == nullptr) return;
+  uint32_t gone = 0;
+  Locked l(*t);
+  tcx_detach_locked(*t, ifindex, attach_type, prog_id, link_id, 0, Anchor{}, 0, &gone);
+}
+
+int tcx_check_device(uint32_t ifindex) { return tcx_device(ifindex); }
+
+}  // namespace bpfemu::emu
