@@ -58,7 +58,11 @@ bool map_lookup_elem(HelperCall& c, uint64_t* r0) {
     if (type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS) {
       // An outer map yields an inner map, which the program may pass to the map helpers.
       auto* inner = static_cast<Map*>(v);
-      if (std::find(c.env.maps.begin(), c.env.maps.end(), inner) == c.env.maps.end()) c.env.maps.push_back(inner);
+      if (std::find(c.env.maps.begin(), c.env.maps.end(), inner) == c.env.maps.end()) {
+        inner->local_refs.fetch_add(1);
+        c.env.inner_maps.push_back(inner);
+        c.env.maps.push_back(inner);
+      }
     } else {
       allow_map_memory(c.env, *m);
     }
