@@ -17,6 +17,7 @@
 
 #include <bpf/btf.h>
 
+#include "conformance/btf_builder.h"
 #include "conformance/scenario.h"
 #include "emu/bpf_syscall.h"
 
@@ -553,6 +554,55 @@ SCENARIO("HASH_OF_MAPS", "create", "btf_types") {
     }
   }
   r.backend().close(btf_fd);
+}
+
+// Inner maps whose values hold a bpf_spin_lock: the template's special
+// fields must match (btf_record_equal), whichever BTF object describes them.
+SCENARIO("ARRAY_OF_MAPS", "update", "special_fields") {
+  BtfBuilder b1;
+  const int v1 = b1.add_struct("v", 16, {{b1.u32, 0}, {b1.lock, 4}, {b1.u64, 8}});
+  const int moved = b1.add_struct("w", 16, {{b1.lock, 0}, {b1.u32, 4}, {b1.u64, 8}});
+  const int plain = b1.add_struct("p", 16, {{b1.u64, 0}, {b1.u64, 8}});
+  BtfBuilder b2;
+  const int v2 = b2.add_struct("v2", 16, {{b2.u32, 0}, {b2.lock, 4}, {b2.u64, 8}});
+  const int btf1 = load_btf(r, b1.blob(), "btf 1");
+  const int btf2 = load_btf(r, b2.blob(), "btf 2");
+  if (btf1 < 0 || btf2 < 0) return;
+  auto locked = [&](uint32_t type, int btf, int key, int value, const char* name) {
+    MapCreateOpts o;
+    o.btf_fd = static_cast<uint32_t>(btf);
+    o.btf_key_type_id = static_cast<uint32_t>(key);
+    o.btf_value_type_id = static_cast<uint32_t>(value);
+    return r.create_opts(type, name, 4, 16, 4, o);
+  };
+  for (uint32_t inner_type : {uint32_t{BPF_MAP_TYPE_ARRAY}, uint32_t{BPF_MAP_TYPE_HASH}}) {
+    const int tmpl = locked(inner_type, btf1, b1.u32, v1, "tmpl");
+    if (tmpl < 0) return;
+    for (uint32_t type : {AOM, HOM}) {
+      const std::string t = type == AOM ? "aom " : "hom ";
+      const int fd = outer(r, type, 4, 4, 4, 0, tmpl);
+      if (fd < 0) continue;
+      const int same = locked(inner_type, btf1, b1.u32, v1, "same");
+      const int other_btf = locked(inner_type, btf2, b2.u32, v2, "other_btf");
+      const int lock_moved = locked(inner_type, btf1, b1.u32, moved, "moved");
+      const int no_lock = locked(inner_type, btf1, b1.u32, plain, "nolock");
+      const int no_btf = r.create(inner_type, 4, 16, 4);
+      store(r, fd, u32(0), same, BPF_ANY, t + "same type");
+      store(r, fd, u32(1), other_btf, BPF_ANY, t + "same layout, other BTF");
+      store(r, fd, u32(2), lock_moved, BPF_ANY, t + "lock elsewhere");
+      store(r, fd, u32(2), no_lock, BPF_ANY, t + "no lock");
+      store(r, fd, u32(2), no_btf, BPF_ANY, t + "no BTF");
+      for (int m : {same, other_btf, lock_moved, no_lock, no_btf})
+        if (m >= 0) r.close(m);
+      r.close(fd);
+    }
+    r.close(tmpl);
+  }
+  // A map without BTF as the template, a locked map stored.
+  const int plain_tmpl = r.create(BPF_MAP_TYPE_HASH, 4, 16, 4);
+  const int fd = plain_tmpl >= 0 ? outer(r, HOM, 4, 4, 4, 0, plain_tmpl) : -1;
+  const int with_lock = locked(BPF_MAP_TYPE_HASH, btf1, b1.u32, v1, "locked");
+  if (fd >= 0 && with_lock >= 0) store(r, fd, u32(0), with_lock, BPF_ANY, "locked into a plain template");
 }
 
 }  // namespace bpfemu::conformance

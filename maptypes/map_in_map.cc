@@ -259,11 +259,6 @@ class HashOfMaps final : public HtabOps {
   // The element's map reference goes with it (htab_put_fd_value).
   void free_value(Map&, uint8_t* value) const override { put_inner(load_u32(value)); }
 
-  uint32_t fd_slot(const Map& map, uint32_t key) const override {
-    uint32_t id = 0;
-    return HtabOps::lookup(const_cast<Map&>(map), &key, &id, 0) == 0 ? id : 0;
-  }
-
   // htab_of_map_lookup_elem.
   void* prog_lookup(Map& map, const void* key) const override {
     uint32_t id = 0;
