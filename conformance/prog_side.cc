@@ -231,7 +231,7 @@ class LibbpfProgSide final : public ProgSide {
     if (mim_ == nullptr) return -ENOENT;
     MimArgs args{outer, op, slot, key, *value, 0};
     LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = sizeof(args));
-    if (bpf_prog_test_run_opts(bpf_program__fd(bpf_object__find_program_by_name(mim_, "mim_op")), &topts) != 0)
+    if (bpf_prog_test_run_opts(bpf_program__fd(bpf_object__find_program_by_name(mim_, outer == 0 ? "mim_arr_op" : "mim_hash_op")), &topts) != 0)
       return -errno;
     *value = args.value;
     *ret = args.ret;

@@ -379,13 +379,13 @@ class Checker {
     return outer_map_refusal(i, h->name);
   }
 
-  // check_map_func_compatibility: programs may look up in a map of maps but
-  // not update or delete in it. Without the verifier's register tracking, the
-  // map is found as compilers emit it: the last write of r1 before the call,
-  // in straight-line code, an ld_imm64 of the map.
+  // check_map_func_compatibility: the only helper a map of maps may be
+  // passed to is bpf_map_lookup_elem. Without the verifier's register
+  // tracking, the map is found as compilers emit it: the last write of r1
+  // before the call, in straight-line code, an ld_imm64 of the map.
   int outer_map_refusal(uint32_t i, const char* name) {
     const int32_t func = insns_[i].imm;
-    if (func != BPF_FUNC_map_update_elem && func != BPF_FUNC_map_delete_elem) return 0;
+    if (func == BPF_FUNC_map_lookup_elem) return 0;
     for (uint32_t j = i; j-- > 0;) {
       const bpf_insn& in = insns_[j];
       if (second_half_[j]) continue;

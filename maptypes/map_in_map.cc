@@ -46,24 +46,36 @@ bool is_map_in_map(uint32_t type) { return type == kAom || type == kHom; }
 // one): of the emulated types, only PROG_ARRAY's leave it out (ENOTSUPP).
 int inner_type_supported(uint32_t type) { return type == BPF_MAP_TYPE_PROG_ARRAY ? -kENOTSUPP : 0; }
 
+// btf_record_equal (6.18: every special field). Before the btf_record code
+// (6.1) the kernel compared the timer's offset and the kptrs only, not the
+// spin lock (which a template could not have).
+bool fields_equal(const emu::ValueRecord& a, const emu::ValueRecord& b, const KernelProfile& p) {
+  if (p.btf_record_fields) return memcmp(&a, &b, sizeof(a)) == 0;
+  return a.timer_count == b.timer_count && a.timer_off == b.timer_off && a.other_count == b.other_count &&
+         a.other_refcounts == b.other_refcounts && memcmp(a.other_offs, b.other_offs, sizeof(a.other_offs)) == 0 &&
+         memcmp(a.other_sizes, b.other_sizes, sizeof(a.other_sizes)) == 0;
+}
+
 // bpf_map_meta_equal, and array_map_meta_equal's max_entries rule.
-bool meta_equal(const InnerMeta& meta, const MapAttr& a) {
+bool meta_equal(const InnerMeta& meta, const MapAttr& a, const KernelProfile& p) {
   if (meta.map_type != a.map_type || meta.key_size != a.key_size || meta.value_size != a.value_size ||
-      meta.map_flags != a.map_flags || memcmp(&meta.record, &a.record, sizeof(meta.record)) != 0)
+      meta.map_flags != a.map_flags || !fields_equal(meta.record, a.record, p))
     return false;
   const bool array = meta.map_type == BPF_MAP_TYPE_ARRAY || meta.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
   return !array || (meta.map_flags & BPF_F_INNER_MAP) || meta.max_entries == a.max_entries;
 }
 
 // bpf_map_meta_alloc: the template from the caller's inner_map_fd.
-int read_meta(uint32_t ufd, InnerMeta* meta) {
+int read_meta(uint32_t ufd, const KernelProfile& p, InnerMeta* meta) {
   ObjRef ref;
   if (int e = fd_objects().get(static_cast<int>(ufd), &ref); e != 0) return e;
-  int err = 0;
   const Map* inner = ref.kind == emu::ObjKind::kMap ? fd_objects().map(ref.id) : nullptr;
-  if (inner == nullptr || is_map_in_map(inner->attr().map_type)) {
-    err = -EINVAL;  // not a map, or a second level of nesting
-  } else if ((err = inner_type_supported(inner->attr().map_type)) == 0) {
+  // Not a map, or a second level of nesting: EINVAL.
+  int err = inner == nullptr || is_map_in_map(inner->attr().map_type) ? -EINVAL
+                                                                      : inner_type_supported(inner->attr().map_type);
+  // 6.1 takes no template whose value has a bpf_spin_lock.
+  if (err == 0 && !p.btf_record_fields && inner->attr().record.has_lock()) err = -kENOTSUPP;
+  if (err == 0) {
     const MapAttr& a = inner->attr();
     *meta = InnerMeta{a.map_type, a.key_size, a.value_size, a.max_entries, a.map_flags, a.record};
   }
@@ -73,13 +85,13 @@ int read_meta(uint32_t ufd, InnerMeta* meta) {
 
 // bpf_map_fd_get_ptr: the map behind the fd in `value`, referenced, when it
 // matches the template: 0 with *id set, or -EBADF / -EINVAL.
-int get_inner(const InnerMeta& meta, const void* value, uint32_t* id) {
+int get_inner(const Map& outer, const InnerMeta& meta, const void* value, uint32_t* id) {
   int ufd;
   memcpy(&ufd, value, sizeof(ufd));
   ObjRef ref;
   if (int e = fd_objects().get(ufd, &ref); e != 0) return e;
   const Map* inner = ref.kind == emu::ObjKind::kMap ? fd_objects().map(ref.id) : nullptr;
-  if (inner == nullptr || !meta_equal(meta, inner->attr())) {
+  if (inner == nullptr || !meta_equal(meta, inner->attr(), outer.profile())) {
     fd_objects().put(ref);
     return -EINVAL;
   }
@@ -115,20 +127,22 @@ std::atomic<uint32_t>* aom_slot(const Map& map, uint32_t i) {
 class ArrayOfMaps final : public GenericBatchOps<false> {
  public:
   // fd_array_map_alloc_check and array_map_alloc_check, then the template.
-  int alloc_check(MapAttr& attr, const CreateEnv&) const override {
+  int alloc_check(MapAttr& attr, const CreateEnv& env) const override {
     constexpr uint32_t kAllowed = BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY;
     if (attr.value_size != sizeof(uint32_t) || (attr.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)))
       return -EINVAL;
     if (attr.max_entries == 0 || attr.key_size != 4 || (attr.map_flags & ~kAllowed)) return -EINVAL;
     InnerMeta meta;
-    return read_meta(attr.inner_map_fd, &meta);
+    return read_meta(attr.inner_map_fd, *env.profile, &meta);
   }
 
   int64_t data_size(const MapAttr& attr, const CreateEnv&) const override {
     return static_cast<int64_t>((uint64_t{attr.max_entries} * 4 + kPage - 1) & ~(kPage - 1));
   }
 
-  int init(Map& map) const override { return read_meta(map.attr().inner_map_fd, &map.state<AomState>().meta); }
+  int init(Map& map) const override {
+    return read_meta(map.attr().inner_map_fd, map.profile(), &map.state<AomState>().meta);
+  }
 
   // array_map_mem_usage: the array and one 8-byte element per slot.
   uint64_t mem_usage(const Map& map) const override {
@@ -149,7 +163,7 @@ class ArrayOfMaps final : public GenericBatchOps<false> {
     const uint32_t i = load_u32(key);
     if (i >= map.attr().max_entries) return -E2BIG;
     uint32_t id = 0;
-    if (int e = get_inner(map.state<AomState>().meta, value, &id); e != 0) return e;
+    if (int e = get_inner(map, map.state<AomState>().meta, value, &id); e != 0) return e;
     put_inner(aom_slot(map, i)->exchange(id, std::memory_order_acq_rel));
     return 0;
   }
@@ -199,14 +213,14 @@ class HashOfMaps final : public HtabOps {
     if (attr.value_size != sizeof(uint32_t)) return -EINVAL;
     if (int e = HtabOps::alloc_check(attr, env); e != 0) return e;
     InnerMeta meta;
-    return read_meta(attr.inner_map_fd, &meta);
+    return read_meta(attr.inner_map_fd, *env.profile, &meta);
   }
 
   const MapOps& variant_for(const MapAttr&) const override { return *this; }
 
   int init(Map& map) const override {
     if (int e = HtabOps::init(map); e != 0) return e;
-    return read_meta(map.attr().inner_map_fd, &map.state<HomState>().meta);
+    return read_meta(map.attr().inner_map_fd, map.profile(), &map.state<HomState>().meta);
   }
 
   // bpf_fd_htab_map_update_elem: the fd is resolved first; the flags are
@@ -214,7 +228,7 @@ class HashOfMaps final : public HtabOps {
   // bucket, its value swapped (htab_map_update_elem_in_place).
   int update(Map& map, const void* key, const void* value, uint64_t flags) const override {
     uint32_t id = 0;
-    if (int e = get_inner(map.state<HomState>().meta, value, &id); e != 0) return e;
+    if (int e = get_inner(map, map.state<HomState>().meta, value, &id); e != 0) return e;
     if (flags <= BPF_EXIST) {
       Htab h(map);
       const uint32_t hv = h.hash(key);

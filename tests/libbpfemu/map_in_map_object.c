@@ -37,10 +37,12 @@ static void expect(const char* what, long long got, long long want) {
   }
 }
 
-static long long run(int prog, unsigned outer, unsigned op, unsigned slot, unsigned key, unsigned long long* value) {
+static int progs[2];
+
+static long long run(unsigned outer, unsigned op, unsigned slot, unsigned key, unsigned long long* value) {
   struct mim_args a = {outer, op, slot, key, *value, 0};
   LIBBPF_OPTS(bpf_test_run_opts, t, .ctx_in = &a, .ctx_size_in = sizeof(a));
-  if (bpf_prog_test_run_opts(prog, &t) != 0) return -errno * 1000000LL;
+  if (bpf_prog_test_run_opts(progs[outer], &t) != 0) return -errno * 1000000LL;
   *value = a.value;
   return a.ret;
 }
@@ -59,8 +61,9 @@ int main(int argc, char** argv) {
   const int hash = bpf_map__fd(bpf_object__find_map_by_name(obj, "outer_hash"));
   const int a = bpf_map__fd(bpf_object__find_map_by_name(obj, "inner_a"));
   const int b = bpf_map__fd(bpf_object__find_map_by_name(obj, "inner_b"));
-  const int prog = bpf_program__fd(bpf_object__find_program_by_name(obj, "mim_op"));
-  if (arr < 0 || hash < 0 || a < 0 || b < 0 || prog < 0) {
+  progs[0] = bpf_program__fd(bpf_object__find_program_by_name(obj, "mim_arr_op"));
+  progs[1] = bpf_program__fd(bpf_object__find_program_by_name(obj, "mim_hash_op"));
+  if (arr < 0 || hash < 0 || a < 0 || b < 0 || progs[0] < 0 || progs[1] < 0) {
     printf("missing maps or program\n");
     return 1;
   }
@@ -74,12 +77,12 @@ int main(int argc, char** argv) {
   // The program writes 7 at key 1 of the map in outer_arr[1] (inner_b) and
   // reads it back through outer_hash[0] (inner_b too).
   unsigned long long v = 7;
-  expect("prog update via outer_arr[1]", run(prog, 0, 1, 1, 1, &v), 0);
+  expect("prog update via outer_arr[1]", run(0, 1, 1, 1, &v), 0);
   v = 0;
-  expect("prog lookup via outer_hash[0]", run(prog, 1, 0, 0, 1, &v), 0);
+  expect("prog lookup via outer_hash[0]", run(1, 0, 0, 1, &v), 0);
   expect("value", (long long)v, 7);
-  expect("prog lookup via empty outer_arr[3]", run(prog, 0, 0, 3, 1, &v), -1000);
-  expect("prog update past inner max_entries", run(prog, 1, 1, 1, 4, &v), -E2BIG);
+  expect("prog lookup via empty outer_arr[3]", run(0, 0, 3, 1, &v), -1000);
+  expect("prog update past inner max_entries", run(1, 1, 1, 4, &v), -E2BIG);
   key = 1;
   v = 0;
   expect("inner_b[1] from user space", bpf_map_lookup_elem(b, &key, &v), 0);
