@@ -535,6 +535,7 @@ SCENARIO("ARRAY_OF_MAPS", "update", "special_fields") {
   const int plain = b1.add_struct("p", 16, {{b1.u64, 0}, {b1.u64, 8}});
   BtfBuilder b2;
   const int v2 = b2.add_struct("v2", 16, {{b2.u32, 0}, {b2.lock, 4}, {b2.u64, 8}});
+  const int plain2 = b2.add_struct("q", 16, {{b2.u64, 0}, {b2.u64, 8}});
   const int btf1 = load_btf(r, b1.blob(), "btf 1");
   const int btf2 = load_btf(r, b2.blob(), "btf 2");
   if (btf1 < 0 || btf2 < 0) return;
@@ -573,6 +574,16 @@ SCENARIO("ARRAY_OF_MAPS", "update", "special_fields") {
   const int fd = plain_tmpl >= 0 ? outer(r, HOM, 4, 4, 4, 0, plain_tmpl) : -1;
   const int with_lock = locked(BPF_MAP_TYPE_HASH, btf1, b1.u32, v1, "locked");
   if (fd >= 0 && with_lock >= 0) store(r, fd, u32(0), with_lock, BPF_ANY, "locked into a plain template");
+  // A template with a BTF value type without special fields, and maps with
+  // and without BTF.
+  const int btf_tmpl = locked(BPF_MAP_TYPE_HASH, btf1, b1.u32, plain, "btf_tmpl");
+  const int fd2 = btf_tmpl >= 0 ? outer(r, AOM, 4, 4, 4, 0, btf_tmpl) : -1;
+  if (fd2 < 0) return;
+  const int with_btf = locked(BPF_MAP_TYPE_HASH, btf2, b2.u32, plain2, "with_btf");
+  const int without_btf = r.create(BPF_MAP_TYPE_HASH, 4, 16, 4);
+  store(r, fd2, u32(0), with_btf, BPF_ANY, "plain with BTF into a BTF template");
+  store(r, fd2, u32(1), without_btf, BPF_ANY, "plain without BTF into a BTF template");
+  store(r, fd2, u32(2), with_lock, BPF_ANY, "locked into a BTF template");
 }
 
 }  // namespace bpfemu::conformance

@@ -38,6 +38,7 @@ struct InnerMeta {
   uint32_t max_entries;
   uint32_t map_flags;
   emu::ValueRecord record;
+  bool value_btf;  // made with a BTF value type
 };
 
 bool is_map_in_map(uint32_t type) { return type == kAom || type == kHom; }
@@ -48,10 +49,15 @@ int inner_type_supported(uint32_t type) { return type == BPF_MAP_TYPE_PROG_ARRAY
 
 // btf_record_equal (6.18: every special field). Before the btf_record code
 // (6.1) the kernel compared the timer's offset and the kptrs only, not the
-// spin lock (which a template could not have).
-bool fields_equal(const emu::ValueRecord& a, const emu::ValueRecord& b, const KernelProfile& p) {
+// spin lock (which a template could not have); a map without a BTF value type
+// has another "no timer" offset than one with (-EINVAL, -ENOENT), so those
+// two never match there.
+bool fields_equal(const InnerMeta& meta, const MapAttr& m, const KernelProfile& p) {
+  const emu::ValueRecord& a = meta.record;
+  const emu::ValueRecord& b = m.record;
   if (p.btf_record_fields) return memcmp(&a, &b, sizeof(a)) == 0;
-  return a.timer_count == b.timer_count && a.timer_off == b.timer_off && a.other_count == b.other_count &&
+  return meta.value_btf == (m.btf_value_type_id != 0) && a.timer_count == b.timer_count &&
+         a.timer_off == b.timer_off && a.other_count == b.other_count &&
          a.other_refcounts == b.other_refcounts && memcmp(a.other_offs, b.other_offs, sizeof(a.other_offs)) == 0 &&
          memcmp(a.other_sizes, b.other_sizes, sizeof(a.other_sizes)) == 0;
 }
@@ -59,7 +65,7 @@ bool fields_equal(const emu::ValueRecord& a, const emu::ValueRecord& b, const Ke
 // bpf_map_meta_equal, and array_map_meta_equal's max_entries rule.
 bool meta_equal(const InnerMeta& meta, const MapAttr& a, const KernelProfile& p) {
   if (meta.map_type != a.map_type || meta.key_size != a.key_size || meta.value_size != a.value_size ||
-      meta.map_flags != a.map_flags || !fields_equal(meta.record, a.record, p))
+      meta.map_flags != a.map_flags || !fields_equal(meta, a, p))
     return false;
   const bool array = meta.map_type == BPF_MAP_TYPE_ARRAY || meta.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
   return !array || (meta.map_flags & BPF_F_INNER_MAP) || meta.max_entries == a.max_entries;
@@ -77,7 +83,7 @@ int read_meta(uint32_t ufd, const KernelProfile& p, InnerMeta* meta) {
   if (err == 0 && !p.btf_record_fields && inner->attr().record.has_lock()) err = -kENOTSUPP;
   if (err == 0) {
     const MapAttr& a = inner->attr();
-    *meta = InnerMeta{a.map_type, a.key_size, a.value_size, a.max_entries, a.map_flags, a.record};
+    *meta = InnerMeta{a.map_type, a.key_size, a.value_size, a.max_entries, a.map_flags, a.record, a.btf_value_type_id != 0};
   }
   fd_objects().put(ref);
   return err;
