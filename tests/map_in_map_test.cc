@@ -7,9 +7,11 @@
 #include <linux/bpf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -229,6 +231,43 @@ TEST_F(MapInMapTest, SlotsHoldInnerMaps) {
     EXPECT_EQ(alive(idb), 1);
     ASSERT_EQ(close(outer), 0);
     EXPECT_EQ(alive(idb), -ENOENT);  // the kernel drops it a moment later, from a work queue
+  }
+}
+
+// Threads storing, replacing and deleting slots at once leave no reference
+// behind: once the outer map and the inner maps' fds are gone, so are they.
+TEST_F(MapInMapTest, ConcurrentSlotChurnLeaksNoReference) {
+  for (uint32_t type : {AOM, HOM}) {
+    std::vector<int> inner;
+    std::vector<uint32_t> ids;
+    for (int i = 0; i < 4; ++i) {
+      inner.push_back(map(BPF_MAP_TYPE_ARRAY, 4, 8, 2));
+      ASSERT_GE(inner.back(), 0);
+      ids.push_back(id_of(inner.back()));
+    }
+    const int outer = map(type, 4, 4, 8, 0, inner[0]);
+    ASSERT_GE(outer, 0);
+    std::vector<std::thread> threads;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&, t] {
+        for (uint32_t n = 0; n < 2000; ++n) {
+          const uint32_t key = (n * 7 + static_cast<uint32_t>(t)) % 8;
+          if (n % 3 == 2) {
+            const int rc = b_.map_delete_elem(outer, &key);
+            if (rc != 0 && rc != -ENOENT) ++bad;
+          } else {
+            const int fd = inner[(n + static_cast<uint32_t>(t)) % inner.size()];
+            if (b_.map_update_elem(outer, &key, &fd, BPF_ANY) != 0) ++bad;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(bad.load(), 0);
+    ASSERT_EQ(close(outer), 0);
+    for (int fd : inner) ASSERT_EQ(close(fd), 0);
+    for (uint32_t id : ids) EXPECT_EQ(alive(id), -ENOENT);
   }
 }
 
