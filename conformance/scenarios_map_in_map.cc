@@ -526,6 +526,36 @@ SCENARIO("HASH_OF_MAPS", "prog", "outer_helpers_at_load") {
   }
 }
 
+// Maps of maps take no BTF key or value types (map_check_no_btf), after the
+// generic size checks.
+SCENARIO("HASH_OF_MAPS", "create", "btf_types") {
+  btf* b = btf__new_empty();
+  const int u32_id = btf__add_int(b, "u32", 4, 0);
+  const int u64_id = btf__add_int(b, "u64", 8, 0);
+  uint32_t size = 0;
+  const auto* raw = static_cast<const uint8_t*>(btf__raw_data(b, &size));
+  std::vector<uint8_t> blob(raw, raw + size);
+  btf__free(b);
+  emu::BpfAttr a{};
+  a.btf.btf = reinterpret_cast<uintptr_t>(blob.data());
+  a.btf.btf_size = static_cast<uint32_t>(blob.size());
+  const int btf_fd = static_cast<int>(r.raw("btf_load", BPF_BTF_LOAD, &a, sizeof(a), true));
+  const int inner = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
+  if (btf_fd < 0 || inner < 0) return;
+  for (uint32_t type : {AOM, HOM}) {
+    for (auto [key_id, value_id] : {std::pair{u32_id, u32_id}, {u32_id, u64_id}, {0, u32_id}}) {
+      MapCreateOpts o;
+      o.inner_map_fd = static_cast<uint32_t>(inner);
+      o.btf_fd = static_cast<uint32_t>(btf_fd);
+      o.btf_key_type_id = static_cast<uint32_t>(key_id);
+      o.btf_value_type_id = static_cast<uint32_t>(value_id);
+      const int fd = r.create_opts(type, "btf_mim", 4, 4, 2, o);
+      if (fd >= 0) r.close(fd);
+    }
+  }
+  r.backend().close(btf_fd);
+}
+
 // Inner maps whose values hold a bpf_spin_lock: the template's special
 // fields must match (btf_record_equal), whichever BTF object describes them.
 SCENARIO("ARRAY_OF_MAPS", "update", "special_fields") {
