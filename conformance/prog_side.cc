@@ -26,6 +26,8 @@ extern const unsigned char kProgGlobal[];
 extern const unsigned long kProgGlobalSize;
 extern const unsigned char kProgTimer[];
 extern const unsigned long kProgTimerSize;
+extern const unsigned char kProgMapInMap[];
+extern const unsigned long kProgMapInMapSize;
 
 namespace {
 
@@ -82,6 +84,17 @@ struct GlobalArgs {
   uint64_t out[4];  // runs, last_add, total, step
 };
 
+// Mirrors struct mim_args in bpf/prog_map_in_map.bpf.c.
+struct MimArgs {
+  uint32_t outer;
+  uint32_t op;
+  uint32_t slot;
+  uint32_t key;
+  uint64_t value;
+  int64_t ret;
+};
+static_assert(sizeof(MimArgs) == 32);
+
 // Opens an embedded object, rebinds its map `target` to fd (when fd >= 0), and
 // loads it (only the program `only` when given): the object, or nullptr with
 // *err.
@@ -124,6 +137,7 @@ class LibbpfProgSide final : public ProgSide {
     BpfRouteScope scope(route_);
     for (auto& [id, loaded] : loaded_) bpf_object__close(loaded.obj);
     if (global_ != nullptr) bpf_object__close(global_);
+    if (mim_ != nullptr) bpf_object__close(mim_);
   }
 
   long lookup(int fd, const void* key, uint32_t key_size, void* value_out, uint32_t value_size) override {
@@ -197,6 +211,31 @@ class LibbpfProgSide final : public ProgSide {
     memcpy(rc, args, sizeof(args));
     bpf_object__close(obj);
     return r;
+  }
+
+  long mim_load() override {
+    BpfRouteScope scope(route_);
+    if (mim_ != nullptr) return -EALREADY;
+    long err = 0;
+    mim_ = load_bound(kProgMapInMap, kProgMapInMapSize, "prog_mim", -1, nullptr, &err);
+    return mim_ != nullptr ? 0 : err;
+  }
+
+  int mim_map_fd(const char* name) override {
+    bpf_map* map = mim_ != nullptr ? bpf_object__find_map_by_name(mim_, name) : nullptr;
+    return map != nullptr ? bpf_map__fd(map) : -ENOENT;
+  }
+
+  long mim_run(uint32_t outer, uint32_t op, uint32_t slot, uint32_t key, uint64_t* value, int64_t* ret) override {
+    BpfRouteScope scope(route_);
+    if (mim_ == nullptr) return -ENOENT;
+    MimArgs args{outer, op, slot, key, *value, 0};
+    LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(bpf_object__find_program_by_name(mim_, outer == 0 ? "mim_arr_op" : "mim_hash_op")), &topts) != 0)
+      return -errno;
+    *value = args.value;
+    *ret = args.ret;
+    return 0;
   }
 
   long global_run(uint64_t add, uint32_t* retval, uint64_t out[4]) override {
@@ -355,6 +394,7 @@ class LibbpfProgSide final : public ProgSide {
   BpfRoute route_;
   std::map<uint32_t, Loaded> loaded_;  // by map id
   bpf_object* global_ = nullptr;
+  bpf_object* mim_ = nullptr;
 };
 
 }  // namespace

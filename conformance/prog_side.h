@@ -61,6 +61,18 @@ class ProgSide {
   static constexpr int kTimerCodes = 20;
   virtual long timer_codes(int64_t rc[kTimerCodes]) = 0;
 
+  // bpf/prog_map_in_map.bpf.c: an ARRAY_OF_MAPS and a HASH_OF_MAPS whose
+  // slots libbpf fills with two ARRAY maps (inner_a, inner_b). mim_load opens
+  // and loads it once: 0 or -errno. mim_map_fd: the fd of one of its maps
+  // (owned by the object). mim_run: one run; outer 0 the array of maps, 1 the
+  // hash of maps; op 0 looks `key` up in the map at `slot` (*value out), 1
+  // updates it with *value, 2 deletes it. Returns the run's -errno, or 0 with
+  // *ret the helper's result (kMimNoInnerMap: the outer lookup found nothing).
+  static constexpr long kMimNoInnerMap = -1000;
+  virtual long mim_load() = 0;
+  virtual int mim_map_fd(const char* name) = 0;
+  virtual long mim_run(uint32_t outer, uint32_t op, uint32_t slot, uint32_t key, uint64_t* value, int64_t* ret) = 0;
+
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };
 

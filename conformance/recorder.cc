@@ -174,6 +174,31 @@ long Recorder::prog_global_run(uint64_t add) {
   return record("prog_global_run(add=" + std::to_string(add) + ")", r, text);
 }
 
+long Recorder::prog_mim_load() {
+  long r = prog().mim_load();
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_mim_load()", r);
+}
+
+int Recorder::prog_mim_fd(const std::string& name) {
+  const int fd = prog().mim_map_fd(name.c_str());
+  errno = fd < 0 ? -fd : 0;
+  record("prog_mim_fd(" + name + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+long Recorder::prog_mim_run(const std::string& label, uint32_t outer, uint32_t op, uint32_t slot, uint32_t key,
+                            uint64_t value) {
+  int64_t ret = 0;
+  long r = prog().mim_run(outer, op, slot, key, &value, &ret);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  std::string text;
+  if (r == 0)
+    text = ret == ProgSide::kMimNoInnerMap ? "no inner map"
+                                           : "ret=" + std::to_string(ret) + " value=" + std::to_string(value);
+  return record("prog_mim_run(" + label + ")", r, text);
+}
+
 long Recorder::prog_timer_codes() {
   int64_t rc[ProgSide::kTimerCodes] = {};
   long r = prog().timer_codes(rc);

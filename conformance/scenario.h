@@ -123,6 +123,12 @@ class Recorder {
   long prog_global_load(uint64_t step);
   int prog_global_fd(const std::string& section);
   long prog_global_run(uint64_t add);
+  // bpf/prog_map_in_map.bpf.c (ProgSide::mim_*): load it once; the fd of one
+  // of its maps (owned by the object); one run, recorded under label.
+  long prog_mim_load();
+  int prog_mim_fd(const std::string& name);
+  long prog_mim_run(const std::string& label, uint32_t outer, uint32_t op, uint32_t slot, uint32_t key,
+                    uint64_t value);
   // bpf/prog_timer.bpf.c's run: the bpf_timer helpers' results.
   long prog_timer_codes();
   // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values

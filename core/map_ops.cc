@@ -61,7 +61,8 @@ uint64_t map_memlock(const Map& map) {
 namespace {
 int no_fd_object(int, ObjRef*) { return -EINVAL; }
 void no_put(const ObjRef&) {}
-const FdObjects kNoObjects{no_fd_object, no_put};
+Map* no_map(uint32_t) { return nullptr; }
+const FdObjects kNoObjects{no_fd_object, no_put, no_map};
 std::atomic<const FdObjects*> g_fd_objects{&kNoObjects};
 }  // namespace
 

@@ -68,6 +68,9 @@ struct FdObjects {
   int (*get)(int ufd, ObjRef* ref);
   // Drops a reference a slot held (the object may be freed).
   void (*put)(const ObjRef& ref);
+  // This process's view of the live map with this id (nullptr: none). Takes
+  // no reference: callers hold one (a slot's, or the fd's get() took).
+  Map* (*map)(uint32_t id);
 };
 // `ops` must outlive every map (a static).
 void set_fd_objects(const FdObjects& ops);

@@ -62,7 +62,8 @@ const btf_type* sized_type(const LibbpfBtf& lib, const void* btf, uint32_t id) {
 // cannot leave its BTF key type unspecified.
 bool takes_keyless_btf(uint32_t map_type) {
   return map_type == BPF_MAP_TYPE_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_ARRAY || map_type == BPF_MAP_TYPE_LPM_TRIE ||
-         map_type == BPF_MAP_TYPE_BLOOM_FILTER;
+         map_type == BPF_MAP_TYPE_BLOOM_FILTER || map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+         map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
 }
 
 // The map types whose values may hold a bpf_spin_lock.
@@ -206,6 +207,9 @@ int check_key(const MapAttr& a, const btf_type* key_type, const btf_type* value_
       return 0;
     case BPF_MAP_TYPE_BLOOM_FILTER:
       return key_type == nullptr ? 0 : log_reason(-EINVAL, "a bloom filter has no key type");
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_HASH_OF_MAPS:
+      return log_reason(-kENOTSUPP, "maps of maps take no BTF key or value types");
     default:
       return 0;
   }

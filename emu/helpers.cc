@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -52,7 +53,20 @@ bool map_lookup_elem(HelperCall& c, uint64_t* r0) {
   Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_elem");
   if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_elem key")) return false;
   void* v = helpers::map_lookup(*m, ptr(c.a[1]));
-  if (v != nullptr) allow_map_memory(c.env, *m);
+  if (v != nullptr) {
+    const uint32_t type = m->attr().map_type;
+    if (type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+      // An outer map yields an inner map, which the program may pass to the map helpers.
+      auto* inner = static_cast<Map*>(v);
+      if (std::find(c.env.maps.begin(), c.env.maps.end(), inner) == c.env.maps.end()) {
+        inner->local_refs.fetch_add(1);
+        c.env.inner_maps.push_back(inner);
+        c.env.maps.push_back(inner);
+      }
+    } else {
+      allow_map_memory(c.env, *m);
+    }
+  }
   *r0 = reinterpret_cast<uint64_t>(v);
   return true;
 }

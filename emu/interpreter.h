@@ -121,6 +121,17 @@ struct RunEnv {
   // and the map whose value it is in.
   void* held_lock = nullptr;
   Map* held_lock_map = nullptr;
+  // Inner maps a lookup in a map of maps handed the program: this process's
+  // views of them stay while the run lasts, even if another thread empties
+  // the slot meanwhile (the kernel's RCU read section).
+  std::vector<Map*> inner_maps;
+
+  RunEnv() = default;
+  RunEnv(const RunEnv&) = delete;
+  RunEnv& operator=(const RunEnv&) = delete;
+  ~RunEnv() {
+    for (Map* m : inner_maps) m->local_refs.fetch_sub(1);
+  }
 
   // Makes [p, p + size) the context r1 points to, reachable by the program.
   void set_ctx(void* p, uint32_t size, bool writable) {

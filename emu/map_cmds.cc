@@ -198,14 +198,14 @@ int sys_map_create(const MapAttr& in) {
   hdr->nr_cpus = ncpus;
   hdr->attr = attr;
   hdr->attr.map_flags &= ~kAccessMask;  // access flags belong to the fd, not the map
-  hdr->attr.inner_map_fd = 0;
   hdr->attr.btf_fd = btf != nullptr ? btf->id() : 0;
   hdr->attr.excl_prog_hash = 0;
   hdr->has_excl_prog = attr.excl_prog_hash != 0;
   memcpy(hdr->excl_prog_sha, excl_sha, sizeof(excl_sha));
   snprintf(hdr->profile, sizeof(hdr->profile), "%s", profile.name);
   auto m = std::make_unique<Map>(*ops, std::move(region));
-  if (int e = ops->init(*m); e != 0) return e;
+  if (int e = ops->init(*m); e != 0) return e;  // a map of maps reads its template from inner_map_fd
+  hdr->attr.inner_map_fd = 0;                     // an fd means nothing to other processes
   maptypes::bind_view(*m);
   if (btf != nullptr) btf->obj_header().krefs.fetch_add(1);
   const int fd = publish_object(*store, std::move(m), access_from_bpf_flags(in.map_flags));

@@ -228,6 +228,11 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
       if (pread(data_fd, slots.data(), slots.size(), 0) == static_cast<ssize_t>(slots.size()))
         maptypes::fd_array_release(hdr.attr.map_type, slots.data(), hdr.attr.max_entries);
     }
+    if (hdr.attr.map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS || hdr.attr.map_type == BPF_MAP_TYPE_HASH_OF_MAPS) {
+      std::vector<uint8_t> data(hdr.obj.data_size);
+      if (pread(data_fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
+        maptypes::map_in_map_release(hdr, data.data(), data.size());
+    }
     // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
   } else if (kind == ObjKind::kLink) {
@@ -274,7 +279,8 @@ void release_uref(Store& store, ObjKind kind, uint32_t id) {
   if (dropped) collect_object(store, kind, id);
 }
 
-// fd_objects() for the map families: program fds stored in prog arrays.
+// fd_objects() for the map families: program fds stored in prog arrays, map
+// fds in maps of maps.
 int fd_object_get(int ufd, maptypes::ObjRef* ref) {
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
@@ -293,7 +299,14 @@ void fd_object_put(const maptypes::ObjRef& ref) {
   if (Store* store = Store::current(&err)) drop_object_ref(*store, ref.kind, ref.id);
 }
 
-const maptypes::FdObjects kFdObjects{fd_object_get, fd_object_put};
+Map* fd_object_map(uint32_t id) {
+  int err = 0;
+  Store* store = Store::current(&err);
+  Object* obj = store != nullptr ? view_of(*store, ObjKind::kMap, id, &err) : nullptr;
+  return obj != nullptr && obj->kind() == ObjKind::kMap ? static_cast<Map*>(obj) : nullptr;
+}
+
+const maptypes::FdObjects kFdObjects{fd_object_get, fd_object_put, fd_object_map};
 
 void arm_exit_handler() {
   static std::once_flag once;

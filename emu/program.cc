@@ -376,6 +376,30 @@ class Checker {
       return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i,
                         h->name);
     }
+    return outer_map_refusal(i, h->name);
+  }
+
+  // check_map_func_compatibility: the only helper a map of maps may be
+  // passed to is bpf_map_lookup_elem. Without the verifier's register
+  // tracking, the map is found as compilers emit it: the last write of r1
+  // before the call, in straight-line code, an ld_imm64 of the map.
+  int outer_map_refusal(uint32_t i, const char* name) {
+    const int32_t func = insns_[i].imm;
+    if (func == BPF_FUNC_map_lookup_elem) return 0;
+    for (uint32_t j = i; j-- > 0;) {
+      const bpf_insn& in = insns_[j];
+      if (second_half_[j]) continue;
+      if (is_jump(in)) return 0;  // a branch ends straight-line code; a call clobbers r1
+      const uint8_t cls = BPF_CLASS(in.code);
+      if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == BPF_REG_1) {
+        const Map* m = j < ld_maps_.size() ? ld_maps_[j] : nullptr;
+        const uint32_t type = m != nullptr ? m->attr().map_type : 0;
+        if (type != BPF_MAP_TYPE_ARRAY_OF_MAPS && type != BPF_MAP_TYPE_HASH_OF_MAPS) return 0;
+        verifier_text_ = "cannot pass map_type " + std::to_string(type) + " into func bpf_" + name + "#" +
+                         std::to_string(func);
+        return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+      }
+    }
     return 0;
   }
 
@@ -431,6 +455,10 @@ class Checker {
           maps->push_back(m);
         }
         in.imm = static_cast<int32_t>(m->id());
+        if (!value) {
+          if (ld_maps_.size() <= i) ld_maps_.resize(insns_.size(), nullptr);
+          ld_maps_[i] = m;
+        }
         return 0;
       }
       case BPF_PSEUDO_BTF_ID:
@@ -447,6 +475,7 @@ class Checker {
   uint32_t prog_type_;
   std::string verifier_text_;
   std::vector<bool> second_half_;  // the second insns of ld_imm64s
+  std::vector<const Map*> ld_maps_;  // the map an ld_imm64 of a map (not a value) loads, by insn
 };
 
 // The program types that may not use a map whose value holds a bpf_spin_lock,

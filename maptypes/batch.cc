@@ -11,10 +11,6 @@ using emu::copy_from_user;
 using emu::copy_to_user;
 
 namespace {
-// How often a key that vanished between get_next_key and the copy is skipped
-// before giving up with EINTR (the kernel's MAP_LOOKUP_RETRIES).
-constexpr int kLookupRetries = 3;
-
 int check_elem_flags(const Map& map, uint64_t elem_flags) {
   if ((elem_flags & ~uint64_t{BPF_F_LOCK}) || ((elem_flags & BPF_F_LOCK) && !map.ops().has_spin_lock(map)))
     return -EINVAL;
@@ -40,22 +36,22 @@ int generic_lookup_batch(Map& map, const BatchArgs& args) {
   }
   uint32_t cp = 0;
   int err = 0;
-  int retry = kLookupRetries;
   while (cp < max_count) {
     err = map.ops().get_next_key(map, prev, key);
     if (err != 0) break;
     err = map.ops().lookup(map, key, value.data(), args.elem_flags);
+    if (prev == nullptr) prev = a.data();
+    // A key with no element (an empty ARRAY_OF_MAPS slot, a key deleted
+    // meanwhile) is skipped: the kernel's "skip non exist keys" fix, in 6.14
+    // and the stable trees, which used to retry it and then fail with EINTR.
     if (err == -ENOENT) {
-      if (retry-- > 0) continue;
-      err = -EINTR;
-      break;
+      std::swap(prev, key);
+      continue;
     }
     if (err != 0) return err;
     if (copy_to_user(at(args.keys, cp, ks), key, ks) != 0) return -EFAULT;
     if (copy_to_user(at(args.values, cp, vs), value.data(), vs) != 0) return -EFAULT;
-    if (prev == nullptr) prev = a.data();
     std::swap(prev, key);
-    retry = kLookupRetries;
     ++cp;
   }
   *args.count = cp;

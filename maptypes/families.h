@@ -30,4 +30,11 @@ extern const MapOps& kPerfEventArrayOps;
 // held (its data area).
 void fd_array_release(uint32_t map_type, const uint8_t* slots, uint32_t max_entries);
 
+// map_in_map.cc
+extern const MapOps& kArrayOfMapsOps;
+extern const MapOps& kHashOfMapsOps;
+// Drops the references the slots of a freed ARRAY_OF_MAPS or HASH_OF_MAPS held
+// (its header and data area, read from its storage).
+void map_in_map_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size);
+
 }  // namespace bpfemu::maptypes

@@ -383,7 +383,7 @@ int HtabOps::update_common(Map& map, const void* key, const void* value, uint64_
   // New element goes to the head, then the old one is dropped: an update moves
   // the key to the front of its bucket, as in the kernel.
   h.replace(b, idx, old);
-  if (old != 0) emu::value_free_fields(map, h.value_of(old));  // the replaced element's timer goes
+  if (old != 0) free_value(map, h.value_of(old));  // the replaced element's timer goes
   if (old != 0 && !h.put_spare(cpu, old)) h.free_elem(old);
   return 0;
 }
@@ -405,7 +405,7 @@ int HtabOps::remove_key(Map& map, const void* key, void* value_out, bool locked)
     h.unlink(b, idx);
     h.state().count.fetch_sub(1, std::memory_order_relaxed);
   }
-  if (!percpu_) emu::value_free_fields(map, h.value_of(idx));
+  if (!percpu_) free_value(map, h.value_of(idx));
   release_elem(map, idx);  // after the bucket lock: the LRU takes its own locks
   return 0;
 }
@@ -447,6 +447,8 @@ int HtabOps::get_next_key(Map& map, const void* key, void* next_key) const {
   }
   return -ENOENT;
 }
+
+void HtabOps::free_value(Map& map, uint8_t* value) const { emu::value_free_fields(map, value); }
 
 uint64_t HtabOps::mem_usage(const Map& map) const {
   const MapAttr& a = map.attr();

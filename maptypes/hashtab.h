@@ -278,6 +278,9 @@ class HtabOps : public MapOps {
   int remove_key(Map& map, const void* key, void* value_out, bool locked = false) const;
   HtabLayout layout(const MapAttr& attr, uint32_t nr_cpus) const;
   virtual int update_common(Map& map, const void* key, const void* value, uint64_t flags, bool all_cpus) const;
+  // Lets go of what the value of an element leaving the table holds (its
+  // timer; a hash of maps' inner map), as the kernel's element free does.
+  virtual void free_value(Map& map, uint8_t* value) const;
   // Returns an unlinked element to its pool (LRU: to the LRU lists).
   virtual void release_elem(Map& map, uint32_t idx) const { Htab(map).free_elem(idx); }
   // LRU hooks: size of the per-element node, size and init of the lists.

@@ -55,7 +55,7 @@ int HtabOps::lookup_batch(Map& map, const BatchArgs& args, bool do_delete) const
     }
     // Released after the bucket lock, newest-collected first, as the kernel does.
     for (auto it = to_free.rbegin(); it != to_free.rend(); ++it) {
-      if (!h.state().percpu) emu::value_free_fields(map, h.value_of(*it));  // a deleted element's timer goes
+      if (!h.state().percpu) free_value(map, h.value_of(*it));  // a deleted element's timer goes
       release_elem(map, *it);
     }
     to_free.clear();
