@@ -1,5 +1,7 @@
 #include "conformance/skb_helper_cases.h"
 
+#include <algorithm>
+
 #include "emu/insn_builder.h"
 
 namespace bpfemu::conformance {
@@ -191,6 +193,32 @@ const std::vector<SkbResizeCase>& skb_resize_cases() {
       {"load_bytes_relative header 2", 0x0800, {{BPF_FUNC_skb_load_bytes_relative, 0, kStackLo, 8, 2}}},
       {"load_bytes_relative offset 0xffff", 0x0800,
        {{BPF_FUNC_skb_load_bytes_relative, 0xffff, kStackLo, 8, BPF_HDR_START_MAC}}},
+      {"vlan_push 802.1Q", 0x0800, {{BPF_FUNC_skb_vlan_push, 0x0081, 0x123, 0, 0}}},
+      {"vlan_push 802.1ad", 0x0800, {{BPF_FUNC_skb_vlan_push, 0xa888, 0x0fff, 0, 0}}},
+      {"vlan_push another protocol", 0x0800, {{BPF_FUNC_skb_vlan_push, 0x0008, 0x1234, 0, 0}}},
+      {"vlan_push twice", 0x0800, {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0xa888, 6, 0, 0}}},
+      {"vlan_push thrice", 0x0800,
+       {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0x0081, 6, 0, 0},
+        {BPF_FUNC_skb_vlan_push, 0x0081, 7, 0, 0}}},
+      {"vlan_push, pop", 0x0800, {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}}},
+      {"vlan_push twice, pop", 0x0800,
+       {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0xa888, 6, 0, 0},
+        {BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}}},
+      {"vlan_pop untagged", 0x0800, {{BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}}},
+      {"vlan_pop a tag in the packet", 0x8100, {{BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}}},
+      {"vlan_pop two tags in the packet", 0x88a8,
+       {{BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}, {BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}}},
+      {"vlan_push twice, change_tail 13", 0x0800,
+       {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0x0081, 6, 0, 0},
+        {BPF_FUNC_skb_change_tail, 13, 0, 0, 0}}},
+      {"vlan_pop a tag in the packet, change_tail 13", 0x8100,
+       {{BPF_FUNC_skb_vlan_pop, 0, 0, 0, 0}, {BPF_FUNC_skb_change_tail, 13, 0, 0, 0}}},
+      {"vlan_push twice, change_tail 17", 0x0800,
+       {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0x0081, 6, 0, 0},
+        {BPF_FUNC_skb_change_tail, 17, 0, 0, 0}}},
+      {"vlan_push twice, change_tail 18", 0x0800,
+       {{BPF_FUNC_skb_vlan_push, 0x0081, 5, 0, 0}, {BPF_FUNC_skb_vlan_push, 0x0081, 6, 0, 0},
+        {BPF_FUNC_skb_change_tail, 18, 0, 0, 0}}},
       {"load_bytes_relative after adjust_room", 0x0800,
        {room(8, kMac, 0), {BPF_FUNC_skb_load_bytes_relative, 0, kStackLo, 8, BPF_HDR_START_NET}}},
   };
@@ -235,10 +263,24 @@ std::vector<bpf_insn> skb_resize_prog(const SkbResizeCase& c) {
     p.push_back(ctx_word(BPF_LDX, BPF_REG_1, kProtocol));
     p.push_back(ctx_word(BPF_STX, BPF_REG_1, kCb + 12));
   }
-  p.push_back(ctx_word(BPF_LDX, BPF_REG_1, kData));
-  p.push_back(ctx_word(BPF_LDX, BPF_REG_2, kDataEnd));
-  p.push_back(make(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_1, 0, 0));
-  p.push_back(ctx_word(BPF_STX, BPF_REG_2, kCb + 16));
+  const bool vlan = std::any_of(c.calls.begin(), c.calls.end(), [](const SkbCall& k) {
+    return k.helper == BPF_FUNC_skb_vlan_push || k.helper == BPF_FUNC_skb_vlan_pop;
+  });
+  if (vlan) {  // vlan_proto << 16 | vlan_tci, plus vlan_present
+    constexpr int16_t kVlanPresent = 20, kVlanTci = 24, kVlanProto = 28;
+    p.push_back(ctx_word(BPF_LDX, BPF_REG_1, kVlanProto));
+    p.push_back(make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_1, 0, 0, 16));
+    p.push_back(ctx_word(BPF_LDX, BPF_REG_2, kVlanTci));
+    p.push_back(make(BPF_ALU64 | BPF_OR | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0));
+    p.push_back(ctx_word(BPF_LDX, BPF_REG_2, kVlanPresent));
+    p.push_back(make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0));  // changes the sum when present
+    p.push_back(ctx_word(BPF_STX, BPF_REG_1, kCb + 16));
+  } else {
+    p.push_back(ctx_word(BPF_LDX, BPF_REG_1, kData));
+    p.push_back(ctx_word(BPF_LDX, BPF_REG_2, kDataEnd));
+    p.push_back(make(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_2, BPF_REG_1, 0, 0));
+    p.push_back(ctx_word(BPF_STX, BPF_REG_2, kCb + 16));
+  }
   p.push_back(insn::movr(BPF_REG_0, BPF_REG_7));
   p.push_back(insn::exit());
   return p;
@@ -248,8 +290,12 @@ std::vector<uint8_t> skb_resize_packet(uint16_t ethertype) {
   std::vector<uint8_t> pkt = skb_helper_packet();
   pkt.resize(74);
   for (size_t i = 60; i < pkt.size(); ++i) pkt[i] = static_cast<uint8_t>(i * 5 + 3);
-  pkt[12] = static_cast<uint8_t>(ethertype >> 8);
-  pkt[13] = static_cast<uint8_t>(ethertype);
+  // A VLAN tag (TCI 100) before IPv4; 802.1ad: two tags (200, then 300).
+  std::vector<uint8_t> tags;
+  if (ethertype == 0x8100) tags = {0x81, 0x00, 0x00, 100, 0x08, 0x00};
+  if (ethertype == 0x88a8) tags = {0x88, 0xa8, 0x00, 200, 0x81, 0x00, 0x01, 0x2c, 0x08, 0x00};
+  if (tags.empty()) tags = {static_cast<uint8_t>(ethertype >> 8), static_cast<uint8_t>(ethertype)};
+  std::copy(tags.begin(), tags.end(), pkt.begin() + 12);
   return pkt;
 }
 

@@ -32,7 +32,8 @@ std::vector<uint8_t> skb_helper_packet();
 
 // The helpers that change an skb's size or layout (bpf_skb_pull_data,
 // bpf_skb_change_tail, bpf_skb_change_head, bpf_skb_adjust_room,
-// bpf_skb_change_proto, bpf_skb_load_bytes_relative), each case one
+// bpf_skb_change_proto, bpf_skb_load_bytes_relative, bpf_skb_vlan_push/pop),
+// each case one
 // to three calls in a row, on an IPv4, IPv6 or ARP frame.
 struct SkbResizeCase {
   const char* name;
@@ -42,7 +43,8 @@ struct SkbResizeCase {
 const std::vector<SkbResizeCase>& skb_resize_cases();
 // A SCHED_CLS program making the case's calls with r1 = ctx, keeping the
 // first two results in cb[0] and cb[1]; then cb[2] = skb->len, cb[3] = skb->protocol, cb[4] =
-// data_end - data; it returns the last call's result. bpf_skb_load_bytes_relative
+// data_end - data (with a VLAN helper among the calls: vlan_proto << 16 |
+// vlan_tci, plus vlan_present); it returns the last call's result. bpf_skb_load_bytes_relative
 // reads 8 bytes to the stack, which go to cb[2..3] in place of len and protocol.
 std::vector<bpf_insn> skb_resize_prog(const SkbResizeCase& c);
 // A 74-byte frame of `ethertype` (the IPv4 one as skb_helper_packet's, padded).

@@ -692,6 +692,8 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_skb_adjust_room, skb_adjust_room},
     {BPF_FUNC_skb_change_proto, skb_change_proto},
     {BPF_FUNC_skb_load_bytes_relative, skb_load_bytes_relative},
+    {BPF_FUNC_skb_vlan_push, skb_vlan_push},
+    {BPF_FUNC_skb_vlan_pop, skb_vlan_pop},
     {BPF_FUNC_ringbuf_output, ringbuf_output},
     {BPF_FUNC_ringbuf_reserve, ringbuf_reserve},
     {BPF_FUNC_ringbuf_submit, ringbuf_submit},

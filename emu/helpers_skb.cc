@@ -381,6 +381,102 @@ bool skb_change_proto(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- VLAN tags: the hardware-accelerated one, and tags in the packet ---
+
+constexpr uint16_t kProto8021Q = 0x0081, kProto8021AD = 0xa888;  // htons(ETH_P_8021Q), htons(ETH_P_8021AD)
+constexpr uint32_t kVlanHlen = 4, kEthAlen2 = 12;
+
+bool is_vlan_proto(uint16_t p) { return p == kProto8021Q || p == kProto8021AD; }
+
+// __vlan_insert_tag: a tag of proto and tci between the MAC addresses and
+// the ethertype.
+void insert_tag(SkbBuff& s, uint16_t proto, uint16_t tci) {
+  make_room(s, kVlanHlen, 0);
+  s.data -= kVlanHlen;
+  s.len += kVlanHlen;
+  memmove(s.begin(), s.begin() + kVlanHlen, kEthAlen2);
+  const uint16_t tci_be = static_cast<uint16_t>(tci >> 8 | tci << 8);
+  memcpy(s.begin() + kEthAlen2, &proto, 2);
+  memcpy(s.begin() + kEthAlen2 + 2, &tci_be, 2);
+  s.mac_header -= kVlanHlen;
+}
+
+// __skb_vlan_pop: the tag after the MAC addresses leaves the packet; the
+// protocol becomes the one it encapsulated. -errno when the skb has no room.
+long remove_tag(SkbBuff& s, uint16_t* tci) {
+  if (s.data != s.mac_header) return -EINVAL;  // the kernel warns: data not at the mac header
+  if (s.len < 18) return -ENOMEM;              // skb_ensure_writable(VLAN_ETH_HLEN)
+  uint16_t tci_be, inner;
+  memcpy(&tci_be, s.begin() + 14, 2);
+  memcpy(&inner, s.begin() + 16, 2);
+  *tci = static_cast<uint16_t>(tci_be >> 8 | tci_be << 8);
+  memmove(s.begin() + kVlanHlen, s.begin(), kEthAlen2);
+  s.data += kVlanHlen;
+  s.len -= kVlanHlen;
+  // vlan_set_encap_proto: an ethertype, or 802.3/802.2 for a length field.
+  const uint16_t host = static_cast<uint16_t>(inner >> 8 | inner << 8);
+  uint16_t raw = 0;
+  if (s.len >= 16) memcpy(&raw, s.begin() + 14, 2);
+  s.protocol = host >= 0x0600 ? inner : raw == 0xffff ? 0x0100 : 0x0400;  // htons(ETH_P_802_3 / _802_2)
+  s.mac_header += kVlanHlen;
+  if (s.network_offset() < 14) s.network_header = s.data + 14;
+  return 0;
+}
+
+// bpf_skb_vlan_push: the new tag goes to the accelerated slot; a tag already
+// there moves into the packet first. A protocol other than 802.1Q or 802.1ad
+// is taken as 802.1Q.
+bool skb_vlan_push(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_vlan_push");
+  if (s == nullptr) return false;
+  uint16_t proto = static_cast<uint16_t>(c.a[1]);
+  const uint16_t tci = static_cast<uint16_t>(c.a[2]);
+  if (!is_vlan_proto(proto)) proto = kProto8021Q;
+  const uint8_t* old = s->begin();
+  if (s->vlan_present) {
+    if (s->data != s->mac_header) return *r0 = ret(-EINVAL), true;  // the kernel warns: data not at the mac header
+    insert_tag(*s, s->vlan_proto, s->vlan_tci);
+    s->protocol = s->vlan_proto;
+    s->network_header -= kVlanHlen;
+  }
+  s->vlan_proto = proto;
+  s->vlan_tci = tci;
+  s->vlan_present = true;
+  relayout(c, *s, old);
+  *r0 = 0;
+  return true;
+}
+
+// bpf_skb_vlan_pop: the accelerated tag goes (or, without one, the tag in the
+// packet); then a tag left in the packet moves to the accelerated slot.
+bool skb_vlan_pop(HelperCall& c, uint64_t* r0) {
+  SkbBuff* s = skb_of(c, "bpf_skb_vlan_pop");
+  if (s == nullptr) return false;
+  const uint8_t* old = s->begin();
+  long err = 0;
+  uint16_t tci = 0;
+  if (s->vlan_present) {
+    s->vlan_present = false;
+    s->vlan_proto = s->vlan_tci = 0;
+  } else if (is_vlan_proto(s->protocol)) {
+    err = remove_tag(*s, &tci);
+  } else {
+    return *r0 = 0, true;
+  }
+  if (err == 0 && is_vlan_proto(s->protocol)) {
+    const uint16_t proto = s->protocol;
+    err = remove_tag(*s, &tci);
+    if (err == 0) {
+      s->vlan_proto = proto;
+      s->vlan_tci = tci;
+      s->vlan_present = true;
+    }
+  }
+  relayout(c, *s, old);
+  *r0 = ret(err);
+  return true;
+}
+
 // bpf_skb_load_bytes_relative: len bytes from the mac or the network header
 // on; the buffer is zeroed when they are not all in the packet.
 bool skb_load_bytes_relative(HelperCall& c, uint64_t* r0) {

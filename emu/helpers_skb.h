@@ -19,5 +19,7 @@ bool skb_change_head(HelperCall& c, uint64_t* r0);
 bool skb_adjust_room(HelperCall& c, uint64_t* r0);
 bool skb_change_proto(HelperCall& c, uint64_t* r0);
 bool skb_load_bytes_relative(HelperCall& c, uint64_t* r0);
+bool skb_vlan_push(HelperCall& c, uint64_t* r0);
+bool skb_vlan_pop(HelperCall& c, uint64_t* r0);
 
 }  // namespace bpfemu::emu::interp

@@ -86,6 +86,11 @@ struct SkbBuff {
   uint32_t mac_header = 0, network_header = 0, transport_header = kUnset;
   uint16_t protocol = 0;  // big-endian, as skb->protocol
   bool encapsulation = false;
+  // The hardware-accelerated VLAN tag (skb->vlan_all): none until
+  // bpf_skb_vlan_push puts one there.
+  uint16_t vlan_proto = 0;  // big-endian
+  uint16_t vlan_tci = 0;
+  bool vlan_present = false;
   uint8_t* ctx = nullptr;  // the __sk_buff the program sees
 
   uint8_t* begin() { return buf.data() + data; }

@@ -259,7 +259,8 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
 
 // struct __sk_buff offsets the emulator reads or rewrites.
 enum SkbOff : uint32_t {
-  kLen = 0, kPktType = 4, kMark = 8, kQueueMapping = 12, kProtocol = 16, kPriority = 32, kIngressIfindex = 36,
+  kLen = 0, kPktType = 4, kMark = 8, kQueueMapping = 12, kProtocol = 16, kVlanPresent = 20, kPriority = 32,
+  kIngressIfindex = 36,
   kIfindex = 40, kCb = 48, kCbEnd = 68, kData = 76, kDataEnd = 80, kDataMeta = 140, kTstamp = 152, kWireLen = 160,
   kGsoSegs = 164, kGsoSize = 176, kHwtstamp = 184, kSkbSize = 192,
 };
@@ -267,9 +268,10 @@ enum SkbOff : uint32_t {
 }  // namespace
 
 void SkbBuff::sync_ctx() {
-  const uint32_t proto = protocol;
+  const uint32_t words[] = {protocol, vlan_present ? 1u : 0u, vlan_tci, vlan_proto};
   memcpy(ctx + kLen, &len, 4);
-  memcpy(ctx + kProtocol, &proto, 4);
+  memcpy(ctx + kProtocol, &words[0], 4);
+  memcpy(ctx + kVlanPresent, &words[1], 12);  // vlan_present, vlan_tci, vlan_proto
 }
 
 namespace {

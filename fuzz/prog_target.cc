@@ -52,7 +52,7 @@ constexpr int32_t kHelpers[] = {
     BPF_FUNC_ringbuf_query, BPF_FUNC_perf_event_output, BPF_FUNC_strncmp, BPF_FUNC_spin_lock, BPF_FUNC_spin_unlock,
     BPF_FUNC_skb_store_bytes, BPF_FUNC_redirect, BPF_FUNC_skb_pull_data, BPF_FUNC_skb_change_tail,
     BPF_FUNC_skb_change_head, BPF_FUNC_skb_adjust_room, BPF_FUNC_skb_change_proto, BPF_FUNC_skb_load_bytes_relative,
-    BPF_FUNC_l3_csum_replace, 0, 300};
+    BPF_FUNC_l3_csum_replace, BPF_FUNC_skb_vlan_push, BPF_FUNC_skb_vlan_pop, 0, 300};
 constexpr uint8_t kAluOps[] = {BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR,  BPF_AND, BPF_LSH,
                                BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV, BPF_ARSH, BPF_END};
 constexpr uint8_t kJmpOps[] = {BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
