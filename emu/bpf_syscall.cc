@@ -293,11 +293,12 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       return sys_raw_tracepoint_open(static_cast<const char*>(uptr(name)), prog_fd, cookie);
     }
     case BPF_LINK_CREATE: {
-      uint32_t w[5];
-      uint64_t revision = 0;
-      memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags, relative_fd/id
-      memcpy(&revision, a.bytes + 24, sizeof(revision));  // cgroup.expected_revision
-      return sys_link_create(w[0], w[1], w[2], w[3], w[4], revision);
+      uint32_t w[4];
+      uint64_t at16 = 0, at24 = 0;
+      memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags
+      memcpy(&at16, a.bytes + 16, sizeof(at16));
+      memcpy(&at24, a.bytes + 24, sizeof(at24));
+      return sys_link_create(w[0], w[1], w[2], w[3], at16, at24);
     }
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH: {

@@ -90,7 +90,7 @@ Firing::Firing(int cpu) {
   on_.emplace(cpu >= 0 ? cpu : current_cpu());
 }
 
-int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size) {
+int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie) {
   int err = 0;
   Object* p = view_of(*store_, ObjKind::kProg, prog_id, &err);
   if (p == nullptr) return 0;
@@ -98,6 +98,7 @@ int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size) {
   RunEnv env;
   if (int e = add_program_maps(prog, &env); e != 0) return e;
   env.set_ctx(ctx, ctx_size, false);
+  env.attach_cookie = cookie;
   uint64_t r0 = 0;
   if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
   ++ran_;

@@ -36,9 +36,10 @@ class Firing {
       if (Object* obj = view_of(*store_, kind, id, &err); obj != nullptr) fn(*obj);
     }
   }
-  // Runs program prog_id once with r1 = ctx (ctx_size bytes it may read): 0,
-  // or -errno when it faulted. A program that is gone is skipped (0).
-  int run(uint32_t prog_id, void* ctx, uint32_t ctx_size);
+  // Runs program prog_id once with r1 = ctx (ctx_size bytes it may read) and
+  // `cookie` as its bpf_get_attach_cookie: 0, or -errno when it faulted. A
+  // program that is gone is skipped (0).
+  int run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie = 0);
   // How many programs ran.
   int ran() const { return ran_; }
 

@@ -206,6 +206,14 @@ bool perf_event_output(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// bpf_get_attach_cookie: the cookie the program was attached with (a perf
+// link's bpf_cookie, a tracing or raw tracepoint link's cookie); 0 in test
+// runs and for attachments without one.
+bool get_attach_cookie(HelperCall& c, uint64_t* r0) {
+  *r0 = c.env.attach_cookie;
+  return true;
+}
+
 // --- bpf_spin_lock ---
 
 // The map, among those this run reaches, whose storage holds address p.
@@ -703,6 +711,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_jiffies64, jiffies64},
     {BPF_FUNC_get_numa_node_id, get_numa_node_id},
     {BPF_FUNC_strncmp, strncmp_helper},
+    {BPF_FUNC_get_attach_cookie, get_attach_cookie},
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
 };

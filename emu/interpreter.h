@@ -110,6 +110,7 @@ struct RunEnv {
   XdpBuff* xdp = nullptr;               // XDP runs: the packet
   SkbBuff* skb = nullptr;               // skb runs: the packet
   uint8_t* flow_keys = nullptr;         // flow dissector test runs: no skb behind the packet
+  uint64_t attach_cookie = 0;           // bpf_get_attach_cookie: the link's or perf event's cookie
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
   std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)

@@ -209,7 +209,7 @@ int xdp_link_attach(Program& prog, uint32_t ifindex, uint32_t flags) {
 
 // bpf_perf_link_attach: the program runs when the event's tracepoint fires,
 // for as long as the link exists; the link holds the event.
-int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags) {
+int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags, uint64_t cookie) {
   if (flags != 0) return log_reason(-EINVAL, "perf links take no flags");
   ObjKind kind = ObjKind::kNone;
   uint8_t access = 0;
@@ -218,9 +218,9 @@ int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags) {
   if (obj == nullptr || kind != ObjKind::kPerfEvent)
     return log_reason(-EBADF, "target_fd %d is no emulated perf event", static_cast<int>(perf_fd));
   auto& ev = *static_cast<PerfEvent*>(obj);
-  if (int e = perf_event_attach_prog(ev, prog); e != 0) return e;
+  if (int e = perf_event_attach_prog(ev, prog, cookie); e != 0) return e;
   ev.obj_header().krefs.fetch_add(1);
-  const int fd = publish_link(prog, BPF_LINK_TYPE_PERF_EVENT, 0, nullptr, 0, ev.id());
+  const int fd = publish_link(prog, BPF_LINK_TYPE_PERF_EVENT, cookie, nullptr, 0, ev.id());
   if (fd < 0) {
     perf_event_detach_prog(ev, prog.id());
     drop_object_ref(*ev.store(), ObjKind::kPerfEvent, ev.id());
@@ -323,8 +323,10 @@ bool attach_type_fits(uint32_t prog_type, uint32_t attach_type) {
 
 }  // namespace
 
-int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint32_t relative,
-                    uint64_t expected_revision) {
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint64_t at16,
+                    uint64_t at24) {
+  const auto relative = static_cast<uint32_t>(at16);
+  const uint64_t expected_revision = at24;
   int err = 0;
   Program* prog = program_from_fd(prog_fd, &err);
   if (prog == nullptr) return err;
@@ -339,9 +341,9 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
     // link_create.target_fd / target_btf_id (another target than the load's)
     // would name a BPF program to trace: not emulated.
     if (target != 0) return log_reason(-EINVAL, "tracing a BPF program (target_fd) is not emulated");
-    return tracing_link_attach(*prog, 0);
+    return tracing_link_attach(*prog, at24);  // link_create.tracing.cookie
   }
-  if (attach_type == BPF_PERF_EVENT) return perf_link_attach(*prog, target, flags);
+  if (attach_type == BPF_PERF_EVENT) return perf_link_attach(*prog, target, flags, at16);  // perf_event.bpf_cookie
   return log_reason(-EOPNOTSUPP, "BPF_LINK_CREATE of program type %u (attach type %u) is not emulated yet: "
                     "XDP links and raw tracepoints are", type, attach_type);
 }
@@ -578,7 +580,7 @@ int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64
       const LinkHeader& h = static_cast<Link&>(obj).header();
       if (err == 0 && h.type == BPF_LINK_TYPE_TRACING && h.attach_type == kind &&
           strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
-        err = fire.run(field(h.prog_id).load(), ctx.data(), words * 8);
+        err = fire.run(field(h.prog_id).load(), ctx.data(), words * 8, h.cookie);
     });
   }
   if (err == 0) err = fire_kprobes(fire, func, args, nargs, ret, true);
@@ -595,7 +597,7 @@ int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, 
   fire.each(ObjKind::kLink, [&](Object& obj) {
     const LinkHeader& h = static_cast<Link&>(obj).header();
     if (err == 0 && h.type == BPF_LINK_TYPE_RAW_TRACEPOINT && strncmp(h.tp_name, name, sizeof(h.tp_name)) == 0)
-      err = fire.run(field(h.prog_id).load(), ctx.data(), nargs * 8);
+      err = fire.run(field(h.prog_id).load(), ctx.data(), nargs * 8, h.cookie);
   });
   return err != 0 ? err : fire.ran();
 }

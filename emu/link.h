@@ -52,10 +52,12 @@ class alignas(64) Link final : public Object {
 
 // BPF_RAW_TRACEPOINT_OPEN: a link fd or -errno.
 int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie);
-// BPF_LINK_CREATE (prog_fd, target_fd or ifindex, attach_type, flags, and for
-// cgroup links relative_fd/id and expected_revision): a link fd or -errno.
-int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint32_t relative = 0,
-                    uint64_t expected_revision = 0);
+// BPF_LINK_CREATE: prog_fd, target_fd or ifindex, attach_type, flags, and
+// the attach type's own fields, the attr's words at 16 and 24 (cgroup and
+// tcx links: relative_fd/id, expected_revision; perf links: bpf_cookie at 16;
+// tracing links: cookie at 24). A link fd or -errno.
+int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint64_t at16 = 0,
+                    uint64_t at24 = 0);
 // BPF_LINK_UPDATE and BPF_LINK_DETACH: 0 or -errno.
 int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd);
 int sys_link_detach(uint32_t link_fd);

@@ -239,7 +239,7 @@ int perf_event_mmap(PerfEvent& ev, void* addr, size_t len, int prot, int flags, 
   return 0;
 }
 
-int perf_event_attach_prog(PerfEvent& ev, Program& prog) {
+int perf_event_attach_prog(PerfEvent& ev, Program& prog, uint64_t cookie) {
   PerfEventHeader& h = ev.header();
   const uint32_t type = prog.header().prog_type;
   const bool probe = h.type == kprobe_pmu_type() || h.type == uprobe_pmu_type();
@@ -257,6 +257,7 @@ int perf_event_attach_prog(PerfEvent& ev, Program& prog) {
     prog.obj_header().krefs.fetch_sub(1);
     return log_reason(-EEXIST, "the event has a program attached");
   }
+  h.cookie = cookie;
   return 0;
 }
 
@@ -275,7 +276,7 @@ int fire_tracepoint(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
     const PerfEventHeader& h = static_cast<PerfEvent&>(obj).header();
     const uint32_t prog_id = h.prog_id.load();
     if (err == 0 && h.type == PERF_TYPE_TRACEPOINT && prog_id != 0 && strncmp(h.tp_name, name, sizeof(h.tp_name)) == 0)
-      err = fire.run(prog_id, ctx, ctx_size);
+      err = fire.run(prog_id, ctx, ctx_size, h.cookie);
   });
   return err != 0 ? err : fire.ran();
 }

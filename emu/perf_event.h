@@ -63,6 +63,7 @@ struct PerfEventHeader {
   uint64_t ref_ctr_offset;
   int32_t pid;
   uint32_t pad3;
+  uint64_t cookie;  // the attached program's bpf_get_attach_cookie (a perf link's bpf_cookie)
 };
 
 // 64-byte aligned: fd table slots keep the kind and access in the low bits.
@@ -96,7 +97,7 @@ uint32_t perf_event_poll(PerfEvent& ev);
 // perf_event_set_bpf_prog: attaches prog to a tracepoint event (which takes
 // a reference): 0, -EINVAL for another event or program type, -EEXIST when
 // one is attached.
-int perf_event_attach_prog(PerfEvent& ev, Program& prog);
+int perf_event_attach_prog(PerfEvent& ev, Program& prog, uint64_t cookie = 0);
 // Detaches program prog_id when it is the one attached (a perf link going).
 void perf_event_detach_prog(PerfEvent& ev, uint32_t prog_id);
 // Runs every program attached to tracepoint "category/name" with r1 = ctx

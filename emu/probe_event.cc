@@ -199,7 +199,7 @@ int fire_kprobes(Firing& fire, const char* func, const uint64_t* args, uint32_t 
     const uint32_t prog_id = h.prog_id.load();
     if (err == 0 && prog_id != 0 && h.type == kprobe_pmu_type() && (h.retprobe != 0) == ret_phase &&
         h.probe_offset == 0 && strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
-      err = fire.run(prog_id, &regs, sizeof(regs));
+      err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
   });
   return err;
 }
@@ -219,7 +219,7 @@ int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32
       const uint32_t prog_id = h.prog_id.load();
       if (err == 0 && prog_id != 0 && h.type == uprobe_pmu_type() && (h.retprobe != 0) == ret_phase &&
           h.dev == st.st_dev && h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
-        err = fire.run(prog_id, &regs, sizeof(regs));
+        err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
     });
   }
   return err != 0 ? err : fire.ran();

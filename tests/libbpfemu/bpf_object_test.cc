@@ -253,11 +253,11 @@ extern "C" __attribute__((noinline)) int bpfemu_probed_function(int a, int b) {
 }
 
 // uprobes and uretprobes: attached by function name in this binary (libbpf
-// resolves the offset from the ELF file), fired at that offset.
+// resolves the offset from the ELF file) with a cookie, fired at that offset.
 TEST(TracingPrograms, UprobeAndUretprobeRunWhenTheCodeIsFired) {
   tracing_demo* skel = tracing_demo__open_and_load();
   ASSERT_NE(skel, nullptr) << strerror(errno);
-  LIBBPF_OPTS(bpf_uprobe_opts, entry, .func_name = "bpfemu_probed_function");
+  LIBBPF_OPTS(bpf_uprobe_opts, entry, .bpf_cookie = 0xc00c1e, .func_name = "bpfemu_probed_function");
   bpf_link* in = bpf_program__attach_uprobe_opts(skel->progs.on_probed_call, -1, "/proc/self/exe", 0, &entry);
   ASSERT_NE(in, nullptr) << strerror(errno);
   LIBBPF_OPTS(bpf_uprobe_opts, exit, .retprobe = true, .func_name = "bpfemu_probed_function");
@@ -280,6 +280,7 @@ TEST(TracingPrograms, UprobeAndUretprobeRunWhenTheCodeIsFired) {
   const uint64_t args[2] = {6, 7};
   EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset, args, 2, 42, -1), 2);
   EXPECT_EQ(skel->bss->uprobe_arg, 7u);
+  EXPECT_EQ(skel->bss->uprobe_cookie, 0xc00c1eu) << "bpf_get_attach_cookie: the perf link's bpf_cookie";
   EXPECT_EQ(skel->bss->uretprobe_ret, 42u);
   EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset + 1, args, 2, 42, -1), 0) << "no probe there";
   ASSERT_EQ(bpf_link__destroy(in), 0);

@@ -36,6 +36,7 @@ int on_sys_enter(__u64 *ctx) {
 __u64 kprobe_dfd;
 __u64 kretprobe_ret;
 __u64 uprobe_arg;
+__u64 uprobe_cookie;
 __u64 uretprobe_ret;
 
 SEC("kprobe/do_unlinkat")
@@ -53,6 +54,7 @@ int on_unlink_kretprobe(struct pt_regs *ctx) {
 SEC("uprobe")  // attached by the test, to a function of its own
 int on_probed_call(struct pt_regs *ctx) {
   uprobe_arg = PT_REGS_PARM2(ctx);
+  uprobe_cookie = bpf_get_attach_cookie(ctx);
   return 0;
 }
 
