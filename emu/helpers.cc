@@ -192,9 +192,17 @@ bool perf_event_output(HelperCall& c, uint64_t* r0) {
   const uint64_t flags = c.a[2];
   const uint8_t* pkt = nullptr;
   uint32_t pkt_len = 0;
+  std::vector<uint8_t> whole;  // an XDP frame with frags, made contiguous (bpf_xdp_copy)
   if (c.env.xdp != nullptr) {
-    pkt = c.env.xdp->data;
-    pkt_len = static_cast<uint32_t>(c.env.xdp->data_end - c.env.xdp->data);
+    const XdpBuff& x = *c.env.xdp;
+    pkt = x.data;
+    pkt_len = static_cast<uint32_t>(x.data_end - x.data);
+    if (!x.frags.empty()) {
+      whole.assign(x.data, x.data_end);
+      for (const XdpFrag& f : x.frags) whole.insert(whole.end(), f.page.begin(), f.page.begin() + f.len);
+      pkt = whole.data();
+      pkt_len = static_cast<uint32_t>(whole.size());
+    }
   } else if (c.env.ctx_model != nullptr) {
     pkt = c.env.ctx_model->packet(&pkt_len);
   }
@@ -515,12 +523,39 @@ bool xdp_adjust_meta(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// bpf_xdp_frags_increase_tail / _shrink_tail: the last frag grows within its
+// page (zeroed); shrinking takes whole frags from the end, then the linear
+// part once none is left, keeping an Ethernet header.
+uint64_t frags_adjust_tail(HelperCall& c, XdpBuff& x, int32_t offset) {
+  constexpr uint32_t kPageSize = 4096;
+  if (offset >= 0) {
+    XdpFrag& last = x.frags.back();
+    if (static_cast<uint32_t>(offset) > kPageSize - last.len) return ret(-EINVAL);
+    memset(last.page.data() + last.len, 0, static_cast<size_t>(offset));
+    last.len += static_cast<uint32_t>(offset);
+    return 0;
+  }
+  uint32_t cut = 0U - static_cast<uint32_t>(offset);
+  const uint64_t total = static_cast<uint64_t>(x.data_end - x.data) + x.frags_size();
+  if (cut > total - kEthHlen) return ret(-EINVAL);
+  while (cut > 0 && !x.frags.empty()) {
+    XdpFrag& last = x.frags.back();
+    const uint32_t take = std::min(cut, last.len);
+    cut -= take;
+    last.len -= take;
+    if (last.len == 0) x.frags.pop_back();
+  }
+  if (x.frags.empty() && cut > 0) move_packet(c, x, x.data_meta, x.data, x.data_end - cut);
+  return 0;
+}
+
 // bpf_xdp_adjust_tail: the end stays before the frame's tailroom and at least
 // an Ethernet header past the start; grown bytes are zeroed.
 bool xdp_adjust_tail(HelperCall& c, uint64_t* r0) {
   XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_tail");
   if (x == nullptr) return false;
   const int32_t offset = static_cast<int32_t>(c.a[1]);
+  if (!x->frags.empty()) return *r0 = frags_adjust_tail(c, *x, offset), true;
   uint8_t* data_end = x->data_end + offset;
   if (data_end > x->hard_start + x->frame_sz - kSharedInfoSize || data_end < x->data + kEthHlen)
     return *r0 = ret(-EINVAL), true;
@@ -533,7 +568,7 @@ bool xdp_adjust_tail(HelperCall& c, uint64_t* r0) {
 bool xdp_get_buff_len(HelperCall& c, uint64_t* r0) {
   XdpBuff* x = xdp_of(c, "bpf_xdp_get_buff_len");
   if (x == nullptr) return false;
-  *r0 = static_cast<uint64_t>(x->data_end - x->data);  // no frags
+  *r0 = static_cast<uint64_t>(x->data_end - x->data) + x->frags_size();
   return true;
 }
 
@@ -546,11 +581,26 @@ bool xdp_copy_bytes(HelperCall& c, uint64_t* r0, bool store) {
   if (len == 0) return c.m.fault("%s: invalid zero-sized buffer", store ? "bpf_xdp_store_bytes" : "bpf_xdp_load_bytes");
   if (!c.m.check(c.a[2], len, !store, store ? "bpf_xdp_store_bytes buf" : "bpf_xdp_load_bytes buf")) return false;
   if (offset > 0xffff || len > 0xffff) return *r0 = ret(-EFAULT), true;
-  if (uint64_t{offset} + len > static_cast<uint64_t>(x->data_end - x->data)) return *r0 = ret(-EINVAL), true;
-  if (store)
-    memmove(x->data + offset, ptr(c.a[2]), len);
-  else
-    memmove(ptr(c.a[2]), x->data + offset, len);
+  const uint32_t linear = static_cast<uint32_t>(x->data_end - x->data);
+  if (uint64_t{offset} + len > uint64_t{linear} + x->frags_size()) return *r0 = ret(-EINVAL), true;
+  // The linear part, then the frags, piece by piece (bpf_xdp_copy_buf).
+  auto* buf = static_cast<uint8_t*>(ptr(c.a[2]));
+  uint32_t at = offset, left = len, base = 0;
+  auto copy = [&](uint8_t* area, uint32_t area_len) {
+    if (left != 0 && at < base + area_len) {
+      const uint32_t n = std::min(left, base + area_len - at);
+      if (store)
+        memmove(area + (at - base), buf, n);
+      else
+        memmove(buf, area + (at - base), n);
+      buf += n;
+      at += n;
+      left -= n;
+    }
+    base += area_len;
+  };
+  copy(x->data, linear);
+  for (XdpFrag& f : x->frags) copy(f.page.data(), f.len);
   *r0 = 0;
   return true;
 }

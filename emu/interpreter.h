@@ -64,6 +64,12 @@ class CtxModel {
   }
 };
 
+// One page of a multi-buffer XDP frame past its linear part: bytes [0, len).
+struct XdpFrag {
+  std::vector<uint8_t> page;
+  uint32_t len;
+};
+
 // The packet of an XDP run, as the kernel's xdp_buff: what the xdp helpers
 // (bpf_xdp_adjust_head/tail, load/store bytes) see and move.
 struct XdpBuff {
@@ -72,6 +78,14 @@ struct XdpBuff {
   uint8_t* data_end;
   uint32_t frame_sz;
   uint8_t* data_meta = nullptr;  // metadata [data_meta, data) before the packet
+  // The frags of a frame larger than the linear part (the skb_shared_info's),
+  // which only the helpers reach.
+  std::vector<XdpFrag> frags;
+  uint32_t frags_size() const {
+    uint32_t n = 0;
+    for (const XdpFrag& f : frags) n += f.len;
+    return n;
+  }
 };
 
 // The packet of an skb program's run, as the kernel's sk_buff: what the skb

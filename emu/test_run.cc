@@ -71,16 +71,30 @@ int run_repeat(const Program& prog, RunEnv& env, uint64_t ctx, uint32_t repeat, 
 }
 
 // bpf_test_finish: the data out (ENOSPC when it does not fit, after copying
-// what does), its full size, retval and duration.
-int finish(void* uattr, const TestRunAttr& a, const uint8_t* data, uint32_t size, uint32_t retval, uint32_t duration) {
+// what does), its full size, retval and duration. An XDP frame's frags follow
+// its linear part; when the buffer is short the kernel cuts the linear part,
+// not the frags, and writes nothing at all when even the frags do not fit.
+int finish(void* uattr, const TestRunAttr& a, const uint8_t* data, uint32_t size, uint32_t retval, uint32_t duration,
+           const std::vector<XdpFrag>* frags = nullptr) {
   int err = 0;
+  uint32_t frags_size = 0;
+  if (frags != nullptr)
+    for (const XdpFrag& f : *frags) frags_size += f.len;
+  size += frags_size;
   if (a.data_out != 0) {
     uint32_t copy = size;
-    if (copy > a.data_size_out) {
+    if (a.data_size_out != 0 && copy > a.data_size_out) {
       copy = a.data_size_out;
       err = -ENOSPC;
     }
-    if (copy_to_user(uptr(a.data_out), data, copy) != 0) return -EFAULT;
+    if (copy < frags_size) return log_reason(-ENOSPC, "data_size_out %u cannot hold the %u bytes of frags", copy, frags_size);
+    uint32_t at = copy - frags_size;
+    if (copy_to_user(uptr(a.data_out), data, at) != 0) return -EFAULT;
+    if (frags != nullptr)
+      for (const XdpFrag& f : *frags) {
+        if (copy_to_user(user_ptr_add(uptr(a.data_out), at), f.page.data(), f.len) != 0) return -EFAULT;
+        at += f.len;
+      }
   }
   if (put_u32(uattr, offsetof(TestRunAttr, data_size_out), size) != 0 ||
       put_u32(uattr, offsetof(TestRunAttr, retval), retval) != 0 ||
@@ -213,19 +227,30 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   // frame, the metadata (the first md.data bytes of the input) valid.
   if (have_md && (md.data_meta != 0 || md.data > md.data_end || metalen_invalid(md.data)))
     return log_reason(-EINVAL, "xdp_md: data_meta must be 0 and data the metadata's length, within data_end");
+  // What does not fit the linear part goes to page-sized frags, at most
+  // MAX_SKB_FRAGS of them.
   const uint32_t max_size = kFrame - (kXdpHeadroom - md.data) - kTailroom;
-  if (a.data_size_in > max_size)
-    return log_reason(-EOPNOTSUPP, "data_size_in %u is above %u: frags are not emulated", a.data_size_in, max_size);
+  const uint32_t linear = std::min(a.data_size_in, max_size);
+  constexpr uint32_t kMaxFrags = 17;
+  std::vector<XdpFrag> frags;
+  for (uint32_t at = linear; at < a.data_size_in;) {
+    if (frags.size() == kMaxFrags) return log_reason(-ENOMEM, "data_size_in %u needs more than %u frags", a.data_size_in, kMaxFrags);
+    const uint32_t n = std::min<uint32_t>(a.data_size_in - at, kFrame);
+    frags.push_back(XdpFrag{std::vector<uint8_t>(kFrame), n});
+    if (copy_from_user(frags.back().page.data(), static_cast<const uint8_t*>(uptr(a.data_in)) + at, n) != 0)
+      return -EFAULT;
+    at += n;
+  }
   // One frame per thread, reused: a program reaches only [data, data_end). The
   // metadata comes out of the headroom.
   alignas(64) thread_local uint8_t frame[kFrame];
   uint8_t* start = frame + kXdpHeadroom - md.data;
   memset(frame, 0, static_cast<size_t>(start - frame));  // the kernel's buffer starts zeroed: metadata grown into it shows zeros
-  if (copy_from_user(start, uptr(a.data_in), a.data_size_in) != 0) return -EFAULT;
+  if (copy_from_user(start, uptr(a.data_in), linear) != 0) return -EFAULT;
   // The program sees the packet end where xdp_md.data_end says (the kernel
   // takes it as given, within the input).
-  const uint32_t end = have_md ? md.data_end : a.data_size_in;
-  XdpBuff buf{frame, start + md.data, start + end, kFrame, start};
+  const uint32_t end = have_md ? md.data_end : linear;
+  XdpBuff buf{frame, start + md.data, start + end, kFrame, start, std::move(frags)};
   if (int e = check_md_device(md); e != 0) return e;
   XdpCtx x(buf);
   // The fields that are not pointers: the device (the loopback, ifindex 1,
@@ -245,8 +270,8 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   // gives back the whole input (the 6.18 kernel does so even when xdp_md
   // ended the packet early).
   const bool moved = buf.data_meta != start || buf.data != start + md.data || buf.data_end != start + end;
-  const uint32_t out_size = moved ? static_cast<uint32_t>(buf.data_end - buf.data_meta) : a.data_size_in;
-  if (int e = finish(uattr, a, buf.data_meta, out_size, retval, duration); e != 0) return e;
+  const uint32_t out_size = moved ? static_cast<uint32_t>(buf.data_end - buf.data_meta) : linear;
+  if (int e = finish(uattr, a, buf.data_meta, out_size, retval, duration, &buf.frags); e != 0) return e;
   if (!have_md) return 0;
   // xdp_convert_buff_to_md: offsets from the metadata's start.
   md.data = static_cast<uint32_t>(buf.data - buf.data_meta);
