@@ -118,6 +118,14 @@ struct KernelProfile {
   // BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI and BPF_F_REPLACE, and no flags
   // on cgroup links. Checked on 6.18 (conformance COMMON/attach rows).
   bool cgroup_mprog;
+  // Popping the accelerated VLAN tag clears all of it (skb->vlan_all, 6.2+);
+  // 6.1 clears only its present bit, so __sk_buff.vlan_tci and vlan_proto
+  // keep the old tag (conformance COMMON/prog/skb_resize_helpers, VM runner).
+  bool vlan_clear_zeroes_tag;
+  // bpf_skb_vlan_push moving a tag into the packet moves the network header
+  // back with the frame's start (its offset stays), 6.18; 6.1 leaves it where
+  // it was, 4 bytes further in (conformance COMMON/prog/skb_resize_helpers).
+  bool vlan_push_moves_network_header;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

@@ -437,7 +437,7 @@ bool skb_vlan_push(HelperCall& c, uint64_t* r0) {
     if (s->data != s->mac_header) return *r0 = ret(-EINVAL), true;  // the kernel warns: data not at the mac header
     insert_tag(*s, s->vlan_proto, s->vlan_tci);
     s->protocol = s->vlan_proto;
-    s->network_header -= kVlanHlen;
+    if (active_profile().vlan_push_moves_network_header) s->network_header -= kVlanHlen;
   }
   s->vlan_proto = proto;
   s->vlan_tci = tci;
@@ -457,7 +457,7 @@ bool skb_vlan_pop(HelperCall& c, uint64_t* r0) {
   uint16_t tci = 0;
   if (s->vlan_present) {
     s->vlan_present = false;
-    s->vlan_proto = s->vlan_tci = 0;
+    if (active_profile().vlan_clear_zeroes_tag) s->vlan_proto = s->vlan_tci = 0;
   } else if (is_vlan_proto(s->protocol)) {
     err = remove_tag(*s, &tci);
   } else {
