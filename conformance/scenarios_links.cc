@@ -12,9 +12,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -570,20 +572,21 @@ namespace {
 struct XdpRun {
   long rc = 0;
   uint32_t retval = 0, size_out = 0, ctx_size_out = 0;
-  uint8_t out[600] = {};
+  uint8_t out[8192] = {};
   uint32_t md_out[6] = {};
 };
 
 // One BPF_PROG_TEST_RUN of an XDP program on `size` bytes 0, 1, 2, ...
 // with an optional xdp_md; everything that comes back is noted.
 void run_xdp(Recorder& r, int prog, const uint32_t* md, uint32_t md_size, uint32_t size, const std::string& label) {
-  uint8_t pkt[512];
-  for (uint32_t i = 0; i < sizeof(pkt); ++i) pkt[i] = static_cast<uint8_t>(i);
-  XdpRun x;
+  std::vector<uint8_t> pkt(std::max<uint32_t>(size, 512));
+  for (uint32_t i = 0; i < pkt.size(); ++i) pkt[i] = static_cast<uint8_t>(i);
+  auto holder = std::make_unique<XdpRun>();
+  XdpRun& x = *holder;
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.test.prog_fd = static_cast<uint32_t>(prog);
-  a.test.data_in = reinterpret_cast<uintptr_t>(pkt);
+  a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
   a.test.data_size_in = size;
   a.test.data_out = reinterpret_cast<uintptr_t>(x.out);
   a.test.data_size_out = sizeof(x.out);
@@ -667,6 +670,13 @@ SCENARIO("COMMON", "prog", "xdp_md_context_and_metadata") {
     run_xdp(r, len_prog, short_md, sizeof(short_md), 64, "length with data_end 60 of 64");
     const uint32_t meta_md[6] = {8, 40, 0, 0, 0, 0};
     run_xdp(r, len_prog, meta_md, sizeof(meta_md), 64, "length with metadata 8, data_end 40 of 64");
+    const uint32_t long_md[6] = {0, 100, 0, 0, 0, 0};
+    run_xdp(r, len_prog, long_md, sizeof(long_md), 64, "length with data_end 100 of 64");
+    // Frames with frags: data_end within, at and past the linear part.
+    for (uint32_t data_end : {3000u, 3520u, 4000u, 5000u}) {
+      const uint32_t frags_md[6] = {0, data_end, 0, 0, 0, 0};
+      run_xdp(r, len_prog, frags_md, sizeof(frags_md), 5000, "length with data_end " + std::to_string(data_end) + " of 5000");
+    }
     r.close(len_prog);
   }
   const int rd = r.load_program(BPF_PROG_TYPE_XDP, reader, "load reader");

@@ -4,7 +4,8 @@
 // SYSCALL: the caller's ctx, written back into ctx_in. RAW_TRACEPOINT: up to
 // 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
 // 256 bytes of headroom (less the metadata an xdp_md in ctx_in asks for),
-// xdp_md.data/data_end/data_meta rewritten into pointers (no frags). SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
+// xdp_md.data/data_end/data_meta rewritten into pointers; what does not fit
+// the page goes to frags. SCHED_CLS, SCHED_ACT, SOCKET_FILTER,
 // CGROUP_SKB, LWT_*: an __sk_buff over the packet (from the Ethernet header
 // for tc programs, the network header for the others), with the fields a
 // caller may set through ctx_in.
@@ -225,8 +226,9 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   const bool have_md = a.ctx_in != 0;
   // The test's xdp_md: no bytes before the metadata, the whole input is the
   // frame, the metadata (the first md.data bytes of the input) valid.
-  if (have_md && (md.data_meta != 0 || md.data > md.data_end || metalen_invalid(md.data)))
-    return log_reason(-EINVAL, "xdp_md: data_meta must be 0 and data the metadata's length, within data_end");
+  if (have_md && (md.data_meta != 0 || md.data > md.data_end || md.data_end > a.data_size_in ||
+                  metalen_invalid(md.data)))
+    return log_reason(-EINVAL, "xdp_md: data_meta must be 0, data the metadata's length, data_end within the input");
   // What does not fit the linear part goes to page-sized frags, at most
   // MAX_SKB_FRAGS of them.
   const uint32_t max_size = kFrame - (kXdpHeadroom - md.data) - kTailroom;
@@ -249,7 +251,7 @@ int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env)
   if (copy_from_user(start, uptr(a.data_in), linear) != 0) return -EFAULT;
   // The program sees the packet end where xdp_md.data_end says (the kernel
   // takes it as given, within the input).
-  const uint32_t end = have_md ? md.data_end : linear;
+  const uint32_t end = have_md ? std::min(md.data_end, linear) : linear;
   XdpBuff buf{frame, start + md.data, start + end, kFrame, start, std::move(frags)};
   if (int e = check_md_device(md); e != 0) return e;
   XdpCtx x(buf);

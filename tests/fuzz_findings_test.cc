@@ -256,3 +256,41 @@ TEST_F(FuzzFindingsTest, ProgArrayCycleIsFreedWithTheLastFd) {
 }
 
 }  // namespace
+
+namespace {
+
+// An xdp_md whose data_end lies past the input: the kernel refuses it
+// (EINVAL). The emulator took it as the packet's end, which let the program
+// reach memory past the test's frame (found reading the frags change). The
+// program below reads the byte before data_end.
+TEST_F(FuzzFindingsTest, XdpMdDataEndPastTheInputIsEinval) {
+  using namespace bpfemu::insn;
+  const int fd = load_xdp({make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 4, 0),  // data_end
+                           make(BPF_LDX | BPF_B | BPF_MEM, BPF_REG_0, BPF_REG_2, -1, 0), exit()});
+  ASSERT_GE(fd, 0);
+  std::vector<uint8_t> pkt(64, 1), out(128);
+  for (uint32_t data_end : {65u, 4096u, 1u << 20}) {
+    const uint32_t md[6] = {0, data_end, 0, 0, 0, 0};
+    union bpf_attr a {};
+    a.test.prog_fd = static_cast<uint32_t>(fd);
+    a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
+    a.test.data_size_in = static_cast<uint32_t>(pkt.size());
+    a.test.data_out = reinterpret_cast<uintptr_t>(out.data());
+    a.test.data_size_out = static_cast<uint32_t>(out.size());
+    a.test.ctx_in = reinterpret_cast<uintptr_t>(md);
+    a.test.ctx_size_in = sizeof(md);
+    EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), -EINVAL) << "data_end " << data_end;
+  }
+  const uint32_t md[6] = {0, 64, 0, 0, 0, 0};
+  union bpf_attr a {};
+  a.test.prog_fd = static_cast<uint32_t>(fd);
+  a.test.data_in = reinterpret_cast<uintptr_t>(pkt.data());
+  a.test.data_size_in = static_cast<uint32_t>(pkt.size());
+  a.test.ctx_in = reinterpret_cast<uintptr_t>(md);
+  a.test.ctx_size_in = sizeof(md);
+  EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), 0);
+  EXPECT_EQ(a.test.retval, 1u) << "the last byte of the input";
+  EXPECT_EQ(b_.close(fd), 0);
+}
+
+}  // namespace
