@@ -53,9 +53,11 @@ std::vector<uint8_t> frame(size_t n) {
   return f;
 }
 
+// out_size 0: a data_out buffer with data_size_out 0, which asks for the
+// whole frame (the kernel's old behaviour, kept).
 void run(Recorder& r, int fd, const std::string& label, size_t size, uint32_t out_size = 80000) {
   const std::vector<uint8_t> in = frame(size);
-  std::vector<uint8_t> out(out_size, 0xee);
+  std::vector<uint8_t> out(out_size != 0 ? out_size : 80000, 0xee);
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
   a.test.prog_fd = static_cast<uint32_t>(fd);
@@ -88,6 +90,8 @@ SCENARIO("COMMON", "prog", "xdp_frags") {
     }
     run(r, len, tag + "5000 into a 4000-byte data_out", 5000, 4000);
     run(r, len, tag + "8000 into a 4000-byte data_out (less than the frags)", 8000, 4000);
+    run(r, len, tag + "8000 with data_size_out 0", 8000, 0);
+    run(r, len, tag + "3000 with data_size_out 0", 3000, 0);
     r.close(len);
     r.close(lin);
   }
