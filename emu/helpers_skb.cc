@@ -505,6 +505,8 @@ bool skb_store_bytes(HelperCall& c, uint64_t* r0) {
   uint8_t* pkt = skb_packet(c, &len, "bpf_skb_store_bytes");
   if (pkt == nullptr) return false;
   const uint32_t offset = static_cast<uint32_t>(c.a[1]), n = static_cast<uint32_t>(c.a[3]);
+  // The size is ARG_CONST_SIZE: the verifier refuses 0 (and the buffer may then be NULL).
+  if (n == 0) return c.m.fault("bpf_skb_store_bytes: invalid zero-sized buffer");
   if (!c.m.check(c.a[2], n, false, "bpf_skb_store_bytes from")) return false;
   if (c.a[4] & ~uint64_t{BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH}) return *r0 = ret(-EINVAL), true;
   if (offset > INT_MAX || uint64_t{offset} + n > len) return *r0 = ret(-EFAULT), true;
