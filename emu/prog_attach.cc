@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/profile.h"
 #include "core/uaccess.h"
+#include "emu/attach_table.h"
 #include "emu/link.h"
 #include "emu/objects.h"
 #include "emu/program.h"
@@ -33,194 +34,29 @@
 namespace bpfemu::emu {
 namespace {
 
-// uapi values past the 6.1 header this build may be compiled against.
-constexpr uint32_t kFReplace = 1U << 2;
-constexpr uint32_t kFBefore = 1U << 3;
-constexpr uint32_t kFAfter = 1U << 4;
-constexpr uint32_t kFId = 1U << 5;
-constexpr uint32_t kFPreorder = 1U << 6;
-constexpr uint32_t kFLink = 1U << 13;
-constexpr uint32_t kOverride = BPF_F_ALLOW_OVERRIDE;
-constexpr uint32_t kMulti = BPF_F_ALLOW_MULTI;
-constexpr uint32_t kQueryEffective = 1U << 0;
 constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
-constexpr uint32_t kMaxProgs = 64;          // BPF_CGROUP_MAX_PROGS
-// A new cgroup's revision of each list (cgroup_bpf_inherit starts them at 1).
-constexpr uint64_t kFirstRevision = 1;
 
-// The shared file: one record per (cgroup, attach type) attached to, and per
-// (device, tcx direction). A cgroup's record stays while the cgroup lives, as
-// the kernel keeps its revisions that long.
-struct Item {
-  uint32_t prog_id;  // the program (a link's current program for link items)
-  uint32_t link_id;  // 0: attached with BPF_PROG_ATTACH
-  uint32_t flags;    // BPF_F_PREORDER
-  uint32_t pad;
-};
-struct Hook {
-  uint64_t cgroup;  // 0: free record
-  uint32_t attach_type;
-  uint32_t flags;  // BPF_F_ALLOW_OVERRIDE / BPF_F_ALLOW_MULTI of the list, 0 when empty
-  uint64_t revision;
-  uint32_t count;
-  uint32_t pad;
-  Item items[kMaxProgs];
-  // The cgroup's directory when it was last attached to: once no directory
-  // with this inode is there, the cgroup is gone and so are its attachments.
-  char path[256];
-};
-constexpr uint32_t kHooks = 4096;
-struct TableFile {
-  static constexpr uint64_t kMagic = 0x3170746163656662ULL;  // "bfecatp1"
-  uint64_t magic;
-  uint64_t pad;
-  Hook hooks[kHooks];
-};
-
-class Table {
- public:
-  Table(TableFile* f, int fd, ino_t ino) : file_(f), fd_(fd), ino_(ino) {}
-  ino_t ino() const { return ino_; }
-  Hook* find(uint64_t cgroup, uint32_t attach_type) {
-    for (Hook& h : file_->hooks)
-      if (h.cgroup == cgroup && h.attach_type == attach_type) {
-        h.count = std::min(h.count, kMaxProgs);  // a damaged file must not take us out of bounds
-        return &h;
+// Hooks of cgroups that are gone (rmdir): the kernel detaches their
+// programs and links when a cgroup dies. Their programs' references go to
+// *progs (the caller drops them unlocked); their links lose their cgroup.
+void purge_dead(Table& t, Store& store, std::vector<uint32_t>* progs) {
+  for (Hook& h : t.hooks()) {
+    if (h.cgroup == 0 || h.path[0] == '\0') continue;
+    struct stat st {};
+    if (stat(h.path, &st) == 0 && st.st_ino == h.cgroup) continue;
+    for (uint32_t i = 0; i < h.count && i < kMaxProgs; ++i) {
+      if (h.items[i].link_id == 0) {
+        progs->push_back(h.items[i].prog_id);
+        continue;
       }
-    return nullptr;
-  }
-  Hook* find_or_make(uint64_t cgroup, uint32_t attach_type) {
-    if (Hook* h = find(cgroup, attach_type)) return h;
-    for (Hook& h : file_->hooks)
-      if (h.cgroup == 0) {
-        memset(&h, 0, sizeof(h));
-        h.cgroup = cgroup;
-        h.attach_type = attach_type;
-        h.revision = kFirstRevision;
-        return &h;
+      int err = 0;
+      if (Object* obj = view_of(store, ObjKind::kLink, h.items[i].link_id, &err)) {
+        auto& lh = const_cast<LinkHeader&>(static_cast<Link*>(obj)->header());
+        std::atomic_ref<uint64_t>(lh.cgroup_id).store(0);
       }
-    return nullptr;
-  }
-  // Hooks of cgroups that are gone (rmdir): the kernel detaches their
-  // programs and links when a cgroup dies. Their programs' references go to
-  // *progs (the caller drops them unlocked); their links lose their cgroup.
-  void purge_dead(Store& store, std::vector<uint32_t>* progs) {
-    for (Hook& h : file_->hooks) {
-      if (h.cgroup == 0 || h.path[0] == '\0') continue;
-      struct stat st {};
-      if (stat(h.path, &st) == 0 && st.st_ino == h.cgroup) continue;
-      for (uint32_t i = 0; i < h.count && i < kMaxProgs; ++i) {
-        if (h.items[i].link_id == 0) {
-          progs->push_back(h.items[i].prog_id);
-          continue;
-        }
-        int err = 0;
-        if (Object* obj = view_of(store, ObjKind::kLink, h.items[i].link_id, &err)) {
-          auto& lh = const_cast<LinkHeader&>(static_cast<Link*>(obj)->header());
-          std::atomic_ref<uint64_t>(lh.cgroup_id).store(0);
-        }
-      }
-      memset(&h, 0, sizeof(h));
     }
+    memset(&h, 0, sizeof(h));
   }
-  int fd() const { return fd_; }
-  std::mutex mu;
-
- private:
-  TableFile* file_;
-  int fd_;
-  ino_t ino_;
-};
-
-std::mutex g_tables_mu;
-std::map<std::string, Table*>& tables() {
-  static auto* m = new std::map<std::string, Table*>();
-  return *m;
-}
-
-Table* table_of(Store& store, int* err) {
-  std::lock_guard<std::mutex> lock(g_tables_mu);
-  const std::string path = store.dir() + "/attachments";
-  if (auto it = tables().find(path); it != tables().end()) {
-    // The same store still, not one made again at the same path (tests do).
-    struct stat now {};
-    if (stat(path.c_str(), &now) == 0 && now.st_ino == it->second->ino()) return it->second;
-    tables().erase(it);  // the old view stays mapped: another thread may still use it
-  }
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    *err = log_reason(-ENOMEM, "cannot open the store's attach table %s", path.c_str());
-    return nullptr;
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || (static_cast<size_t>(st.st_size) < sizeof(TableFile) &&
-                              ftruncate(fd, static_cast<off_t>(sizeof(TableFile))) != 0)) {
-    ::close(fd);
-    *err = log_reason(-ENOMEM, "cannot size the store's attach table");
-    return nullptr;
-  }
-  void* p = mmap(nullptr, sizeof(TableFile), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) {
-    ::close(fd);
-    *err = log_reason(-ENOMEM, "cannot map the store's attach table");
-    return nullptr;
-  }
-  auto* file = static_cast<TableFile*>(p);
-  // A new file is all zeros; one another layout wrote is refused, not misread.
-  uint64_t expected = 0;
-  std::atomic_ref<uint64_t>(file->magic).compare_exchange_strong(expected, TableFile::kMagic);
-  if (expected != 0 && expected != TableFile::kMagic) {
-    munmap(p, sizeof(TableFile));
-    ::close(fd);
-    *err = log_reason(-EINVAL, "%s was written by another bpfemu build", path.c_str());
-    return nullptr;
-  }
-  auto* t = new Table(file, fd, st.st_ino);
-  tables()[path] = t;
-  return t;
-}
-
-// The table, held: this process's threads by the mutex, other processes by
-// an exclusive flock (dropped by the kernel if the holder dies).
-class Locked {
- public:
-  explicit Locked(Table& t) : t_(t), lock_(t.mu) {
-    while (flock(t_.fd(), LOCK_EX) != 0 && errno == EINTR) {
-    }
-  }
-  ~Locked() { flock(t_.fd(), LOCK_UN); }
-  Table* operator->() { return &t_; }
-
- private:
-  Table& t_;
-  std::unique_lock<std::mutex> lock_;
-};
-
-uint64_t revision_of(Hook* h) { return h != nullptr ? h->revision : kFirstRevision; }
-uint32_t count_of(Hook* h) { return h != nullptr ? h->count : 0; }
-uint32_t flags_of(Hook* h) { return h != nullptr ? h->flags : 0; }
-
-// The program behind fd whose type must be `type` (bpf_prog_get_type): EBADF
-// for no BPF object, EINVAL for another kind or type.
-Program* prog_of_type(uint32_t fd, uint32_t type, int* err) {
-  ObjKind kind = ObjKind::kNone;
-  uint8_t access = 0;
-  *err = -EBADF;
-  Object* obj = object_from_fd_checked(static_cast<int>(fd), &kind, &access, err);
-  if (obj == nullptr) {
-    *err = log_reason(*err, "fd %u is not a BPF object", fd);
-    return nullptr;
-  }
-  if (kind != ObjKind::kProg) {
-    *err = log_reason(-EINVAL, "fd %u is not a program", fd);
-    return nullptr;
-  }
-  auto* prog = static_cast<Program*>(obj);
-  if (type != 0 && prog->header().prog_type != type) {
-    *err = log_reason(-EINVAL, "program %u is of type %u, not %u", prog->id(), prog->header().prog_type, type);
-    return nullptr;
-  }
-  return prog;
 }
 
 // hierarchy_allows_attach: the nearest ancestor with programs of this type
@@ -233,15 +69,6 @@ bool hierarchy_allows(Table& t, const CgroupRef& cg, uint32_t attach_type) {
   }
   return true;
 }
-
-// What a relative fd or id names, looked up before the table is locked (the
-// lookup may let go of a stale fd's object, whose release takes the lock);
-// err is reported where the kernel would look it up.
-struct Anchor {
-  int err = 0;
-  uint32_t prog = 0;
-  uint32_t link = 0;
-};
 
 // get_prog_list's lookups: a cgroup link of prog_type (BPF_F_LINK) or any
 // program, by id (BPF_F_ID) or fd.
@@ -437,10 +264,6 @@ std::vector<uint32_t> effective_locked(Table& t, const CgroupRef& cg, uint32_t a
   }
   pre.insert(pre.end(), post.begin(), post.end());
   return pre;
-}
-
-int put32(void* uattr, size_t off, uint32_t v) {
-  return copy_to_user(user_ptr_add(uattr, off), &v, sizeof(v)) != 0 ? -EFAULT : 0;
 }
 
 long not_emulated(uint32_t attach_type) {
@@ -917,7 +740,7 @@ long sys_prog_attach(const ProgAttachAttr& a) {
   prog->obj_header().krefs.fetch_add(1);  // the attachment holds the program
   {
     Locked l(*t);
-    l->purge_dead(store, &drop);
+    purge_dead(*t, store, &drop);
     err = attach_locked(*t, cg, a.attach_type, r, &old_prog);
   }
   drop.push_back(err != 0 ? prog->id() : old_prog);
@@ -967,7 +790,7 @@ long sys_prog_detach(const ProgAttachAttr& a) {
   std::vector<uint32_t> drop;
   {
     Locked l(*t);
-    l->purge_dead(*store, &drop);
+    purge_dead(*t, *store, &drop);
     err = detach_locked(*t, cg, a.attach_type, prog != nullptr ? prog->id() : 0, a.expected_revision, &old_prog);
   }
   drop.push_back(old_prog);
@@ -1081,7 +904,7 @@ long sys_prog_query(void* uattr, const uint8_t* attr) {
   std::vector<uint32_t> drop;
   {
     Locked l(*t);
-    l->purge_dead(*store, &drop);
+    purge_dead(*t, *store, &drop);
     Hook* h = l->find(cg.id, attach_type);
     if (effective) {
       ids = effective_locked(*t, cg, attach_type);
@@ -1134,7 +957,7 @@ int cgroup_link_attach(Store& store, const CgroupRef& cgroup, uint32_t attach_ty
   std::vector<uint32_t> drop;
   {
     Locked l(*t);
-    l->purge_dead(store, &drop);
+    purge_dead(*t, store, &drop);
     err = attach_locked(*t, cgroup, attach_type, r, &old_prog);
   }
   for (uint32_t id : drop) drop_object_ref(store, ObjKind::kProg, id);
