@@ -1,6 +1,7 @@
-// Internal to the attach code (emu/prog_attach.cc): the shared attach table
-// (its layout in the store's file, its locking, lookup and creation of
-// hooks), and the lookups and helpers every list kind uses.
+// Internal to the attach code (emu/prog_attach.cc, emu/tcx_attach.cc): the
+// shared attach table (its layout in the store's file, its locking, lookup
+// and creation of hooks), the lookups and helpers every list kind uses, and
+// tcx's entry points for the BPF_PROG_ATTACH/DETACH/QUERY dispatch.
 #pragma once
 
 #include <linux/bpf.h>
@@ -118,5 +119,11 @@ struct Anchor {
 
 // Writes v at offset off of the caller's attr: 0 or -EFAULT.
 int put32(void* uattr, size_t off, uint32_t v);
+
+// The tcx halves (emu/tcx_attach.cc).
+bool is_tcx(uint32_t attach_type);
+long tcx_prog_attach(Program& prog, const ProgAttachAttr& a);
+long tcx_prog_detach(Program* prog, const ProgAttachAttr& a);
+long tcx_prog_query(void* uattr, const uint8_t* attr);
 
 }  // namespace bpfemu::emu
