@@ -1,7 +1,8 @@
-// Internal to the attach code (emu/prog_attach.cc, emu/tcx_attach.cc): the
-// shared attach table (its layout in the store's file, its locking, lookup
-// and creation of hooks), the lookups and helpers every list kind uses, and
-// tcx's entry points for the BPF_PROG_ATTACH/DETACH/QUERY dispatch.
+// Internal to the attach code (emu/prog_attach.cc, emu/cgroup_attach.cc,
+// emu/tcx_attach.cc): the shared attach table (its layout in the store's
+// file, its locking, lookup and creation of hooks), the lookups and helpers
+// every list kind uses, and each hook kind's entry points for the
+// BPF_PROG_ATTACH/DETACH/QUERY dispatch.
 #pragma once
 
 #include <linux/bpf.h>
@@ -119,6 +120,18 @@ struct Anchor {
 
 // Writes v at offset off of the caller's attr: 0 or -EFAULT.
 int put32(void* uattr, size_t off, uint32_t v);
+
+// The cgroup halves of the syscalls (emu/cgroup_attach.cc), after
+// emu/prog_attach.cc checked the attach type and flags (and, to attach, the
+// program).
+long cgroup_prog_attach(Program& prog, const ProgAttachAttr& a);
+long cgroup_prog_detach(const ProgAttachAttr& a, uint32_t ptype);
+// The fields of BPF_PROG_QUERY's attr that a cgroup query reads.
+struct QueryAttr {
+  uint32_t target_fd, attach_type, query_flags, prog_cnt;
+  uint64_t prog_ids, prog_attach_flags;
+};
+long cgroup_prog_query(void* uattr, const QueryAttr& q);
 
 // The tcx halves (emu/tcx_attach.cc).
 bool is_tcx(uint32_t attach_type);
