@@ -6,7 +6,9 @@
 // revision; per device and tcx direction another. The lists live in one
 // shared file of the store, so every process of the user sees the same
 // attachments. An attached program never runs by itself: a test fires it
-// (bpfemu_prog_fire).
+// (bpfemu_prog_fire). The syscalls' dispatch is emu/prog_attach.cc, the
+// table emu/attach_table.{h,cc}, the hooks emu/cgroup_attach.cc and
+// emu/tcx_attach.cc.
 #pragma once
 
 #include <cstdint>
