@@ -118,6 +118,10 @@ struct KernelProfile {
   // BPF_F_ALLOW_OVERRIDE, BPF_F_ALLOW_MULTI and BPF_F_REPLACE, and no flags
   // on cgroup links. Checked on 6.18 (conformance COMMON/attach rows).
   bool cgroup_mprog;
+  // The kernel's NR_CPUS (its build's CONFIG_NR_CPUS): a CPUMAP may have at
+  // most this many entries (E2BIG). 256 on the host's 6.18 build; 8192 in
+  // Debian's 6.1 config.
+  uint32_t nr_cpus_config;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;
