@@ -144,11 +144,14 @@ SCENARIO("DEVMAP", "create", "rules") {
   }
 }
 
+// max_entries around NR_CPUS of the host's 6.18 build (256) and of Debian's
+// 6.1 (8192).
 SCENARIO("CPUMAP", "create", "rules") {
   for (auto [ks, vs, max, flags] :
        {std::tuple{4u, 4u, 4u, 0u}, {4u, 8u, 4u, 0u}, {4u, 4u, 0u, 0u}, {8u, 4u, 4u, 0u}, {4u, 12u, 4u, 0u},
         {4u, 4u, 4u, uint32_t{BPF_F_RDONLY}}, {4u, 4u, 4u, uint32_t{BPF_F_WRONLY}},
         {4u, 4u, 4u, uint32_t{BPF_F_RDONLY_PROG}}, {4u, 4u, 4u, uint32_t{BPF_F_NO_PREALLOC}}, {4u, 4u, 64u, 0u},
+        {4u, 4u, 256u, 0u}, {4u, 4u, 257u, 0u}, {4u, 4u, 8192u, 0u}, {4u, 4u, 8193u, 0u},
         {4u, 4u, 100000u, 0u}, {8u, 4u, 100000u, 0u}}) {
     const int fd = r.create(CPU, ks, vs, max, flags);
     if (fd < 0) continue;
