@@ -270,6 +270,17 @@ SCENARIO("DEVMAP", "update", "programs") {
   r.remove(map, u32(1));
   prog_freed_soon(r, id, "after delete");
   r.close(map);
+  // Freeing a map lets go of its entries' programs.
+  for (uint32_t type : {DEV, DEVH, CPU}) {
+    const int p = load_xdp(r, type == CPU ? BPF_XDP_CPUMAP : BPF_XDP_DEVMAP, 1, "load " + tname(type) + " program");
+    const int m = r.create(type, 4, 8, 2, 0, tname(type).c_str());
+    if (p < 0 || m < 0) continue;
+    const uint32_t pid = prog_id(r, p);
+    put(r, m, 0, type == CPU ? 8 : 1, p, BPF_ANY, "store in " + tname(type));
+    r.close(p);
+    r.close(m);
+    prog_freed_soon(r, pid, "after closing the " + tname(type));
+  }
 }
 
 SCENARIO("CPUMAP", "update", "entries") {

@@ -371,7 +371,8 @@ const MapOps& kDevMapOps = kDevMap;
 const MapOps& kDevMapHashOps = kDevMapHash;
 
 void devmap_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size) {
-  if (hdr.attr.map_type == BPF_MAP_TYPE_DEVMAP) {
+  // DEVMAP and CPUMAP slots alike: a u64 whose high half is the program id.
+  if (hdr.attr.map_type == BPF_MAP_TYPE_DEVMAP || hdr.attr.map_type == BPF_MAP_TYPE_CPUMAP) {
     for (uint64_t i = 0; i < hdr.attr.max_entries && (i + 1) * 8 <= size; ++i) put_prog(load_u32(data + i * 8 + 4));
     return;
   }

@@ -7,6 +7,7 @@
 // compares the two sides call by call).
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -212,6 +213,15 @@ TEST_F(DevmapTest, ProgramsInEntries) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(b_.close(static_cast<int>(fd)), 0);
   ASSERT_EQ(b_.map_delete_elem(d, &k), 0);
+  EXPECT_EQ(b_.bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)), -ENOENT);
+
+  // Freeing the map lets go of its entries' programs.
+  const uint32_t cid = prog_id(cp);
+  fds_.erase(std::find(fds_.begin(), fds_.end(), cp));
+  ASSERT_EQ(b_.close(cp), 0);
+  fds_.erase(std::find(fds_.begin(), fds_.end(), c));
+  ASSERT_EQ(b_.close(c), 0);
+  a.prog_id = cid;
   EXPECT_EQ(b_.bpf(BPF_PROG_GET_FD_BY_ID, &a, sizeof(a)), -ENOENT);
 }
 
