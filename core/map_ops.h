@@ -57,6 +57,7 @@ struct ObjRef {
   emu::ObjKind kind = emu::ObjKind::kNone;
   uint32_t id = 0;
   uint32_t prog_type = 0;  // programs: their type (prog arrays hold one type only)
+  uint32_t expected_attach_type = 0;  // programs: the one they were loaded with (devmap, cpumap programs)
 };
 
 // How fd-valued maps reach the objects their slots refer to: the object model
@@ -180,6 +181,10 @@ class MapOps {
   virtual long prog_pop(Map&, void*) const { return -EINVAL; }
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+  // bpf_redirect_map from XDP (the kernel's map_redirect): the verdict,
+  // XDP_REDIRECT or the fallback flags ask for. Maps without one never get
+  // here (the verifier refuses them).
+  virtual long prog_redirect(Map&, uint64_t /*key*/, uint64_t /*flags*/) const { return XDP_ABORTED; }
   // The start of the value `p` points into (the checks of bpf_spin_lock's
   // argument), or nullptr when p is not inside one of the map's values.
   virtual const uint8_t* value_containing(const Map&, const void* /*p*/) const { return nullptr; }

@@ -126,6 +126,11 @@ struct KernelProfile {
   // back with the frame's start (its offset stays), 6.18; 6.1 leaves it where
   // it was, 4 bytes further in (conformance COMMON/prog/skb_resize_helpers).
   bool vlan_push_moves_network_header;
+  // The kernel's NR_CPUS (its build's CONFIG_NR_CPUS): a CPUMAP may have at
+  // most this many entries (E2BIG). 256 on the host's 6.18 build; 8192 in
+  // Debian's 6.1 (6.1.0-57-cloud-amd64 in the VM runner). Checked on both
+  // (conformance CPUMAP/create/rules).
+  uint32_t nr_cpus_config;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

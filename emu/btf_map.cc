@@ -63,7 +63,8 @@ const btf_type* sized_type(const LibbpfBtf& lib, const void* btf, uint32_t id) {
 bool takes_keyless_btf(uint32_t map_type) {
   return map_type == BPF_MAP_TYPE_ARRAY || map_type == BPF_MAP_TYPE_PERCPU_ARRAY || map_type == BPF_MAP_TYPE_LPM_TRIE ||
          map_type == BPF_MAP_TYPE_BLOOM_FILTER || map_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-         map_type == BPF_MAP_TYPE_HASH_OF_MAPS;
+         map_type == BPF_MAP_TYPE_HASH_OF_MAPS || map_type == BPF_MAP_TYPE_DEVMAP ||
+         map_type == BPF_MAP_TYPE_DEVMAP_HASH || map_type == BPF_MAP_TYPE_CPUMAP;
 }
 
 // The map types whose values may hold a bpf_spin_lock.
@@ -210,6 +211,10 @@ int check_key(const MapAttr& a, const btf_type* key_type, const btf_type* value_
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
     case BPF_MAP_TYPE_HASH_OF_MAPS:
       return log_reason(-kENOTSUPP, "maps of maps take no BTF key or value types");
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH:
+    case BPF_MAP_TYPE_CPUMAP:  // map_check_no_btf
+      return log_reason(-kENOTSUPP, "device and CPU maps take no BTF key or value types");
     default:
       return 0;
   }

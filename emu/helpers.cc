@@ -49,6 +49,15 @@ uint64_t ret(long v) { return static_cast<uint64_t>(v); }
 
 // --- maps ---
 
+// bpf_redirect_map (XDP): the map's verdict (DEVMAP, DEVMAP_HASH, CPUMAP);
+// a test run reports it and sends nothing.
+bool redirect_map(HelperCall& c, uint64_t* r0) {
+  Map* m = c.m.map_arg(c.a[0], "bpf_redirect_map");
+  if (m == nullptr) return false;
+  *r0 = static_cast<uint64_t>(m->ops().prog_redirect(*m, c.a[1], c.a[2]));
+  return true;
+}
+
 bool map_lookup_elem(HelperCall& c, uint64_t* r0) {
   Map* m = c.m.map_arg(c.a[0], "bpf_map_lookup_elem");
   if (m == nullptr || !readable(c, c.a[1], m->attr().key_size, "bpf_map_lookup_elem key")) return false;
@@ -744,6 +753,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_l4_csum_replace, l4_csum_replace},
     {BPF_FUNC_csum_diff, csum_diff},
     {BPF_FUNC_redirect, redirect},
+    {BPF_FUNC_redirect_map, redirect_map},
     {BPF_FUNC_skb_pull_data, skb_pull_data},
     {BPF_FUNC_skb_change_tail, skb_change_tail},
     {BPF_FUNC_skb_change_head, skb_change_head},

@@ -233,6 +233,12 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
       if (pread(data_fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
         maptypes::map_in_map_release(hdr, data.data(), data.size());
     }
+    if (hdr.attr.map_type == BPF_MAP_TYPE_DEVMAP || hdr.attr.map_type == BPF_MAP_TYPE_DEVMAP_HASH ||
+        hdr.attr.map_type == BPF_MAP_TYPE_CPUMAP) {
+      std::vector<uint8_t> data(hdr.obj.data_size);
+      if (pread(data_fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
+        maptypes::devmap_release(hdr, data.data(), data.size());
+    }
     // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
   } else if (kind == ObjKind::kLink) {
@@ -291,6 +297,7 @@ int fd_object_get(int ufd, maptypes::ObjRef* ref) {
   ref->kind = kind;
   ref->id = obj->id();
   ref->prog_type = kind == ObjKind::kProg ? static_cast<Program*>(obj)->header().prog_type : 0;
+  ref->expected_attach_type = kind == ObjKind::kProg ? static_cast<Program*>(obj)->header().expected_attach_type : 0;
   return 0;
 }
 

@@ -379,13 +379,30 @@ class Checker {
     return outer_map_refusal(i, h->name);
   }
 
-  // check_map_func_compatibility: the only helper a map of maps may be
-  // passed to is bpf_map_lookup_elem. Without the verifier's register
-  // tracking, the map is found as compilers emit it: the last write of r1
-  // before the call, in straight-line code, an ld_imm64 of the map.
+  // check_map_func_compatibility, for the emulated types it limits: a map of
+  // maps goes to bpf_map_lookup_elem only, a devmap also to bpf_redirect_map,
+  // a cpumap to bpf_redirect_map only, and bpf_redirect_map takes no other
+  // maps. Without the verifier's register tracking, the map is found as
+  // compilers emit it: the last write of r1 before the call, in straight-line
+  // code, an ld_imm64 of the map.
+  static bool map_func_compatible(uint32_t type, int32_t func) {
+    const bool lookup = func == BPF_FUNC_map_lookup_elem, redirect = func == BPF_FUNC_redirect_map;
+    switch (type) {
+      case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+      case BPF_MAP_TYPE_HASH_OF_MAPS:
+        return lookup;
+      case BPF_MAP_TYPE_DEVMAP:
+      case BPF_MAP_TYPE_DEVMAP_HASH:
+        return lookup || redirect;
+      case BPF_MAP_TYPE_CPUMAP:
+        return redirect;
+      default:
+        return !redirect || type == BPF_MAP_TYPE_XSKMAP;
+    }
+  }
+
   int outer_map_refusal(uint32_t i, const char* name) {
     const int32_t func = insns_[i].imm;
-    if (func == BPF_FUNC_map_lookup_elem) return 0;
     for (uint32_t j = i; j-- > 0;) {
       const bpf_insn& in = insns_[j];
       if (second_half_[j]) continue;
@@ -393,8 +410,17 @@ class Checker {
       const uint8_t cls = BPF_CLASS(in.code);
       if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == BPF_REG_1) {
         const Map* m = j < ld_maps_.size() ? ld_maps_[j] : nullptr;
-        const uint32_t type = m != nullptr ? m->attr().map_type : 0;
-        if (type != BPF_MAP_TYPE_ARRAY_OF_MAPS && type != BPF_MAP_TYPE_HASH_OF_MAPS) return 0;
+        if (m == nullptr) return 0;
+        // record_func_map, before the compatibility check: a map programs may
+        // only read (devmaps are made so) takes no writes.
+        if ((m->attr().map_flags & BPF_F_RDONLY_PROG) &&
+            (func == BPF_FUNC_map_delete_elem || func == BPF_FUNC_map_update_elem || func == BPF_FUNC_map_push_elem ||
+             func == BPF_FUNC_map_pop_elem)) {
+          verifier_text_ = "write into map forbidden";
+          return log_reason(-EACCES, "insn %u: %s", i, verifier_text_.c_str());
+        }
+        const uint32_t type = m->attr().map_type;
+        if (map_func_compatible(type, func)) return 0;
         verifier_text_ = "cannot pass map_type " + std::to_string(type) + " into func bpf_" + name + "#" +
                          std::to_string(func);
         return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());

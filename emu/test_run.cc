@@ -216,6 +216,9 @@ int check_md_device(const XdpMd& md) {
 }
 
 int run_xdp(const Program& prog, void* uattr, const TestRunAttr& a, RunEnv& env) {
+  const uint32_t eat = prog.header().expected_attach_type;
+  if (eat == BPF_XDP_DEVMAP || eat == BPF_XDP_CPUMAP)
+    return log_reason(-EINVAL, "a devmap or cpumap XDP program cannot be test-run");
   if (a.flags != 0) return log_reason(-EOPNOTSUPP, "XDP live frames are not emulated");
   if (a.batch_size != 0) return log_reason(-EINVAL, "batch_size needs BPF_F_TEST_XDP_LIVE_FRAMES");
   if (a.data_size_in < ETH_HLEN) return log_reason(-EINVAL, "data_size_in %u is below an Ethernet header", a.data_size_in);

@@ -37,4 +37,13 @@ extern const MapOps& kHashOfMapsOps;
 // (its header and data area, read from its storage).
 void map_in_map_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size);
 
+// devmap.cc
+extern const MapOps& kDevMapOps;
+extern const MapOps& kDevMapHashOps;
+// cpumap.cc
+extern const MapOps& kCpuMapOps;
+// Drops the program references the entries of a freed DEVMAP, DEVMAP_HASH or
+// CPUMAP held (its header and data area, read from its storage).
+void devmap_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size);
+
 }  // namespace bpfemu::maptypes

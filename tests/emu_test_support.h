@@ -35,10 +35,12 @@ class PrivateBpffsTest : public ::testing::Test {
   std::string root_;
 };
 
-// An XDP program of these instructions, GPL: its fd, or -errno.
-inline int load_xdp(Backend& b, const std::vector<bpf_insn>& insns) {
+// An XDP program of these instructions, GPL, loaded for expected_attach_type
+// `eat`: its fd, or -errno.
+inline int load_xdp(Backend& b, const std::vector<bpf_insn>& insns, uint32_t eat = 0) {
   union bpf_attr a {};
   a.prog_type = BPF_PROG_TYPE_XDP;
+  a.expected_attach_type = eat;
   a.insns = reinterpret_cast<uint64_t>(insns.data());
   a.insn_cnt = static_cast<uint32_t>(insns.size());
   a.license = reinterpret_cast<uint64_t>("GPL");
