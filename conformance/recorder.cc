@@ -426,10 +426,11 @@ int Recorder::info(int fd, uint32_t info_len) {
 }
 
 int Recorder::load_program(uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label,
-                           uint32_t prog_flags) {
+                           uint32_t prog_flags, uint32_t expected_attach_type) {
   emu::BpfAttr a{};
   a.prog.prog_type = type;
   a.prog.prog_flags = prog_flags;
+  a.prog.expected_attach_type = expected_attach_type;
   a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
   a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
   a.prog.license = reinterpret_cast<uintptr_t>("GPL");

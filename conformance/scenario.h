@@ -144,10 +144,10 @@ class Recorder {
   // bpf(2) with a raw attr (Backend::bpf). Results >= 0 are recorded as 1 when
   // the command returns an fd (fd_result), as they are otherwise.
   long raw(const std::string& label, int cmd, void* attr, unsigned size, bool fd_result = false);
-  // BPF_PROG_LOAD of `insns` as a GPL program of `type` (with prog_flags),
-  // recorded under label: the fd or -errno.
+  // BPF_PROG_LOAD of `insns` as a GPL program of `type` (with prog_flags and
+  // expected_attach_type), recorded under label: the fd or -errno.
   int load_program(uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label,
-                   uint32_t prog_flags = 0);
+                   uint32_t prog_flags = 0, uint32_t expected_attach_type = 0);
   // Loads insns as a program of `type`, runs it `repeat` times through
   // BPF_PROG_TEST_RUN with a 64-byte zeroed packet and notes its return value.
   void run_program(uint32_t type, const std::vector<bpf_insn>& insns, uint32_t repeat, const std::string& label);

@@ -107,31 +107,33 @@ struct LinkCreateAttr {
   uint8_t rest[200 - 32];
 };
 
+// Loads a program of `type` (for attach type `expected`) that returns `ret`,
+// and remembers its id: fd -> id in *ids, id -> name in *names (recordings
+// name programs, never their ids, which differ between the two sides).
+int load_named(Recorder& r, uint32_t type, uint32_t expected, int32_t ret, const std::string& name,
+               std::map<uint32_t, std::string>* names, std::map<int, uint32_t>* ids) {
+  const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret},
+                                       {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  const int fd = r.load_program(type, insns, "load " + name, 0, expected);
+  if (fd >= 0) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    const int saved = errno;
+    if (r.backend().obj_get_info_by_fd(fd, &info, &len) == 0) {
+      (*names)[info.id] = name;
+      (*ids)[fd] = info.id;
+    }
+    errno = saved;
+  }
+  return fd;
+}
+
 class Attach {
  public:
   explicit Attach(Recorder& r) : r_(r) {}
 
   int load(uint32_t type, uint32_t expected, const std::string& name) {
-    const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 1},
-                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-    emu::BpfAttr a{};
-    a.prog.prog_type = type;
-    a.prog.expected_attach_type = expected;
-    a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
-    a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-    const int fd = static_cast<int>(r_.raw("load " + name, BPF_PROG_LOAD, &a, sizeof(a), true));
-    if (fd >= 0) {
-      bpf_prog_info info{};
-      uint32_t len = sizeof(info);
-      const int saved = errno;
-      if (r_.backend().obj_get_info_by_fd(fd, &info, &len) == 0) {
-        names_[info.id] = name;
-        ids_[fd] = info.id;
-      }
-      errno = saved;
-    }
-    return fd;
+    return load_named(r_, type, expected, 1, name, &names_, &ids_);
   }
   uint32_t id_of(int fd) { return ids_[fd]; }
 
@@ -613,27 +615,7 @@ constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;
 class Tcx {
  public:
   explicit Tcx(Recorder& r) : r_(r) {}
-  int load(uint32_t type, const std::string& name) {
-    const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-    emu::BpfAttr a{};
-    a.prog.prog_type = type;
-    a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
-    a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-    const int fd = static_cast<int>(r_.raw("load " + name, BPF_PROG_LOAD, &a, sizeof(a), true));
-    if (fd >= 0) {
-      bpf_prog_info info{};
-      uint32_t len = sizeof(info);
-      const int saved = errno;
-      if (r_.backend().obj_get_info_by_fd(fd, &info, &len) == 0) {
-        progs_[info.id] = name;
-        ids_[fd] = info.id;
-      }
-      errno = saved;
-    }
-    return fd;
-  }
+  int load(uint32_t type, const std::string& name) { return load_named(r_, type, 0, 0, name, &progs_, &ids_); }
   uint32_t id_of(int fd) { return ids_[fd]; }
   long attach(int prog, uint32_t type, uint32_t flags, const std::string& label, int replace = 0,
               uint32_t relative = 0, uint64_t revision = 0, uint32_t ifindex = 1) {

@@ -254,53 +254,45 @@ int tracing_link_attach(Program& prog, uint64_t cookie) {
                       p.attach_btf_id);
 }
 
-// cgroup_bpf_link_attach: the link exists (it has its id) before it joins
-// the cgroup's list; a failed attach lets it go again.
+// A cgroup or tcx link exists (it has its id) before it joins its list
+// (cgroup_bpf_link_attach, tcx_link_attach): `join` adds it, and when that
+// fails the link goes again. The link fd, or -errno.
+template <class Join>
+int publish_then_join(Program& prog, uint32_t type, uint32_t attach_type, Join join) {
+  const int fd = publish_link(prog, type, 0, nullptr, 0, 0, attach_type);
+  if (fd < 0) return fd;
+  int err = 0;
+  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
+  if (link == nullptr || (err = join(*link)) != 0) {
+    sys_close(fd);
+    return err;
+  }
+  return fd;
+}
+
 int cgroup_link_create(Program& prog, uint32_t cgroup_fd, uint32_t attach_type, uint32_t flags, uint32_t relative,
                        uint64_t expected_revision) {
   if (int e = check_prog_attach_type(prog, attach_type); e != 0) return e;
   if (int e = cgroup_link_check_flags(flags); e != 0) return e;
   CgroupRef cg;
   if (int e = cgroup_from_fd(cgroup_fd, &cg); e != 0) return e;
-  const int fd = publish_link(prog, BPF_LINK_TYPE_CGROUP, 0, nullptr, 0, 0, attach_type);
-  if (fd < 0) return fd;
-  int err = 0;
-  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
-  if (link == nullptr) {
-    sys_close(fd);
-    return err;
-  }
-  err = cgroup_link_attach(*prog.store(), cg, attach_type, link->id(), prog.id(), prog.header().prog_type, flags,
-                           relative, expected_revision);
-  if (err != 0) {
-    sys_close(fd);
-    return err;
-  }
-  std::atomic_ref<uint64_t>(const_cast<LinkHeader&>(link->header()).cgroup_id).store(cg.id);
-  return fd;
+  return publish_then_join(prog, BPF_LINK_TYPE_CGROUP, attach_type, [&](Link& link) {
+    const int e = cgroup_link_attach(*prog.store(), cg, attach_type, link.id(), prog.id(), prog.header().prog_type,
+                                     flags, relative, expected_revision);
+    if (e == 0) std::atomic_ref<uint64_t>(const_cast<LinkHeader&>(link.header()).cgroup_id).store(cg.id);
+    return e;
+  });
 }
 
-// tcx_link_attach: like a cgroup link, the link exists before it joins the
-// device's list.
 int tcx_link_create(Program& prog, uint32_t ifindex, uint32_t attach_type, uint32_t flags, uint32_t relative,
                     uint64_t expected_revision) {
   if (int e = tcx_check_device(ifindex); e != 0) return e;
-  const int fd = publish_link(prog, kLinkTypeTcx, 0, nullptr, 0, 0, attach_type);
-  if (fd < 0) return fd;
-  int err = 0;
-  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
-  if (link == nullptr) {
-    sys_close(fd);
-    return err;
-  }
-  err = tcx_link_attach(*prog.store(), ifindex, attach_type, link->id(), prog.id(), prog.header().prog_type, flags,
-                        relative, expected_revision);
-  if (err != 0) {
-    sys_close(fd);
-    return err;
-  }
-  field(link->header().ifindex).store(ifindex);
-  return fd;
+  return publish_then_join(prog, kLinkTypeTcx, attach_type, [&](Link& link) {
+    const int e = tcx_link_attach(*prog.store(), ifindex, attach_type, link.id(), prog.id(), prog.header().prog_type,
+                                  flags, relative, expected_revision);
+    if (e == 0) field(link.header().ifindex).store(ifindex);
+    return e;
+  });
 }
 
 // link_create's first check: whether prog_type may link with attach_type.

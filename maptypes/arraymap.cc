@@ -102,17 +102,7 @@ class ArrayOps : public GenericBatchOps<false> {
   int delete_elem(Map&, const void*) const override { return -EINVAL; }
 
   int get_next_key(Map& map, const void* key, void* next_key) const override {
-    uint32_t i = key != nullptr ? index(key) : UINT32_MAX;
-    uint32_t next;
-    if (i >= map.attr().max_entries) {
-      next = 0;
-    } else if (i == map.attr().max_entries - 1) {
-      return -ENOENT;
-    } else {
-      next = i + 1;
-    }
-    memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return array_get_next_key(map, key, next_key);
   }
 
   void* prog_lookup(Map& map, const void* key) const override {
@@ -261,6 +251,16 @@ const ArrayOps kArray(false);
 const ArrayOps kPercpuArray(true);
 
 }  // namespace
+
+int array_get_next_key(const Map& map, const void* key, void* next_key) {
+  uint32_t i = UINT32_MAX;
+  if (key != nullptr) memcpy(&i, key, sizeof(i));
+  const uint32_t max = map.attr().max_entries;
+  if (i < max && i + 1 == max) return -ENOENT;
+  const uint32_t next = i < max ? i + 1 : 0;
+  memcpy(next_key, &next, sizeof(next));
+  return 0;
+}
 
 const MapOps& kArrayOps = kArray;
 const MapOps& kPercpuArrayOps = kPercpuArray;

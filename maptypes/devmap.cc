@@ -177,11 +177,7 @@ class DevMap final : public DevMapBase {
   }
 
   int get_next_key(Map& map, const void* key, void* next_key) const override {
-    const uint32_t i = key != nullptr ? load_u32(key) : UINT32_MAX;
-    const uint32_t next = i >= map.attr().max_entries ? 0 : i + 1;
-    if (next == map.attr().max_entries) return -ENOENT;
-    memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return array_get_next_key(map, key, next_key);
   }
 
   void* prog_lookup(Map& map, const void* key) const override {

@@ -46,4 +46,8 @@ extern const MapOps& kCpuMapOps;
 // CPUMAP held (its header and data area, read from its storage).
 void devmap_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size);
 
+// array_map_get_next_key, for every family whose keys are u32 indexes: the
+// next index, 0 for no key or one out of range, ENOENT after the last.
+int array_get_next_key(const Map& map, const void* key, void* next_key);
+
 }  // namespace bpfemu::maptypes

@@ -103,16 +103,7 @@ class FdArrayOps : public MapOps {
   }
 
   int get_next_key(Map& map, const void* key, void* next_key) const override {
-    const uint32_t i = key != nullptr ? index_of(key) : UINT32_MAX;
-    if (i >= map.attr().max_entries) {
-      const uint32_t zero = 0;
-      memcpy(next_key, &zero, sizeof(zero));
-      return 0;
-    }
-    if (i + 1 == map.attr().max_entries) return -ENOENT;
-    const uint32_t next = i + 1;
-    memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return array_get_next_key(map, key, next_key);
   }
 
   uint32_t tail_call_target(const Map& map, uint32_t index) const override {

@@ -186,11 +186,7 @@ class ArrayOfMaps final : public GenericBatchOps<false> {
 
   // array_map_get_next_key.
   int get_next_key(Map& map, const void* key, void* next_key) const override {
-    const uint32_t i = key != nullptr ? load_u32(key) : UINT32_MAX;
-    const uint32_t next = i >= map.attr().max_entries ? 0 : i + 1;
-    if (next == map.attr().max_entries) return -ENOENT;
-    memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return array_get_next_key(map, key, next_key);
   }
 
   uint32_t fd_slot(const Map& map, uint32_t index) const override {
