@@ -32,13 +32,7 @@ std::string tname(uint32_t type) { return type == DEV ? "devmap" : type == DEVH 
 // An XDP program returning `ret`, loaded for expected_attach_type `eat`.
 int load_xdp(Recorder& r, uint32_t eat, int32_t ret, const std::string& label) {
   const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, ret}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-  emu::BpfAttr a{};
-  a.prog.prog_type = BPF_PROG_TYPE_XDP;
-  a.prog.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.prog.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.prog.license = reinterpret_cast<uintptr_t>("GPL");
-  a.prog.expected_attach_type = eat;
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+  return r.load_program(BPF_PROG_TYPE_XDP, insns, label, 0, eat);
 }
 
 uint32_t prog_id(Recorder& r, int fd) {

@@ -77,14 +77,10 @@ class DevmapTest : public bpfemu::testsupport::PrivateBpffsTest {
     };
     const int p = bpfemu::testsupport::load_xdp(b_, insns);
     if (p < 0) return p;
-    uint8_t pkt[64] = {};
-    union bpf_attr a {};
-    a.test.prog_fd = static_cast<uint32_t>(p);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof(pkt);
-    const long rc = b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
+    uint32_t retval = 0;
+    const long rc = bpfemu::testsupport::run_on_zero_packet(b_, p, &retval);
     EXPECT_EQ(b_.close(p), 0);
-    return rc != 0 ? rc : int64_t{a.test.retval};
+    return rc != 0 ? rc : int64_t{retval};
   }
 
   bpfemu::EmuBackend b_;

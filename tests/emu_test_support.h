@@ -47,4 +47,17 @@ inline int load_xdp(Backend& b, const std::vector<bpf_insn>& insns, uint32_t eat
   return static_cast<int>(b.bpf(BPF_PROG_LOAD, &a, sizeof(a)));
 }
 
+// One BPF_PROG_TEST_RUN of prog with a 64-byte zeroed packet: the syscall's
+// result, and the program's return value in *retval.
+inline long run_on_zero_packet(Backend& b, int prog, uint32_t* retval) {
+  uint8_t pkt[64] = {};
+  union bpf_attr a {};
+  a.test.prog_fd = static_cast<uint32_t>(prog);
+  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+  a.test.data_size_in = sizeof(pkt);
+  const long rc = b.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
+  *retval = a.test.retval;
+  return rc;
+}
+
 }  // namespace bpfemu::testsupport

@@ -301,14 +301,9 @@ TEST_F(MapInMapTest, ProgramLooksUpThroughTheOuterMap) {
     const int prog = bpfemu::testsupport::load_xdp(b_, insns);
     ASSERT_GE(prog, 0);
     auto run = [&] {
-      uint8_t pkt[64] = {};
-      union bpf_attr a;
-      memset(&a, 0, sizeof(a));
-      a.test.prog_fd = static_cast<uint32_t>(prog);
-      a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-      a.test.data_size_in = sizeof(pkt);
-      EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), 0);
-      return a.test.retval;
+      uint32_t retval = 0;
+      EXPECT_EQ(bpfemu::testsupport::run_on_zero_packet(b_, prog, &retval), 0);
+      return retval;
     };
     EXPECT_EQ(run(), 99u);  // slot 0 is empty
     ASSERT_EQ(store(outer, 0, inner), 0);

@@ -138,17 +138,7 @@ class SpinLockTest : public ::testing::Test {
     return fd;
   }
   // One BPF_PROG_TEST_RUN: the syscall's result, and the program's in *retval.
-  long run(int prog, uint32_t* retval) {
-    uint8_t pkt[64] = {};
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(prog);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof(pkt);
-    const long rc = b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a));
-    *retval = a.test.retval;
-    return rc;
-  }
+  long run(int prog, uint32_t* retval) { return bpfemu::testsupport::run_on_zero_packet(b_, prog, retval); }
   Counter read(uint32_t key, uint64_t flags = BPF_F_LOCK) {
     Counter c{};
     EXPECT_EQ(b_.map_lookup_elem_flags(fd_, &key, &c, flags), 0);

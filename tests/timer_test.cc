@@ -98,14 +98,9 @@ class TimerTest : public ::testing::Test {
   }
   // One BPF_PROG_TEST_RUN: the program's return value (the run must succeed).
   uint32_t run(int prog) {
-    uint8_t pkt[64] = {};
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.test.prog_fd = static_cast<uint32_t>(prog);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof(pkt);
-    EXPECT_EQ(b_.bpf(BPF_PROG_TEST_RUN, &a, sizeof(a)), 0);
-    return a.test.retval;
+    uint32_t retval = 0;
+    EXPECT_EQ(bpfemu::testsupport::run_on_zero_packet(b_, prog, &retval), 0);
+    return retval;
   }
 
   // A program that arms the timer of every element of `map` for `delay` ns
