@@ -36,10 +36,9 @@ void RunMemory::remove(const void* p) {
   if (last_lo_ == lo) last_lo_ = 1, last_hi_ = 0;
 }
 
-bool RunMemory::allows(uint64_t addr, uint64_t size, bool write) const {
+bool RunMemory::allows_slow(uint64_t addr, uint64_t size, bool write) const {
   const uint64_t end = addr + size;
   if (end < addr) return false;
-  if (addr >= last_lo_ && end <= last_hi_) return last_writable_ || !write;
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), addr, [](uint64_t v, const Range& r) { return v < r.lo; });
   if (it == ranges_.begin()) return false;
   --it;
@@ -214,13 +213,18 @@ bool condition(uint8_t op, bool wide, uint64_t a, uint64_t b) {
 
 }  // namespace
 
-Machine::Machine(const Program& prog, RunEnv& env)
-    : prog_(&prog),
-      env_(env),
-      insns_(reinterpret_cast<const bpf_insn*>(prog.insns())),
-      n_(prog.header().insn_cnt) {
+Machine::Machine(const Program& prog, RunEnv& env) : env_(env) {
   static_assert(sizeof(stack_) == kMaxFrames * kFrameSize);
   memset(stack_, 0, sizeof(stack_));
+  set_program(prog);
+}
+
+void Machine::set_program(const Program& prog) {
+  prog_ = &prog;
+  insns_ = reinterpret_cast<const bpf_insn*>(prog.insns());
+  n_ = prog.header().insn_cnt;
+  code_ = &prog.code();
+  map_loads_.assign(code_->map_loads(), 0);
 }
 
 bool Machine::fault(const char* fmt, ...) {
@@ -417,9 +421,7 @@ bool Machine::tail_call(uint32_t* pc, uint64_t* regs) {
   ++tail_calls_;
   // The target runs in this frame with the same context; it can use its own maps.
   if (int e = add_program_maps(*target, &env_); e != 0) return fault("bpf_tail_call: the target's maps: %s", strerror(-e));
-  prog_ = target;
-  insns_ = reinterpret_cast<const bpf_insn*>(target->insns());
-  n_ = target->header().insn_cnt;
+  set_program(*target);
   *pc = 0;
   return true;
 }
@@ -445,128 +447,449 @@ int Machine::run(uint64_t ctx, uint64_t* r0) {
   return 0;
 }
 
-bool Machine::exec(uint32_t pc, uint64_t* regs, uint64_t* r0) {
-  uint64_t budget = env_.insn_budget;
-  for (;;) {
-    if (pc >= n_) return pc_ = pc, fault("fell off the end of the program");
-    // The budget lives in a local between calls: kept in memory, every store
-    // the program makes would force it to be reloaded.
-    if (budget == 0) {
-      pc_ = pc;
-      return fault("instruction budget exhausted (a runaway loop?)");
+Machine::Step Machine::general(uint32_t* pcp, uint64_t* regs, uint64_t* r0) {
+  const uint32_t pc = *pcp;
+  pc_ = pc;
+  if (pc >= n_) return fault("fell off the end of the program"), Step::kFault;
+  const bpf_insn& in = insns_[pc];
+  if (in.dst_reg > BPF_REG_10 || in.src_reg > BPF_REG_10)
+    return fault("register r%u does not exist", std::max(in.dst_reg, in.src_reg)), Step::kFault;
+  const uint8_t cls = BPF_CLASS(in.code);
+  uint64_t& dst = regs[in.dst_reg];
+  switch (cls) {
+    case BPF_ALU:
+    case BPF_ALU64: {
+      const bool wide = cls == BPF_ALU64;
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_END) {
+        const bool swap = wide || BPF_SRC(in.code) == BPF_TO_BE;
+        if (!byte_order(swap, in.imm, dst)) return fault("byte swap of %d bits", in.imm), Step::kFault;
+        return Step::kNext;
+      }
+      const uint64_t src =
+          BPF_SRC(in.code) == BPF_X ? regs[in.src_reg] : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
+      if (!alu(op, in.off, wide, dst, src)) return fault("unknown ALU opcode 0x%02x", in.code), Step::kFault;
+      return Step::kNext;
     }
-    --budget;
-    const bpf_insn& in = insns_[pc];
-    const uint8_t cls = BPF_CLASS(in.code);
-    uint64_t& dst = regs[in.dst_reg & 15];
-    switch (cls) {
-      case BPF_ALU:
-      case BPF_ALU64: {
-        const bool wide = cls == BPF_ALU64;
-        const uint8_t op = BPF_OP(in.code);
-        if (op == BPF_END) {
-          const bool swap = wide || BPF_SRC(in.code) == BPF_TO_BE;
-          if (!byte_order(swap, in.imm, dst)) return pc_ = pc, fault("byte swap of %d bits", in.imm);
-          break;
-        }
-        const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
-                                                       : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-        if (!alu(op, in.off, wide, dst, src)) return pc_ = pc, fault("unknown ALU opcode 0x%02x", in.code);
-        break;
+    case BPF_JMP:
+    case BPF_JMP32: {
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_JA) {
+        *pcp = pc + 1 + static_cast<uint32_t>(cls == BPF_JMP32 ? in.imm : in.off);
+        return Step::kGoto;
       }
-      case BPF_JMP:
-      case BPF_JMP32: {
-        const uint8_t op = BPF_OP(in.code);
-        if (op == BPF_JA) {
-          pc += static_cast<uint32_t>(cls == BPF_JMP32 ? in.imm : in.off);
-          break;
-        }
-        if (op == BPF_EXIT) {
-          *r0 = regs[BPF_REG_0];
-          env_.insn_budget = budget;
-          return true;
-        }
-        if (op == BPF_CALL) {
-          pc_ = pc;
-          env_.insn_budget = budget;
-          // While a bpf_spin_lock is held the verifier allows no call but its
-          // unlock (and calls of the program's own functions).
-          if (env_.held_lock != nullptr && in.src_reg != BPF_PSEUDO_CALL &&
-              !(in.src_reg == 0 && in.imm == BPF_FUNC_spin_unlock))
-            return fault("function calls are not allowed while holding a bpf_spin_lock (the verifier refuses it)");
-          if (in.src_reg == 0 && in.imm == BPF_FUNC_tail_call) {
-            if (!tail_call(&pc, regs)) return false;
-            budget = env_.insn_budget;
-            continue;
-          }
-          if (in.src_reg == BPF_PSEUDO_CALL) {
-            const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
-            if (!call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0])) return false;
-          } else if (in.src_reg == 0) {
-            if (!helper(in.imm, regs)) return false;
-          } else {
-            return fault("kfunc calls are not emulated");
-          }
-          budget = env_.insn_budget;
-          break;
-        }
-        const uint64_t src = BPF_SRC(in.code) == BPF_X ? regs[in.src_reg & 15]
-                                                       : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
-        if (condition(op, cls == BPF_JMP, dst, src)) pc += static_cast<uint32_t>(static_cast<int32_t>(in.off));
-        break;
+      if (op == BPF_EXIT) {
+        *r0 = regs[BPF_REG_0];
+        return Step::kExit;
       }
-      case BPF_LDX: {
-        pc_ = pc;
-        const uint32_t size = size_bytes(in.code);
-        uint64_t v = 0;
-        if (!load(regs[in.src_reg & 15] + static_cast<int64_t>(in.off), size, &v)) return false;
-        dst = BPF_MODE(in.code) == kMemSx ? sign_extend(v, size) : v;
-        break;
+      if (op == BPF_CALL) {
+        if (env_.held_lock != nullptr && in.src_reg != BPF_PSEUDO_CALL &&
+            !(in.src_reg == 0 && in.imm == BPF_FUNC_spin_unlock))
+          return fault("function calls are not allowed while holding a bpf_spin_lock (the verifier refuses it)"),
+                 Step::kFault;
+        if (in.src_reg == 0 && in.imm == BPF_FUNC_tail_call) {
+          uint32_t next = pc;
+          if (!tail_call(&next, regs)) return Step::kFault;
+          *pcp = next;
+          return Step::kGoto;
+        }
+        if (in.src_reg == BPF_PSEUDO_CALL) {
+          const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
+          return call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0]) ? Step::kNext : Step::kFault;
+        }
+        if (in.src_reg == 0) return helper(in.imm, regs) ? Step::kNext : Step::kFault;
+        return fault("kfunc calls are not emulated"), Step::kFault;
       }
-      case BPF_ST:
-        pc_ = pc;
-        if (!store(dst + static_cast<int64_t>(in.off), size_bytes(in.code),
-                   static_cast<uint64_t>(static_cast<int64_t>(in.imm))))
-          return false;
-        break;
-      case BPF_STX:
-        pc_ = pc;
-        if (BPF_MODE(in.code) == BPF_ATOMIC) {
-          if (!atomic(in, regs)) return false;
-        } else if (!store(dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg & 15])) {
-          return false;
-        }
-        break;
-      case BPF_LD: {
-        pc_ = pc;
-        if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
-          if (pc + 1 >= n_ || !ld_imm64(pc, &in, &dst)) return pc + 1 < n_ ? false : fault("truncated ld_imm64");
-          ++pc;
-          break;
-        }
-        // LD_ABS / LD_IND: legacy packet loads in network byte order; out of
-        // the packet, the program ends returning 0.
-        uint32_t len = 0;
-        const uint8_t* pkt = env_.ctx_model != nullptr ? env_.ctx_model->packet(&len) : nullptr;
-        if (pkt == nullptr) return fault("LD_ABS/LD_IND without a packet");
-        const uint32_t size = size_bytes(in.code);
-        int64_t off = in.imm;
-        if (BPF_MODE(in.code) == BPF_IND) off += static_cast<int32_t>(regs[in.src_reg & 15]);
-        if (off < 0 || static_cast<uint64_t>(off) + size > len) {
-          *r0 = 0;
-          return true;
-        }
-        uint64_t v = 0;
-        for (uint32_t i = 0; i < size; ++i) v = (v << 8) | pkt[off + i];
-        regs[BPF_REG_0] = v;
-        break;
-      }
-      default:
-        pc_ = pc;
-        return fault("unknown opcode 0x%02x", in.code);
+      const uint64_t src =
+          BPF_SRC(in.code) == BPF_X ? regs[in.src_reg] : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
+      if (!condition(op, cls == BPF_JMP, dst, src)) return Step::kNext;
+      *pcp = pc + 1 + static_cast<uint32_t>(static_cast<int32_t>(in.off));
+      return Step::kGoto;
     }
-    ++pc;
+    case BPF_LDX: {
+      const uint32_t size = size_bytes(in.code);
+      uint64_t v = 0;
+      if (!load(regs[in.src_reg] + static_cast<int64_t>(in.off), size, &v)) return Step::kFault;
+      dst = BPF_MODE(in.code) == kMemSx ? sign_extend(v, size) : v;
+      return Step::kNext;
+    }
+    case BPF_ST:
+      return store(dst + static_cast<int64_t>(in.off), size_bytes(in.code),
+                   static_cast<uint64_t>(static_cast<int64_t>(in.imm)))
+                 ? Step::kNext
+                 : Step::kFault;
+    case BPF_STX:
+      if (BPF_MODE(in.code) == BPF_ATOMIC) return atomic(in, regs) ? Step::kNext : Step::kFault;
+      return store(dst + static_cast<int64_t>(in.off), size_bytes(in.code), regs[in.src_reg]) ? Step::kNext
+                                                                                              : Step::kFault;
+    case BPF_LD: {
+      if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+        if (pc + 1 >= n_) return fault("truncated ld_imm64"), Step::kFault;
+        if (!ld_imm64(pc, &in, &dst)) return Step::kFault;
+        *pcp = pc + 1;
+        return Step::kNext;
+      }
+      // LD_ABS / LD_IND: legacy packet loads in network byte order; out of
+      // the packet, the program ends returning 0.
+      uint32_t len = 0;
+      const uint8_t* pkt = env_.ctx_model != nullptr ? env_.ctx_model->packet(&len) : nullptr;
+      if (pkt == nullptr) return fault("LD_ABS/LD_IND without a packet"), Step::kFault;
+      const uint32_t size = size_bytes(in.code);
+      int64_t off = in.imm;
+      if (BPF_MODE(in.code) == BPF_IND) off += static_cast<int32_t>(regs[in.src_reg]);
+      if (off < 0 || static_cast<uint64_t>(off) + size > len) {
+        *r0 = 0;
+        return Step::kExit;
+      }
+      uint64_t v = 0;
+      for (uint32_t i = 0; i < size; ++i) v = (v << 8) | pkt[off + i];
+      regs[BPF_REG_0] = v;
+      return Step::kNext;
+    }
+    default:
+      return fault("unknown opcode 0x%02x", in.code), Step::kFault;
   }
+}
+
+bool Machine::load_map(uint32_t pc, const Op& op, uint64_t* out) {
+  uint64_t& cached = map_loads_[op.imm];
+  if (cached == 0) {
+    pc_ = pc;
+    if (!ld_imm64(pc, &insns_[pc], &cached)) return false;
+  }
+  *out = cached;
+  return true;
+}
+
+Machine::Window Machine::window_at(uint64_t addr, bool write) const {
+  Window w;
+  bool writable = false;
+  env_.memory.last_hit(&w.lo, &w.hi, &writable);
+  const auto ctx = reinterpret_cast<uint64_t>(env_.ctx);
+  const bool holds_ctx = env_.ctx_model != nullptr && w.lo < ctx + env_.ctx_size && ctx < w.hi;
+  if (addr < w.lo || addr >= w.hi || holds_ctx || (write && !writable)) return Window{};
+  return w;
+}
+
+bool Machine::lookup_slow(uint64_t* regs) {
+  if (!helper(BPF_FUNC_map_lookup_elem, regs)) return false;
+  // The helper accepted r1, so it is one of the program's maps. Maps of maps
+  // hand out inner maps, which the helper has to record: never cached.
+  auto* m = reinterpret_cast<Map*>(regs[BPF_REG_1]);
+  const uint32_t type = m->attr().map_type;
+  if (type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS) return true;
+  allow_map_memory(env_, *m);
+  prog::InlineLookup how;
+  m->ops().gen_lookup(*m, &how);
+  lookup_ = LookupCache{m, m->attr().key_size, how.max_entries, nullptr, 0, how.call};
+  if (how.base != nullptr && how.cpu_stride == 0) {
+    lookup_.base = how.base;
+    lookup_.stride = how.elem_stride;
+    lookup_.call = nullptr;
+  } else if (how.call != nullptr && how.map != m) {
+    lookup_.call = nullptr;  // a call on some other object: take the map's own lookup
+  }
+  return true;
+}
+
+// The dispatch: each handler ends by jumping straight to the next op's
+// handler (labels as values), so the branch predictor sees one indirect jump
+// per handler rather than one shared one.
+bool Machine::exec(uint32_t start, uint64_t* regs, uint64_t* r0) {
+  static const void* const kHandlers[] = {
+#define BPFEMU_INTERP_LABEL(k) &&op_##k,
+      BPFEMU_INTERP_OP_KINDS(BPFEMU_INTERP_LABEL)
+#undef BPFEMU_INTERP_LABEL
+  };
+  const Op* ops = code_->ops();
+  const Op* op = ops + (start <= n_ ? start : n_);
+  uint64_t budget = env_.insn_budget;
+  // This frame's stack and its callers' (see check()); a load or store that
+  // falls inside needs no other check.
+  const uint64_t stack_top = reinterpret_cast<uint64_t>(stack_) + kMaxFrames * kFrameSize;
+  const uint64_t stack_span = static_cast<uint64_t>(depth_ + 1) * kFrameSize;
+  const uint64_t stack_lo = stack_top - stack_span;
+  auto on_stack = [&](uint64_t addr, uint64_t size) { return size <= stack_span && addr - stack_lo <= stack_span - size; };
+  auto pc_of = [&](const Op* o) { return static_cast<uint32_t>(o - ops); };
+  // Program memory last loaded from and stored to (see window_at): forgotten
+  // whenever a helper or a call runs, since helpers add and remove ranges.
+  Window rd, wr;
+
+#define DISPATCH() goto* kHandlers[static_cast<uint8_t>(op->kind)]
+#define NEXT() \
+  do {         \
+    ++op;      \
+    DISPATCH(); \
+  } while (0)
+// A taken jump to op index t; a jump back is charged the instructions it may
+// repeat, so a runaway loop runs out of budget.
+#define JUMP_TO(t)                                                              \
+  do {                                                                          \
+    const uint32_t to_ = static_cast<uint32_t>(t), from_ = pc_of(op);           \
+    if (to_ <= from_) {                                                         \
+      const uint64_t cost_ = from_ - to_ + 1;                                   \
+      if (budget < cost_) {                                                     \
+        pc_ = from_;                                                            \
+        return fault("instruction budget exhausted (a runaway loop?)");         \
+      }                                                                         \
+      budget -= cost_;                                                          \
+    }                                                                           \
+    op = ops + to_;                                                             \
+    DISPATCH();                                                                 \
+  } while (0)
+#define ALU64(name, expr)                          \
+  op_##name##64K : {                               \
+    uint64_t& d = regs[op->dst];                   \
+    const uint64_t s = op->imm;                    \
+    d = (expr);                                    \
+    NEXT();                                        \
+  }                                                \
+  op_##name##64X : {                               \
+    uint64_t& d = regs[op->dst];                   \
+    const uint64_t s = regs[op->src];              \
+    d = (expr);                                    \
+    NEXT();                                        \
+  }
+#define ALU32(name, expr)                                  \
+  op_##name##32K : {                                       \
+    uint64_t& r = regs[op->dst];                           \
+    const uint32_t d = static_cast<uint32_t>(r);           \
+    const uint32_t s = static_cast<uint32_t>(op->imm);     \
+    r = static_cast<uint32_t>(expr);                       \
+    NEXT();                                                \
+  }                                                        \
+  op_##name##32X : {                                       \
+    uint64_t& r = regs[op->dst];                           \
+    const uint32_t d = static_cast<uint32_t>(r);           \
+    const uint32_t s = static_cast<uint32_t>(regs[op->src]); \
+    r = static_cast<uint32_t>(expr);                       \
+    NEXT();                                                \
+  }
+#define JCOND(name, cond)                                        \
+  op_##name##K : {                                               \
+    const uint64_t d = regs[op->dst], s = op->imm;               \
+    if (cond) JUMP_TO(op->off);                                  \
+    NEXT();                                                      \
+  }                                                              \
+  op_##name##X : {                                               \
+    const uint64_t d = regs[op->dst], s = regs[op->src];         \
+    if (cond) JUMP_TO(op->off);                                  \
+    NEXT();                                                      \
+  }
+#define LDX(n, T)                                                        \
+  op_Ldx##n : {                                                          \
+    const uint64_t a = regs[op->src] + static_cast<int64_t>(op->off);    \
+    if (on_stack(a, n)) {                                                \
+      T v;                                                               \
+      memcpy(&v, reinterpret_cast<const void*>(a), n);                   \
+      regs[op->dst] = v;                                                 \
+    } else if (rd.contains(a, n)) {                                      \
+      T v;                                                               \
+      memcpy(&v, reinterpret_cast<const void*>(a), n);                   \
+      regs[op->dst] = v;                                                 \
+    } else {                                                             \
+      pc_ = pc_of(op);                                                   \
+      if (!load(a, n, &regs[op->dst])) return false;                     \
+      rd = window_at(a, false);                                          \
+    }                                                                    \
+    NEXT();                                                              \
+  }
+#define STORE(label, n, value)                                           \
+  op_##label : {                                                         \
+    const uint64_t a = regs[op->dst] + static_cast<int64_t>(op->off);    \
+    const uint64_t v = (value);                                          \
+    if (on_stack(a, n) || wr.contains(a, n)) {                           \
+      memcpy(reinterpret_cast<void*>(a), &v, n);                         \
+    } else {                                                             \
+      pc_ = pc_of(op);                                                   \
+      if (!store(a, n, v)) return false;                                 \
+      wr = window_at(a, true);                                           \
+    }                                                                    \
+    NEXT();                                                              \
+  }
+
+  DISPATCH();
+
+  ALU64(Add, d + s)
+  ALU64(Sub, d - s)
+  ALU64(Mul, d * s)
+  ALU64(Or, d | s)
+  ALU64(And, d & s)
+  ALU64(Xor, d ^ s)
+  ALU64(Lsh, d << (s & 63))
+  ALU64(Rsh, d >> (s & 63))
+  ALU64(Arsh, static_cast<uint64_t>(static_cast<int64_t>(d) >> (s & 63)))
+  ALU64(Mov, (static_cast<void>(d), s))
+  ALU32(Add, d + s)
+  ALU32(Sub, d - s)
+  ALU32(Mul, d * s)
+  ALU32(Or, d | s)
+  ALU32(And, d & s)
+  ALU32(Xor, d ^ s)
+  ALU32(Lsh, d << (s & 31))
+  ALU32(Rsh, d >> (s & 31))
+  ALU32(Arsh, static_cast<uint32_t>(static_cast<int32_t>(d) >> (s & 31)))
+  ALU32(Mov, (static_cast<void>(d), s))
+  op_Div64K : {
+    uint64_t& d = regs[op->dst];
+    d = op->imm == 0 ? 0 : d / op->imm;
+    NEXT();
+  }
+  op_Div64X : {
+    uint64_t& d = regs[op->dst];
+    const uint64_t s = regs[op->src];
+    d = s == 0 ? 0 : d / s;
+    NEXT();
+  }
+  op_Mod64K : {
+    uint64_t& d = regs[op->dst];
+    d = op->imm == 0 ? d : d % op->imm;
+    NEXT();
+  }
+  op_Mod64X : {
+    uint64_t& d = regs[op->dst];
+    const uint64_t s = regs[op->src];
+    d = s == 0 ? d : d % s;
+    NEXT();
+  }
+
+op_Ja:
+  JUMP_TO(op->off);
+  JCOND(Jeq, d == s)
+  JCOND(Jne, d != s)
+  JCOND(Jgt, d > s)
+  JCOND(Jge, d >= s)
+  JCOND(Jlt, d < s)
+  JCOND(Jle, d <= s)
+  JCOND(Jset, (d & s) != 0)
+  JCOND(Jsgt, static_cast<int64_t>(d) > static_cast<int64_t>(s))
+  JCOND(Jsge, static_cast<int64_t>(d) >= static_cast<int64_t>(s))
+  JCOND(Jslt, static_cast<int64_t>(d) < static_cast<int64_t>(s))
+  JCOND(Jsle, static_cast<int64_t>(d) <= static_cast<int64_t>(s))
+
+  LDX(1, uint8_t)
+  LDX(2, uint16_t)
+  LDX(4, uint32_t)
+  LDX(8, uint64_t)
+  STORE(St1, 1, op->imm)
+  STORE(St2, 2, op->imm)
+  STORE(St4, 4, op->imm)
+  STORE(St8, 8, op->imm)
+  STORE(Stx1, 1, regs[op->src])
+  STORE(Stx2, 2, regs[op->src])
+  STORE(Stx4, 4, regs[op->src])
+  STORE(Stx8, 8, regs[op->src])
+
+op_LdImm64:
+  regs[op->dst] = op->imm;
+  op += 2;
+  DISPATCH();
+op_LdMap:
+  if (const uint64_t v = map_loads_[op->imm]; v != 0) {
+    regs[op->dst] = v;
+  } else {
+    if (!load_map(pc_of(op), *op, &regs[op->dst])) return false;
+    rd = wr = Window{};
+  }
+  op += 2;
+  DISPATCH();
+
+op_CallHelper : {
+  // While a bpf_spin_lock is held the verifier allows no call but its unlock.
+  if (env_.held_lock != nullptr) goto op_General;
+  pc_ = pc_of(op);
+  env_.insn_budget = budget;
+  const auto* def = reinterpret_cast<const HelperDef*>(op->imm);
+  HelperCall c{*this, env_, {regs[1], regs[2], regs[3], regs[4], regs[5]}};
+  if (!def->fn(c, &regs[BPF_REG_0])) return false;
+  budget = env_.insn_budget;
+  rd = wr = Window{};
+  NEXT();
+}
+op_CallLookup:
+op_CallLookupJz : {
+  if (env_.held_lock != nullptr) goto op_General;  // the call alone, which faults
+  if (regs[BPF_REG_1] != reinterpret_cast<uint64_t>(lookup_.map) || lookup_.map == nullptr) {
+    pc_ = pc_of(op);
+    env_.insn_budget = budget;
+    if (!lookup_slow(regs)) return false;
+    budget = env_.insn_budget;
+    rd = wr = Window{};
+  } else {
+    const uint64_t key = regs[BPF_REG_2];
+    if (!on_stack(key, lookup_.key_size)) {
+      pc_ = pc_of(op);
+      if (!check(key, lookup_.key_size, false, "bpf_map_lookup_elem key")) return false;
+    }
+    if (lookup_.base != nullptr) {
+      uint32_t i;
+      memcpy(&i, reinterpret_cast<const void*>(key), sizeof(i));
+      regs[BPF_REG_0] = i < lookup_.max_entries ? reinterpret_cast<uint64_t>(lookup_.base + i * lookup_.stride) : 0;
+    } else {
+      auto* m = const_cast<Map*>(lookup_.map);
+      const void* k = reinterpret_cast<const void*>(key);
+      regs[BPF_REG_0] =
+          reinterpret_cast<uint64_t>(lookup_.call != nullptr ? lookup_.call(m, k) : m->ops().prog_lookup(*m, k));
+    }
+  }
+  if (op->kind == OpKind::CallLookup) NEXT();
+  if (regs[BPF_REG_0] == 0) JUMP_TO(op->off);  // the fused `if r0 == 0 goto`
+  op += 2;
+  DISPATCH();
+}
+op_StackAddr:
+  regs[op->dst] = regs[BPF_REG_10] + op->imm;
+  op += 2;
+  DISPATCH();
+op_CallLocal : {
+  pc_ = pc_of(op);
+  env_.insn_budget = budget;
+  const uint64_t args[5] = {regs[1], regs[2], regs[3], regs[4], regs[5]};
+  if (!call(static_cast<uint32_t>(op->off), args, &regs[BPF_REG_0])) return false;
+  budget = env_.insn_budget;
+  rd = wr = Window{};
+  NEXT();
+}
+op_Exit:
+  *r0 = regs[BPF_REG_0];
+  env_.insn_budget = budget;
+  return true;
+
+op_General:
+op_End : {
+  uint32_t pc = pc_of(op);
+  env_.insn_budget = budget;
+  const Step step = general(&pc, regs, r0);
+  budget = env_.insn_budget;
+  rd = wr = Window{};
+  switch (step) {
+    case Step::kNext:
+      op = ops + pc + 1;
+      DISPATCH();
+    case Step::kGoto:
+      if (code_->ops() != ops) {  // a tail call: the target's first instruction
+        ops = code_->ops();
+        op = ops;
+        DISPATCH();
+      }
+      JUMP_TO(pc <= n_ ? pc : n_);
+    case Step::kExit:
+      env_.insn_budget = budget;
+      return true;
+    case Step::kFault:
+      return false;
+  }
+  return false;
+}
+
+#undef STORE
+#undef LDX
+#undef JCOND
+#undef ALU32
+#undef ALU64
+#undef JUMP_TO
+#undef NEXT
+#undef DISPATCH
 }
 
 }  // namespace interp

@@ -17,6 +17,7 @@
 #include <boost/container/small_vector.hpp>
 
 #include "core/map.h"
+#include "emu/interp_code.h"
 
 struct bpf_insn;
 
@@ -34,9 +35,21 @@ class RunMemory {
   bool add(const void* p, uint64_t size, bool writable);
   // Removes the range starting at p (callback arguments, after the callback).
   void remove(const void* p);
-  bool allows(uint64_t addr, uint64_t size, bool write) const;
+  bool allows(uint64_t addr, uint64_t size, bool write) const {
+    const uint64_t end = addr + size;
+    if (addr >= last_lo_ && end <= last_hi_ && end >= addr) return last_writable_ || !write;
+    return allows_slow(addr, size, write);
+  }
+  // The range the last allows() found: [*lo, *hi), and whether it is writable.
+  void last_hit(uint64_t* lo, uint64_t* hi, bool* writable) const {
+    *lo = last_lo_;
+    *hi = last_hi_;
+    *writable = last_writable_;
+  }
 
  private:
+  bool allows_slow(uint64_t addr, uint64_t size, bool write) const;
+
   struct Range {
     uint64_t lo, hi;
     bool writable;
@@ -244,7 +257,26 @@ class Machine {
   bool fault(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
  private:
+  // What the General handler did with an instruction.
+  enum class Step { kNext, kGoto, kExit, kFault };
   bool exec(uint32_t pc, uint64_t* regs, uint64_t* r0);
+  // Runs instruction *pc as decoded from the original: the instructions the
+  // specialised handlers leave (see interp_code.h), and every fault.
+  Step general(uint32_t* pc, uint64_t* regs, uint64_t* r0);
+  // An ld_imm64 of a map or a map value: resolved once per run and slot.
+  bool load_map(uint32_t pc, const Op& op, uint64_t* out);
+  // After a load or store at addr that passed check(): the range of program
+  // memory it fell in, for exec() to check the next accesses against inline.
+  // Empty when that range holds the context, whose loads may be rewritten.
+  struct Window {
+    uint64_t lo = 1, hi = 0;
+    bool contains(uint64_t addr, uint64_t size) const { return addr >= lo && addr + size <= hi && addr + size > addr; }
+  };
+  Window window_at(uint64_t addr, bool write) const;
+  // bpf_map_lookup_elem through the helper; then r1's map goes in the
+  // lookup cache, so that the next lookups in it skip the helper's checks.
+  bool lookup_slow(uint64_t* regs);
+  void set_program(const Program& prog);
   bool helper(int32_t id, uint64_t* regs);
   bool load(uint64_t addr, uint32_t size, uint64_t* out);
   bool store(uint64_t addr, uint32_t size, uint64_t v);
@@ -254,10 +286,25 @@ class Machine {
   // target's first, or the one after the call when there is no target).
   bool tail_call(uint32_t* pc, uint64_t* regs);
 
+  // The map the last program-side lookup used, checked as the helper checks
+  // it, and how to look up in it directly (the kernel's map_gen_lookup):
+  // an index into `base` for arrays, else `call` (or the map's prog_lookup).
+  struct LookupCache {
+    const Map* map = nullptr;
+    uint32_t key_size = 0;
+    uint32_t max_entries = 0;
+    uint8_t* base = nullptr;
+    uint64_t stride = 0;
+    void* (*call)(void* map, const void* key) = nullptr;
+  };
+
   const Program* prog_;
   RunEnv& env_;
   const bpf_insn* insns_;
   uint32_t n_;
+  const Code* code_;
+  boost::container::small_vector<uint64_t, 8> map_loads_;  // by slot; 0: not resolved yet
+  LookupCache lookup_;
   uint32_t pc_ = 0;  // the instruction being executed, for fault messages
   uint32_t tail_calls_ = 0;
   int depth_ = 0;    // call frames in use

@@ -7,15 +7,19 @@
 // that stay inside the program, a last instruction that ends it). It is not the
 // verifier: a program the kernel's verifier would reject for what it does
 // (uninitialised registers, out-of-bounds accesses, unbounded loops, helper
-// argument types) loads here. Running programs is not emulated yet.
+// argument types) loads here; the interpreter (emu/interpreter.h) checks what
+// a program does as it runs instead.
 //
 // A program holds a reference on every map it uses (ObjHeader::krefs of the
 // map), dropped when the program is freed, as the kernel's used_maps.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 
 #include "core/object.h"
+#include "emu/interp_code.h"
 
 namespace bpfemu::emu {
 
@@ -43,9 +47,14 @@ class alignas(64) Program final : public Object {
         hdr_(this->region().at<ProgHeader>(this->region().size() - kHeaderPage)) {}
   const ProgHeader& header() const { return *hdr_; }
   const uint8_t* insns() const { return data(); }
+  // The instructions as the interpreter runs them, decoded on first use in
+  // this process (the instructions never change once loaded).
+  const interp::Code& code() const;
 
  private:
   ProgHeader* hdr_;
+  mutable std::once_flag code_once_;
+  mutable std::unique_ptr<interp::Code> code_;
 };
 
 // What BPF_PROG_LOAD takes (union bpf_attr's prog part); pointers are the caller's.
