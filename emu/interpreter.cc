@@ -429,6 +429,10 @@ bool Machine::tail_call(uint32_t* pc, uint64_t* regs) {
 bool Machine::call(uint32_t pc, const uint64_t (&args)[5], uint64_t* r0) {
   if (pc >= n_) return fault("call to instruction %u outside the program", pc);
   if (depth_ + 1 >= kMaxFrames) return fault("call depth above %d frames", kMaxFrames);
+  // A call is charged one unit, so that callbacks run in a helper's loop
+  // (bpf_loop, for_each) count even when they have no loop of their own.
+  if (env_.insn_budget == 0) return fault("instruction budget exhausted (a runaway loop?)");
+  --env_.insn_budget;
   uint64_t regs[11] = {0, args[0], args[1], args[2], args[3], args[4]};
   const uint32_t saved_pc = pc_;
   ++depth_;

@@ -185,8 +185,9 @@ int add_program_maps(const Program& prog, RunEnv* env);
 // map it was given a value of.
 void allow_map_memory(RunEnv& env, const Map& map);
 
-// Instructions one run may execute before it is stopped as runaway (the
-// kernel's verifier bounds every loop; the emulator counts instead).
+// How much one run may execute before it is stopped as runaway (the kernel's
+// verifier bounds every loop; the emulator counts instead): each jump back
+// costs the instructions it may repeat, each function call or callback one.
 uint64_t insn_budget();
 // Sets the budget for the scope's lifetime (tests of runaway programs).
 class ScopedInsnBudget {
