@@ -1,7 +1,8 @@
 // BPF_PROG_TEST_RUN: the kernel's net/bpf/test_run.c for the program types the
 // emulator runs, each with the context the kernel builds for it.
 //
-// SYSCALL: the caller's ctx, written back into ctx_in. RAW_TRACEPOINT: up to
+// SYSCALL: the caller's ctx, written back into ctx_in. TRACING: the kernel's
+// test functions (emu/tracing_run.cc). RAW_TRACEPOINT: up to
 // 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
 // 256 bytes of headroom (less the metadata an xdp_md in ctx_in asks for),
 // xdp_md.data/data_end/data_meta rewritten into pointers; what does not fit
@@ -542,6 +543,7 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
     case BPF_PROG_TYPE_FLOW_DISSECTOR:
       return run_flow_dissector(prog, uattr, a, env);
     case BPF_PROG_TYPE_TRACING:
+      return run_tracing_test(prog, uattr, a);
     case BPF_PROG_TYPE_STRUCT_OPS:
     case BPF_PROG_TYPE_SK_LOOKUP:
     case 32:  // NETFILTER
