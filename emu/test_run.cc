@@ -519,8 +519,9 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
   if (obj == nullptr) return log_reason(err, "prog_fd %u is not a BPF object", a.prog_fd);
   if (kind != ObjKind::kProg) return log_reason(-EINVAL, "prog_fd %u is not a program", a.prog_fd);
   const auto& prog = *static_cast<const Program*>(obj);
-  if ((a.ctx_size_in != 0 && a.ctx_in == 0) || (a.ctx_size_out != 0 && a.ctx_out == 0))
-    return log_reason(-EINVAL, "a context size without its buffer");
+  // bpf_prog_test_run: a context buffer and its size go together, both ways.
+  if ((a.ctx_size_in != 0) != (a.ctx_in != 0) || (a.ctx_size_out != 0) != (a.ctx_out != 0))
+    return log_reason(-EINVAL, "a context buffer without its size, or a size without its buffer");
   RunEnv env;
   if (int e = add_program_maps(prog, &env); e != 0) return e;
   switch (prog.header().prog_type) {
