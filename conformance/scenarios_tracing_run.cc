@@ -303,6 +303,10 @@ SCENARIO("COMMON", "tracing", "lsm") {
   try_load(BPF_LSM_MAC, file_open, 1, "file_open returning 1");
   try_load(BPF_LSM_MAC, file_open, -4096, "file_open returning -4096");
   try_load(BPF_LSM_MAC, task_free, 5, "void task_free returning 5");
+  try_load(0, file_open, 0, "expected_attach_type 0");
+  try_load(BPF_LSM_CGROUP, file_open, 1, "lsm_cgroup file_open returning 1");
+  try_load(BPF_LSM_CGROUP, file_open, -1, "lsm_cgroup file_open returning -EPERM");
+  try_load(BPF_LSM_CGROUP, task_free, 0, "lsm_cgroup void task_free returning 0");
   try_load(BPF_LSM_MAC, file_open, 0, "sleepable file_open", BPF_F_SLEEPABLE);
   try_load(BPF_LSM_MAC, task_free, 0, "sleepable task_free", BPF_F_SLEEPABLE);
   try_load(BPF_LSM_MAC, kernel_func("bpf_lsm_bprm_committed_creds"), 0, "sleepable bprm_committed_creds",

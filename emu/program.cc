@@ -595,10 +595,18 @@ int check_sleepable(uint32_t type, uint32_t attach, bool sleepable, const std::v
 // hooks), as a 32-bit value. Without data flow the emulator sees only what the
 // compiler emits for a constant return, `r0 = K; exit` in the main program;
 // other values are checked when the program runs (lsm_return_in_range).
-int check_lsm_return(const std::vector<bpf_insn>& insns, uint32_t attach_btf_id, const std::string& func) {
-  if (!active_profile().lsm_retval_range) return 0;
+// BPF_LSM_CGROUP programs (every version): 0 or 1, and 1 on a void hook.
+int check_lsm_return(const std::vector<bpf_insn>& insns, uint32_t attach, uint32_t attach_btf_id,
+                     const std::string& func) {
   const VmlinuxTypes* types = vmlinux_types();
-  if (types == nullptr || types->void_funcs.count(attach_btf_id) != 0) return 0;
+  if (types == nullptr) return 0;
+  const bool void_hook = types->void_funcs.count(attach_btf_id) != 0;
+  const bool cgroup = attach == BPF_LSM_CGROUP;
+  if (!cgroup && (void_hook || !active_profile().lsm_retval_range)) return 0;
+  auto in_range = [&](int32_t v) {
+    if (cgroup) return v == 1 || (v == 0 && !void_hook);
+    return lsm_return_in_range(func, static_cast<uint64_t>(static_cast<int64_t>(v)));
+  };
   // The main program ends where its first subprogram (a bpf-to-bpf call's
   // target) begins.
   size_t end = insns.size();
@@ -610,7 +618,7 @@ int check_lsm_return(const std::vector<bpf_insn>& insns, uint32_t attach_btf_id,
     const bool const_r0 = (mov.code == (BPF_ALU64 | BPF_MOV | BPF_K) || mov.code == (BPF_ALU | BPF_MOV | BPF_K)) &&
                           mov.dst_reg == BPF_REG_0 && mov.off == 0;
     if (insns[i].code != (BPF_JMP | BPF_EXIT) || !const_r0) continue;
-    if (!lsm_return_in_range(func, static_cast<uint64_t>(static_cast<int64_t>(mov.imm))))
+    if (!in_range(mov.imm))
       return log_reason(-EINVAL, "At program exit the register R0 has value %d, outside the range %s allows",
                         mov.imm, func.c_str());
   }
@@ -693,7 +701,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
   if (int e = check_sleepable(a.prog_type, attach, sleepable, maps); e != 0) return e;
   if (a.prog_type == BPF_PROG_TYPE_LSM) {  // bpf_lsm_verify_prog, then check_return_code
     if (!gpl_compatible(license)) return log_reason(-EINVAL, "LSM programs must have a GPL compatible license");
-    if (int e = check_lsm_return(insns, a.attach_btf_id, target); e != 0) return e;
+    if (int e = check_lsm_return(insns, attach, a.attach_btf_id, target); e != 0) return e;
   }
   // bpf_prog_map_compatible: a prog array holds programs of one type.
   for (Map* m : maps)
