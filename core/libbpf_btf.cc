@@ -83,11 +83,19 @@ const VmlinuxTypes* vmlinux_types() {
       if (name == nullptr) continue;
       if (BTF_INFO_KIND(t->info) == BTF_KIND_STRUCT) {
         out->struct_sizes.emplace(name, t->size);
+        if (strcmp(name, "lsm_static_calls_table") == 0 || strcmp(name, "security_hook_heads") == 0) {
+          const auto* m = reinterpret_cast<const btf_member*>(t + 1);
+          for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i)
+            if (const char* hook = lib->name_by_offset(btf.get(), m[i].name_off); hook != nullptr && *hook != '\0')
+              out->lsm_hooks.insert(hook);
+        }
       } else if (BTF_INFO_KIND(t->info) == BTF_KIND_TYPEDEF && strncmp(name, "btf_trace_", 10) == 0) {
         out->raw_tracepoints.insert(name + 10);
         out->raw_tracepoint_ids.emplace(id, name + 10);
       } else if (BTF_INFO_KIND(t->info) == BTF_KIND_FUNC) {
         out->funcs.emplace(id, name);
+        const btf_type* proto = lib->type_by_id(btf.get(), t->type);
+        if (proto != nullptr && proto->type == 0) out->void_funcs.insert(id);
         if (strncmp(name, "__x64_sys_", 10) == 0) out->syscalls.insert(name + 10);
       }
     }

@@ -11,9 +11,9 @@
 #include <cstdint>
 #include <map>
 #include <set>
-#include <unordered_map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace bpfemu {
 
@@ -38,6 +38,10 @@ struct VmlinuxTypes {
   std::set<std::string, std::less<>> syscalls;                // from the __x64_sys_<name> functions
   std::unordered_map<uint32_t, std::string> funcs;             // FUNC type id -> name (fentry/fexit targets)
   std::unordered_map<uint32_t, std::string> raw_tracepoint_ids;  // btf_trace_<name> typedef id -> name
+  std::unordered_set<uint32_t> void_funcs;                      // FUNC ids whose prototype returns void
+  // The LSM hooks (members of lsm_static_calls_table, or of the older
+  // security_hook_heads): an LSM program attaches to bpf_lsm_<hook>.
+  std::set<std::string, std::less<>> lsm_hooks;
 };
 // /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
 // BTF cannot be had.

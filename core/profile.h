@@ -131,6 +131,18 @@ struct KernelProfile {
   // Debian's 6.1 (6.1.0-57-cloud-amd64 in the VM runner). Checked on both
   // (conformance CPUMAP/create/rules).
   uint32_t nr_cpus_config;
+  // BPF_PROG_TEST_RUN of an fentry/fexit program calls bpf_fentry_test1 ..
+  // bpf_fentry_test<N> (net/bpf/test_run.c): 10 on 6.18 (test9 and test10
+  // came later than 6.1), 8 on 6.1.
+  uint32_t fentry_test_funcs;
+  // ... and of an fmod_ret program calls bpf_modify_return_test2 after
+  // bpf_modify_return_test (6.18; 6.1 calls only the first).
+  bool modify_return_test2;
+  // LSM programs: some hooks are refused (bpf_lsm_disabled_hooks, 6.2+), and
+  // the verifier holds a program's return value to the hook's range (0 or
+  // -errno, 0/1 for the boolean hooks; 6.10+). 6.1 has neither.
+  bool lsm_disabled_hooks;
+  bool lsm_retval_range;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

@@ -90,7 +90,7 @@ Firing::Firing(int cpu) {
   on_.emplace(cpu >= 0 ? cpu : current_cpu());
 }
 
-int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie) {
+int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie, uint64_t* r0_out) {
   int err = 0;
   Object* p = view_of(*store_, ObjKind::kProg, prog_id, &err);
   if (p == nullptr) return 0;
@@ -102,6 +102,7 @@ int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie)
   uint64_t r0 = 0;
   if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
   ++ran_;
+  if (r0_out != nullptr) *r0_out = r0;
   return 0;
 }
 
@@ -123,6 +124,10 @@ int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu) {
 
 int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
   return emu::fire_function(func, args, nargs, ret, cpu);
+}
+
+int function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu, uint64_t* result) {
+  return emu::fire_function(func, args, nargs, ret, cpu, result);
 }
 
 int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {

@@ -38,8 +38,8 @@ class Firing {
   }
   // Runs program prog_id once with r1 = ctx (ctx_size bytes it may read) and
   // `cookie` as its bpf_get_attach_cookie: 0, or -errno when it faulted. A
-  // program that is gone is skipped (0).
-  int run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie = 0);
+  // program that is gone is skipped (0). *r0, when given: what it returned.
+  int run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie = 0, uint64_t* r0 = nullptr);
   // How many programs ran.
   int ran() const { return ran_; }
 

@@ -31,6 +31,7 @@
 #include "emu/program.h"
 #include "emu/store.h"
 #include "emu/test_run.h"
+#include "emu/trampoline.h"
 
 namespace bpfemu::emu {
 namespace {
@@ -233,11 +234,16 @@ int perf_link_attach(Program& prog, uint32_t perf_fd, uint32_t flags, uint64_t c
 // its function once at a time (EBUSY), as one trampoline holds it once.
 int tracing_link_attach(Program& prog, uint64_t cookie) {
   const ProgHeader& p = prog.header();
-  if (p.prog_type != BPF_PROG_TYPE_TRACING) return log_reason(-EINVAL, "program type %u is not emulated", p.prog_type);
-  if (p.expected_attach_type == BPF_TRACE_RAW_TP)
+  const uint32_t at = p.expected_attach_type;
+  if (p.prog_type == BPF_PROG_TYPE_LSM) {
+    if (at != BPF_LSM_MAC) return log_reason(-EINVAL, "an LSM program links only with BPF_LSM_MAC (it has %u)", at);
+  } else if (p.prog_type != BPF_PROG_TYPE_TRACING) {
+    return log_reason(-EINVAL, "program type %u is not emulated", p.prog_type);
+  } else if (at == BPF_TRACE_RAW_TP) {
     return publish_link(prog, BPF_LINK_TYPE_RAW_TRACEPOINT, cookie, p.attach_target, 0);
-  if (p.expected_attach_type != BPF_TRACE_FENTRY && p.expected_attach_type != BPF_TRACE_FEXIT)
-    return log_reason(-EINVAL, "tracing attach type %u is not emulated", p.expected_attach_type);
+  } else if (at != BPF_TRACE_FENTRY && at != BPF_TRACE_FEXIT && at != BPF_MODIFY_RETURN) {
+    return log_reason(-EINVAL, "tracing attach type %u is not emulated", at);
+  }
   Store& store = *prog.store();
   int err = 0;
   for (uint32_t id = 0;;) {
@@ -329,7 +335,11 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   if (type == BPF_PROG_TYPE_SCHED_CLS && (attach_type == kTcxIngress || attach_type == kTcxEgress))
     return tcx_link_create(*prog, target, attach_type, flags, relative, expected_revision);
   if (type == BPF_PROG_TYPE_XDP) return xdp_link_attach(*prog, target, flags);
-  if (type == BPF_PROG_TYPE_TRACING && attach_type != BPF_TRACE_ITER) {
+  if ((type == BPF_PROG_TYPE_TRACING && attach_type != BPF_TRACE_ITER) ||
+      (type == BPF_PROG_TYPE_LSM && attach_type == BPF_LSM_MAC)) {
+    if (attach_type != prog->header().expected_attach_type)
+      return log_reason(-EINVAL, "attach type %u is not the program's expected attach type %u", attach_type,
+                        prog->header().expected_attach_type);
     // link_create.target_fd / target_btf_id (another target than the load's)
     // would name a BPF program to trace: not emulated.
     if (target != 0) return log_reason(-EINVAL, "tracing a BPF program (target_fd) is not emulated");
@@ -556,27 +566,16 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                   tag.c_str(), prog_id, h.tp_name);
 }
 
-int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
+int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu, uint64_t* result) {
   if (func == nullptr || nargs > kMaxRawTpArgs || (nargs != 0 && args == nullptr))
     return log_reason(-EINVAL, "a function name and at most 12 arguments");
   Firing fire(cpu);
   if (fire.error() != 0) return fire.error();
-  // kprobes and fentry see the arguments; fexit the arguments, then the
-  // return value; kretprobes the return value.
-  std::vector<uint64_t> ctx(args, args + nargs);
-  ctx.push_back(ret);
-  int err = fire_kprobes(fire, func, args, nargs, ret, false);
-  for (uint32_t kind : {uint32_t{BPF_TRACE_FENTRY}, uint32_t{BPF_TRACE_FEXIT}}) {
-    const uint32_t words = nargs + (kind == BPF_TRACE_FEXIT ? 1 : 0);
-    fire.each(ObjKind::kLink, [&](Object& obj) {
-      const LinkHeader& h = static_cast<Link&>(obj).header();
-      if (err == 0 && h.type == BPF_LINK_TYPE_TRACING && h.attach_type == kind &&
-          strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
-        err = fire.run(field(h.prog_id).load(), ctx.data(), words * 8, h.cookie);
-    });
-  }
-  if (err == 0) err = fire_kprobes(fire, func, args, nargs, ret, true);
-  return err != 0 ? err : fire.ran();
+  uint64_t value = 0;
+  const int err = call_traced(fire, func, std::vector<uint64_t>(args, args + nargs), [ret] { return ret; }, &value);
+  if (err != 0) return err;
+  if (result != nullptr) *result = value;
+  return fire.ran();
 }
 
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu) {

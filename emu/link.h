@@ -10,8 +10,9 @@
 // one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
 // update as the kernel's), perf links (BPF_LINK_CREATE with BPF_PERF_EVENT on
 // an emulated tracepoint event, emu/perf_event.h), and the links of tracing
-// programs (fentry/fexit: a tracing link to their function; tp_btf: a raw
-// tracepoint link), made by BPF_LINK_CREATE or BPF_RAW_TRACEPOINT_OPEN.
+// programs (fentry/fexit/fmod_ret and LSM: a tracing link to their function;
+// tp_btf: a raw tracepoint link), made by BPF_LINK_CREATE or
+// BPF_RAW_TRACEPOINT_OPEN.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,7 @@ struct LinkHeader {
   uint64_t cookie;
   char tp_name[128];       // raw tracepoints: the tracepoint's name
   uint32_t perf_event_id;  // perf links: the event (held), whose program the link attached
-  uint32_t attach_type;    // tracing links: BPF_TRACE_FENTRY or BPF_TRACE_FEXIT
+  uint32_t attach_type;    // tracing links: BPF_TRACE_FENTRY/FEXIT, BPF_MODIFY_RETURN or BPF_LSM_MAC
   uint32_t target_btf_id;  // tracing links: the function's id in the kernel's BTF
   uint32_t pad2;
   uint64_t cgroup_id;  // cgroup links: the cgroup (0 once detached); attach_type says the hook
@@ -65,10 +66,14 @@ int sys_link_detach(uint32_t link_fd);
 int link_get_info(const Link& link, void* uinfo, uint32_t* info_len);
 // fdinfo lines of a link.
 int link_fdinfo(const Link& link, char* buf, int size);
-// Runs the fentry programs linked to function `func` with its nargs u64
-// arguments, then its fexit programs with the arguments and `ret`, on CPU cpu
-// (-1: the calling thread's): how many ran, or -errno.
-int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// Calls function `func` with its nargs u64 arguments as BPF programs see it
+// (emu/trampoline.h: kprobes, fentry, fmod_ret and LSM programs, fexit,
+// kretprobes), `ret` being what the function itself returns, on CPU cpu (-1:
+// the calling thread's): how many programs ran, or -errno. *result, when
+// given: what the caller gets back (ret, or what an fmod_ret or LSM program
+// made it).
+int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu,
+                  uint64_t* result = nullptr);
 // Runs every program linked to raw tracepoint `name` with the nargs u64
 // arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);

@@ -20,6 +20,7 @@
 #include "core/map_ops.h"
 #include "core/map_types.h"
 #include "core/uaccess.h"
+#include "emu/btf_targets.h"
 #include "emu/digest.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
@@ -81,35 +82,53 @@ bool gpl_compatible(const char* license) {
   return false;
 }
 
-// The verifier's bpf_check_attach_target for a TRACING program on the
-// running kernel's BTF: fentry/fexit to a function, tp_btf to a tracepoint
-// (*target: the function's or tracepoint's name). Other attachments (fmod_ret,
-// iterators, BPF programs or module BTF as targets) are not emulated.
-int check_tracing_target(uint32_t attach, uint32_t attach_btf_id, std::string* target) {
+// The verifier's bpf_check_attach_target for a TRACING or LSM program on the
+// running kernel's BTF: fentry/fexit/fmod_ret and LSM to a function, tp_btf to
+// a tracepoint (*target: the function's or tracepoint's name), then
+// bpf_lsm_verify_prog's hook rules. Iterators, BPF programs or module BTF as
+// targets are not emulated.
+int check_tracing_target(uint32_t type, uint32_t attach, uint32_t attach_btf_id, bool sleepable, std::string* target) {
   if (attach_btf_id == 0) return log_reason(-EINVAL, "tracing programs must provide btf_id");
   const VmlinuxTypes* types = vmlinux_types();
   if (types == nullptr) return log_reason(-EINVAL, "the running kernel's BTF cannot be read: no attach targets");
-  if (attach == BPF_TRACE_FENTRY || attach == BPF_TRACE_FEXIT) {
-    auto it = types->funcs.find(attach_btf_id);
-    if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
-    *target = it->second;
-    return 0;
-  }
-  if (attach == BPF_TRACE_RAW_TP) {
+  if (type == BPF_PROG_TYPE_TRACING && attach == BPF_TRACE_RAW_TP) {
     auto it = types->raw_tracepoint_ids.find(attach_btf_id);
     if (it == types->raw_tracepoint_ids.end())
       return log_reason(-EINVAL, "attach_btf_id %u is not a btf_trace_ typedef", attach_btf_id);
     *target = it->second;
     return 0;
   }
-  return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit and tp_btf are)", attach);
+  if (type == BPF_PROG_TYPE_TRACING && attach != BPF_TRACE_FENTRY && attach != BPF_TRACE_FEXIT &&
+      attach != BPF_MODIFY_RETURN)
+    return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit, fmod_ret and tp_btf are)",
+                      attach);
+  auto it = types->funcs.find(attach_btf_id);
+  if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
+  const std::string& func = it->second;
+  const std::string_view hook = std::string_view(func).starts_with("bpf_lsm_") ? std::string_view(func).substr(8) : "";
+  if (sleepable) {
+    const bool ok = type == BPF_PROG_TYPE_LSM ? lsm_hook_sleepable(hook) : tracing_sleepable_allowed(func);
+    if (!ok) return log_reason(-EINVAL, "%s is not sleepable", func.c_str());
+  } else if (type == BPF_PROG_TYPE_TRACING && attach == BPF_MODIFY_RETURN && !modify_return_allowed(func)) {
+    return log_reason(-EINVAL, "%s() is not modifiable", func.c_str());
+  }
+  if (type == BPF_PROG_TYPE_LSM) {
+    if (active_profile().lsm_disabled_hooks && lsm_hook_disabled(hook))
+      return log_reason(-EINVAL, "attach_btf_id %u points to disabled hook %s", attach_btf_id, func.c_str());
+    if (hook.empty() || types->lsm_hooks.count(hook) == 0)
+      return log_reason(-EINVAL, "attach_btf_id %u points to wrong type name %s", attach_btf_id, func.c_str());
+  }
+  *target = func;
+  return 0;
 }
 
 // bpf_prog_load_check_attach: which expected_attach_type each program type takes.
-int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_t attach_prog_fd, std::string* target) {
+int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_t attach_prog_fd, bool sleepable,
+                 std::string* target) {
   if (attach_prog_fd != 0)
     return log_reason(-EINVAL, "attach_prog_fd/attach_btf_obj_fd: BPF programs and module BTF as targets are not emulated");
-  if (type == BPF_PROG_TYPE_TRACING) return check_tracing_target(attach, attach_btf_id, target);
+  if (type == BPF_PROG_TYPE_TRACING || type == BPF_PROG_TYPE_LSM)
+    return check_tracing_target(type, attach, attach_btf_id, sleepable, target);
   if (attach_btf_id != 0)
     return log_reason(-EINVAL, "attach_btf_id: only tracing programs attach through kernel BTF here");
   auto one_of = [attach](std::initializer_list<uint32_t> ok) {
@@ -146,9 +165,8 @@ int check_attach(uint32_t type, uint32_t attach, uint32_t attach_btf_id, uint32_
     case BPF_PROG_TYPE_EXT:
       r = attach != 0 ? -EINVAL : 0;
       break;
-    case BPF_PROG_TYPE_LSM:
     case BPF_PROG_TYPE_STRUCT_OPS:
-      // These attach through kernel BTF too (LSM hooks, struct_ops members).
+      // These attach through kernel BTF too (struct_ops members).
       return log_reason(-EINVAL, "program type %u is not emulated (it attaches through kernel BTF)", type);
     default:
       break;
@@ -552,9 +570,10 @@ void write_failure_log(const ProgLoadAttr& a, const std::string& why) {
 // The verifier's rules on sleepable programs (check_map_prog_compatibility,
 // check_attach_btf_id): the maps one may use (kSleepable in
 // core/map_types.def, queues and stacks only from some version on); a syscall
-// program must be sleepable; of the other types the emulator loads, only
-// kprobe (for uprobes) may be.
-int check_sleepable(uint32_t type, bool sleepable, const std::vector<Map*>& maps) {
+// program must be sleepable; of the other types the emulator loads, kprobe
+// (for uprobes), fentry/fexit/fmod_ret and LSM may be (their targets were
+// checked with check_attach).
+int check_sleepable(uint32_t type, uint32_t attach, bool sleepable, const std::vector<Map*>& maps) {
   if (sleepable) {
     for (const Map* m : maps) {
       const MapTypeInfo* t = map_type_info(m->attr().map_type);
@@ -565,8 +584,44 @@ int check_sleepable(uint32_t type, bool sleepable, const std::vector<Map*>& maps
     }
   }
   if (type == BPF_PROG_TYPE_SYSCALL && !sleepable) return log_reason(-EINVAL, "syscall programs must be sleepable");
-  if (sleepable && type != BPF_PROG_TYPE_SYSCALL && type != BPF_PROG_TYPE_KPROBE)
+  const bool trampoline = (type == BPF_PROG_TYPE_TRACING && attach != BPF_TRACE_RAW_TP) || type == BPF_PROG_TYPE_LSM;
+  if (sleepable && type != BPF_PROG_TYPE_SYSCALL && type != BPF_PROG_TYPE_KPROBE && !trampoline)
     return log_reason(-EINVAL, "program type %u cannot be sleepable", type);
+  return 0;
+}
+
+// The verifier's check_return_code for an LSM program (6.10+): on a hook that
+// returns int, r0 at exit must be 0 or a -errno (0 or 1 on the boolean
+// hooks), as a 32-bit value. Without data flow the emulator sees only what the
+// compiler emits for a constant return, `r0 = K; exit` in the main program;
+// other values are checked when the program runs (lsm_return_in_range).
+// BPF_LSM_CGROUP programs (every version): 0 or 1, and 1 on a void hook.
+int check_lsm_return(const std::vector<bpf_insn>& insns, uint32_t attach, uint32_t attach_btf_id,
+                     const std::string& func) {
+  const VmlinuxTypes* types = vmlinux_types();
+  if (types == nullptr) return 0;
+  const bool void_hook = types->void_funcs.count(attach_btf_id) != 0;
+  const bool cgroup = attach == BPF_LSM_CGROUP;
+  if (!cgroup && (void_hook || !active_profile().lsm_retval_range)) return 0;
+  auto in_range = [&](int32_t v) {
+    if (cgroup) return v == 1 || (v == 0 && !void_hook);
+    return lsm_return_in_range(func, static_cast<uint64_t>(static_cast<int64_t>(v)));
+  };
+  // The main program ends where its first subprogram (a bpf-to-bpf call's
+  // target) begins.
+  size_t end = insns.size();
+  for (size_t i = 0; i < insns.size(); ++i)
+    if (insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == BPF_PSEUDO_CALL)
+      end = std::min<size_t>(end, i + 1 + insns[i].imm);
+  for (size_t i = 1; i < end; ++i) {
+    const bpf_insn& mov = insns[i - 1];
+    const bool const_r0 = (mov.code == (BPF_ALU64 | BPF_MOV | BPF_K) || mov.code == (BPF_ALU | BPF_MOV | BPF_K)) &&
+                          mov.dst_reg == BPF_REG_0 && mov.off == 0;
+    if (insns[i].code != (BPF_JMP | BPF_EXIT) || !const_r0) continue;
+    if (!in_range(mov.imm))
+      return log_reason(-EINVAL, "At program exit the register R0 has value %d, outside the range %s allows",
+                        mov.imm, func.c_str());
+  }
   return 0;
 }
 
@@ -581,7 +636,9 @@ int sys_prog_load(const ProgLoadAttr& a) {
   if (a.insn_cnt == 0 || a.insn_cnt > kComplexityLimit)
     return log_reason(-E2BIG, "insn_cnt %u is not in 1..1000000", a.insn_cnt);
   std::string target;
-  if (int e = check_attach(a.prog_type, attach, a.attach_btf_id, a.attach_prog_fd, &target); e != 0) return e;
+  const bool sleepable = (a.prog_flags & BPF_F_SLEEPABLE) != 0;
+  if (int e = check_attach(a.prog_type, attach, a.attach_btf_id, a.attach_prog_fd, sleepable, &target); e != 0)
+    return e;
   std::vector<bpf_insn> insns(a.insn_cnt);
   if (copy_from_user(insns.data(), a.insns, insns.size() * sizeof(bpf_insn)) != 0)
     return log_reason(-EFAULT, "insns points at bad memory");
@@ -641,7 +698,11 @@ int sys_prog_load(const ProgLoadAttr& a) {
     write_failure_log(a, checker.verifier_text());
     return e;
   }
-  if (int e = check_sleepable(a.prog_type, (a.prog_flags & BPF_F_SLEEPABLE) != 0, maps); e != 0) return e;
+  if (int e = check_sleepable(a.prog_type, attach, sleepable, maps); e != 0) return e;
+  if (a.prog_type == BPF_PROG_TYPE_LSM) {  // bpf_lsm_verify_prog, then check_return_code
+    if (!gpl_compatible(license)) return log_reason(-EINVAL, "LSM programs must have a GPL compatible license");
+    if (int e = check_lsm_return(insns, attach, a.attach_btf_id, target); e != 0) return e;
+  }
   // bpf_prog_map_compatible: a prog array holds programs of one type.
   for (Map* m : maps)
     if (m->ops().prog_compatible(*m, a.prog_type) != 0)

@@ -1,7 +1,8 @@
 // BPF_PROG_TEST_RUN: the kernel's net/bpf/test_run.c for the program types the
 // emulator runs, each with the context the kernel builds for it.
 //
-// SYSCALL: the caller's ctx, written back into ctx_in. RAW_TRACEPOINT: up to
+// SYSCALL: the caller's ctx, written back into ctx_in. TRACING: the kernel's
+// test functions (emu/tracing_run.cc). RAW_TRACEPOINT: up to
 // 12 u64 arguments, on a chosen CPU. XDP: the packet in a 4 KiB frame after
 // 256 bytes of headroom (less the metadata an xdp_md in ctx_in asks for),
 // xdp_md.data/data_end/data_meta rewritten into pointers; what does not fit
@@ -518,8 +519,9 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
   if (obj == nullptr) return log_reason(err, "prog_fd %u is not a BPF object", a.prog_fd);
   if (kind != ObjKind::kProg) return log_reason(-EINVAL, "prog_fd %u is not a program", a.prog_fd);
   const auto& prog = *static_cast<const Program*>(obj);
-  if ((a.ctx_size_in != 0 && a.ctx_in == 0) || (a.ctx_size_out != 0 && a.ctx_out == 0))
-    return log_reason(-EINVAL, "a context size without its buffer");
+  // bpf_prog_test_run: a context buffer and its size go together, both ways.
+  if ((a.ctx_size_in != 0) != (a.ctx_in != 0) || (a.ctx_size_out != 0) != (a.ctx_out != 0))
+    return log_reason(-EINVAL, "a context buffer without its size, or a size without its buffer");
   RunEnv env;
   if (int e = add_program_maps(prog, &env); e != 0) return e;
   switch (prog.header().prog_type) {
@@ -542,6 +544,7 @@ int sys_prog_test_run(void* uattr, const TestRunAttr& a) {
     case BPF_PROG_TYPE_FLOW_DISSECTOR:
       return run_flow_dissector(prog, uattr, a, env);
     case BPF_PROG_TYPE_TRACING:
+      return run_tracing_test(prog, uattr, a);
     case BPF_PROG_TYPE_STRUCT_OPS:
     case BPF_PROG_TYPE_SK_LOOKUP:
     case 32:  // NETFILTER

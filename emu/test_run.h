@@ -20,4 +20,9 @@ static_assert(offsetof(TestRunAttr, batch_size) == 72);
 // kernel writes them (retval, data_size_out, duration, ctx_size_out).
 int sys_prog_test_run(void* uattr, const TestRunAttr& attr);
 
+class Program;
+// The test run of a TRACING program (emu/tracing_run.cc): the kernel's test
+// functions called, with whatever is attached to them.
+int run_tracing_test(const Program& prog, void* uattr, const TestRunAttr& attr);
+
 }  // namespace bpfemu::emu

@@ -20,6 +20,11 @@ BPFEMU_EXPORT int bpfemu_function_fire(const char* func, const uint64_t* args, u
   return bpfemu::function_fire(func, args, nargs, ret, cpu);
 }
 
+BPFEMU_EXPORT int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu,
+                                       uint64_t* result) {
+  return bpfemu::function_call(func, args, nargs, ret, cpu, result);
+}
+
 BPFEMU_EXPORT int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs,
                                      uint64_t ret, int cpu) {
   return bpfemu::uprobe_fire(path, offset, args, nargs, ret, cpu);

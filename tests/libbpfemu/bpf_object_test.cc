@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
@@ -27,6 +28,7 @@
 #include "skel_demo.skel.h"
 #include "tracing_demo.skel.h"
 #include "cgroup_demo.skel.h"
+#include "modret_lsm.skel.h"
 
 namespace {
 
@@ -303,6 +305,105 @@ TEST(TracingPrograms, UprobeAndUretprobeRunWhenTheCodeIsFired) {
   EXPECT_EQ(bpfemu_uprobe_fire("/proc/self/exe", offset, args, 2, 42, -1), 0) << "detached";
   EXPECT_EQ(bpfemu_probed_function(6, 7), 42);
   tracing_demo__destroy(skel);
+}
+
+// Whether the running kernel's BTF has function `name` (what the emulator's
+// host profile follows too).
+bool kernel_has_function(const char* name) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  const bool has = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+  btf__free(vmlinux);
+  return has;
+}
+
+// fmod_ret: BPF_PROG_TEST_RUN of an fmod_ret program calls the kernel's
+// bpf_modify_return_test(1, &b) (b = 2; it adds 1 to b and returns a + b) and,
+// on kernels that have it, bpf_modify_return_test2 (which returns 29), and
+// reports the sum of their returns with, at bit 16, how many of their bodies
+// ran. The attached fmod_ret program's non-zero return replaces the first
+// one's and skips its body; fexit sees the final return.
+TEST(TracingPrograms, FmodRetChangesWhatTestRunReports) {
+  if (!kernel_has_function("bpf_modify_return_test")) GTEST_SKIP() << "no kernel BTF with the test functions";
+  const bool has_test2 = kernel_has_function("bpf_modify_return_test2");
+  modret_lsm* skel = modret_lsm__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  const int modret_fd = bpf_program__fd(skel->progs.on_modify_return);
+  LIBBPF_OPTS(bpf_test_run_opts, run);
+  ASSERT_EQ(bpf_prog_test_run_opts(modret_fd, &run), 0) << "unattached: the functions run untouched";
+  EXPECT_EQ(run.retval, has_test2 ? (2u << 16 | 33u) : (1u << 16 | 4u));
+  EXPECT_EQ(skel->bss->fentry_runs, 0u) << "nothing is attached yet";
+  ASSERT_EQ(modret_lsm__attach(skel), 0) << strerror(errno);
+  skel->bss->mod_value = 0;
+  run.retval = 0;
+  ASSERT_EQ(bpf_prog_test_run_opts(modret_fd, &run), 0);
+  EXPECT_EQ(run.retval, has_test2 ? (2u << 16 | 33u) : (1u << 16 | 4u)) << "fmod_ret returned 0: the body ran";
+  EXPECT_EQ(skel->bss->fentry_runs, 1u);
+  EXPECT_EQ(skel->bss->fentry_a, 1u);
+  EXPECT_EQ(skel->bss->modret_seen_ret, 0u);
+  EXPECT_EQ(skel->bss->fexit_ret, 4u);
+  skel->bss->mod_value = 5;
+  ASSERT_EQ(bpf_prog_test_run_opts(modret_fd, &run), 0);
+  EXPECT_EQ(run.retval, has_test2 ? (1u << 16 | 34u) : 5u) << "fmod_ret returned 5: body skipped, 5 returned";
+  EXPECT_EQ(skel->bss->fexit_ret, 5u);
+  EXPECT_EQ(skel->bss->fentry_runs, 2u);
+  // An fentry program's test run calls bpf_fentry_test1..: nothing attached
+  // there, so 0; the programs on bpf_modify_return_test do not run.
+  ASSERT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.on_modify_entry), &run), 0);
+  EXPECT_EQ(run.retval, 0u);
+  EXPECT_EQ(skel->bss->fentry_runs, 2u);
+  // The kernel refuses a context or flags for these runs.
+  uint64_t ctx[2] = {1, 2};
+  LIBBPF_OPTS(bpf_test_run_opts, bad, .ctx_in = ctx, .ctx_size_in = sizeof(ctx), .flags = BPF_F_TEST_RUN_ON_CPU);
+  EXPECT_EQ(bpf_prog_test_run_opts(modret_fd, &bad), -EINVAL);
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(skel->links.on_modify_return), &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_LINK_TYPE_TRACING);
+  EXPECT_EQ(info.tracing.attach_type, BPF_MODIFY_RETURN);
+  modret_lsm__detach(skel);
+  ASSERT_EQ(bpf_prog_test_run_opts(modret_fd, &run), 0);
+  EXPECT_EQ(run.retval, has_test2 ? (2u << 16 | 33u) : (1u << 16 | 4u)) << "detached";
+  EXPECT_EQ(skel->bss->fentry_runs, 2u);
+  modret_lsm__destroy(skel);
+}
+
+// LSM programs: attached through the skeleton (BPF_LSM_MAC links), fired as
+// their hook's bpf_lsm_<hook> function: on an int hook the program's return
+// is the verdict the caller gets; on a void hook it runs after the hook.
+TEST(LsmPrograms, VerdictAndMapWritesWhenTheHookIsCalled) {
+  if (!kernel_has_function("bpf_lsm_file_open")) GTEST_SKIP() << "no kernel BTF with the BPF LSM hooks";
+  modret_lsm* skel = modret_lsm__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  ASSERT_EQ(modret_lsm__attach(skel), 0) << strerror(errno);
+  const uint64_t file = 0xffff888012345678ULL;  // the struct file * the hook gets
+  uint64_t verdict = 7;
+  EXPECT_EQ(bpfemu_function_call("bpf_lsm_file_open", &file, 1, 0, -1, &verdict), 1);
+  EXPECT_EQ(static_cast<int32_t>(verdict), 0) << "allowed";
+  skel->bss->deny = 1;
+  EXPECT_EQ(bpfemu_function_call("bpf_lsm_file_open", &file, 1, 0, -1, &verdict), 1);
+  EXPECT_EQ(static_cast<int32_t>(verdict), -EPERM) << "the program's return is the hook's verdict";
+  EXPECT_EQ(skel->bss->file_opens, 2u);
+  EXPECT_EQ(skel->bss->opened_file, file);
+  uint64_t key = file, value = 0;
+  ASSERT_EQ(bpf_map__lookup_elem(skel->maps.verdicts, &key, sizeof(key), &value, sizeof(value), 0), 0);
+  EXPECT_EQ(value, 1u);
+  const uint64_t task = 0xffff888000001000ULL;
+  EXPECT_EQ(bpfemu_function_call("bpf_lsm_task_free", &task, 1, 0, -1, &verdict), 1);
+  EXPECT_EQ(skel->bss->task_frees, 1u);
+  LIBBPF_OPTS(bpf_test_run_opts, run);
+  EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.on_file_open), &run), -524)
+      << "LSM programs have no test run (ENOTSUPP)";
+  bpf_link_info info{};
+  uint32_t len = sizeof(info);
+  ASSERT_EQ(bpf_obj_get_info_by_fd(bpf_link__fd(skel->links.on_file_open), &info, &len), 0);
+  EXPECT_EQ(info.type, BPF_LINK_TYPE_TRACING);
+  EXPECT_EQ(info.tracing.attach_type, BPF_LSM_MAC);
+  EXPECT_NE(info.tracing.target_btf_id, 0u);
+  modret_lsm__detach(skel);
+  EXPECT_EQ(bpfemu_function_call("bpf_lsm_file_open", &file, 1, 0, -1, &verdict), 0) << "detached";
+  EXPECT_EQ(verdict, 0u);
+  modret_lsm__destroy(skel);
 }
 
 // This process's cgroup v2 directory, or "" without cgroup v2.

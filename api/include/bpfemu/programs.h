@@ -56,10 +56,22 @@ int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int c
  * (SEC("kprobe/func") after __attach, bpf_program__attach_kprobe) runs with a
  * struct pt_regs holding the first six of its nargs u64 arguments (di, si,
  * dx, cx, r8, r9: PT_REGS_PARM1..6), every fentry program with the
- * arguments, then every fexit program with the arguments and `ret`, then
- * every kretprobe program with `ret` in ax (PT_REGS_RC). Returns how many ran,
- * or -errno. */
+ * arguments, then every fmod_ret program (SEC("fmod_ret/func")) and LSM
+ * program (SEC("lsm/hook") on func bpf_lsm_<hook> returning int) with the
+ * arguments and the return value so far, until one returns non-zero: that
+ * value replaces `ret` (what the function itself returns) and the function
+ * body is skipped; then every fexit program (and LSM program on a void hook)
+ * with the arguments and the final return value, then every kretprobe
+ * program with it in ax (PT_REGS_RC). Programs of one kind run newest
+ * attachment first, as the kernel's trampoline runs them. Returns how many
+ * ran, or -errno. */
 int bpfemu_function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+
+/* bpfemu_function_fire, and *result gets what the function's caller sees:
+ * `ret`, or what an fmod_ret or LSM program returned instead (for an LSM
+ * hook, e.g. "bpf_lsm_file_open" with ret 0: the verdict, 0 or -errno). */
+int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu,
+                         uint64_t* result);
 
 /* Runs user-space code at `offset` in file `path` as far as BPF programs can
  * tell: every uprobe program attached there (SEC("uprobe/...") after
@@ -89,6 +101,8 @@ int raw_tracepoint_fire(const char* name, const uint64_t* args, uint32_t nargs, 
 int tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int cpu);
 // bpfemu_function_fire.
 int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// bpfemu_function_call.
+int function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu, uint64_t* result);
 // bpfemu_uprobe_fire.
 int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
 // All bpf_trace_printk output not read yet (one line per call).
