@@ -181,6 +181,9 @@ class MapOps {
   virtual long prog_pop(Map&, void*) const { return -EINVAL; }
   virtual long prog_peek(Map&, void*) const { return -EINVAL; }
   virtual long for_each(Map&, ForEachCallback, void*, uint64_t) const { return -EINVAL; }
+  // bpf_get_stackid: files the stack ips[0, nr) (innermost first) and answers
+  // its id (STACK_TRACE only).
+  virtual long get_stackid(Map&, const uint64_t* /*ips*/, uint32_t /*nr*/, uint64_t /*flags*/) const { return -EINVAL; }
   // bpf_redirect_map from XDP (the kernel's map_redirect): the verdict,
   // XDP_REDIRECT or the fallback flags ask for. Maps without one never get
   // here (the verifier refuses them).

@@ -15,7 +15,8 @@ namespace bpfemu {
 // sizeof the kernel structures map_mem_usage counts. They depend on the kernel's
 // build (config, backports), not only its version: see struct_sizes().
 struct KernelStructSizes {
-  unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter, bpf_ringbuf_map;
+  unsigned bpf_array, bpf_htab, htab_elem, bpf_queue_stack, bpf_bloom_filter, bpf_ringbuf_map, bpf_stack_map,
+      stack_map_bucket;
 };
 
 struct KernelProfile {
@@ -143,6 +144,9 @@ struct KernelProfile {
   // -errno, 0/1 for the boolean hooks; 6.10+). 6.1 has neither.
   bool lsm_disabled_hooks;
   bool lsm_retval_range;
+  // BPF_MAP_LOOKUP_AND_DELETE_ELEM on a STACK_TRACE map takes the stack out
+  // (6.18); older kernels answer ENOTSUPP (conformance STACK_TRACE/*).
+  bool stackmap_lookup_and_delete;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

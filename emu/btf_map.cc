@@ -215,6 +215,8 @@ int check_key(const MapAttr& a, const btf_type* key_type, const btf_type* value_
     case BPF_MAP_TYPE_DEVMAP_HASH:
     case BPF_MAP_TYPE_CPUMAP:  // map_check_no_btf
       return log_reason(-kENOTSUPP, "device and CPU maps take no BTF key or value types");
+    case BPF_MAP_TYPE_STACK_TRACE:  // map_check_no_btf
+      return log_reason(-kENOTSUPP, "stack trace maps take no BTF key or value types");
     default:
       return 0;
   }

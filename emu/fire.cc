@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/scope.h"
 #include "emu/fire.h"
+#include "emu/helpers_stack.h"
 #include "emu/interpreter.h"
 #include "emu/link.h"
 #include "emu/objects.h"
@@ -135,6 +136,10 @@ int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_
 }
 
 void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }
+
+void set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu) {
+  emu::set_thread_stacks(kernel_ips, nk, user_ips, nu);
+}
 
 std::string take_trace() {
   std::lock_guard<std::mutex> lock(emu::g_trace_mu);

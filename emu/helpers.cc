@@ -22,6 +22,7 @@
 #include "core/uaccess.h"
 #include "emu/clock.h"
 #include "emu/helpers_skb.h"
+#include "emu/helpers_stack.h"
 #include "emu/interpreter.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
@@ -774,13 +775,15 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_get_attach_cookie, get_attach_cookie},
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
+    {BPF_FUNC_get_stackid, get_stackid},
+    {BPF_FUNC_get_stack, get_stack},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked
 // of the 6.18 kernel: a non-GPL program calling each one).
 constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_printk,       BPF_FUNC_probe_read_str,
                                  BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
-                                 BPF_FUNC_probe_read_kernel_str};
+                                 BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack};
 
 struct Table {
   HelperDef defs[kHelperCount];

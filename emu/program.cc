@@ -389,7 +389,9 @@ class Checker {
       verifier_text_ = "unknown func bpf_" + std::string(h->name) + "#" + std::to_string(in.imm) + " (not emulated yet)";
       return log_reason(-EINVAL, "insn %u: helper bpf_%s (%d) is not emulated yet", i, h->name, in.imm);
     }
-    if (h->gpl_only && !gpl_) {
+    // A perf_event program's bpf_get_stackid is the kernel's _pe variant, not GPL-only.
+    const bool pe_stackid = prog_type_ == BPF_PROG_TYPE_PERF_EVENT && in.imm == BPF_FUNC_get_stackid;
+    if (h->gpl_only && !gpl_ && !pe_stackid) {
       verifier_text_ = "cannot call GPL-restricted function from non-GPL compatible program";
       return log_reason(-EINVAL, "insn %u: cannot call GPL-restricted function bpf_%s from non-GPL compatible program", i,
                         h->name);
@@ -399,10 +401,12 @@ class Checker {
 
   // check_map_func_compatibility, for the emulated types it limits: a map of
   // maps goes to bpf_map_lookup_elem only, a devmap also to bpf_redirect_map,
-  // a cpumap to bpf_redirect_map only, and bpf_redirect_map takes no other
-  // maps. Without the verifier's register tracking, the map is found as
-  // compilers emit it: the last write of r1 before the call, in straight-line
-  // code, an ld_imm64 of the map.
+  // a cpumap to bpf_redirect_map only, a stack trace map to bpf_get_stackid
+  // only (and it no other map), and bpf_redirect_map takes no other maps.
+  // Without the verifier's register tracking, the map is found as compilers
+  // emit it: the last write of the map's argument register (r2 for
+  // bpf_get_stackid, else r1) before the call, in straight-line code, an
+  // ld_imm64 of the map.
   static bool map_func_compatible(uint32_t type, int32_t func) {
     const bool lookup = func == BPF_FUNC_map_lookup_elem, redirect = func == BPF_FUNC_redirect_map;
     switch (type) {
@@ -414,19 +418,22 @@ class Checker {
         return lookup || redirect;
       case BPF_MAP_TYPE_CPUMAP:
         return redirect;
+      case BPF_MAP_TYPE_STACK_TRACE:
+        return func == BPF_FUNC_get_stackid;
       default:
-        return !redirect || type == BPF_MAP_TYPE_XSKMAP;
+        return (!redirect || type == BPF_MAP_TYPE_XSKMAP) && func != BPF_FUNC_get_stackid;
     }
   }
 
   int outer_map_refusal(uint32_t i, const char* name) {
     const int32_t func = insns_[i].imm;
+    const uint8_t map_reg = func == BPF_FUNC_get_stackid ? BPF_REG_2 : BPF_REG_1;
     for (uint32_t j = i; j-- > 0;) {
       const bpf_insn& in = insns_[j];
       if (second_half_[j]) continue;
-      if (is_jump(in)) return 0;  // a branch ends straight-line code; a call clobbers r1
+      if (is_jump(in)) return 0;  // a branch ends straight-line code; a call clobbers r1-r5
       const uint8_t cls = BPF_CLASS(in.code);
-      if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == BPF_REG_1) {
+      if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == map_reg) {
         const Map* m = j < ld_maps_.size() ? ld_maps_[j] : nullptr;
         if (m == nullptr) return 0;
         // record_func_map, before the compatibility check: a map programs may

@@ -46,6 +46,12 @@ extern const MapOps& kCpuMapOps;
 // CPUMAP held (its header and data area, read from its storage).
 void devmap_release(const emu::MapHeader& hdr, const uint8_t* data, uint64_t size);
 
+// stackmap.cc
+extern const MapOps& kStackTraceOps;
+// sysctl kernel.perf_event_max_stack (the host's): the deepest stack a map or
+// a stack helper takes.
+uint32_t stack_map_max_frames();
+
 // array_map_get_next_key, for every family whose keys are u32 indexes: the
 // next index, 0 for no key or one out of range, ENOENT after the last.
 int array_get_next_key(const Map& map, const void* key, void* next_key);

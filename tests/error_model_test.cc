@@ -43,14 +43,14 @@ TEST_P(LogTest, LogSaysWhyOnTheEmulator) {
   bpfemu::set_log(true);  // the fixture turns it off again
   ::testing::internal::CaptureStderr();
   const int bad_name = b.map_create(BPF_MAP_TYPE_HASH, "bad-name", 4, 8, 16, nullptr);
-  const int stack = b.map_create(BPF_MAP_TYPE_STACK_TRACE, "st", 4, 64, 4, nullptr);
+  const int sockmap = b.map_create(BPF_MAP_TYPE_SOCKMAP, "sm", 4, 4, 4, nullptr);
   const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(bad_name, -EINVAL);
-  EXPECT_EQ(stack, -EINVAL);
+  EXPECT_EQ(sockmap, -EINVAL);
   EXPECT_NE(log.find("bpfemu: map_create: map_name has a character other than [A-Za-z0-9_.] (0x2d) (EINVAL)"),
             std::string::npos)
       << log;
-  EXPECT_NE(log.find("map type STACK_TRACE (7) is not emulated yet (EINVAL)"), std::string::npos) << log;
+  EXPECT_NE(log.find("map type SOCKMAP (15) is not emulated yet (EINVAL)"), std::string::npos) << log;
 }
 
 BPFEMU_INSTANTIATE_BACKEND_TEST(ErrorModelTest);

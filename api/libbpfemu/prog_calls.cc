@@ -30,4 +30,8 @@ BPFEMU_EXPORT int bpfemu_uprobe_fire(const char* path, uint64_t offset, const ui
   return bpfemu::uprobe_fire(path, offset, args, nargs, ret, cpu);
 }
 
+BPFEMU_EXPORT void bpfemu_set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu) {
+  bpfemu::set_stack(kernel_ips, nk, user_ips, nu);
+}
+
 BPFEMU_EXPORT size_t bpfemu_trace_read(char* buf, size_t size) { return bpfemu::emu::trace_read(buf, size); }

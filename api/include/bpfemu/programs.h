@@ -83,6 +83,18 @@ int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs,
 int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret,
                        int cpu);
 
+/* The call stacks bpf_get_stackid and bpf_get_stack report to programs this
+ * thread runs from now on, innermost frame first: kernel_ips[0, nk) as the
+ * kernel stack, user_ips[0, nu) as the user stack (BPF_F_USER_STACK). Both
+ * are copied. The emulator has no kernel to walk, so both are empty until a
+ * test sets them; an empty stack gives what the kernel gives for a stack with
+ * no frames (bpf_get_stackid -EFAULT, bpf_get_stack 0 bytes). Frames beyond
+ * what a map value or buffer holds (plus those skipped, at most
+ * kernel.perf_event_max_stack) are cut as the kernel cuts them. Build ids are
+ * not resolved: BPF_F_STACK_BUILD_ID maps and BPF_F_USER_BUILD_ID get each
+ * frame as an ip (BPF_STACK_BUILD_ID_IP). */
+void bpfemu_set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu);
+
 /* Moves up to size - 1 bytes of bpf_trace_printk output not read yet into buf,
  * NUL-terminated, and returns how many bytes were moved. */
 size_t bpfemu_trace_read(char* buf, size_t size);
@@ -105,6 +117,8 @@ int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64
 int function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu, uint64_t* result);
 // bpfemu_uprobe_fire.
 int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// bpfemu_set_stack.
+void set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu);
 // All bpf_trace_printk output not read yet (one line per call).
 std::string take_trace();
 // bpf_get_prandom_u32 gives a repeatable sequence in each thread from now on

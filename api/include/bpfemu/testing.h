@@ -47,8 +47,9 @@ namespace bpfemu::testing {
 
 // Puts every emulator control back to its default: CPU count, the calling
 // thread's CPU, kernel profile, injected faults, the failure log (on again
-// when BPFEMU_LOG asks for it), the bpffs root (BPFEMU_BPFFS or default) and
-// the clock (bpfemu/clock.h: real time again).
+// when BPFEMU_LOG asks for it), the bpffs root (BPFEMU_BPFFS or default), the
+// thread's emulated stacks (none) and the clock (bpfemu/clock.h: real time
+// again).
 inline void reset_controls() {
   set_possible_cpus(0);
   set_thread_cpu(-1);
@@ -58,6 +59,7 @@ inline void reset_controls() {
   set_log(log != nullptr && *log != '\0' && strcmp(log, "0") != 0);
   set_bpffs_root("");
   set_prandom_seed(0);
+  set_stack(nullptr, 0, nullptr, 0);
   take_trace();  // output a test's programs printed and nobody read
   Clock::resume();  // real time again
 }
