@@ -23,6 +23,7 @@
 #include "emu/clock.h"
 #include "emu/helpers_skb.h"
 #include "emu/interpreter.h"
+#include "emu/kfuncs.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
 
@@ -774,6 +775,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_get_attach_cookie, get_attach_cookie},
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
+    {BPF_FUNC_kptr_xchg, kptr_xchg},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked
