@@ -61,6 +61,11 @@ class ProgSide {
   static constexpr int kTimerCodes = 20;
   virtual long timer_codes(int64_t rc[kTimerCodes]) = 0;
 
+  // bpf/prog_wq.bpf.c: the bpf_wq kfuncs' results, in its order (its own
+  // HASH map; loaded, run once, closed). 0 or -errno (load or run).
+  static constexpr int kWqCodes = 14;
+  virtual long wq_codes(int64_t rc[kWqCodes]) = 0;
+
   // bpf/prog_map_in_map.bpf.c: an ARRAY_OF_MAPS and a HASH_OF_MAPS whose
   // slots libbpf fills with two ARRAY maps (inner_a, inner_b). mim_load opens
   // and loads it once: 0 or -errno. mim_map_fd: the fd of one of its maps
@@ -72,6 +77,15 @@ class ProgSide {
   virtual long mim_load() = 0;
   virtual int mim_map_fd(const char* name) = 0;
   virtual long mim_run(uint32_t outer, uint32_t op, uint32_t slot, uint32_t key, uint64_t* value, int64_t* ret) = 0;
+
+  // bpf/prog_kptr.bpf.c: local kptrs in an ARRAY (`stash`) and a HASH
+  // (`hstash`). kptr_load opens and loads it once (its value's kptr fields
+  // tagged first): 0 or -errno. kptr_map_fd: the fd of one of its maps (owned
+  // by the object). kptr_run: one run of program `prog` with key and arg:
+  // the run's -errno, or 0 with *retval and out[4] as the program left them.
+  virtual long kptr_load() = 0;
+  virtual int kptr_map_fd(const char* name) = 0;
+  virtual long kptr_run(const char* prog, uint32_t key, int64_t arg, uint32_t* retval, int64_t out[4]) = 0;
 
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };

@@ -208,6 +208,42 @@ long Recorder::prog_timer_codes() {
   return record("prog_timer_codes()", r, text);
 }
 
+long Recorder::prog_wq_codes() {
+  int64_t rc[ProgSide::kWqCodes] = {};
+  long r = prog().wq_codes(rc);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  std::string text;
+  for (int64_t v : rc) text += (text.empty() ? "" : " ") + std::to_string(v);
+  return record("prog_wq_codes()", r, text);
+}
+
+long Recorder::prog_kptr_load() {
+  long r = prog().kptr_load();
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_kptr_load()", r);
+}
+
+int Recorder::prog_kptr_fd(const std::string& name) {
+  const int fd = prog().kptr_map_fd(name.c_str());
+  errno = fd < 0 ? -fd : 0;
+  record("prog_kptr_fd(" + name + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+long Recorder::prog_kptr_run(const std::string& prog_name, uint32_t key, int64_t arg) {
+  uint32_t retval = 0;
+  int64_t out[4] = {};
+  long r = prog().kptr_run(prog_name.c_str(), key, arg, &retval, out);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  std::string text;
+  if (r == 0) {
+    text = "retval=" + std::to_string(retval);
+    for (int64_t v : out) text += " " + std::to_string(v);
+  }
+  return record("prog_kptr_run(" + prog_name + " key=" + std::to_string(key) + " arg=" + std::to_string(arg) + ")", r,
+                text);
+}
+
 // The value buffer of a program-side push/pop/peek: `value` resized to the
 // map's value size (the helper accesses that many bytes), or nullopt when the
 // test program cannot hold it.

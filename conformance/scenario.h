@@ -131,6 +131,13 @@ class Recorder {
                     uint64_t value);
   // bpf/prog_timer.bpf.c's run: the bpf_timer helpers' results.
   long prog_timer_codes();
+  // bpf/prog_wq.bpf.c's run: the bpf_wq kfuncs' results.
+  long prog_wq_codes();
+  // bpf/prog_kptr.bpf.c (ProgSide::kptr_*): load it once; the fd of one of its
+  // maps (owned by the object); one run of program `prog`.
+  long prog_kptr_load();
+  int prog_kptr_fd(const std::string& name);
+  long prog_kptr_run(const std::string& prog, uint32_t key, int64_t arg);
   // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values
   // of at most 64 bytes). Pop and peek record the value buffer whatever the
   // result (an empty queue zeroes it); a bloom filter's peek checks `value`.

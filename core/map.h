@@ -24,8 +24,8 @@ namespace bpfemu::emu {
 
 // The special fields of a map's value that the emulator keeps (the kernel's
 // btf_record), found in the value's BTF type when the map is created
-// (emu/btf_fields.cc). bpf_spin_lock and bpf_timer are emulated. All zero: a
-// plain value.
+// (emu/btf_fields.cc). bpf_spin_lock, bpf_timer and __kptr are emulated. All
+// zero: a plain value.
 struct ValueRecord {
   static constexpr uint32_t kMaxFields = 11;  // BTF_FIELDS_MAX
   static constexpr uint32_t kTimerSize = 16;  // sizeof(struct bpf_timer)
@@ -35,12 +35,14 @@ struct ValueRecord {
   uint32_t timer_count;            // 0 or 1: the kernel allows one bpf_timer
   uint32_t timer_off;              // where it sits (emu/timer.h keeps its state)
   // The other special fields (kptrs, bpf_wq, bpf_refcount, bpf_list_head,
-  // bpf_rb_root): syscalls read them as zero and never write them; nothing
-  // the emulator runs can set them.
+  // bpf_rb_root): syscalls read them as zero and never write them; programs
+  // fill kptrs with bpf_kptr_xchg.
   uint32_t other_count;
   uint32_t other_offs[kMaxFields];
   uint32_t other_sizes[kMaxFields];
   uint32_t other_refcounts;  // bit i: other field i is a bpf_refcount, which reads as 1
+  uint32_t other_kptrs;      // bit i: other field i is a __kptr, which programs fill (emu/local_obj.h)
+  uint32_t other_wqs;        // bit i: other field i is a bpf_wq (emu/timer.h keeps its state)
   bool has_lock() const { return lock_count != 0; }
   bool has_timer() const { return timer_count != 0; }
   // Whether syscall copies must go around special fields.

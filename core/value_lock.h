@@ -66,13 +66,14 @@ inline void value_copy_in(const ValueRecord& rec, void* dst, const void* src, ui
 
 // A value leaving its map (deleted, replaced, an array element overwritten by
 // an update): its special fields are freed, as the kernel's
-// bpf_obj_free_fields (a timer is cancelled). The emulator's timers install
-// the hook (emu/timer.cc); core cannot call them directly.
+// bpf_obj_free_fields (a timer is cancelled, a kptr's object dropped). The
+// emulator installs the hook (emu/local_obj.cc); core cannot call it directly.
 using ValueFreeHook = void (*)(const Map& map, void* value);
 void set_value_free_hook(ValueFreeHook hook);
 void value_free_fields_slow(const Map& map, void* value);
 inline void value_free_fields(const Map& map, void* value) {
-  if (map.attr().record.has_timer()) value_free_fields_slow(map, value);
+  const ValueRecord& rec = map.attr().record;
+  if (rec.has_timer() || rec.other_kptrs != 0 || rec.other_wqs != 0) value_free_fields_slow(map, value);
 }
 
 }  // namespace bpfemu::emu

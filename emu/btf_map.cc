@@ -5,10 +5,9 @@
 //
 // Values with special fields are taken where the kernel takes them: their
 // offsets go into the map's record, so syscalls read them as zero and never
-// write them. bpf_spin_lock and bpf_timer work program-side as well; kptrs,
-// bpf_wq, bpf_refcount and list/rbtree roots are only held (programs using
-// their kfuncs are refused at load); bpf_res_spin_lock and bpf_task_work
-// values are refused.
+// write them. bpf_spin_lock, bpf_timer, bpf_wq and __kptr (of a program's own
+// structs) work program-side as well; list/rbtree roots are only held
+// (programs using their kfuncs are refused at load).
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
@@ -170,6 +169,8 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
   for (const BtfFields::Field& f : sorted) {
     if (f.kind == kFieldSpinLock || f.kind == kFieldTimer) continue;
     if (f.kind == kFieldRefcount) rec.other_refcounts |= 1u << rec.other_count;
+    if (f.kind == kFieldKptrRef) rec.other_kptrs |= 1u << rec.other_count;
+    if (f.kind == kFieldWq) rec.other_wqs |= 1u << rec.other_count;
     rec.other_offs[rec.other_count] = f.off;
     rec.other_sizes[rec.other_count++] = f.size;
   }

@@ -24,6 +24,7 @@
 #include "emu/helpers_skb.h"
 #include "emu/helpers_stack.h"
 #include "emu/interpreter.h"
+#include "emu/kfuncs.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
 
@@ -777,6 +778,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_spin_unlock, spin_unlock},
     {BPF_FUNC_get_stackid, get_stackid},
     {BPF_FUNC_get_stack, get_stack},
+    {BPF_FUNC_kptr_xchg, kptr_xchg},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked

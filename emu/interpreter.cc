@@ -13,11 +13,18 @@
 
 #include "core/log.h"
 #include "core/map_ops.h"
+#include "emu/kfuncs.h"
+#include "emu/local_obj.h"
 #include "emu/objects.h"
 #include "emu/prog_helpers.h"
 #include "emu/program.h"
 
 namespace bpfemu::emu {
+
+RunEnv::~RunEnv() {
+  for (Map* m : inner_maps) m->local_refs.fetch_sub(1);
+  (void)run_drop_held(*this);
+}
 
 // --- RunMemory ---
 
@@ -404,6 +411,13 @@ bool Machine::helper(int32_t id, uint64_t* regs) {
   return def->fn(c, &regs[BPF_REG_0]);
 }
 
+bool Machine::kfunc(const bpf_insn& in, uint64_t* regs) {
+  const KfuncDef* def = kfunc_of_call(in.imm, in.off);
+  if (def == nullptr) return fault("kfunc call (btf id %d) is not emulated", in.imm);
+  HelperCall c{*this, env_, {regs[1], regs[2], regs[3], regs[4], regs[5]}};
+  return def->fn(c, &regs[BPF_REG_0]);
+}
+
 bool Machine::tail_call(uint32_t* pc, uint64_t* regs) {
   constexpr uint32_t kMaxTailCalls = 33;  // MAX_TAIL_CALL_CNT
   Map* map = map_arg(regs[BPF_REG_2], "bpf_tail_call");
@@ -502,7 +516,7 @@ Machine::Step Machine::general(uint32_t* pcp, uint64_t* regs, uint64_t* r0) {
           return call(pc + 1 + static_cast<uint32_t>(in.imm), args, &regs[BPF_REG_0]) ? Step::kNext : Step::kFault;
         }
         if (in.src_reg == 0) return helper(in.imm, regs) ? Step::kNext : Step::kFault;
-        return fault("kfunc calls are not emulated"), Step::kFault;
+        return kfunc(in, regs) ? Step::kNext : Step::kFault;
       }
       const uint64_t src =
           BPF_SRC(in.code) == BPF_X ? regs[in.src_reg] : static_cast<uint64_t>(static_cast<int64_t>(in.imm));
@@ -931,6 +945,12 @@ int run_program(const Program& prog, RunEnv& env, uint64_t ctx, uint64_t* r0) {
       env.error = "the program exited holding a bpf_spin_lock (the kernel's verifier would have refused it)";
       e = log_reason(-EINVAL, "%s", env.error.c_str());
     }
+  }
+  // Nor with a reference on an object (bpf_obj_new's): it is dropped.
+  if (const size_t n = run_drop_held(env); n != 0 && e == 0) {
+    env.error = "the program exited holding " + std::to_string(n) +
+                " object reference(s) (the kernel's verifier would have refused it: unreleased reference)";
+    e = log_reason(-EINVAL, "%s", env.error.c_str());
   }
   trace_append(env.trace);
   env.trace.clear();

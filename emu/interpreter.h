@@ -158,13 +158,14 @@ struct RunEnv {
   // views of them stay while the run lasts, even if another thread empties
   // the slot meanwhile (the kernel's RCU read section).
   std::vector<Map*> inner_maps;
+  // Objects (bpf_obj_new's) the program holds a reference on, once per
+  // reference (emu/local_obj.h); what is left at the end is dropped.
+  std::vector<void*> held_objects;
 
   RunEnv() = default;
   RunEnv(const RunEnv&) = delete;
   RunEnv& operator=(const RunEnv&) = delete;
-  ~RunEnv() {
-    for (Map* m : inner_maps) m->local_refs.fetch_sub(1);
-  }
+  ~RunEnv();
 
   // Makes [p, p + size) the context r1 points to, reachable by the program.
   void set_ctx(void* p, uint32_t size, bool writable) {
@@ -279,6 +280,7 @@ class Machine {
   bool lookup_slow(uint64_t* regs);
   void set_program(const Program& prog);
   bool helper(int32_t id, uint64_t* regs);
+  bool kfunc(const bpf_insn& in, uint64_t* regs);
   bool load(uint64_t addr, uint32_t size, uint64_t* out);
   bool store(uint64_t addr, uint32_t size, uint64_t v);
   bool atomic(const bpf_insn& in, uint64_t* regs);

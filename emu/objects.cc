@@ -25,6 +25,7 @@
 #include "emu/btf.h"
 #include "emu/prog_attach.h"
 #include "emu/link.h"
+#include "emu/local_obj.h"
 #include "emu/perf_event.h"
 #include "maptypes/families.h"
 #include "emu/program.h"
@@ -239,6 +240,8 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
       if (pread(data_fd, data.data(), data.size(), 0) == static_cast<ssize_t>(data.size()))
         maptypes::devmap_release(hdr, data.data(), data.size());
     }
+    // The objects its kptr fields hold (those this process made) go with it.
+    if (hdr.attr.record.other_kptrs != 0) kptrs_forget_map(&store, hdr.obj.id);
     // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
   } else if (kind == ObjKind::kLink) {
@@ -263,6 +266,7 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
     ProgHeader hdr{};
     if (!read_kind_header(data_fd, &hdr)) return;
     for (uint32_t i = 0; i < hdr.nr_map_ids && i < kMaxUsedMaps; ++i) drop_object_ref(store, ObjKind::kMap, hdr.map_ids[i]);
+    if (hdr.btf_id != 0) drop_object_ref(store, ObjKind::kBtf, hdr.btf_id);
   }
 }
 

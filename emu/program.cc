@@ -24,6 +24,7 @@
 #include "emu/digest.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
+#include "emu/kfuncs.h"
 #include "emu/objects.h"
 
 namespace bpfemu::emu {
@@ -291,6 +292,7 @@ class Checker {
         if (op == BPF_CALL) {
           if (in.src_reg == BPF_PSEUDO_CALL && (int64_t{i} + in.imm + 1 < 0 || int64_t{i} + in.imm + 1 >= n))
             return log_reason(-EINVAL, "insn %u: call to a function outside the program", i);
+          if (in.src_reg == BPF_PSEUDO_KFUNC_CALL && interp::kfunc_of_call(in.imm, in.off) != nullptr) return 0;
           if (in.src_reg != 0 && in.src_reg != BPF_PSEUDO_CALL) return kfunc_refusal(i);
           return 0;
         }
@@ -454,8 +456,8 @@ class Checker {
     return 0;
   }
 
-  // Named as the kernel names a kfunc it will not let a program call
-  // (bpf_obj_new_impl, bpf_list_push_front_impl, bpf_wq_init, ...).
+  // Named as the kernel names a kfunc it will not let a program call (one
+  // the emulator lacks: bpf_list_push_front_impl, bpf_task_acquire, ...).
   int kfunc_refusal(uint32_t i) {
     const bpf_insn& in = insns_[i];
     const VmlinuxTypes* vm = vmlinux_types();
@@ -685,12 +687,14 @@ int sys_prog_load(const ProgLoadAttr& a) {
       return log_reason(-EINVAL, "fd_array: fd %d is neither a map nor BTF", fd);
     }
   }
-  // check_btf_info_early: func and line info need the program's BTF.
+  // check_btf_info_early: func and line info need the program's BTF (which
+  // the program then keeps: bpf_obj_new reads its types).
+  Object* btf = nullptr;
   if (a.func_info_cnt != 0 || a.line_info_cnt != 0) {
     ObjKind kind = ObjKind::kNone;
     uint8_t access = 0;
     int e = -EBADF;
-    Object* btf = object_from_fd_checked(static_cast<int>(a.prog_btf_fd), &kind, &access, &e);
+    btf = object_from_fd_checked(static_cast<int>(a.prog_btf_fd), &kind, &access, &e);
     if (btf == nullptr) return log_reason(e == -EBADF ? -EBADF : -EINVAL, "prog_btf_fd is not a BTF fd");
     if (kind != ObjKind::kBtf) return log_reason(-EINVAL, "prog_btf_fd is not a BTF fd");
     if (a.func_info_cnt != 0 && (a.func_info_rec_size < 8 || a.func_info_rec_size > 252 || a.func_info_rec_size % 4))
@@ -741,14 +745,19 @@ int sys_prog_load(const ProgLoadAttr& a) {
   hdr->prog_flags = a.prog_flags;
   hdr->gpl_compatible = gpl_compatible(license) ? 1 : 0;
   memcpy(hdr->name, a.prog_name, sizeof(hdr->name));
-  // The program's references on its maps, taken while the caller's fds hold them.
+  // The program's references on its maps and BTF, taken while the caller's fds hold them.
   for (Map* m : maps) {
     hdr->map_ids[hdr->nr_map_ids++] = m->id();
     m->obj_header().krefs.fetch_add(1);
   }
+  if (btf != nullptr) {
+    hdr->btf_id = btf->id();
+    btf->obj_header().krefs.fetch_add(1);
+  }
   const int fd = publish_object(*store, std::make_unique<Program>(std::move(region)), kCanReadWrite);
   if (fd < 0) {
     for (Map* m : maps) m->obj_header().krefs.fetch_sub(1);
+    if (btf != nullptr) btf->obj_header().krefs.fetch_sub(1);
   }
   return fd;
 }

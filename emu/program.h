@@ -38,6 +38,7 @@ struct ProgHeader {
   uint32_t attach_btf_id;  // tracing programs: the target's id in the kernel's BTF
   char attach_target[128];  // ... and its name (a function, or a tracepoint for tp_btf)
   uint8_t tag[8];           // bpf_prog_calc_tag's, of the instructions as loaded
+  uint32_t btf_id;          // the program's BTF object (prog_btf_fd), held; 0: none
 };
 
 class alignas(64) Program final : public Object {

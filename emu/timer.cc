@@ -154,11 +154,6 @@ bool soonest(const void** addr, uint64_t* serial, int64_t* due_in) {
   return found;
 }
 
-struct HookInstaller {
-  HookInstaller() { set_value_free_hook(&timer_free); }
-};
-HookInstaller g_hook_installer;
-
 }  // namespace
 
 long timer_init(Map& map, void* timer, uint64_t flags) {
@@ -175,6 +170,46 @@ long timer_init(Map& map, void* timer, uint64_t flags) {
   auto [it, added] = g_timers.try_emplace(timer);
   if (!added) return -EBUSY;
   it->second = Timer{++g_serial, &map, value, static_cast<clockid_t>(clock), std::move(key), {}};
+  return 0;
+}
+
+long wq_init(Map& map, void* wq, uint64_t flags) {
+  if (flags != 0) return -EINVAL;
+  const ValueRecord& rec = map.attr().record;
+  const auto at = static_cast<uint8_t*>(wq);
+  const uint8_t* value = nullptr;
+  // The value is found from the wq's offset in it: whichever wq field this is.
+  for (uint32_t i = 0; i < rec.other_count && value == nullptr; ++i) {
+    if (!(rec.other_wqs & (1u << i)) || at < map.data() + rec.other_offs[i]) continue;
+    std::vector<uint8_t> probe;
+    if (key_of_value(map, at - rec.other_offs[i], &probe)) value = at - rec.other_offs[i];
+  }
+  if (value == nullptr) return log_reason(-EINVAL, "bpf_wq_init: the bpf_wq is in no element of map %u", map.id());
+  drop_pending();
+  std::vector<uint8_t> key;
+  (void)key_of_value(map, value, &key);
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto [it, added] = g_timers.try_emplace(wq);
+  if (!added) return -EBUSY;
+  it->second = Timer{++g_serial, &map, const_cast<uint8_t*>(value), CLOCK_MONOTONIC, std::move(key), {}};
+  return 0;
+}
+
+long wq_set_callback(void* wq, const Program& prog, uint32_t callback_pc, uint64_t flags) {
+  if (flags != 0) return -EINVAL;
+  return timer_set_callback(wq, prog, callback_pc);
+}
+
+long wq_start(void* wq, uint64_t flags) {
+  if (flags != 0) return -EINVAL;
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_timers.find(wq);
+  if (it == g_timers.end() || it->second.cb.prog_id == 0) return -EINVAL;
+  // schedule_work: pending work is not queued twice.
+  if (!it->second.armed) {
+    it->second.expires = clock_now(CLOCK_MONOTONIC);
+    it->second.armed = true;
+  }
   return 0;
 }
 
@@ -227,8 +262,9 @@ long timer_cancel(void* timer) {
   return was_armed ? 1 : 0;
 }
 
-void timer_free(const Map& map, void* value) {
-  void* timer = static_cast<uint8_t*>(value) + map.attr().record.timer_off;
+void timer_free(const Map& map, void* value) { wq_free(static_cast<uint8_t*>(value) + map.attr().record.timer_off); }
+
+void wq_free(void* timer) {
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = g_timers.find(timer);
   if (it == g_timers.end()) return;

@@ -1,5 +1,6 @@
-// struct bpf_timer in map values: the helpers' answers as kernel/bpf/helpers.c
-// gives them, and firing callbacks on the emulated clock (emu/clock.h).
+// struct bpf_timer (and struct bpf_wq) in map values: the helpers' answers as
+// kernel/bpf/helpers.c gives them, and firing callbacks on the emulated clock
+// (emu/clock.h).
 //
 // A timer's state lives in this process (a table keyed by the address of its
 // 16 bytes in map memory), not in the value: the 16 bytes stay zero, which is
@@ -33,8 +34,19 @@ long timer_start(const KernelProfile& profile, void* timer, uint64_t nsecs, uint
 // initialised), -EDEADLK (from its own callback). Drops the callback.
 long timer_cancel(void* timer);
 
-// A value of `map` leaves the map: its timer is cancelled and freed.
+// struct bpf_wq (kfuncs bpf_wq_init, bpf_wq_set_callback_impl, bpf_wq_start):
+// kept as timers are, a started one due at once, its callback run by the next
+// Clock::advance or Clock::run_due_timers. The kernel's answers: 0, -EINVAL
+// (flags, not initialised, no callback), -EBUSY (initialised already).
+long wq_init(Map& map, void* wq, uint64_t flags);
+long wq_set_callback(void* wq, const Program& prog, uint32_t callback_pc, uint64_t flags);
+long wq_start(void* wq, uint64_t flags);
+
+// A value of `map` leaves the map: its timer is cancelled and freed (called
+// by the value free hook, emu/local_obj.cc).
 void timer_free(const Map& map, void* value);
+// The same for the bpf_wq at `wq`.
+void wq_free(void* wq);
 // This process's view of `map` goes: its timers are freed.
 void timers_forget_map(const Map* map);
 
