@@ -10,8 +10,8 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
-# libbpfemu.so needs libxxhash0 and libnettle8 at run time; linking the static
-# C++ libraries needs libxxhash.so, libnettle.so and libbpf.so (bpfemu::api),
+# libbpfemu.so needs libxxhash0, libnettle8 and libelf1 at run time; linking the
+# static C++ libraries needs libxxhash.so, libnettle.so, libelf.so and libbpf.so (bpfemu::api),
 # and libbpfemu's consumers compile against libbpf's headers: the -dev packages.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libbpf1, libxxhash0, libnettle8, libbpf-dev, libxxhash-dev, nettle-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libbpf1, libxxhash0, libnettle8, libelf1, libbpf-dev, libxxhash-dev, nettle-dev, libelf-dev")
 include(CPack)

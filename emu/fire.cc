@@ -17,6 +17,7 @@
 #include "core/scope.h"
 #include "emu/fire.h"
 #include "emu/helpers_stack.h"
+#include "emu/usdt.h"
 #include "emu/interpreter.h"
 #include "emu/link.h"
 #include "emu/objects.h"
@@ -133,6 +134,10 @@ int function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64
 
 int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
   return emu::fire_uprobes(path, offset, args, nargs, ret, cpu);
+}
+
+int usdt_fire(const char* path, const char* provider, const char* name, const uint64_t* args, uint32_t nargs, int cpu) {
+  return emu::fire_usdt(path, provider, name, args, nargs, cpu);
 }
 
 void set_prandom_seed(uint64_t seed) { emu::interp::set_prandom_seed(seed); }

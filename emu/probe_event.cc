@@ -144,15 +144,6 @@ int uprobe_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHead
 
 // struct pt_regs (x86-64) with the calling convention's argument registers
 // (di, si, dx, cx, r8, r9) and the return value in ax.
-struct PtRegs {
-  uint64_t w[21] = {};
-  static constexpr int kAx = 10, kCx = 11, kDx = 12, kSi = 13, kDi = 14, kR8 = 9, kR9 = 8;
-  PtRegs(const uint64_t* args, uint32_t nargs, uint64_t ret) {
-    const int order[] = {kDi, kSi, kDx, kCx, kR8, kR9};
-    for (uint32_t i = 0; i < nargs && i < 6; ++i) w[order[i]] = args[i];
-    w[kAx] = ret;
-  }
-};
 
 }  // namespace
 
@@ -206,6 +197,11 @@ int fire_kprobes(Firing& fire, const char* func, const uint64_t* args, uint32_t 
 
 int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu) {
   if (path == nullptr || (nargs != 0 && args == nullptr)) return log_reason(-EINVAL, "a file and its arguments");
+  return fire_uprobes_regs(path, offset, PtRegs(args, nargs, 0), ret, cpu);
+}
+
+int fire_uprobes_regs(const char* path, uint64_t offset, const PtRegs& entry, uint64_t ret, int cpu) {
+  if (path == nullptr) return log_reason(-EINVAL, "a file");
   struct stat st;
   if (stat(path, &st) != 0) return log_reason(-errno, "%s: %s", path, strerror(errno));
   Firing fire(cpu);
@@ -213,7 +209,8 @@ int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32
   const pid_t self = getpid();
   int err = 0;
   for (bool ret_phase : {false, true}) {
-    PtRegs regs(args, nargs, ret_phase ? ret : 0);
+    PtRegs regs = entry;
+    if (ret_phase) regs.w[PtRegs::kAx] = ret;
     fire.each(ObjKind::kPerfEvent, [&](Object& obj) {
       const PerfEventHeader& h = static_cast<PerfEvent&>(obj).header();
       const uint32_t prog_id = h.prog_id.load();

@@ -35,6 +35,21 @@ bool probe_pmu_file(const char* path, std::string* text);
 // it in hdr. 0 or -errno.
 int probe_event_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr);
 
+// struct pt_regs (x86-64) as probes see it: word indexes of the registers.
+struct PtRegs {
+  static constexpr int kR15 = 0, kR14 = 1, kR13 = 2, kR12 = 3, kBp = 4, kBx = 5, kR11 = 6, kR10 = 7, kR9 = 8,
+                       kR8 = 9, kAx = 10, kCx = 11, kDx = 12, kSi = 13, kDi = 14, kOrigAx = 15, kIp = 16, kCs = 17,
+                       kFlags = 18, kSp = 19, kSs = 20, kWords = 21;
+  uint64_t w[kWords] = {};
+  PtRegs() = default;
+  // A call's: the first six arguments where the ABI passes them, ret in ax.
+  PtRegs(const uint64_t* args, uint32_t nargs, uint64_t ret) {
+    const int order[] = {kDi, kSi, kDx, kCx, kR8, kR9};
+    for (uint32_t i = 0; i < nargs && i < 6; ++i) w[order[i]] = args[i];
+    w[kAx] = ret;
+  }
+};
+
 // Runs the programs attached to kprobes on `func` (ret_phase false: entry
 // probes, with the arguments in pt_regs; true: kretprobes, with ret in ax).
 // 0 or -errno when one faulted.
@@ -42,5 +57,7 @@ int fire_kprobes(Firing& fire, const char* func, const uint64_t* args, uint32_t 
 // Runs the programs attached to uprobes at `offset` in file `path` (this
 // process, or any), then to uretprobes there: how many ran, or -errno.
 int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// The same with the registers as given (uretprobes: ax = ret).
+int fire_uprobes_regs(const char* path, uint64_t offset, const PtRegs& entry, uint64_t ret, int cpu);
 
 }  // namespace bpfemu::emu

@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev libxxhash-dev
   nettle-dev  # SHA-256 / SHA-1 (emu/digest.h)
   libbpf-dev bpftool clang llvm
+  libelf-dev  # USDT notes of user binaries (emu/usdt.cc)
+  systemtap-sdt-dev  # <sys/sdt.h>: USDT probes in the tests
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   python3
 )

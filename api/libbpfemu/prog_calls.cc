@@ -30,6 +30,11 @@ BPFEMU_EXPORT int bpfemu_uprobe_fire(const char* path, uint64_t offset, const ui
   return bpfemu::uprobe_fire(path, offset, args, nargs, ret, cpu);
 }
 
+BPFEMU_EXPORT int bpfemu_usdt_fire(const char* path, const char* provider, const char* name, const uint64_t* args,
+                                   uint32_t nargs, int cpu) {
+  return bpfemu::usdt_fire(path, provider, name, args, nargs, cpu);
+}
+
 BPFEMU_EXPORT void bpfemu_set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu) {
   bpfemu::set_stack(kernel_ips, nk, user_ips, nu);
 }

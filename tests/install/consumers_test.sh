@@ -38,7 +38,7 @@ deb)
   deb=$(ls "$work"/cpack/bpfemu_*.deb)
   echo "package: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends)"
   [ "$(dpkg-deb -f "$deb" Package)" = bpfemu ] || fail "package name"
-  for dep in libbpf1 libxxhash0 libnettle8; do
+  for dep in libbpf1 libxxhash0 libnettle8 libelf1; do
     dpkg-deb -f "$deb" Depends | grep -qw "$dep" || fail "Depends lacks $dep"
   done
   dpkg-deb -x "$deb" "$work/root"

@@ -83,6 +83,19 @@ int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs,
 int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret,
                        int cpu);
 
+/* Runs USDT probe provider:name of file `path` (a <sys/sdt.h> DTRACE_PROBE
+ * site) as far as BPF programs can tell: at every site of that probe in the
+ * file, the programs attached there (SEC("usdt/...") after __attach,
+ * bpf_program__attach_usdt) run with a struct pt_regs in which each of the
+ * nargs arguments is where the site's note says the probe finds it: in its
+ * register, or at its offset from a register (a scratch buffer the register
+ * points into); a constant argument is the note's own (args[i] is not used).
+ * Returns how many programs ran, -ENOENT when the file has no such probe,
+ * -EINVAL when nargs differs from the probe's or an argument has a form this
+ * cannot lay out (BPFEMU_LOG=1 says which), or -errno. */
+int bpfemu_usdt_fire(const char* path, const char* provider, const char* name, const uint64_t* args, uint32_t nargs,
+                     int cpu);
+
 /* The call stacks bpf_get_stackid and bpf_get_stack report to programs this
  * thread runs from now on, innermost frame first: kernel_ips[0, nk) as the
  * kernel stack, user_ips[0, nu) as the user stack (BPF_F_USER_STACK). Both
@@ -117,6 +130,8 @@ int function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64
 int function_call(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu, uint64_t* result);
 // bpfemu_uprobe_fire.
 int uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
+// bpfemu_usdt_fire.
+int usdt_fire(const char* path, const char* provider, const char* name, const uint64_t* args, uint32_t nargs, int cpu);
 // bpfemu_set_stack.
 void set_stack(const uint64_t* kernel_ips, uint32_t nk, const uint64_t* user_ips, uint32_t nu);
 // All bpf_trace_printk output not read yet (one line per call).
