@@ -33,6 +33,8 @@ extern const unsigned char kProgWq[];
 extern const unsigned long kProgWqSize;
 extern const unsigned char kProgKptr[];
 extern const unsigned long kProgKptrSize;
+extern const unsigned char kProgGraph[];
+extern const unsigned long kProgGraphSize;
 
 namespace {
 
@@ -129,7 +131,8 @@ bpf_object* load_bound(const unsigned char* elf, unsigned long size, const char*
   return obj;
 }
 
-// Mirrors struct kptr_args in bpf/prog_kptr.bpf.c.
+// Mirrors struct kptr_args in bpf/prog_kptr.bpf.c and struct graph_args in
+// bpf/prog_graph.bpf.c.
 struct KptrArgs {
   uint32_t op, key;
   int64_t arg;
@@ -175,6 +178,7 @@ class LibbpfProgSide final : public ProgSide {
     if (global_ != nullptr) bpf_object__close(global_);
     if (mim_ != nullptr) bpf_object__close(mim_);
     if (kptr_ != nullptr) bpf_object__close(kptr_);
+    if (graph_ != nullptr) bpf_object__close(graph_);
   }
 
   long lookup(int fd, const void* key, uint32_t key_size, void* value_out, uint32_t value_size) override {
@@ -476,11 +480,50 @@ class LibbpfProgSide final : public ProgSide {
     return 0;
   }
 
+  long graph_load() override {
+    BpfRouteScope scope(route_);
+    if (graph_ != nullptr) return -EALREADY;
+    LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "prog_graph");
+    bpf_object* obj = bpf_object__open_mem(kProgGraph, kProgGraphSize, &opts);
+    if (obj == nullptr) return -errno;
+    if (const int e = bpf_object__load(obj); e != 0) {
+      bpf_object__close(obj);
+      return e;
+    }
+    graph_ = obj;
+    return 0;
+  }
+
+  int graph_map_fd(const char* name) override {
+    bpf_map* map = graph_ != nullptr ? bpf_object__find_map_by_name(graph_, name) : nullptr;
+    return map != nullptr ? bpf_map__fd(map) : -ENOENT;
+  }
+
+  long graph_run(const char* prog, uint32_t op, uint32_t key, int64_t arg, uint32_t* retval,
+                 int64_t out[4]) override {
+    BpfRouteScope scope(route_);
+    bpf_program* p = graph_ != nullptr ? bpf_object__find_program_by_name(graph_, prog) : nullptr;
+    if (p == nullptr) return -ENOENT;
+    KptrArgs args{op, key, arg, {}};  // struct graph_args has the same layout
+    LIBBPF_OPTS(bpf_test_run_opts, topts, .ctx_in = &args, .ctx_size_in = sizeof(args));
+    if (bpf_prog_test_run_opts(bpf_program__fd(p), &topts) != 0) return -errno;
+    *retval = topts.retval;
+    memcpy(out, args.out, sizeof(args.out));
+    return 0;
+  }
+
+  void graph_unload() override {
+    BpfRouteScope scope(route_);
+    if (graph_ != nullptr) bpf_object__close(graph_);
+    graph_ = nullptr;
+  }
+
   BpfRoute route_;
   std::map<uint32_t, Loaded> loaded_;  // by map id
   bpf_object* global_ = nullptr;
   bpf_object* mim_ = nullptr;
   bpf_object* kptr_ = nullptr;
+  bpf_object* graph_ = nullptr;
 };
 
 }  // namespace

@@ -87,6 +87,18 @@ class ProgSide {
   virtual int kptr_map_fd(const char* name) = 0;
   virtual long kptr_run(const char* prog, uint32_t key, int64_t arg, uint32_t* retval, int64_t out[4]) = 0;
 
+  // bpf/prog_graph.bpf.c: lists and rbtrees of local kptrs in an ARRAY
+  // (`garr`) and a HASH (`ghash`). graph_load opens and loads it once: 0 or
+  // -errno. graph_map_fd: the fd of one of its maps (owned by the object).
+  // graph_run: one run of program `prog` with op, key and arg: the run's
+  // -errno, or 0 with *retval and out[4] as the program left them.
+  // graph_unload closes the object (its maps go with the last reference).
+  virtual long graph_load() = 0;
+  virtual int graph_map_fd(const char* name) = 0;
+  virtual long graph_run(const char* prog, uint32_t op, uint32_t key, int64_t arg, uint32_t* retval,
+                         int64_t out[4]) = 0;
+  virtual void graph_unload() = 0;
+
   static std::unique_ptr<ProgSide> for_backend(Backend& backend);
 };
 

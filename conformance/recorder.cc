@@ -244,6 +244,36 @@ long Recorder::prog_kptr_run(const std::string& prog_name, uint32_t key, int64_t
                 text);
 }
 
+long Recorder::prog_graph_load() {
+  long r = prog().graph_load();
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_graph_load()", r);
+}
+
+int Recorder::prog_graph_fd(const std::string& name) {
+  const int fd = prog().graph_map_fd(name.c_str());
+  errno = fd < 0 ? -fd : 0;
+  record("prog_graph_fd(" + name + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
+long Recorder::prog_graph_run(const std::string& prog_name, uint32_t op, uint32_t key, int64_t arg) {
+  uint32_t retval = 0;
+  int64_t out[4] = {};
+  long r = prog().graph_run(prog_name.c_str(), op, key, arg, &retval, out);
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  std::string text;
+  if (r == 0) {
+    text = "retval=" + std::to_string(retval);
+    for (int64_t v : out) text += " " + std::to_string(v);
+  }
+  return record("prog_graph_run(" + prog_name + " op=" + std::to_string(op) + " key=" + std::to_string(key) +
+                    " arg=" + std::to_string(arg) + ")",
+                r, text);
+}
+
+void Recorder::prog_graph_unload() { prog().graph_unload(); }
+
 // The value buffer of a program-side push/pop/peek: `value` resized to the
 // map's value size (the helper accesses that many bytes), or nullopt when the
 // test program cannot hold it.

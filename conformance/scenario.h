@@ -138,6 +138,12 @@ class Recorder {
   long prog_kptr_load();
   int prog_kptr_fd(const std::string& name);
   long prog_kptr_run(const std::string& prog, uint32_t key, int64_t arg);
+  // bpf/prog_graph.bpf.c (ProgSide::graph_*): load it once; the fd of one of
+  // its maps; one run of program `prog`; close it (its maps go).
+  long prog_graph_load();
+  int prog_graph_fd(const std::string& name);
+  long prog_graph_run(const std::string& prog, uint32_t op, uint32_t key, int64_t arg);
+  void prog_graph_unload();
   // bpf_map_push_elem / _pop_elem / _peek_elem (QUEUE, STACK, BLOOM_FILTER; values
   // of at most 64 bytes). Pop and peek record the value buffer whatever the
   // result (an empty queue zeroes it); a bloom filter's peek checks `value`.

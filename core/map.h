@@ -43,6 +43,7 @@ struct ValueRecord {
   uint32_t other_refcounts;  // bit i: other field i is a bpf_refcount, which reads as 1
   uint32_t other_kptrs;      // bit i: other field i is a __kptr, which programs fill (emu/local_obj.h)
   uint32_t other_wqs;        // bit i: other field i is a bpf_wq (emu/timer.h keeps its state)
+  uint32_t other_graphs;     // bit i: other field i is a bpf_list_head or bpf_rb_root (emu/graph.h)
   bool has_lock() const { return lock_count != 0; }
   bool has_timer() const { return timer_count != 0; }
   // Whether syscall copies must go around special fields.

@@ -32,7 +32,7 @@ struct ObjHeader {
   // Format version of the store's files: a number that goes up whenever a
   // layout another build could misread changes, so such objects are refused
   // (not a BPF object) instead of misread.
-  static constexpr uint64_t kMagic = 0x3570616d75656662ULL;  // "bfeumap5"
+  static constexpr uint64_t kMagic = 0x3670616d75656662ULL;  // "bfeumap6"
 
   uint64_t magic;
   uint32_t header_size;  // of the kind's whole header (this one included)

@@ -73,7 +73,8 @@ void set_value_free_hook(ValueFreeHook hook);
 void value_free_fields_slow(const Map& map, void* value);
 inline void value_free_fields(const Map& map, void* value) {
   const ValueRecord& rec = map.attr().record;
-  if (rec.has_timer() || rec.other_kptrs != 0 || rec.other_wqs != 0) value_free_fields_slow(map, value);
+  if (rec.has_timer() || rec.other_kptrs != 0 || rec.other_wqs != 0 || rec.other_graphs != 0)
+    value_free_fields_slow(map, value);
 }
 
 }  // namespace bpfemu::emu

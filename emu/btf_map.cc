@@ -171,6 +171,7 @@ int check_value_fields(const LibbpfBtf& lib, const void* btf, MapAttr* a) {
     if (f.kind == kFieldRefcount) rec.other_refcounts |= 1u << rec.other_count;
     if (f.kind == kFieldKptrRef) rec.other_kptrs |= 1u << rec.other_count;
     if (f.kind == kFieldWq) rec.other_wqs |= 1u << rec.other_count;
+    if (f.kind == kFieldListHead || f.kind == kFieldRbRoot) rec.other_graphs |= 1u << rec.other_count;
     rec.other_offs[rec.other_count] = f.off;
     rec.other_sizes[rec.other_count++] = f.size;
   }

@@ -21,6 +21,7 @@
 #include "core/profile.h"
 #include "core/uaccess.h"
 #include "emu/clock.h"
+#include "emu/graph.h"
 #include "emu/helpers_skb.h"
 #include "emu/helpers_stack.h"
 #include "emu/interpreter.h"
@@ -266,6 +267,7 @@ bool spin_unlock(HelperCall& c, uint64_t* r0) {
   (void)helpers::spin_unlock(*c.env.held_lock_map, c.env.held_lock);
   c.env.held_lock = nullptr;
   c.env.held_lock_map = nullptr;
+  graph_unlock(c.env);
   *r0 = 0;
   return true;
 }

@@ -501,8 +501,12 @@ Machine::Step Machine::general(uint32_t* pcp, uint64_t* regs, uint64_t* r0) {
         return Step::kExit;
       }
       if (op == BPF_CALL) {
+        // While a bpf_spin_lock is held the verifier allows no call but its
+        // unlock, the list and rbtree kfuncs and calls of the program's own
+        // functions.
         if (env_.held_lock != nullptr && in.src_reg != BPF_PSEUDO_CALL &&
-            !(in.src_reg == 0 && in.imm == BPF_FUNC_spin_unlock))
+            !(in.src_reg == 0 && in.imm == BPF_FUNC_spin_unlock) &&
+            !(in.src_reg == BPF_PSEUDO_KFUNC_CALL && kfunc_under_lock(in.imm, in.off)))
           return fault("function calls are not allowed while holding a bpf_spin_lock (the verifier refuses it)"),
                  Step::kFault;
         if (in.src_reg == 0 && in.imm == BPF_FUNC_tail_call) {

@@ -161,6 +161,9 @@ struct RunEnv {
   // Objects (bpf_obj_new's) the program holds a reference on, once per
   // reference (emu/local_obj.h); what is left at the end is dropped.
   std::vector<void*> held_objects;
+  // Objects in a list or rbtree the program reached under the root's lock
+  // without owning them (emu/graph.h): its to touch until it unlocks.
+  std::vector<void*> non_owning;
 
   RunEnv() = default;
   RunEnv(const RunEnv&) = delete;

@@ -6,6 +6,7 @@
 
 #include "core/libbpf_btf.h"
 #include "core/profile.h"
+#include "emu/graph.h"
 #include "emu/local_obj.h"
 #include "emu/program.h"
 #include "emu/timer.h"
@@ -42,11 +43,13 @@ bool obj_drop_impl(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
-// bpf_refcount_acquire_impl: a new reference on an object the program holds
-// (whose type has a bpf_refcount, as the verifier requires).
+// bpf_refcount_acquire_impl: a new reference on an object the program holds,
+// or reaches in a list or rbtree under its lock (whose type has a
+// bpf_refcount, as the verifier requires).
 bool refcount_acquire_impl(HelperCall& c, uint64_t* r0) {
   void* p = ptr(c.a[0]);
-  const bool held = std::find(c.env.held_objects.begin(), c.env.held_objects.end(), p) != c.env.held_objects.end();
+  const bool held = std::find(c.env.held_objects.begin(), c.env.held_objects.end(), p) != c.env.held_objects.end() ||
+                    std::find(c.env.non_owning.begin(), c.env.non_owning.end(), p) != c.env.non_owning.end();
   if (!held || !obj_acquire(p))
     return c.m.fault("bpf_refcount_acquire_impl: R1 (0x%llx) is not a refcounted object the program holds",
                      (unsigned long long)c.a[0]);
@@ -82,12 +85,23 @@ bool wq_start(HelperCall& c, uint64_t* r0) {
 }
 
 constexpr KfuncDef kKfuncs[] = {
-    {"bpf_obj_new_impl", obj_new_impl, 6, 2},
-    {"bpf_obj_drop_impl", obj_drop_impl, 6, 2},
-    {"bpf_refcount_acquire_impl", refcount_acquire_impl, 6, 4},
-    {"bpf_wq_init", wq_init, 6, 10},
-    {"bpf_wq_set_callback_impl", wq_set_callback_impl, 6, 10},
-    {"bpf_wq_start", wq_start, 6, 10},
+    {"bpf_obj_new_impl", obj_new_impl, 6, 2, false},
+    {"bpf_obj_drop_impl", obj_drop_impl, 6, 2, false},
+    {"bpf_refcount_acquire_impl", refcount_acquire_impl, 6, 4, true},
+    // Lists came in 6.2, rbtrees in 6.3, the _impl pushes (which may fail)
+    // in 6.4, list_front/back in 6.16.
+    {"bpf_list_push_front_impl", list_push_front_impl, 6, 4, true},
+    {"bpf_list_push_back_impl", list_push_back_impl, 6, 4, true},
+    {"bpf_list_pop_front", list_pop_front, 6, 2, true},
+    {"bpf_list_pop_back", list_pop_back, 6, 2, true},
+    {"bpf_list_front", list_front, 6, 16, true},
+    {"bpf_list_back", list_back, 6, 16, true},
+    {"bpf_rbtree_add_impl", rbtree_add_impl, 6, 4, true},
+    {"bpf_rbtree_remove", rbtree_remove, 6, 3, true},
+    {"bpf_rbtree_first", rbtree_first, 6, 3, true},
+    {"bpf_wq_init", wq_init, 6, 10, false},
+    {"bpf_wq_set_callback_impl", wq_set_callback_impl, 6, 10, false},
+    {"bpf_wq_start", wq_start, 6, 10, false},
 };
 
 }  // namespace
@@ -105,6 +119,11 @@ const KfuncDef* kfunc_of_call(int32_t imm, int16_t off) {
   if (vm == nullptr) return nullptr;
   auto it = vm->funcs.find(static_cast<uint32_t>(imm));
   return it != vm->funcs.end() ? kfunc_by_name(it->second) : nullptr;
+}
+
+bool kfunc_under_lock(int32_t imm, int16_t off) {
+  const KfuncDef* def = kfunc_of_call(imm, off);
+  return def != nullptr && def->under_lock;
 }
 
 bool kptr_xchg(HelperCall& c, uint64_t* r0) {

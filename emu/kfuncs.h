@@ -16,6 +16,7 @@ struct KfuncDef {
   const char* name;
   HelperFn fn;
   int major, minor;  // the first kernel that has it
+  bool under_lock;   // callable while holding a bpf_spin_lock (list and rbtree kfuncs)
 };
 
 // The emulated kfunc named `name` the active profile's kernel has, or nullptr.
@@ -23,6 +24,9 @@ const KfuncDef* kfunc_by_name(std::string_view name);
 // The emulated kfunc a BPF_PSEUDO_KFUNC_CALL (imm, off) calls, or nullptr
 // (off != 0: a module's BTF, which the emulator has none of).
 const KfuncDef* kfunc_of_call(int32_t imm, int16_t off);
+
+// Whether that kfunc may be called while holding a bpf_spin_lock.
+bool kfunc_under_lock(int32_t imm, int16_t off);
 
 // The helper bpf_kptr_xchg (194), which moves objects in and out of map
 // values' __kptr fields.

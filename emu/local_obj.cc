@@ -6,11 +6,11 @@
 #include <map>
 #include <mutex>
 #include <tuple>
-#include <unordered_map>
 
 #include "core/libbpf_btf.h"
 #include "core/value_lock.h"
 #include "emu/btf.h"
+#include "emu/graph.h"
 #include "emu/interpreter.h"
 #include "emu/objects.h"
 #include "emu/timer.h"
@@ -28,7 +28,7 @@ struct Entry {
 using StashKey = std::tuple<const Store*, uint32_t, uint64_t>;
 
 std::mutex g_mu;
-std::unordered_map<const void*, Entry> g_objs;
+std::map<const void*, Entry, std::less<>> g_objs;  // ordered: found by interior pointers too
 std::map<StashKey, void*> g_stashed;
 std::map<std::tuple<const Store*, uint32_t, uint32_t>, std::shared_ptr<const ObjType>> g_types;
 
@@ -58,6 +58,7 @@ void free_all(std::vector<std::pair<void*, std::shared_ptr<const ObjType>>> todo
         if (inner != nullptr) (void)drop_locked(inner, &todo);
       }
     }
+    graph_obj_freed(p);
     free(p);
   }
 }
@@ -69,6 +70,9 @@ void free_value_fields(const Map& map, void* value) {
   if (rec.has_timer()) timer_free(map, value);
   for (uint32_t i = 0; i < rec.other_count; ++i)
     if (rec.other_wqs & (1u << i)) wq_free(static_cast<uint8_t*>(value) + rec.other_offs[i]);
+  for (uint32_t i = 0; i < rec.other_count; ++i)
+    if (rec.other_graphs & (1u << i))
+      graph_free(map.store(), map.id(), static_cast<uint8_t*>(value) + rec.other_offs[i] - map.data());
   if (rec.other_kptrs == 0) return;
   std::vector<std::pair<void*, std::shared_ptr<const ObjType>>> todo;
   {
@@ -173,6 +177,7 @@ uint64_t kptr_field_xchg(const Store* store, uint32_t map_id, uint64_t field_off
 }
 
 void kptrs_forget_map(const Store* store, uint32_t map_id) {
+  graphs_forget_map(store, map_id);
   std::vector<std::pair<void*, std::shared_ptr<const ObjType>>> todo;
   {
     std::lock_guard<std::mutex> lock(g_mu);
@@ -195,7 +200,10 @@ bool run_release(RunEnv& env, void* obj) {
   auto it = std::find(env.held_objects.begin(), env.held_objects.end(), obj);
   if (it == env.held_objects.end()) return false;
   env.held_objects.erase(it);
-  if (std::find(env.held_objects.begin(), env.held_objects.end(), obj) == env.held_objects.end())
+  // A node the program still reaches in a list or rbtree stays its to touch
+  // until it unlocks (emu/graph.h).
+  if (std::find(env.held_objects.begin(), env.held_objects.end(), obj) == env.held_objects.end() &&
+      std::find(env.non_owning.begin(), env.non_owning.end(), obj) == env.non_owning.end())
     env.memory.remove(obj);
   return true;
 }
@@ -209,6 +217,18 @@ size_t run_drop_held(RunEnv& env) {
     (void)obj_drop(p);
   }
   return n;
+}
+
+void* obj_containing(const void* p, uint32_t* off) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_objs.upper_bound(p);
+  if (it == g_objs.begin()) return nullptr;
+  --it;
+  const auto* base = static_cast<const uint8_t*>(it->first);
+  const auto* at = static_cast<const uint8_t*>(p);
+  if (at >= base + it->second.type->size) return nullptr;
+  *off = static_cast<uint32_t>(at - base);
+  return const_cast<void*>(it->first);
 }
 
 size_t live_objects() {

@@ -36,6 +36,8 @@ std::shared_ptr<const ObjType> obj_type(Store& store, uint32_t btf_id, uint32_t 
 
 // bpf_obj_new: a zeroed object with one reference, or nullptr.
 void* obj_new(std::shared_ptr<const ObjType> type);
+// The live object p points into (and *off, p's offset in it), or nullptr.
+void* obj_containing(const void* p, uint32_t* off);
 // The object's size when p is a live object of this process, else 0.
 uint32_t obj_size(const void* p);
 // bpf_refcount_acquire: one more reference; false when p is no live
@@ -51,7 +53,8 @@ bool obj_drop(void* p);
 // than what this process stored there).
 uint64_t kptr_field_xchg(const Store* store, uint32_t map_id, uint64_t field_off, void* field, uint64_t obj,
                          bool* bad);
-// The map (store, id) is freed: the objects its fields held are dropped.
+// The map (store, id) is freed: the objects its fields (kptrs, list and
+// rbtree roots) held are dropped.
 void kptrs_forget_map(const Store* store, uint32_t map_id);
 
 // The objects a run holds (what bpf_obj_new, bpf_refcount_acquire and

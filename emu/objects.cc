@@ -241,7 +241,7 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
         maptypes::devmap_release(hdr, data.data(), data.size());
     }
     // The objects its kptr fields hold (those this process made) go with it.
-    if (hdr.attr.record.other_kptrs != 0) kptrs_forget_map(&store, hdr.obj.id);
+    if (hdr.attr.record.other_kptrs != 0 || hdr.attr.record.other_graphs != 0) kptrs_forget_map(&store, hdr.obj.id);
     // A map holds its BTF (MapAttr::btf_fd keeps the BTF object's id).
     if (hdr.attr.btf_fd != 0) drop_object_ref(store, ObjKind::kBtf, hdr.attr.btf_fd);
   } else if (kind == ObjKind::kLink) {
