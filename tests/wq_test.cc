@@ -41,11 +41,6 @@ int kfunc_id(const char* name) {
 
 bpf_insn kfunc_call(int id) { return make(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, id); }
 
-void ld_func(std::vector<bpf_insn>& p, uint8_t dst, size_t target) {
-  const auto at = static_cast<int64_t>(p.size());
-  ld64(p, dst, static_cast<uint32_t>(static_cast<int64_t>(target) - at - 1), BPF_PSEUDO_FUNC);
-}
-
 class WqTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,9 +76,15 @@ class WqTest : public ::testing::Test {
     ASSERT_GE(map_, 0) << strerror(-map_);
   }
   void TearDown() override {
-    if (prog_ >= 0) EXPECT_EQ(b_.close(prog_), 0);
-    if (map_ >= 0) EXPECT_EQ(b_.close(map_), 0);
-    if (btf_ >= 0) EXPECT_EQ(b_.close(btf_), 0);
+    if (prog_ >= 0) {
+      EXPECT_EQ(b_.close(prog_), 0);
+    }
+    if (map_ >= 0) {
+      EXPECT_EQ(b_.close(map_), 0);
+    }
+    if (btf_ >= 0) {
+      EXPECT_EQ(b_.close(btf_), 0);
+    }
     bpfemu::Clock::resume();
   }
 
