@@ -139,14 +139,26 @@ struct KernelProfile {
   // ... and of an fmod_ret program calls bpf_modify_return_test2 after
   // bpf_modify_return_test (6.18; 6.1 calls only the first).
   bool modify_return_test2;
-  // LSM programs: some hooks are refused (bpf_lsm_disabled_hooks, 6.2+), and
-  // the verifier holds a program's return value to the hook's range (0 or
-  // -errno, 0/1 for the boolean hooks; 6.10+). 6.1 has neither.
+  // LSM programs: some hooks are refused (bpf_lsm_disabled_hooks: 6.2, and
+  // Debian's 6.1 has it backported: vm_enough_memory and getprocattr are
+  // refused in the VM runner), and the verifier holds a program's return
+  // value to the hook's range (0 or -errno, 0/1 for the boolean hooks; 6.10+,
+  // not 6.1).
   bool lsm_disabled_hooks;
   bool lsm_retval_range;
   // BPF_MAP_LOOKUP_AND_DELETE_ELEM on a STACK_TRACE map takes the stack out
   // (6.18); older kernels answer ENOTSUPP (conformance STACK_TRACE/*).
   bool stackmap_lookup_and_delete;
+  // fmod_ret and sleepable fentry/fexit targets: 6.18 has the fmodret kfunc
+  // set of net/bpf/test_run.c (bpf_modify_return_test.., bpf_fentry_test1,
+  // which is also sleepable); Debian's 6.1 takes fmod_ret on security_*
+  // functions only, and no sleepable fentry on the test functions (checked in
+  // the VM runner: COMMON/tracing/fmod_ret).
+  bool fmodret_set;
+  // An LSM program loads with any expected_attach_type on 6.18 (the hook
+  // comes from its BTF id); 6.1 takes only BPF_LSM_MAC and BPF_LSM_CGROUP
+  // (COMMON/tracing/lsm in the VM runner).
+  bool lsm_any_attach_type;
 
   // Whether this kernel knows the map type (core/map_types.def's first versions).
   bool has_map_type(uint32_t type) const;

@@ -46,10 +46,12 @@ constexpr std::string_view kSleepableHooks[] = {
 }  // namespace
 
 bool modify_return_allowed(std::string_view func) {
-  return in(kModifyReturnSet, func) || func.starts_with("security_");
+  return (active_profile().fmodret_set && in(kModifyReturnSet, func)) || func.starts_with("security_");
 }
 
-bool tracing_sleepable_allowed(std::string_view func) { return func == "bpf_fentry_test1"; }
+bool tracing_sleepable_allowed(std::string_view func) {
+  return active_profile().fmodret_set && func == "bpf_fentry_test1";
+}
 
 bool lsm_hook_disabled(std::string_view hook) { return in(kDisabledHooks, hook); }
 

@@ -11,12 +11,14 @@
 namespace bpfemu::emu {
 
 // BPF_MODIFY_RETURN: a function registered as modifiable (the fmodret kfunc
-// set of net/bpf/test_run.c) or a security_* function. Functions marked
-// ALLOW_ERROR_INJECTION would be too, but the profiled kernels are built
-// without CONFIG_FUNCTION_ERROR_INJECTION.
+// set of net/bpf/test_run.c, on kernels that have it: profile fmodret_set) or
+// a security_* function. Functions marked ALLOW_ERROR_INJECTION would be too,
+// but neither profiled kernel accepts them (6.18 here is built without
+// CONFIG_FUNCTION_ERROR_INJECTION; Debian's 6.1 refuses
+// bpf_modify_return_test).
 bool modify_return_allowed(std::string_view func);
 // A sleepable fentry/fexit/fmod_ret program: only on a function of that set
-// flagged KF_SLEEPABLE (bpf_fentry_test1), for the same reason.
+// flagged KF_SLEEPABLE (bpf_fentry_test1), for the same reason; none on 6.1.
 bool tracing_sleepable_allowed(std::string_view func);
 // LSM hooks, by hook name (file_open for bpf_lsm_file_open).
 bool lsm_hook_disabled(std::string_view hook);  // bpf_lsm_disabled_hooks

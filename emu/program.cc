@@ -114,6 +114,8 @@ int check_tracing_target(uint32_t type, uint32_t attach, uint32_t attach_btf_id,
     return log_reason(-EINVAL, "%s() is not modifiable", func.c_str());
   }
   if (type == BPF_PROG_TYPE_LSM) {
+    if (!active_profile().lsm_any_attach_type && attach != BPF_LSM_MAC && attach != BPF_LSM_CGROUP)
+      return log_reason(-EINVAL, "LSM programs take expected_attach_type BPF_LSM_MAC or BPF_LSM_CGROUP");
     if (active_profile().lsm_disabled_hooks && lsm_hook_disabled(hook))
       return log_reason(-EINVAL, "attach_btf_id %u points to disabled hook %s", attach_btf_id, func.c_str());
     if (hook.empty() || types->lsm_hooks.count(hook) == 0)
