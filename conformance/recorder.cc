@@ -1,6 +1,8 @@
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/bpf.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +30,24 @@ std::string fs_path(Backend& b, const std::string& path) {
 }
 }  // namespace
 
+
+bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id) {
+  const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = prog_type;
+  a.expected_attach_type = attach;
+  a.attach_btf_id = btf_id;
+  a.insns = reinterpret_cast<uintptr_t>(insns);
+  a.insn_cnt = 2;
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+  if (fd >= 0) {
+    close(static_cast<int>(fd));
+    return false;
+  }
+  return errno == EPERM && geteuid() == 0;
+}
 
 Bytes u32(uint32_t v) {
   Bytes b(4);

@@ -34,6 +34,11 @@ class Recorder;
 Bytes percpu_value(const Recorder& r, uint32_t value_size, uint8_t seed);
 // An LPM trie key {prefixlen, data...}.
 Bytes lpm_key(uint32_t prefixlen, const Bytes& data);
+// Whether the kernel refuses every program load of this kind by policy (EPERM
+// before the verifier, as root: an LSM on some hosts refuses all fentry, fmod_ret
+// and LSM loads): a fact about the host, asked of it directly, so the rows
+// that need such loads are left out on both sides there.
+bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id);
 
 struct Step {
   std::string call;  // e.g. "update(k=01000000,flags=1)"

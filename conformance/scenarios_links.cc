@@ -411,30 +411,6 @@ int load_tracing(Recorder& r, uint32_t attach, uint32_t btf_id, const std::strin
   return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
 }
 
-// Some hosts refuse every fentry/fexit load by policy (an LSM answers EPERM
-// before the verifier looks at the program; this one does): a fact about the
-// host, not about the kernel's semantics, so those rows are left out on both
-// sides there. Asked of the kernel directly (we are root when it is compared).
-bool host_refuses_fentry(uint32_t func) {
-  static const int refused = [func] {
-    const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-    union bpf_attr a;
-    memset(&a, 0, sizeof(a));
-    a.prog_type = BPF_PROG_TYPE_TRACING;
-    a.expected_attach_type = BPF_TRACE_FENTRY;
-    a.attach_btf_id = func;
-    a.insns = reinterpret_cast<uintptr_t>(insns);
-    a.insn_cnt = 2;
-    a.license = reinterpret_cast<uintptr_t>("GPL");
-    const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
-    if (fd >= 0) {
-      close(static_cast<int>(fd));
-      return 0;
-    }
-    return errno == EPERM && geteuid() == 0 ? 1 : 0;
-  }();
-  return refused != 0;
-}
 
 }  // namespace
 
@@ -479,7 +455,7 @@ SCENARIO("COMMON", "link", "fentry_fexit_tp_btf") {
     r.close(t);
   }
   r.close(tpbtf);
-  if (host_refuses_fentry(func)) {
+  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, func)) {
     r.note("fentry/fexit rows left out: this host refuses every fentry load (EPERM, a security policy)", 1);
     return;
   }

@@ -95,25 +95,6 @@ void test_run(Recorder& r, int prog, const std::string& label) {
   test_run(r, prog, a, label);
 }
 
-// Whether the kernel refuses every load of this kind by policy (EPERM before
-// the verifier, as root): a fact about the host, asked of it directly.
-bool host_refuses(uint32_t type, uint32_t attach, uint32_t btf_id) {
-  const bpf_insn insns[] = {in::mov(BPF_REG_0, 0), in::exit()};
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = type;
-  a.expected_attach_type = attach;
-  a.attach_btf_id = btf_id;
-  a.insns = reinterpret_cast<uintptr_t>(insns);
-  a.insn_cnt = 2;
-  a.license = reinterpret_cast<uintptr_t>("GPL");
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &a, sizeof(a));
-  if (fd >= 0) {
-    close(static_cast<int>(fd));
-    return false;
-  }
-  return errno == EPERM && geteuid() == 0;
-}
 
 // The map's first n u64 slots, one lookup each.
 void dump(Recorder& r, int map, uint32_t n) {

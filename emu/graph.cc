@@ -144,8 +144,9 @@ bool push(HelperCall& c, uint64_t* r0, bool back, const char* fn) {
   return true;
 }
 
-// Takes the first or last item out of the root, owned by the run: its node, or 0.
-bool take(HelperCall& c, uint64_t* r0, bool back, const char* fn) {
+// The first or last item's node, or 0: taken out of the root and owned by the
+// run (take), or left there and only reached, not owned.
+bool end_item(HelperCall& c, uint64_t* r0, bool back, bool take, const char* fn) {
   RootKey key;
   if (!root_arg(c, fn, &key)) return false;
   Item n{};
@@ -157,29 +158,15 @@ bool take(HelperCall& c, uint64_t* r0, bool back, const char* fn) {
       return true;
     }
     n = back ? it->second.back() : it->second.front();
-    it->second.erase(back ? it->second.end() - 1 : it->second.begin());
-    g_owned.erase({n.obj, n.node_off});
-  }
-  run_hold(c.env, n.obj, obj_size(n.obj));
-  *r0 = reinterpret_cast<uint64_t>(n.node());
-  return true;
-}
-
-// The first or last item's node, not owned, or 0.
-bool peek(HelperCall& c, uint64_t* r0, bool back, const char* fn) {
-  RootKey key;
-  if (!root_arg(c, fn, &key)) return false;
-  Item n{};
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    auto it = g_roots.find(key);
-    if (it == g_roots.end() || it->second.empty()) {
-      *r0 = 0;
-      return true;
+    if (take) {
+      it->second.erase(back ? it->second.end() - 1 : it->second.begin());
+      g_owned.erase({n.obj, n.node_off});
     }
-    n = back ? it->second.back() : it->second.front();
   }
-  reach(c.env, n.obj);
+  if (take)
+    run_hold(c.env, n.obj, obj_size(n.obj));
+  else
+    reach(c.env, n.obj);
   *r0 = reinterpret_cast<uint64_t>(n.node());
   return true;
 }
@@ -188,11 +175,11 @@ bool peek(HelperCall& c, uint64_t* r0, bool back, const char* fn) {
 
 bool list_push_front_impl(HelperCall& c, uint64_t* r0) { return push(c, r0, false, "bpf_list_push_front_impl"); }
 bool list_push_back_impl(HelperCall& c, uint64_t* r0) { return push(c, r0, true, "bpf_list_push_back_impl"); }
-bool list_pop_front(HelperCall& c, uint64_t* r0) { return take(c, r0, false, "bpf_list_pop_front"); }
-bool list_pop_back(HelperCall& c, uint64_t* r0) { return take(c, r0, true, "bpf_list_pop_back"); }
-bool list_front(HelperCall& c, uint64_t* r0) { return peek(c, r0, false, "bpf_list_front"); }
-bool list_back(HelperCall& c, uint64_t* r0) { return peek(c, r0, true, "bpf_list_back"); }
-bool rbtree_first(HelperCall& c, uint64_t* r0) { return peek(c, r0, false, "bpf_rbtree_first"); }
+bool list_pop_front(HelperCall& c, uint64_t* r0) { return end_item(c, r0, false, true, "bpf_list_pop_front"); }
+bool list_pop_back(HelperCall& c, uint64_t* r0) { return end_item(c, r0, true, true, "bpf_list_pop_back"); }
+bool list_front(HelperCall& c, uint64_t* r0) { return end_item(c, r0, false, false, "bpf_list_front"); }
+bool list_back(HelperCall& c, uint64_t* r0) { return end_item(c, r0, true, false, "bpf_list_back"); }
+bool rbtree_first(HelperCall& c, uint64_t* r0) { return end_item(c, r0, false, false, "bpf_rbtree_first"); }
 
 // bpf_rbtree_add_impl(root, node, less, meta, off): the node goes after every
 // node it is not less than (the kernel's descent: left when less(node, parent),

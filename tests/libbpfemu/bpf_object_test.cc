@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "bpfemu/programs.h"
+#include "private_bpffs_root.h"
 #include "skel_demo.skel.h"
 #include "tracing_demo.skel.h"
 #include "cgroup_demo.skel.h"
@@ -32,19 +33,7 @@
 
 namespace {
 
-// gtest_discover_tests runs each test in a process of its own, two at a time
-// under ctest -j2, and firing a hook runs what every process using the bpffs
-// root attached there. So each process takes a root of its own under the one
-// ctest gives, before the emulator first looks (a raw mkdir: libc's is
-// interposed, and asking where the root is would fix it).
-const bool g_private_root = [] {
-  const char* base = getenv("BPFEMU_BPFFS");
-  if (base == nullptr) return false;
-  const std::string dir = std::string(base) + "/p" + std::to_string(getpid());
-  syscall(SYS_mkdir, base, 0755);
-  syscall(SYS_mkdir, dir.c_str(), 0755);
-  return setenv("BPFEMU_BPFFS", dir.c_str(), 1) == 0;
-}();
+const bool g_private_root = take_private_bpffs_root();
 
 std::string read_trace() {
   std::string out;

@@ -18,38 +18,14 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
+#include "conformance/kptr_tag.h"
+#include "private_bpffs_root.h"
+
 namespace {
 
-// Each test process takes a bpffs root of its own (see bpf_object_test.cc).
-const bool g_private_root = [] {
-  const char* base = getenv("BPFEMU_BPFFS");
-  if (base == nullptr) return false;
-  const std::string dir = std::string(base) + "/p" + std::to_string(getpid());
-  syscall(SYS_mkdir, base, 0755);
-  syscall(SYS_mkdir, dir.c_str(), 0755);
-  return setenv("BPFEMU_BPFFS", dir.c_str(), 1) == 0;
-}();
+const bool g_private_root = take_private_bpffs_root();
 
-// clang 14 drops __kptr's type tag: put a "kptr" tag under each named pointer
-// member of struct `st` in the opened object's BTF.
-int tag_kptrs(bpf_object* obj, const char* st, std::initializer_list<const char*> members) {
-  btf* b = bpf_object__btf(obj);
-  if (b == nullptr) return -ENOENT;
-  const int sid = btf__find_by_name_kind(b, st, BTF_KIND_STRUCT);
-  if (sid < 0) return sid;
-  for (const char* name : members) {
-    const btf_type* s = btf__type_by_id(b, sid);
-    const btf_member* m = btf_members(s);
-    int ptr = -1;
-    for (int j = 0; j < btf_vlen(s); ++j)
-      if (strcmp(btf__name_by_offset(b, m[j].name_off), name) == 0) ptr = static_cast<int>(m[j].type);
-    if (ptr < 0) return -ENOENT;
-    const int tag = btf__add_type_tag(b, "kptr", static_cast<int>(btf__type_by_id(b, ptr)->type));
-    if (tag < 0) return tag;
-    const_cast<btf_type*>(btf__type_by_id(b, ptr))->type = static_cast<uint32_t>(tag);
-  }
-  return 0;
-}
+using bpfemu::conformance::tag_kptrs;
 
 struct KptrArgs {  // struct kptr_args of prog_kptr.bpf.c
   uint32_t op, key;
