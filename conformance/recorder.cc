@@ -49,6 +49,16 @@ bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id) {
   return errno == EPERM && geteuid() == 0;
 }
 
+void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.test.prog_fd = static_cast<uint32_t>(prog);
+  a.test.ctx_in = reinterpret_cast<uintptr_t>(args.data());
+  a.test.ctx_size_in = static_cast<uint32_t>(args.size() * sizeof(uint64_t));
+  a.test.retval = 0xaaaaaaaa;
+  if (r.raw(label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) r.note(label + ": retval", a.test.retval);
+}
+
 Bytes u32(uint32_t v) {
   Bytes b(4);
   memcpy(b.data(), &v, 4);

@@ -39,6 +39,9 @@ Bytes lpm_key(uint32_t prefixlen, const Bytes& data);
 // and LSM loads): a fact about the host, asked of it directly, so the rows
 // that need such loads are left out on both sides there.
 bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id);
+// BPF_PROG_TEST_RUN of program fd `prog` with ctx_in = args (a raw tracepoint's
+// u64 arguments), recorded under label, its retval noted.
+void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label);
 
 struct Step {
   std::string call;  // e.g. "update(k=01000000,flags=1)"

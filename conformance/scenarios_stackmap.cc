@@ -48,19 +48,6 @@ std::vector<bpf_insn> stackid_prog(int map, bool constant_flags = false) {
   return p;
 }
 
-// map[slot] = reg (an ARRAY of u64).
-void store_slot(std::vector<bpf_insn>& p, int map, int32_t slot, uint8_t reg) {
-  p.push_back(in::make(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, reg, -80, 0));
-  p.push_back(in::make(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -72, slot));
-  in::ld_map(p, BPF_REG_1, map);
-  p.push_back(in::movr(BPF_REG_2, BPF_REG_10));
-  p.push_back(in::make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -72));
-  p.push_back(in::movr(BPF_REG_3, BPF_REG_10));
-  p.push_back(in::make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -80));
-  p.push_back(in::mov(BPF_REG_4, 0));
-  p.push_back(in::call(BPF_FUNC_map_update_elem));
-}
-
 // bpf_get_stack(ctx, buf, ctx[1] (at most 64), ctx[0]) into a 64-byte stack
 // buffer of 0xff bytes; out[0] = the result, out[1] and out[2] = the buffer's
 // first and last u64 (zeroed or not).
@@ -81,25 +68,14 @@ std::vector<bpf_insn> get_stack_prog(int out) {
   p.push_back(in::movr(BPF_REG_4, BPF_REG_7));
   p.push_back(in::call(BPF_FUNC_get_stack));
   p.push_back(in::movr(BPF_REG_9, BPF_REG_0));
-  store_slot(p, out, 0, BPF_REG_9);
+  in::store_slot(p, out, 0, BPF_REG_9);
   p.push_back(in::make(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_9, BPF_REG_10, -64, 0));
-  store_slot(p, out, 1, BPF_REG_9);
+  in::store_slot(p, out, 1, BPF_REG_9);
   p.push_back(in::make(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_9, BPF_REG_10, -8, 0));
-  store_slot(p, out, 2, BPF_REG_9);
+  in::store_slot(p, out, 2, BPF_REG_9);
   p.push_back(in::mov(BPF_REG_0, 0));
   p.push_back(in::exit());
   return p;
-}
-
-// BPF_PROG_TEST_RUN of a raw tracepoint program with ctx = args; retval noted.
-void run_raw_tp(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.test.prog_fd = static_cast<uint32_t>(prog);
-  a.test.ctx_in = reinterpret_cast<uintptr_t>(args.data());
-  a.test.ctx_size_in = static_cast<uint32_t>(args.size() * sizeof(uint64_t));
-  a.test.retval = 0xaaaaaaaa;
-  if (r.raw(label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) r.note(label + ": retval", a.test.retval);
 }
 
 }  // namespace
@@ -231,7 +207,7 @@ SCENARIO("STACK_TRACE", "prog", "get_stackid_codes") {
                          uint64_t{BPF_F_USER_STACK | BPF_F_USER_BUILD_ID}, uint64_t{255}, uint64_t{127},
                          uint64_t{BPF_F_USER_STACK | 255}, uint64_t{BPF_F_FAST_STACK_CMP | 200},
                          uint64_t{BPF_F_REUSE_STACKID | 130}})
-    run_raw_tp(r, prog, {flags}, "flags " + std::to_string(flags));
+    run_with_args(r, prog, {flags}, "flags " + std::to_string(flags));
   r.walk(stacks, 4);
 }
 
@@ -250,7 +226,7 @@ SCENARIO("STACK_TRACE", "prog", "get_stack_codes") {
                  Case{BPF_F_USER_STACK | BPF_F_USER_BUILD_ID, 8}, Case{255, 64}, Case{255, 0}, Case{127, 8},
                  Case{BPF_F_USER_STACK | 255, 64}}) {
     const std::string label = "flags " + std::to_string(c.flags) + " size " + std::to_string(c.size);
-    run_raw_tp(r, prog, {c.flags, c.size}, label);
+    run_with_args(r, prog, {c.flags, c.size}, label);
     for (uint32_t slot = 0; slot < 3; ++slot) r.lookup(out, u32(slot));
   }
 }

@@ -24,6 +24,7 @@
 #include "emu/graph.h"
 #include "emu/helpers_skb.h"
 #include "emu/helpers_stack.h"
+#include "emu/helpers_task.h"
 #include "emu/interpreter.h"
 #include "emu/kfuncs.h"
 #include "emu/prog_helpers.h"
@@ -780,6 +781,9 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_spin_unlock, spin_unlock},
     {BPF_FUNC_get_stackid, get_stackid},
     {BPF_FUNC_get_stack, get_stack},
+    {BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id},
+    {BPF_FUNC_get_current_ancestor_cgroup_id, get_current_ancestor_cgroup_id},
+    {BPF_FUNC_get_ns_current_pid_tgid, get_ns_current_pid_tgid},
     {BPF_FUNC_kptr_xchg, kptr_xchg},
 };
 

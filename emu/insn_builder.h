@@ -32,4 +32,18 @@ inline void ld_map(std::vector<bpf_insn>& p, uint8_t dst, int map_fd) {
   ld64(p, dst, static_cast<uint32_t>(map_fd), BPF_PSEUDO_MAP_FD);
 }
 
+// map[slot] = reg, for an ARRAY map of u64 values, by bpf_map_update_elem
+// (clobbers r0-r5; the key and value go to the stack at fp-72 and fp-80).
+inline void store_slot(std::vector<bpf_insn>& p, int map_fd, int32_t slot, uint8_t reg) {
+  p.push_back(make(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, reg, -80, 0));
+  p.push_back(make(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -72, slot));
+  ld_map(p, BPF_REG_1, map_fd);
+  p.push_back(movr(BPF_REG_2, BPF_REG_10));
+  p.push_back(make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -72));
+  p.push_back(movr(BPF_REG_3, BPF_REG_10));
+  p.push_back(make(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_3, 0, 0, -80));
+  p.push_back(mov(BPF_REG_4, 0));
+  p.push_back(call(BPF_FUNC_map_update_elem));
+}
+
 }  // namespace bpfemu::insn
