@@ -3,6 +3,7 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <climits>
@@ -16,6 +17,7 @@
 #include "core/scope.h"
 #include "core/uaccess.h"
 #include "emu/fire.h"
+#include "emu/link.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 #include "emu/store.h"
@@ -99,23 +101,6 @@ int kprobe_init(const perf_event_attr& a, PerfEventHeader* hdr) {
   return 0;
 }
 
-// uprobe_register's one probe per place: another event at the same file and
-// offset with another ref_ctr_offset.
-bool ref_ctr_conflict(Store& store, const PerfEventHeader& mine) {
-  int err = 0;
-  for (uint32_t id = 0;;) {
-    uint32_t next = 0;
-    if (store.next_id(ObjKind::kPerfEvent, id, &next) != 0) return false;
-    id = next;
-    Object* obj = view_of(store, ObjKind::kPerfEvent, id, &err);
-    if (obj == nullptr) continue;
-    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
-    if (h.type == uprobe_pmu_type() && h.dev == mine.dev && h.ino == mine.ino && h.probe_offset == mine.probe_offset &&
-        h.ref_ctr_offset != mine.ref_ctr_offset)
-      return true;
-  }
-}
-
 int uprobe_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr) {
   if (a.uprobe_path == 0) return log_reason(-EINVAL, "a uprobe needs a path");
   std::string path;
@@ -136,7 +121,7 @@ int uprobe_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHead
   hdr->probe_offset = a.probe_offset;
   hdr->ref_ctr_offset = ref_ctr;
   hdr->pid = pid;
-  if (ref_ctr_conflict(store, *hdr))
+  if (uprobe_ref_ctr_taken(store, hdr->dev, hdr->ino, hdr->probe_offset, ref_ctr))
     return log_reason(-EINVAL, "a uprobe at %s+%llu has another ref_ctr_offset", path.c_str(),
                       static_cast<unsigned long long>(a.probe_offset));
   return 0;
@@ -155,6 +140,22 @@ struct PtRegs {
 };
 
 }  // namespace
+
+bool uprobe_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr) {
+  int err = 0;
+  for (uint32_t id = 0;;) {
+    uint32_t next = 0;
+    if (store.next_id(ObjKind::kPerfEvent, id, &next) != 0) break;
+    id = next;
+    Object* obj = view_of(store, ObjKind::kPerfEvent, id, &err);
+    if (obj == nullptr) continue;
+    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
+    if (h.type == uprobe_pmu_type() && h.dev == dev && h.ino == ino && h.probe_offset == offset &&
+        h.ref_ctr_offset != ref_ctr)
+      return true;
+  }
+  return uprobe_multi_ref_ctr_taken(store, dev, ino, offset, ref_ctr);
+}
 
 uint32_t kprobe_pmu_type() {
   static const uint32_t t = pmu_type("kprobe", kOwnKprobeType);

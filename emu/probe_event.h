@@ -35,6 +35,11 @@ bool probe_pmu_file(const char* path, std::string* text);
 // it in hdr. 0 or -errno.
 int probe_event_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr);
 
+// uprobe_register's one probe per place: whether a uprobe event or a
+// uprobe.multi link has a probe at offset of the file (device, inode) with
+// another ref_ctr_offset.
+bool uprobe_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr);
+
 // Runs the programs attached to kprobes on `func` (ret_phase false: entry
 // probes, with the arguments in pt_regs; true: kretprobes, with ret in ax).
 // 0 or -errno when one faulted.
