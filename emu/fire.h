@@ -42,6 +42,9 @@ class Firing {
   int run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie = 0, uint64_t* r0 = nullptr);
   // How many programs ran.
   int ran() const { return ran_; }
+  // What bpf_get_func_ip answers the programs run from now on: the traced
+  // function's address (a uprobe's: the probed instruction's), 0 if unknown.
+  uint64_t func_ip = 0;
 
  private:
   EmulatorScope scope_;

@@ -876,6 +876,38 @@ int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, 
 
 namespace bpfemu::emu {
 
+namespace {
+
+// The live multi links of `type`, newest first: the order in which the
+// kernel's probes on one place run them (each new one goes to the head).
+std::vector<Link*> multi_links(Firing& fire, uint32_t type) {
+  std::vector<Link*> out;
+  fire.each(ObjKind::kLink, [&](Object& obj) {
+    if (static_cast<Link&>(obj).header().type == type) out.push_back(static_cast<Link*>(&obj));
+  });
+  std::sort(out.begin(), out.end(), [](const Link* x, const Link* y) { return x->id() > y->id(); });
+  return out;
+}
+
+}  // namespace
+
+int fire_kprobe_multi(Firing& fire, const char* func, void* regs, uint32_t regs_size, bool ret_phase) {
+  const uint64_t addr = ksym_text_addr(func);
+  if (addr == 0) return 0;
+  for (Link* link : multi_links(fire, kLinkTypeKprobeMulti)) {
+    const LinkHeader& h = link->header();
+    if (((h.multi_flags & kMultiReturn) != 0) != ret_phase) continue;
+    const auto* e = reinterpret_cast<const KprobeMultiEntry*>(link->data());
+    for (uint32_t i = 0; i < h.multi_cnt; ++i) {
+      if (e[i].addr != addr) continue;
+      // One probe per address and link, as fprobe has it.
+      if (int err = fire.run(field(h.prog_id).load(), regs, regs_size, e[i].cookie); err != 0) return err;
+      break;
+    }
+  }
+  return 0;
+}
+
 bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr) {
   int err = 0;
   for (uint32_t id = 0;;) {
@@ -891,6 +923,23 @@ bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64
     for (uint32_t i = 0; i < h.multi_cnt; ++i)
       if (e[i].offset == offset && e[i].ref_ctr_offset != ref_ctr) return true;
   }
+}
+
+int fire_uprobe_multi(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, void* regs, uint32_t regs_size,
+                      bool ret_phase) {
+  const pid_t self = getpid();
+  for (Link* link : multi_links(fire, kLinkTypeUprobeMulti)) {
+    const LinkHeader& h = link->header();
+    if (((h.multi_flags & kMultiReturn) != 0) != ret_phase || h.multi_dev != dev || h.multi_ino != ino ||
+        (h.multi_pid != 0 && h.multi_pid != self))
+      continue;
+    const auto* e = reinterpret_cast<const UprobeMultiEntry*>(link->data());
+    // Every entry at the offset is a consumer of its own, each run.
+    for (uint32_t i = 0; i < h.multi_cnt; ++i)
+      if (e[i].offset == offset)
+        if (int err = fire.run(field(h.prog_id).load(), regs, regs_size, e[i].cookie); err != 0) return err;
+  }
+  return 0;
 }
 
 }  // namespace bpfemu::emu

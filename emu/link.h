@@ -24,6 +24,7 @@
 namespace bpfemu::emu {
 
 class Store;
+class Firing;
 
 inline constexpr uint32_t kLinkTypeTcx = 11;  // BPF_LINK_TYPE_TCX (past the 6.1 uapi header)
 
@@ -108,6 +109,14 @@ int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64
 // Whether a uprobe.multi link has a probe at offset of the file with another
 // ref_ctr_offset (emu/probe_event.h's uprobe_ref_ctr_taken asks the events too).
 bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr);
+// Runs the programs of kprobe.multi links on `func` (ret_phase: the
+// kretprobe.multi ones) with regs (a struct pt_regs) and each function's
+// cookie, newest link first: 0 or -errno when one faulted.
+int fire_kprobe_multi(Firing& fire, const char* func, void* regs, uint32_t regs_size, bool ret_phase);
+// The same for uprobe.multi links on the file (device, inode) at offset, for
+// this process.
+int fire_uprobe_multi(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, void* regs, uint32_t regs_size,
+                      bool ret_phase);
 // Runs every program linked to raw tracepoint `name` with the nargs u64
 // arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);

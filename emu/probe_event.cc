@@ -3,6 +3,7 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -139,6 +140,25 @@ struct PtRegs {
   }
 };
 
+// Where offset of the file lies in this process (what a uprobe's
+// bpf_get_func_ip reports: the probed instruction's address), 0 when the
+// process has not mapped that part of the file.
+uint64_t mapped_address(const struct stat& st, uint64_t offset) {
+  FILE* f = fopen("/proc/self/maps", "re");
+  if (f == nullptr) return 0;
+  char line[4096];
+  uint64_t found = 0;
+  while (found == 0 && fgets(line, sizeof(line), f) != nullptr) {
+    unsigned long long start = 0, end = 0, off = 0, ino = 0;
+    unsigned major = 0, minor = 0;
+    if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &major, &minor, &ino) != 6) continue;
+    if (ino != st.st_ino || makedev(major, minor) != st.st_dev) continue;
+    if (offset >= off && offset < off + (end - start)) found = start + (offset - off);
+  }
+  fclose(f);
+  return found;
+}
+
 }  // namespace
 
 bool uprobe_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr) {
@@ -202,6 +222,7 @@ int fire_kprobes(Firing& fire, const char* func, const uint64_t* args, uint32_t 
         h.probe_offset == 0 && strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
       err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
   });
+  if (err == 0) err = fire_kprobe_multi(fire, func, &regs, sizeof(regs), ret_phase);
   return err;
 }
 
@@ -212,6 +233,7 @@ int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32
   Firing fire(cpu);
   if (fire.error() != 0) return fire.error();
   const pid_t self = getpid();
+  fire.func_ip = mapped_address(st, offset);
   int err = 0;
   for (bool ret_phase : {false, true}) {
     PtRegs regs(args, nargs, ret_phase ? ret : 0);
@@ -222,6 +244,7 @@ int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32
           h.dev == st.st_dev && h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
         err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
     });
+    if (err == 0) err = fire_uprobe_multi(fire, st.st_dev, st.st_ino, offset, &regs, sizeof(regs), ret_phase);
   }
   return err != 0 ? err : fire.ran();
 }
