@@ -9,7 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,9 +20,18 @@
 #include <string>
 #include <vector>
 
+#include "conformance/perf_calls.h"
 #include "conformance/scenario.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
+#include "emu/probe_event.h"
+
+// The function the order scenario probes: on the kernel it really runs with
+// the probes installed in this binary; on the emulator the scenario fires it.
+extern "C" __attribute__((noinline)) int bpfemu_conformance_uprobe_target(int x) {
+  asm volatile("");
+  return x + 1;
+}
 
 namespace bpfemu::conformance {
 namespace {
@@ -119,7 +130,117 @@ bool kernel_lacks_fprobe() {
   return lacks != 0;
 }
 
+// A program that takes the next rank from counter slot 0 (an atomic
+// fetch-and-add) and writes it (1 for the first to run) to its own slot.
+int load_ranker(Recorder& r, int map, int32_t slot, uint32_t expected_attach_type, const std::string& label) {
+  std::vector<bpf_insn> p = {
+      {BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4},
+      {BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map},
+      {0, 0, 0, 0, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem},
+      {BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 13, 0},  // to the exit
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1},
+      {BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, BPF_ADD | BPF_FETCH},
+      {BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, 1},
+      {BPF_STX | BPF_MEM | BPF_W, BPF_REG_10, BPF_REG_1, -8, 0},
+      {BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, slot},
+      {BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0},
+      {BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, -4},
+      {BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, BPF_PSEUDO_MAP_FD, 0, map},
+      {0, 0, 0, 0, 0},
+      {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem},
+      {BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 2, 0},  // to the exit
+      {BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_10, -8, 0},
+      {BPF_STX | BPF_MEM | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0},
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  return r.load_program(BPF_PROG_TYPE_KPROBE, p, label, 0, expected_attach_type);
+}
+
+// The offset in the file of this binary of the code at addr (/proc/self/maps).
+uint64_t file_offset_of(const void* addr) {
+  FILE* f = fopen("/proc/self/maps", "re");
+  if (f == nullptr) return 0;
+  char line[4096];
+  const auto a = reinterpret_cast<uint64_t>(addr);
+  uint64_t found = 0;
+  while (found == 0 && fgets(line, sizeof(line), f) != nullptr) {
+    unsigned long long start = 0, end = 0, off = 0;
+    if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &off) == 3 && a >= start && a < end) found = a - start + off;
+  }
+  fclose(f);
+  return found;
+}
+
 }  // namespace
+
+// The order in which the programs on one uprobe place run: uprobe events and
+// uprobe.multi links alike, newest first (entry ones, then return ones). On
+// the kernel the probed function of this binary is called; on the emulator
+// it is fired. Ranks are read back from the map.
+SCENARIO("COMMON", "link", "uprobe_order") {
+  char exe[PATH_MAX];
+  if (realpath("/proc/self/exe", exe) == nullptr) return;
+  const uint64_t off = file_offset_of(reinterpret_cast<const void*>(&bpfemu_conformance_uprobe_target));
+  r.note("target found", off != 0);
+  if (off == 0) return;
+  long type = emu::uprobe_pmu_type();
+  if (!r.backend().emulated()) {
+    FILE* f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
+    if (f == nullptr || fscanf(f, "%ld", &type) != 1) type = -1;
+    if (f != nullptr) fclose(f);
+  }
+  r.note("uprobe PMU type readable", type < 0 ? -1 : 1);
+  if (type < 0) return;
+  const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);
+  if (map < 0) return;
+  // e: a uprobe event, m: a uprobe.multi link; r: the return flavour.
+  const char* plan[] = {"e", "m", "e", "mr", "er", "mr"};
+  std::vector<int> progs, events, links;
+  for (int i = 0; i < 6; ++i) {
+    const bool multi = plan[i][0] == 'm', ret = plan[i][1] == 'r';
+    const std::string what = std::string(multi ? "uprobe.multi" : "uprobe event") + (ret ? " (return)" : "") +
+                             " in slot " + std::to_string(i + 1);
+    const int prog = load_ranker(r, map, i + 1, multi ? kUprobeMulti : 0, "load " + what);
+    if (prog < 0) continue;
+    progs.push_back(prog);
+    if (multi) {
+      UprobeMulti u;
+      u.prog_fd = static_cast<uint32_t>(prog);
+      u.path = ptr(exe);
+      u.offsets = ptr(&off);
+      u.cnt = 1;
+      u.flags = ret ? 1 : 0;
+      const long l = uprobe_multi(r, u, what);
+      if (l >= 0) links.push_back(static_cast<int>(l));
+    } else {
+      perf_event_attr attr{};
+      attr.size = sizeof(attr);
+      attr.type = static_cast<uint32_t>(type);
+      attr.config = ret ? 1 : 0;
+      attr.config1 = ptr(exe);
+      attr.config2 = off;
+      const int ev = perf_open(r, attr, getpid(), -1, what);
+      if (ev < 0) continue;
+      events.push_back(ev);
+      perf_ioctl(r, ev, PERF_EVENT_IOC_SET_BPF, static_cast<unsigned long>(prog), "SET_BPF " + what);
+    }
+  }
+  if (r.backend().emulated()) {
+    const uint64_t args[1] = {41};
+    emu::fire_uprobes(exe, off, args, 1, 42, -1);
+  } else {
+    r.note("the real call", bpfemu_conformance_uprobe_target(41));
+  }
+  if (r.backend().emulated()) r.note("the real call", 42);
+  for (uint32_t slot = 0; slot <= 6; ++slot) r.lookup(map, Bytes(reinterpret_cast<uint8_t*>(&slot), reinterpret_cast<uint8_t*>(&slot) + 4));
+  for (int fd : events) perf_close(r, fd);
+  for (int fd : links) r.close(fd);
+  for (int fd : progs) r.close(fd);
+  r.close(map);
+}
 
 SCENARIO("COMMON", "link", "uprobe_multi") {
   const std::string file = "/tmp/bpfemu-uprobe-multi-target-" + std::to_string(getpid());

@@ -381,6 +381,12 @@ uint32_t attr_u32(const uint8_t* attr, size_t off) {
   return v;
 }
 
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // A link whose region holds `data` (data_size bytes) before its header;
 // `fill` completes the header. Its fd or -errno.
 template <class Fill>
@@ -397,6 +403,7 @@ int publish_multi_link(Program& prog, uint32_t type, uint32_t attach_type, const
   hdr->prog_id = prog.id();
   hdr->prog_type = prog.header().prog_type;
   hdr->attach_type = attach_type;
+  hdr->multi_created_ns = monotonic_ns();
   fill(*hdr);
   prog.obj_header().krefs.fetch_add(1);  // the link holds its program
   const int fd = publish_object(*store, std::make_unique<Link>(std::move(region)), kCanReadWrite);
@@ -925,8 +932,8 @@ bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64
   }
 }
 
-int fire_uprobe_multi(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, void* regs, uint32_t regs_size,
-                      bool ret_phase) {
+void uprobe_multi_consumers(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, bool ret_phase,
+                            std::vector<UprobeConsumer>* out) {
   const pid_t self = getpid();
   for (Link* link : multi_links(fire, kLinkTypeUprobeMulti)) {
     const LinkHeader& h = link->header();
@@ -934,12 +941,10 @@ int fire_uprobe_multi(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset,
         (h.multi_pid != 0 && h.multi_pid != self))
       continue;
     const auto* e = reinterpret_cast<const UprobeMultiEntry*>(link->data());
-    // Every entry at the offset is a consumer of its own, each run.
+    // Every entry at the offset is a consumer of its own.
     for (uint32_t i = 0; i < h.multi_cnt; ++i)
-      if (e[i].offset == offset)
-        if (int err = fire.run(field(h.prog_id).load(), regs, regs_size, e[i].cookie); err != 0) return err;
+      if (e[i].offset == offset) out->push_back({h.multi_created_ns, field(h.prog_id).load(), e[i].cookie});
   }
-  return 0;
 }
 
 }  // namespace bpfemu::emu

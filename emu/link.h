@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/object.h"
 
@@ -52,6 +53,7 @@ struct LinkHeader {
   uint32_t multi_path_len;
   uint64_t multi_dev;
   uint64_t multi_ino;
+  uint64_t multi_created_ns;  // CLOCK_MONOTONIC at attach (probes of one place run newest first)
 };
 
 inline constexpr uint32_t kLinkTypeKprobeMulti = 8;   // BPF_LINK_TYPE_KPROBE_MULTI
@@ -113,10 +115,17 @@ bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64
 // kretprobe.multi ones) with regs (a struct pt_regs) and each function's
 // cookie, newest link first: 0 or -errno when one faulted.
 int fire_kprobe_multi(Firing& fire, const char* func, void* regs, uint32_t regs_size, bool ret_phase);
-// The same for uprobe.multi links on the file (device, inode) at offset, for
-// this process.
-int fire_uprobe_multi(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, void* regs, uint32_t regs_size,
-                      bool ret_phase);
+// One program to run at a uprobe's place: an event's or a uprobe.multi
+// link's entry, with when it was attached.
+struct UprobeConsumer {
+  uint64_t created_ns;
+  uint32_t prog_id;
+  uint64_t cookie;
+};
+// Appends the entries of uprobe.multi links (entry or return ones) at offset
+// of the file (device, inode) for this process to *out.
+void uprobe_multi_consumers(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, bool ret_phase,
+                            std::vector<UprobeConsumer>* out);
 // Runs every program linked to raw tracepoint `name` with the nargs u64
 // arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);

@@ -6,7 +6,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
+#include <vector>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -207,6 +210,9 @@ bool probe_pmu_file(const char* path, std::string* text) {
 
 int probe_event_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr) {
   hdr->retprobe = (a.config & kRetprobeBit) ? 1 : 0;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  hdr->created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
   hdr->pid = -1;
   if (a.type == kprobe_pmu_type()) return kprobe_init(a, hdr);
   return uprobe_init(store, a, pid, hdr);
@@ -234,19 +240,25 @@ int fire_uprobes(const char* path, uint64_t offset, const uint64_t* args, uint32
   if (fire.error() != 0) return fire.error();
   const pid_t self = getpid();
   fire.func_ip = mapped_address(st, offset);
-  int err = 0;
   for (bool ret_phase : {false, true}) {
-    PtRegs regs(args, nargs, ret_phase ? ret : 0);
+    // The place's consumers, events and uprobe.multi entries alike, run
+    // newest first: the kernel adds each at the head of the uprobe's list.
+    std::vector<UprobeConsumer> consumers;
     fire.each(ObjKind::kPerfEvent, [&](Object& obj) {
       const PerfEventHeader& h = static_cast<PerfEvent&>(obj).header();
       const uint32_t prog_id = h.prog_id.load();
-      if (err == 0 && prog_id != 0 && h.type == uprobe_pmu_type() && (h.retprobe != 0) == ret_phase &&
-          h.dev == st.st_dev && h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
-        err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
+      if (prog_id != 0 && h.type == uprobe_pmu_type() && (h.retprobe != 0) == ret_phase && h.dev == st.st_dev &&
+          h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
+        consumers.push_back({h.created_ns, prog_id, h.cookie});
     });
-    if (err == 0) err = fire_uprobe_multi(fire, st.st_dev, st.st_ino, offset, &regs, sizeof(regs), ret_phase);
+    uprobe_multi_consumers(fire, st.st_dev, st.st_ino, offset, ret_phase, &consumers);
+    std::stable_sort(consumers.begin(), consumers.end(),
+                     [](const UprobeConsumer& x, const UprobeConsumer& y) { return x.created_ns > y.created_ns; });
+    PtRegs regs(args, nargs, ret_phase ? ret : 0);
+    for (const UprobeConsumer& c : consumers)
+      if (int err = fire.run(c.prog_id, &regs, sizeof(regs), c.cookie); err != 0) return err;
   }
-  return err != 0 ? err : fire.ran();
+  return fire.ran();
 }
 
 }  // namespace bpfemu::emu

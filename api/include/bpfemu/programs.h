@@ -81,8 +81,9 @@ int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs,
  * with a struct pt_regs holding the first six arguments, then every
  * uretprobe program with `ret` in ax, on CPU cpu (-1: the calling thread's).
  * uprobe.multi links (for every process, or this one's pid) holding the
- * offset run after the uprobes of their phase, each entry there with its
- * cookie. The file is matched by device and inode, as the kernel does.
+ * offset run too, each entry there with its cookie. Within a phase the
+ * newest probe runs first, events and links alike, as the kernel's uprobe
+ * consumers do. The file is matched by device and inode, as the kernel does.
  * bpf_get_func_ip gives where this process maps the offset (0: unmapped).
  * Returns how many ran, or -errno. */
 int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret,
