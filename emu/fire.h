@@ -45,6 +45,9 @@ class Firing {
   // What bpf_get_func_ip answers the programs run from now on: the traced
   // function's address (a uprobe's: the probed instruction's), 0 if unknown.
   uint64_t func_ip = 0;
+  // Or the traced kernel function's name, its address looked up only when a
+  // program asks (reading /proc/kallsyms is not free).
+  const char* func_name = nullptr;
 
  private:
   EmulatorScope scope_;

@@ -25,6 +25,7 @@
 #include "emu/helpers_stack.h"
 #include "emu/interpreter.h"
 #include "emu/kfuncs.h"
+#include "emu/ksyms.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
 
@@ -237,7 +238,7 @@ bool get_attach_cookie(HelperCall& c, uint64_t* r0) {
 // (kprobes, kprobe.multi, fentry/fexit), the probed instruction's for
 // uprobes; 0 when the emulator does not know it (a test run, bpfemu_prog_fire).
 bool get_func_ip(HelperCall& c, uint64_t* r0) {
-  *r0 = c.env.func_ip;
+  *r0 = c.env.func_ip != 0 || c.env.func_name == nullptr ? c.env.func_ip : ksym_text_addr(c.env.func_name);
   return true;
 }
 

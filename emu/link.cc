@@ -899,9 +899,11 @@ std::vector<Link*> multi_links(Firing& fire, uint32_t type) {
 }  // namespace
 
 int fire_kprobe_multi(Firing& fire, const char* func, void* regs, uint32_t regs_size, bool ret_phase) {
+  const std::vector<Link*> links = multi_links(fire, kLinkTypeKprobeMulti);
+  if (links.empty()) return 0;
   const uint64_t addr = ksym_text_addr(func);
   if (addr == 0) return 0;
-  for (Link* link : multi_links(fire, kLinkTypeKprobeMulti)) {
+  for (Link* link : links) {
     const LinkHeader& h = link->header();
     if (((h.multi_flags & kMultiReturn) != 0) != ret_phase) continue;
     const auto* e = reinterpret_cast<const KprobeMultiEntry*>(link->data());
