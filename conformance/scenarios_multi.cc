@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <climits>
+#include <atomic>
 #include <cerrno>
+#include <thread>
 #include <cstdlib>
 #include <cstdint>
 #include <cstdio>
@@ -283,6 +285,20 @@ SCENARIO("COMMON", "link", "uprobe_multi") {
   with([](UprobeMulti& u) { u.cookies = 16; }, "bad cookies pointer");
   with([](UprobeMulti& u) { u.ref_ctr_offsets = 16; }, "bad ref_ctr_offsets pointer");
   with([](UprobeMulti& u) { u.pid = 0x3ffffff0; }, "a pid with no process");
+  {
+    // A thread's id is no process's (the kernel looks the pid up as a
+    // thread group).
+    std::atomic<pid_t> tid{0};
+    std::atomic<bool> done{false};
+    std::thread t([&] {
+      tid = static_cast<pid_t>(syscall(SYS_gettid));
+      while (!done) usleep(1000);
+    });
+    while (tid == 0) usleep(1000);
+    with([&](UprobeMulti& u) { u.pid = tid; }, "a thread's id");
+    done = true;
+    t.join();
+  }
   with([&](UprobeMulti& u) { u.offsets = ptr(far), u.cnt = 1; }, "offset past the file's end");
   with([&](UprobeMulti& u) { u.offsets = ptr(negative), u.cnt = 1; }, "negative offset");
   with([&](UprobeMulti& u) { u.ref_ctr_offsets = ptr(odd_ref), u.cnt = 1; }, "odd ref_ctr_offset");

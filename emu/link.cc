@@ -3,7 +3,6 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -472,6 +471,20 @@ int kprobe_multi_link_attach(Program& prog, uint32_t link_flags, const uint8_t* 
                             });
 }
 
+// Whether pid is a process (a thread group's leader), as the kernel's
+// PIDTYPE_TGID lookup finds it: /proc/<pid>/status says Tgid is itself.
+bool is_process(int32_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/status", pid);
+  FILE* f = fopen(path, "re");
+  if (f == nullptr) return false;
+  char line[256];
+  long tgid = -1;
+  while (tgid < 0 && fgets(line, sizeof(line), f) != nullptr) sscanf(line, "Tgid: %ld", &tgid);
+  fclose(f);
+  return tgid == pid;
+}
+
 // link_create.uprobe_multi: {u64 path, u64 offsets, u64 ref_ctr_offsets, u64
 // cookies, u32 cnt, u32 flags, u32 pid} at 16. The file is held as the kernel
 // holds it (device and inode); nothing is installed in it.
@@ -494,7 +507,7 @@ int uprobe_multi_link_attach(Program& prog, uint32_t link_flags, const uint8_t* 
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return log_reason(-errno, "uprobe_multi.path %s: %s", path.c_str(), strerror(errno));
   if (!S_ISREG(st.st_mode)) return log_reason(-EBADF, "uprobe_multi.path %s is not a regular file", path.c_str());
-  if (pid != 0 && kill(pid, 0) != 0 && errno == ESRCH) return log_reason(-ESRCH, "no process %d", pid);
+  if (pid != 0 && !is_process(pid)) return log_reason(-ESRCH, "no process %d (a thread's id is none)", pid);
   std::vector<UprobeMultiEntry> e(cnt);
   auto read_u64 = [](uint64_t base, uint32_t i, uint64_t* out) {
     return copy_from_user(out, reinterpret_cast<const void*>(base + 8ULL * i), 8);
