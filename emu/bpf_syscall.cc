@@ -298,7 +298,7 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       memcpy(w, a.bytes, sizeof(w));  // prog_fd, target_fd / target_ifindex, attach_type, flags
       memcpy(&at16, a.bytes + 16, sizeof(at16));
       memcpy(&at24, a.bytes + 24, sizeof(at24));
-      return sys_link_create(w[0], w[1], w[2], w[3], at16, at24);
+      return sys_link_create(w[0], w[1], w[2], w[3], at16, at24, a.bytes);
     }
     case BPF_PROG_ATTACH:
     case BPF_PROG_DETACH: {

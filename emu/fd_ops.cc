@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -165,7 +166,15 @@ bool fdinfo_text(int fd, std::string* out) {
                   attr.map_type, attr.key_size, attr.value_size, attr.max_entries, attr.map_flags, attr.map_extra,
                   maptypes::map_memlock(*m), m->id(), m->frozen() ? 1U : 0U);
   } else if (kind == ObjKind::kLink) {
-    n += link_fdinfo(*static_cast<Link*>(obj), buf + n, static_cast<int>(sizeof(buf)) - n);
+    // A multi link's lines (one per function) may not fit buf.
+    const auto& link = *static_cast<Link*>(obj);
+    const int len = link_fdinfo(link, nullptr, 0);
+    std::string text(static_cast<size_t>(std::max(len, 0)) + 1, '\0');
+    link_fdinfo(link, text.data(), static_cast<int>(text.size()));
+    text.resize(static_cast<size_t>(std::max(len, 0)));
+    out->assign(buf, static_cast<size_t>(n));
+    *out += text;
+    return true;
   } else if (kind == ObjKind::kProg) {
     const auto& h = static_cast<Program*>(obj)->header();
     const uint64_t memlock = (uint64_t{h.insn_cnt} * 8 + kPage - 1) & ~uint64_t{kPage - 1};

@@ -101,6 +101,8 @@ int Firing::run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie,
   if (int e = add_program_maps(prog, &env); e != 0) return e;
   env.set_ctx(ctx, ctx_size, false);
   env.attach_cookie = cookie;
+  env.func_ip = func_ip;
+  env.func_name = func_name;
   uint64_t r0 = 0;
   if (int e = run_program(prog, env, reinterpret_cast<uint64_t>(ctx), &r0); e != 0) return e;
   ++ran_;

@@ -42,6 +42,12 @@ class Firing {
   int run(uint32_t prog_id, void* ctx, uint32_t ctx_size, uint64_t cookie = 0, uint64_t* r0 = nullptr);
   // How many programs ran.
   int ran() const { return ran_; }
+  // What bpf_get_func_ip answers the programs run from now on: the traced
+  // function's address (a uprobe's: the probed instruction's), 0 if unknown.
+  uint64_t func_ip = 0;
+  // Or the traced kernel function's name, its address looked up only when a
+  // program asks (reading /proc/kallsyms is not free).
+  const char* func_name = nullptr;
 
  private:
   EmulatorScope scope_;

@@ -27,6 +27,7 @@
 #include "emu/helpers_task.h"
 #include "emu/interpreter.h"
 #include "emu/kfuncs.h"
+#include "emu/ksyms.h"
 #include "emu/prog_helpers.h"
 #include "emu/timer.h"
 
@@ -232,6 +233,14 @@ bool perf_event_output(HelperCall& c, uint64_t* r0) {
 // runs and for attachments without one.
 bool get_attach_cookie(HelperCall& c, uint64_t* r0) {
   *r0 = c.env.attach_cookie;
+  return true;
+}
+
+// bpf_get_func_ip: the address of the function the program was attached to
+// (kprobes, kprobe.multi, fentry/fexit), the probed instruction's for
+// uprobes; 0 when the emulator does not know it (a test run, bpfemu_prog_fire).
+bool get_func_ip(HelperCall& c, uint64_t* r0) {
+  *r0 = c.env.func_ip != 0 || c.env.func_name == nullptr ? c.env.func_ip : ksym_text_addr(c.env.func_name);
   return true;
 }
 
@@ -777,6 +786,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_get_numa_node_id, get_numa_node_id},
     {BPF_FUNC_strncmp, strncmp_helper},
     {BPF_FUNC_get_attach_cookie, get_attach_cookie},
+    {BPF_FUNC_get_func_ip, get_func_ip},
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
     {BPF_FUNC_get_stackid, get_stackid},

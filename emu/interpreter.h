@@ -138,6 +138,8 @@ struct RunEnv {
   SkbBuff* skb = nullptr;               // skb runs: the packet
   uint8_t* flow_keys = nullptr;         // flow dissector test runs: no skb behind the packet
   uint64_t attach_cookie = 0;           // bpf_get_attach_cookie: the link's or perf event's cookie
+  uint64_t func_ip = 0;                 // bpf_get_func_ip: the traced function's address (0 in test runs)
+  const char* func_name = nullptr;      // ... or the kernel function whose kallsyms address it is
   std::vector<Map*> maps;               // the program's maps (used_maps), by index
   std::vector<const Map*> mapped;       // maps whose storage is in `memory` already
   std::string trace;                    // bpf_trace_printk output of this run (trace_append'ed at its end)

@@ -12,16 +12,20 @@
 // an emulated tracepoint event, emu/perf_event.h), and the links of tracing
 // programs (fentry/fexit/fmod_ret and LSM: a tracing link to their function;
 // tp_btf: a raw tracepoint link), made by BPF_LINK_CREATE or
-// BPF_RAW_TRACEPOINT_OPEN.
+// BPF_RAW_TRACEPOINT_OPEN, and kprobe.multi and uprobe.multi links
+// (BPF_LINK_CREATE with BPF_TRACE_KPROBE_MULTI / BPF_TRACE_UPROBE_MULTI: many
+// functions, or offsets of one file, each with a cookie).
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/object.h"
 
 namespace bpfemu::emu {
 
 class Store;
+class Firing;
 
 inline constexpr uint32_t kLinkTypeTcx = 11;  // BPF_LINK_TYPE_TCX (past the 6.1 uapi header)
 
@@ -38,6 +42,31 @@ struct LinkHeader {
   uint32_t target_btf_id;  // tracing links: the function's id in the kernel's BTF
   uint32_t pad2;
   uint64_t cgroup_id;  // cgroup links: the cgroup (0 once detached); attach_type says the hook
+  // kprobe.multi and uprobe.multi links: how many functions or offsets, the
+  // link's BPF_F_*_MULTI_RETURN flag, and for uprobes the file (as the
+  // kernel holds it: device and inode; its path at attach) and the process
+  // (0: every one). The entries (KprobeMultiEntry or UprobeMultiEntry, then
+  // the path) sit at the start of the link's region, before this header.
+  uint32_t multi_cnt;
+  uint32_t multi_flags;
+  int32_t multi_pid;
+  uint32_t multi_path_len;
+  uint64_t multi_dev;
+  uint64_t multi_ino;
+  uint64_t multi_created_ns;  // CLOCK_MONOTONIC at attach (probes of one place run newest first)
+};
+
+inline constexpr uint32_t kLinkTypeKprobeMulti = 8;   // BPF_LINK_TYPE_KPROBE_MULTI
+inline constexpr uint32_t kLinkTypeUprobeMulti = 12;  // BPF_LINK_TYPE_UPROBE_MULTI (6.6+)
+
+struct KprobeMultiEntry {
+  uint64_t addr;  // the function's kallsyms address
+  uint64_t cookie;
+};
+struct UprobeMultiEntry {
+  uint64_t offset;
+  uint64_t ref_ctr_offset;
+  uint64_t cookie;
 };
 
 class alignas(64) Link final : public Object {
@@ -46,6 +75,8 @@ class alignas(64) Link final : public Object {
       : Object(ObjKind::kLink, std::move(region)),
         hdr_(this->region().at<LinkHeader>(this->region().size() - kHeaderPage)) {}
   const LinkHeader& header() const { return *hdr_; }
+  // What precedes the header: a multi link's entries.
+  const uint8_t* data() const { return this->region().template at<uint8_t>(0); }
 
  private:
   LinkHeader* hdr_;
@@ -57,8 +88,11 @@ int sys_raw_tracepoint_open(const char* uname, uint32_t prog_fd, uint64_t cookie
 // the attach type's own fields, the attr's words at 16 and 24 (cgroup and
 // tcx links: relative_fd/id, expected_revision; perf links: bpf_cookie at 16;
 // tracing links: cookie at 24). A link fd or -errno.
+// attr: the whole link_create attr (its bytes from offset 0), for the attach
+// types whose fields do not fit those two words (kprobe.multi, uprobe.multi);
+// nullptr where the caller has none.
 int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uint32_t flags, uint64_t at16 = 0,
-                    uint64_t at24 = 0);
+                    uint64_t at24 = 0, const uint8_t* attr = nullptr);
 // BPF_LINK_UPDATE and BPF_LINK_DETACH: 0 or -errno.
 int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint32_t old_prog_fd);
 int sys_link_detach(uint32_t link_fd);
@@ -74,6 +108,24 @@ int link_fdinfo(const Link& link, char* buf, int size);
 // made it).
 int fire_function(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu,
                   uint64_t* result = nullptr);
+// Whether a uprobe.multi link has a probe at offset of the file with another
+// ref_ctr_offset (emu/probe_event.h's uprobe_ref_ctr_taken asks the events too).
+bool uprobe_multi_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr);
+// Runs the programs of kprobe.multi links on `func` (ret_phase: the
+// kretprobe.multi ones) with regs (a struct pt_regs) and each function's
+// cookie, newest link first: 0 or -errno when one faulted.
+int fire_kprobe_multi(Firing& fire, const char* func, void* regs, uint32_t regs_size, bool ret_phase);
+// One program to run at a uprobe's place: an event's or a uprobe.multi
+// link's entry, with when it was attached.
+struct UprobeConsumer {
+  uint64_t created_ns;
+  uint32_t prog_id;
+  uint64_t cookie;
+};
+// Appends the entries of uprobe.multi links (entry or return ones) at offset
+// of the file (device, inode) for this process to *out.
+void uprobe_multi_consumers(Firing& fire, uint64_t dev, uint64_t ino, uint64_t offset, bool ret_phase,
+                            std::vector<UprobeConsumer>* out);
 // Runs every program linked to raw tracepoint `name` with the nargs u64
 // arguments, on CPU cpu (-1: the calling thread's): how many ran, or -errno.
 int fire_raw_tracepoint(const char* name, const uint64_t* args, uint32_t nargs, int cpu);

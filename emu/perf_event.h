@@ -64,6 +64,9 @@ struct PerfEventHeader {
   int32_t pid;
   uint32_t pad3;
   uint64_t cookie;  // the attached program's bpf_get_attach_cookie (a perf link's bpf_cookie)
+  // probes: when it was opened (CLOCK_MONOTONIC, the same for every
+  // process): the kernel runs the probes of one place newest first.
+  uint64_t created_ns;
 };
 
 // 64-byte aligned: fd table slots keep the kind and access in the low bits.

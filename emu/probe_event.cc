@@ -3,8 +3,13 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
+#include <vector>
 #include <climits>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +21,7 @@
 #include "core/scope.h"
 #include "core/uaccess.h"
 #include "emu/fire.h"
+#include "emu/link.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 #include "emu/store.h"
@@ -99,23 +105,6 @@ int kprobe_init(const perf_event_attr& a, PerfEventHeader* hdr) {
   return 0;
 }
 
-// uprobe_register's one probe per place: another event at the same file and
-// offset with another ref_ctr_offset.
-bool ref_ctr_conflict(Store& store, const PerfEventHeader& mine) {
-  int err = 0;
-  for (uint32_t id = 0;;) {
-    uint32_t next = 0;
-    if (store.next_id(ObjKind::kPerfEvent, id, &next) != 0) return false;
-    id = next;
-    Object* obj = view_of(store, ObjKind::kPerfEvent, id, &err);
-    if (obj == nullptr) continue;
-    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
-    if (h.type == uprobe_pmu_type() && h.dev == mine.dev && h.ino == mine.ino && h.probe_offset == mine.probe_offset &&
-        h.ref_ctr_offset != mine.ref_ctr_offset)
-      return true;
-  }
-}
-
 int uprobe_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr) {
   if (a.uprobe_path == 0) return log_reason(-EINVAL, "a uprobe needs a path");
   std::string path;
@@ -136,16 +125,45 @@ int uprobe_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHead
   hdr->probe_offset = a.probe_offset;
   hdr->ref_ctr_offset = ref_ctr;
   hdr->pid = pid;
-  if (ref_ctr_conflict(store, *hdr))
+  if (uprobe_ref_ctr_taken(store, hdr->dev, hdr->ino, hdr->probe_offset, ref_ctr))
     return log_reason(-EINVAL, "a uprobe at %s+%llu has another ref_ctr_offset", path.c_str(),
                       static_cast<unsigned long long>(a.probe_offset));
   return 0;
 }
 
-// struct pt_regs (x86-64) with the calling convention's argument registers
-// (di, si, dx, cx, r8, r9) and the return value in ax.
-
 }  // namespace
+
+uint64_t mapped_address(const struct stat& st, uint64_t offset) {
+  FILE* f = fopen("/proc/self/maps", "re");
+  if (f == nullptr) return 0;
+  char line[4096];
+  uint64_t found = 0;
+  while (found == 0 && fgets(line, sizeof(line), f) != nullptr) {
+    unsigned long long start = 0, end = 0, off = 0, ino = 0;
+    unsigned major = 0, minor = 0;
+    if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &major, &minor, &ino) != 6) continue;
+    if (ino != st.st_ino || makedev(major, minor) != st.st_dev) continue;
+    if (offset >= off && offset < off + (end - start)) found = start + (offset - off);
+  }
+  fclose(f);
+  return found;
+}
+
+bool uprobe_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr) {
+  int err = 0;
+  for (uint32_t id = 0;;) {
+    uint32_t next = 0;
+    if (store.next_id(ObjKind::kPerfEvent, id, &next) != 0) break;
+    id = next;
+    Object* obj = view_of(store, ObjKind::kPerfEvent, id, &err);
+    if (obj == nullptr) continue;
+    const PerfEventHeader& h = static_cast<PerfEvent*>(obj)->header();
+    if (h.type == uprobe_pmu_type() && h.dev == dev && h.ino == ino && h.probe_offset == offset &&
+        h.ref_ctr_offset != ref_ctr)
+      return true;
+  }
+  return uprobe_multi_ref_ctr_taken(store, dev, ino, offset, ref_ctr);
+}
 
 uint32_t kprobe_pmu_type() {
   static const uint32_t t = pmu_type("kprobe", kOwnKprobeType);
@@ -177,6 +195,9 @@ bool probe_pmu_file(const char* path, std::string* text) {
 
 int probe_event_init(Store& store, const perf_event_attr& a, pid_t pid, PerfEventHeader* hdr) {
   hdr->retprobe = (a.config & kRetprobeBit) ? 1 : 0;
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  hdr->created_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
   hdr->pid = -1;
   if (a.type == kprobe_pmu_type()) return kprobe_init(a, hdr);
   return uprobe_init(store, a, pid, hdr);
@@ -192,6 +213,7 @@ int fire_kprobes(Firing& fire, const char* func, const uint64_t* args, uint32_t 
         h.probe_offset == 0 && strncmp(h.tp_name, func, sizeof(h.tp_name)) == 0)
       err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
   });
+  if (err == 0) err = fire_kprobe_multi(fire, func, &regs, sizeof(regs), ret_phase);
   return err;
 }
 
@@ -207,19 +229,27 @@ int fire_uprobes_regs(const char* path, uint64_t offset, const PtRegs& entry, ui
   Firing fire(cpu);
   if (fire.error() != 0) return fire.error();
   const pid_t self = getpid();
-  int err = 0;
+  fire.func_ip = mapped_address(st, offset);
   for (bool ret_phase : {false, true}) {
-    PtRegs regs = entry;
-    if (ret_phase) regs.w[PtRegs::kAx] = ret;
+    // The place's consumers, events and uprobe.multi entries alike, run
+    // newest first: the kernel adds each at the head of the uprobe's list.
+    std::vector<UprobeConsumer> consumers;
     fire.each(ObjKind::kPerfEvent, [&](Object& obj) {
       const PerfEventHeader& h = static_cast<PerfEvent&>(obj).header();
       const uint32_t prog_id = h.prog_id.load();
-      if (err == 0 && prog_id != 0 && h.type == uprobe_pmu_type() && (h.retprobe != 0) == ret_phase &&
-          h.dev == st.st_dev && h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
-        err = fire.run(prog_id, &regs, sizeof(regs), h.cookie);
+      if (prog_id != 0 && h.type == uprobe_pmu_type() && (h.retprobe != 0) == ret_phase && h.dev == st.st_dev &&
+          h.ino == st.st_ino && h.probe_offset == offset && (h.pid == -1 || h.pid == self))
+        consumers.push_back({h.created_ns, prog_id, h.cookie});
     });
+    uprobe_multi_consumers(fire, st.st_dev, st.st_ino, offset, ret_phase, &consumers);
+    std::stable_sort(consumers.begin(), consumers.end(),
+                     [](const UprobeConsumer& x, const UprobeConsumer& y) { return x.created_ns > y.created_ns; });
+    PtRegs regs = entry;
+    if (ret_phase) regs.w[PtRegs::kAx] = ret;
+    for (const UprobeConsumer& c : consumers)
+      if (int err = fire.run(c.prog_id, &regs, sizeof(regs), c.cookie); err != 0) return err;
   }
-  return err != 0 ? err : fire.ran();
+  return fire.ran();
 }
 
 }  // namespace bpfemu::emu

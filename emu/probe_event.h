@@ -13,6 +13,7 @@
 #include <string>
 
 struct perf_event_attr;
+struct stat;
 
 namespace bpfemu::emu {
 
@@ -49,6 +50,16 @@ struct PtRegs {
     w[kAx] = ret;
   }
 };
+
+// uprobe_register's one probe per place: whether a uprobe event or a
+// uprobe.multi link has a probe at offset of the file (device, inode) with
+// another ref_ctr_offset.
+bool uprobe_ref_ctr_taken(Store& store, uint64_t dev, uint64_t ino, uint64_t offset, uint64_t ref_ctr);
+
+// Where offset of the file (st's device and inode) lies in this process (what
+// a uprobe's bpf_get_func_ip reports: the probed instruction's address), 0
+// when the process has not mapped that part of the file.
+uint64_t mapped_address(const struct stat& st, uint64_t offset);
 
 // Runs the programs attached to kprobes on `func` (ret_phase false: entry
 // probes, with the arguments in pt_regs; true: kretprobes, with ret in ax).

@@ -52,6 +52,7 @@ Lists lists_of(Firing& fire, const char* func) {
 int call_traced(Firing& fire, const char* func, const std::vector<uint64_t>& args,
                 const std::function<uint64_t()>& body, uint64_t* ret) {
   const auto nargs = static_cast<uint32_t>(args.size());
+  fire.func_name = func;
   // Entry kprobes see no return value yet; kretprobes get theirs below.
   if (int e = fire_kprobes(fire, func, args.data(), nargs, 0, false); e != 0) return e;
   const Lists l = lists_of(fire, func);

@@ -4,7 +4,6 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,25 +51,6 @@ int register_index(const std::string& name) {
 bool valid_size(int size) {
   const int s = size < 0 ? -size : size;
   return s == 1 || s == 2 || s == 4 || s == 8;
-}
-
-// Where a running copy of the file maps file offset `off` in this process, or 0.
-uint64_t runtime_address(const struct stat& st, uint64_t off) {
-  FILE* f = fopen("/proc/self/maps", "re");
-  if (f == nullptr) return 0;
-  char line[4096];
-  uint64_t addr = 0;
-  while (addr == 0 && fgets(line, sizeof(line), f) != nullptr) {
-    unsigned long long start = 0, end = 0, pgoff = 0, inode = 0;
-    unsigned major = 0, minor = 0;
-    char perms[8] = {};
-    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end, perms, &pgoff, &major, &minor, &inode) != 7)
-      continue;
-    if (inode != st.st_ino || makedev(major, minor) != st.st_dev || perms[2] != 'x') continue;
-    if (off >= pgoff && off < pgoff + (end - start)) addr = start + (off - pgoff);
-  }
-  fclose(f);
-  return addr;
 }
 
 struct ElfFile {
@@ -252,7 +232,7 @@ int fire_usdt(const char* path, const char* provider, const char* name, const ui
       memcpy(base + a.value, &args[i], static_cast<size_t>(bytes));  // the low bytes: little-endian
       regs.w[a.reg] = reinterpret_cast<uint64_t>(base);
     }
-    regs.w[PtRegs::kIp] = runtime_address(st, site.file_offset);
+    regs.w[PtRegs::kIp] = mapped_address(st, site.file_offset);
     const int n = fire_uprobes_regs(path, site.file_offset, regs, 0, cpu);
     if (n < 0) return n;
     ran += n;

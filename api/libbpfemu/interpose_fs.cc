@@ -29,6 +29,7 @@
 #include "api/libbpfemu/interpose.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
+#include "emu/ksyms.h"
 #include "emu/probe_event.h"
 #include "emu/tracepoint.h"
 
@@ -172,8 +173,10 @@ int fdinfo_fd(const char* path) {
 
 // An fd reading what the emulator answers for path: "<id>\n" when it is a
 // tracepoint's id file in tracefs (emu/tracepoint.h; -errno when that
-// tracepoint does not exist), or a kprobe or uprobe PMU's sysfs file the
-// kernel lacks (emu/probe_event.h); kNotTracefs for any other path.
+// tracepoint does not exist), a kprobe or uprobe PMU's sysfs file the
+// kernel lacks (emu/probe_event.h), or /proc/kallsyms when the kernel hides
+// its addresses (emu/ksyms.h: the emulator's, which its kprobe.multi links
+// take); kNotTracefs for any other path.
 constexpr int kNotTracefs = -100000;
 int tracepoint_id_fd(const char* path) {
   if (opaque(path) == nullptr) return kNotTracefs;
@@ -183,7 +186,7 @@ int tracepoint_id_fd(const char* path) {
     const int64_t id = emu::tracepoint_id(category, name);
     if (id < 0) return static_cast<int>(id);
     text = std::to_string(id) + "\n";
-  } else if (!emu::probe_pmu_file(path, &text)) {
+  } else if (!emu::probe_pmu_file(path, &text) && !emu::ksyms_file_text(path, &text)) {
     return kNotTracefs;
   }
   int m = memfd_create("bpfemu-tracepoint-id", MFD_CLOEXEC);

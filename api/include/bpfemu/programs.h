@@ -63,8 +63,10 @@ int bpfemu_tracepoint_fire(const char* name, void* ctx, uint32_t ctx_size, int c
  * body is skipped; then every fexit program (and LSM program on a void hook)
  * with the arguments and the final return value, then every kretprobe
  * program with it in ax (PT_REGS_RC). Programs of one kind run newest
- * attachment first, as the kernel's trampoline runs them. Returns how many
- * ran, or -errno. */
+ * attachment first, as the kernel's trampoline runs them. kprobe.multi
+ * links holding func run after the kprobes (kretprobe.multi ones after the
+ * kretprobes), once per link, with that function's cookie; bpf_get_func_ip
+ * gives func's /proc/kallsyms address. Returns how many ran, or -errno. */
 int bpfemu_function_fire(const char* func, const uint64_t* args, uint32_t nargs, uint64_t ret, int cpu);
 
 /* bpfemu_function_fire, and *result gets what the function's caller sees:
@@ -78,8 +80,12 @@ int bpfemu_function_call(const char* func, const uint64_t* args, uint32_t nargs,
  * __attach, bpf_program__attach_uprobe; for this process or for all) runs
  * with a struct pt_regs holding the first six arguments, then every
  * uretprobe program with `ret` in ax, on CPU cpu (-1: the calling thread's).
- * The file is matched by device and inode, as the kernel does. Returns how
- * many ran, or -errno. */
+ * uprobe.multi links (for every process, or this one's pid) holding the
+ * offset run too, each entry there with its cookie. Within a phase the
+ * newest probe runs first, events and links alike, as the kernel's uprobe
+ * consumers do. The file is matched by device and inode, as the kernel does.
+ * bpf_get_func_ip gives where this process maps the offset (0: unmapped).
+ * Returns how many ran, or -errno. */
 int bpfemu_uprobe_fire(const char* path, uint64_t offset, const uint64_t* args, uint32_t nargs, uint64_t ret,
                        int cpu);
 
