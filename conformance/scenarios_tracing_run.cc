@@ -25,13 +25,16 @@ namespace {
 
 namespace in = insn;
 
-// An id in the running kernel's BTF (the emulator reads the same BTF), or 0.
-uint32_t kernel_func(const char* name) {
+// The id of a type in the running kernel's BTF (the emulator reads the same
+// BTF), or 0. The BTF is read once and kept for the process.
+uint32_t kernel_type(const char* name, int kind) {
   static struct btf* vmlinux = btf__load_vmlinux_btf();
   if (vmlinux == nullptr) return 0;
-  const int id = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC);
+  const int id = btf__find_by_name_kind(vmlinux, name, kind);
   return id > 0 ? static_cast<uint32_t>(id) : 0;
 }
+
+uint32_t kernel_func(const char* name) { return kernel_type(name, BTF_KIND_FUNC); }
 
 // map[slot] = ctx[word] (a u64 the program sees), then return `ret`.
 std::vector<bpf_insn> record_word(int map, int32_t slot, int16_t word, int32_t ret) {
@@ -110,11 +113,10 @@ void drop(Recorder& r, int fd) {
 // The test run's attr rules, on a tp_btf program (which the kernel runs
 // through the same tracing test run and has no test function for).
 SCENARIO("COMMON", "tracing", "test_run_attrs") {
-  struct btf* vmlinux = btf__load_vmlinux_btf();
-  const int tp = vmlinux != nullptr ? btf__find_by_name_kind(vmlinux, "btf_trace_sys_enter", BTF_KIND_TYPEDEF) : -1;
+  const uint32_t tp = kernel_type("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
   r.note("the kernel's BTF has btf_trace_sys_enter", tp > 0);
-  if (tp <= 0) return;
-  const int prog = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, static_cast<uint32_t>(tp), returns(0), "tp_btf");
+  if (tp == 0) return;
+  const int prog = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tp, returns(0), "tp_btf");
   if (prog < 0) return;
   test_run(r, prog, "tp_btf test run");
   uint64_t ctx[2] = {1, 2};
