@@ -18,6 +18,7 @@
 #include "emu/bpf_syscall.h"
 #include "emu/bpffs.h"
 #include "emu/fd_ops.h"
+#include "emu/probe_event.h"
 
 namespace bpfemu::conformance {
 
@@ -57,6 +58,17 @@ void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std:
   a.test.ctx_size_in = static_cast<uint32_t>(args.size() * sizeof(uint64_t));
   a.test.retval = 0xaaaaaaaa;
   if (r.raw(label, BPF_PROG_TEST_RUN, &a, sizeof(a)) == 0) r.note(label + ": retval", a.test.retval);
+}
+
+long probe_pmu_type(Recorder& r, const char* pmu) {
+  if (r.backend().emulated()) return strcmp(pmu, "kprobe") == 0 ? emu::kprobe_pmu_type() : emu::uprobe_pmu_type();
+  const std::string path = std::string("/sys/bus/event_source/devices/") + pmu + "/type";
+  FILE* f = fopen(path.c_str(), "re");
+  if (f == nullptr) return -errno;
+  long t = -1;
+  const int n = fscanf(f, "%ld", &t);
+  fclose(f);
+  return n == 1 ? t : -EIO;
 }
 
 Bytes u32(uint32_t v) {

@@ -42,6 +42,9 @@ bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id);
 // BPF_PROG_TEST_RUN of program fd `prog` with ctx_in = args (a raw tracepoint's
 // u64 arguments), recorded under label, its retval noted.
 void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label);
+// The type perf_event_open takes for PMU "kprobe" or "uprobe" on r's backend:
+// sysfs on the kernel, the emulator's answer there; negative when unreadable.
+long probe_pmu_type(Recorder& r, const char* pmu);
 
 struct Step {
   std::string call;  // e.g. "update(k=01000000,flags=1)"

@@ -24,6 +24,7 @@
 
 #include "conformance/perf_calls.h"
 #include "conformance/scenario.h"
+#include "conformance/self_maps.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
 #include "emu/probe_event.h"
@@ -161,21 +162,6 @@ int load_ranker(Recorder& r, int map, int32_t slot, uint32_t expected_attach_typ
   return r.load_program(BPF_PROG_TYPE_KPROBE, p, label, 0, expected_attach_type);
 }
 
-// The offset in the file of this binary of the code at addr (/proc/self/maps).
-uint64_t file_offset_of(const void* addr) {
-  FILE* f = fopen("/proc/self/maps", "re");
-  if (f == nullptr) return 0;
-  char line[4096];
-  const auto a = reinterpret_cast<uint64_t>(addr);
-  uint64_t found = 0;
-  while (found == 0 && fgets(line, sizeof(line), f) != nullptr) {
-    unsigned long long start = 0, end = 0, off = 0;
-    if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &off) == 3 && a >= start && a < end) found = a - start + off;
-  }
-  fclose(f);
-  return found;
-}
-
 }  // namespace
 
 // The order in which the programs on one uprobe place run: uprobe events and
@@ -188,12 +174,7 @@ SCENARIO("COMMON", "link", "uprobe_order") {
   const uint64_t off = file_offset_of(reinterpret_cast<const void*>(&bpfemu_conformance_uprobe_target));
   r.note("target found", off != 0);
   if (off == 0) return;
-  long type = emu::uprobe_pmu_type();
-  if (!r.backend().emulated()) {
-    FILE* f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
-    if (f == nullptr || fscanf(f, "%ld", &type) != 1) type = -1;
-    if (f != nullptr) fclose(f);
-  }
+  const long type = probe_pmu_type(r, "uprobe");
   r.note("uprobe PMU type readable", type < 0 ? -1 : 1);
   if (type < 0) return;
   const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);

@@ -21,17 +21,6 @@
 namespace bpfemu::conformance {
 namespace {
 
-// The uprobe PMU's type: sysfs on the kernel, the emulator's answer there.
-long uprobe_type(Recorder& r) {
-  if (r.backend().emulated()) return emu::uprobe_pmu_type();
-  FILE* f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
-  if (f == nullptr) return -errno;
-  long t = -1;
-  const int n = fscanf(f, "%ld", &t);
-  fclose(f);
-  return n == 1 ? t : -EIO;
-}
-
 int open_uprobe(Recorder& r, long type, const char* path, uint64_t offset, bool retprobe, uint64_t ref_ctr, pid_t pid,
                 const std::string& label) {
   perf_event_attr attr{};
@@ -75,12 +64,7 @@ SCENARIO("COMMON", "link", "kprobe_perf_event") {
     r.note("no kprobes in this kernel", 0);
     return;
   }
-  long type = emu::kprobe_pmu_type();
-  if (!r.backend().emulated()) {
-    FILE* f = fopen("/sys/bus/event_source/devices/kprobe/type", "re");
-    if (f == nullptr || fscanf(f, "%ld", &type) != 1) type = -1;
-    if (f != nullptr) fclose(f);
-  }
+  const long type = probe_pmu_type(r, "kprobe");
   r.note("kprobe PMU type readable", type < 0 ? -1 : 1);
   if (type < 0) return;
   std::vector<int> events;
@@ -106,7 +90,7 @@ SCENARIO("COMMON", "link", "kprobe_perf_event") {
 }
 
 SCENARIO("COMMON", "link", "uprobe_perf_event") {
-  const long type = uprobe_type(r);
+  const long type = probe_pmu_type(r, "uprobe");
   r.note("uprobe PMU type readable", type < 0 ? type : 1);
   if (type < 0) return;
   const std::string file = "/tmp/bpfemu-uprobe-target-" + std::to_string(getpid());

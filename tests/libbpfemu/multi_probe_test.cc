@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 
 #include "bpfemu/programs.h"
+#include "conformance/self_maps.h"
 
 // What the programs record per hit (bpf/multi_probe.bpf.c); the skeleton's
 // .bss names the type.
@@ -72,21 +73,7 @@ uint64_t kallsyms_addr(const char* name) {
   return found;
 }
 
-// The offset in this binary's file of the code at `addr` (what a uprobe on
-// it is attached at), from /proc/self/maps; 0 when not found.
-uint64_t file_offset_of(const void* addr) {
-  FILE* f = fopen("/proc/self/maps", "re");
-  if (f == nullptr) return 0;
-  char line[4096];
-  const auto a = reinterpret_cast<uint64_t>(addr);
-  uint64_t found = 0;
-  while (found == 0 && fgets(line, sizeof(line), f) != nullptr) {
-    unsigned long long start = 0, end = 0, off = 0;
-    if (sscanf(line, "%llx-%llx %*s %llx", &start, &end, &off) == 3 && a >= start && a < end) found = a - start + off;
-  }
-  fclose(f);
-  return found;
-}
+using bpfemu::conformance::file_offset_of;
 
 class MultiProbe : public ::testing::Test {
  protected:
