@@ -27,6 +27,7 @@
 #include "emu/helpers_stack.h"
 #include "emu/helpers_task.h"
 #include "emu/interpreter.h"
+#include "emu/iter.h"
 #include "emu/kfuncs.h"
 #include "emu/ksyms.h"
 #include "emu/prog_helpers.h"
@@ -744,6 +745,8 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
     {BPF_FUNC_get_stackid, get_stackid},
+    {BPF_FUNC_seq_printf, seq_printf},
+    {BPF_FUNC_seq_write, seq_write},
     {BPF_FUNC_get_stack, get_stack},
     {BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id},
     {BPF_FUNC_get_current_ancestor_cgroup_id, get_current_ancestor_cgroup_id},
@@ -755,7 +758,8 @@ constexpr Impl kImpls[] = {
 // of the 6.18 kernel: a non-GPL program calling each one).
 constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_printk,       BPF_FUNC_probe_read_str,
                                  BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
-                                 BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack};
+                                 BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack,
+                                 BPF_FUNC_seq_printf,         BPF_FUNC_seq_write};
 
 struct Table {
   HelperDef defs[kHelperCount];

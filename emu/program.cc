@@ -24,6 +24,7 @@
 #include "emu/digest.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
+#include "emu/iter.h"
 #include "emu/kfuncs.h"
 #include "emu/objects.h"
 
@@ -99,9 +100,22 @@ int check_tracing_target(uint32_t type, uint32_t attach, uint32_t attach_btf_id,
     *target = it->second;
     return 0;
   }
+  if (type == BPF_PROG_TYPE_TRACING && attach == BPF_TRACE_ITER) {
+    // The function's name says the target: bpf_iter_<target>.
+    auto it = types->funcs.find(attach_btf_id);
+    if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
+    const std::string& func = it->second;
+    if (!std::string_view(func).starts_with("bpf_iter_"))
+      return log_reason(-EINVAL, "%s is no iterator target (bpf_iter_<target>)", func.c_str());
+    if (!iter_target_emulated(func.substr(9)))
+      return log_reason(-EINVAL, "iterator target %s is not emulated (bpf_map and bpf_map_elem are)",
+                        func.c_str() + 9);
+    *target = func;
+    return 0;
+  }
   if (type == BPF_PROG_TYPE_TRACING && attach != BPF_TRACE_FENTRY && attach != BPF_TRACE_FEXIT &&
       attach != BPF_MODIFY_RETURN)
-    return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit, fmod_ret and tp_btf are)",
+    return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit, fmod_ret, tp_btf and iter are)",
                       attach);
   auto it = types->funcs.find(attach_btf_id);
   if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
