@@ -63,6 +63,10 @@ struct Session {
   uint32_t cur_map_id = 0;
   std::vector<uint8_t> cur_key;
   bool have_key = false, at_end = false;
+  // A hash map's element after the current one, taken before the program
+  // ran: where the walk goes on when the program deleted the current one.
+  std::vector<uint8_t> ahead_key;
+  bool have_ahead = false;
 
   bool overflowed() const { return count == buf.size(); }
 };
@@ -98,6 +102,9 @@ bool elem_current(Session& s, Map& m, Obj* out) {
     return true;
   }
   out->key.assign(m.attr().key_size, 0);
+  if (s.have_key && helpers::map_lookup(m, s.cur_key.data()) == nullptr && s.have_ahead &&
+      helpers::map_lookup(m, s.ahead_key.data()) != nullptr)
+    s.cur_key = s.ahead_key;  // the current element went: the one after it
   if (s.have_key && helpers::map_lookup(m, s.cur_key.data()) != nullptr) {
     out->key = s.cur_key;
     return true;
@@ -121,6 +128,15 @@ bool elem_next(Session& s, Map& m, Obj* out) {
     return elem_current(s, m, out);
   }
   out->key.assign(m.attr().key_size, 0);
+  if (helpers::map_lookup(m, s.cur_key.data()) == nullptr) {
+    // The program deleted the current element: go on from the one after it.
+    if (!s.have_ahead) {
+      s.at_end = true;
+      return false;
+    }
+    s.cur_key = s.ahead_key;
+    return elem_current(s, m, out);
+  }
   if (m.ops().get_next_key(m, s.cur_key.data(), out->key.data()) != 0) {
     s.at_end = true;
     return false;
@@ -216,6 +232,10 @@ int seq_show(Session& s, const Obj* obj, bool in_stop) {
   }
   if (s.elem && obj != nullptr && m != nullptr) {
     key = obj->key;
+    if (!is_array(*m)) {
+      s.ahead_key.assign(key.size(), 0);
+      s.have_ahead = m->ops().get_next_key(*m, key.data(), s.ahead_key.data()) == 0;
+    }
     ctx[2] = reinterpret_cast<uint64_t>(key.data());
     env.memory.add(key.data(), key.size(), false);
     const uint32_t vsize = m->attr().value_size;

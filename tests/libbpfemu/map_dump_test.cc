@@ -102,6 +102,37 @@ TEST_F(MapDump, SmallReadsGiveTheSameBytes) {
   EXPECT_EQ(dump(1), expect);
 }
 
+TEST_F(MapDump, ProgramMayDeleteTheElementItIsGiven) {
+  for (uint32_t k = 100; k < 120; ++k) {
+    const uint64_t v = k;
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.counts, &k, sizeof(k), &v, sizeof(v), BPF_ANY), 0);
+  }
+  union bpf_iter_link_info info = {};
+  info.map.map_fd = static_cast<uint32_t>(bpf_map__fd(skel_->maps.counts));
+  LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+  bpf_link* link = bpf_program__attach_iter(skel_->progs.drop_odd, &opts);
+  ASSERT_NE(link, nullptr) << strerror(errno);
+  const int fd = bpf_iter_create(bpf_link__fd(link));
+  ASSERT_GE(fd, 0) << strerror(errno);
+  std::string out;
+  char buf[64];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+  EXPECT_EQ(close(fd), 0);
+  bpf_link__destroy(link);
+  // Every element once, though the odd ones went as they were shown.
+  std::vector<std::string> got = lines(out);
+  std::sort(got.begin(), got.end());
+  std::vector<std::string> want;
+  for (uint32_t k : {3U, 10U, 42U}) want.push_back(std::to_string(k));
+  for (uint32_t k = 100; k < 120; ++k) want.push_back(std::to_string(k));
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+  for (uint32_t k : {3U, 10U, 42U, 101U, 102U}) {
+    uint64_t v = 0;
+    EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.counts, &k, sizeof(k), &v, sizeof(v), 0) == 0, k % 2 == 0) << k;
+  }
+}
+
 TEST_F(MapDump, IterCreateChecksItsArguments) {
   EXPECT_EQ(bpf_iter_create(bpf_map__fd(skel_->maps.counts)), -EINVAL);
   LIBBPF_OPTS(bpf_link_create_opts, opts);

@@ -51,3 +51,14 @@ int dump_counts(struct bpf_iter__bpf_map_elem *ctx) {
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+// Prints every key and deletes the odd ones as it goes.
+SEC("iter/bpf_map_elem")
+int drop_odd(struct bpf_iter__bpf_map_elem *ctx) {
+  __u32 *key = ctx->key;
+  if (key == 0) return 0;
+  __u32 k = *key;
+  BPF_SEQ_PRINTF(ctx->meta->seq, "%u\n", k);
+  if (k & 1) bpf_map_delete_elem(&counts, &k);
+  return 0;
+}
