@@ -3,6 +3,7 @@
 #include "emu/iter.h"
 
 #include <linux/bpf.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,7 @@ struct Session {
   uint32_t map_id = 0;  // bpf_map_elem: the map walked (held); bpf_map: 0
   bool elem = false;
   ino_t ino = 0;  // the memfd's, to tell a reused fd number from ours
+  pid_t pid = 0;  // the process that made it: a forked child's copy of the table is not its own
   uint64_t session_id = 0, seq_num = 0;
   bool done_stop = false;
   std::vector<char> buf;
@@ -329,7 +332,7 @@ std::shared_ptr<Session> session_of(int fd) {
   {
     std::lock_guard<std::mutex> lock(g_mu);
     auto it = g_sessions.find(fd);
-    if (it == g_sessions.end()) return nullptr;
+    if (it == g_sessions.end() || it->second->pid != getpid()) return nullptr;
     s = it->second;
   }
   struct stat st{};
@@ -381,11 +384,18 @@ int sys_iter_create(uint32_t link_fd, uint32_t flags) {
   s->map_id = h.iter_map_id;
   s->elem = strcmp(h.tp_name, "bpf_map_elem") == 0;
   s->session_id = ++g_session_ids;
-  const int fd = memfd_create("bpf_iter", MFD_CLOEXEC);
-  if (fd < 0) return log_reason(-errno, "memfd_create for the iterator fd failed");
+  // A read-only fd, as the kernel's (write is EBADF).
+  const int mfd = memfd_create("bpf_iter", MFD_CLOEXEC);
+  if (mfd < 0) return log_reason(-errno, "memfd_create for the iterator fd failed");
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  close(mfd);
+  if (fd < 0) return log_reason(-errno, "reopening the iterator's memfd read-only failed");
   struct stat st{};
   fstat(fd, &st);
   s->ino = st.st_ino;
+  s->pid = getpid();
   // The fd holds the program and the map walked, as the kernel's file does.
   int e = 0;
   if (Object* p = view_of(*s->store, ObjKind::kProg, s->prog_id, &e); p != nullptr) p->obj_header().krefs.fetch_add(1);
@@ -420,6 +430,7 @@ void iter_forget(int fd) {
     g_sessions.erase(it);
   }
   g_count.fetch_sub(1);
+  if (s->pid != getpid()) return;  // the references are the parent's
   if (s->map_id != 0) drop_object_ref(*s->store, ObjKind::kMap, s->map_id);
   drop_object_ref(*s->store, ObjKind::kProg, s->prog_id);
 }

@@ -137,6 +137,12 @@ TEST_F(MapDump, IterCreateChecksItsArguments) {
   EXPECT_EQ(bpf_iter_create(bpf_map__fd(skel_->maps.counts)), -EINVAL);
   LIBBPF_OPTS(bpf_link_create_opts, opts);
   EXPECT_EQ(bpf_link_create(bpf_program__fd(skel_->progs.dump_counts), 0, BPF_TRACE_ITER, &opts), -EBADF);
+  // The iterator's fd is read-only, as the kernel's.
+  const int fd = bpf_iter_create(bpf_link__fd(link_));
+  ASSERT_GE(fd, 0) << strerror(errno);
+  EXPECT_EQ(write(fd, "x", 1), -1);
+  EXPECT_EQ(errno, EBADF);
+  EXPECT_EQ(close(fd), 0);
 }
 
 }  // namespace
