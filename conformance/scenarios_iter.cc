@@ -255,6 +255,19 @@ SCENARIO("COMMON", "iter", "iter_read_hash_array") {
     if (array_link >= 0) read_iter(r, array_link, chunk, "ARRAY by " + n);
     if (percpu_link >= 0) read_iter(r, percpu_link, chunk, "PERCPU_ARRAY by " + n);
   }
+  // LINK_UPDATE: another program of the target; one of another target is EINVAL.
+  const int maps_prog = load_prog(r, "maps");
+  if (array_link >= 0 && maps_prog >= 0) {
+    uint32_t u[4] = {static_cast<uint32_t>(array_link), static_cast<uint32_t>(percpu_prog), 0, 0};
+    r.raw("link_update to dump_percpu", BPF_LINK_UPDATE, u, sizeof(u));
+    read_iter(r, array_link, 4096, "ARRAY after link_update");
+    u[1] = static_cast<uint32_t>(maps_prog);
+    r.raw("link_update to a bpf_map program", BPF_LINK_UPDATE, u, sizeof(u));
+    u[1] = static_cast<uint32_t>(prog);
+    u[2] = BPF_F_REPLACE;
+    u[3] = static_cast<uint32_t>(prog);
+    r.raw("link_update replacing a program it does not hold", BPF_LINK_UPDATE, u, sizeof(u));
+  }
   // An empty hash map: only the final call.
   const int empty = r.create(BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_ZERO_SEED);
   const int empty_link = empty >= 0 ? iter_link(r, prog, empty, "empty HASH link") : -1;

@@ -724,8 +724,9 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
   LinkHeader& h = const_cast<LinkHeader&>(link->header());
   if (h.type == BPF_LINK_TYPE_CGROUP) return cgroup_link_update(*link, *prog, old);
   if (h.type == kLinkTypeTcx) return tcx_link_update(*link, *prog, old);
-  if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EINVAL, "this kind of link cannot change its program");
-  if (field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
+  if (h.type != BPF_LINK_TYPE_XDP && h.type != BPF_LINK_TYPE_ITER)
+    return log_reason(-EINVAL, "this kind of link cannot change its program");
+  if (h.type == BPF_LINK_TYPE_XDP && field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
   uint32_t cur = field(h.prog_id).load();
   if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
   Object* held = view_of(*link->store(), ObjKind::kProg, cur, &err);
@@ -733,6 +734,10 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
   const ProgHeader& was = static_cast<Program*>(held)->header();
   if (prog->header().prog_type != was.prog_type || prog->header().expected_attach_type != was.expected_attach_type)
     return log_reason(-EINVAL, "the new program's type or expected attach type differs from the link's");
+  // bpf_iter_link_replace: and the same iterator target. Iterators made
+  // before keep the program they were made with.
+  if (h.type == BPF_LINK_TYPE_ITER && prog->header().attach_btf_id != was.attach_btf_id)
+    return log_reason(-EINVAL, "the new program iterates over another target than the link's");
   if (prog->id() == cur) return 0;
   prog->obj_header().krefs.fetch_add(1);
   if (!field(h.prog_id).compare_exchange_strong(cur, prog->id())) {

@@ -71,9 +71,11 @@ int add_key(struct iter_elem_ctx *ctx) {
 SEC("iter/bpf_map_elem")
 int skip_two(struct iter_elem_ctx *ctx) {
   struct seq_file *seq = ctx->meta->seq;
-  if (ctx->key == 0) return 0;
-  PRINT(seq, "%u #%llu\n", *ctx->key, ctx->meta->seq_num);
-  return *ctx->key == 2;
+  __u32 *key = ctx->key;  // read once: every load of ctx->key may be NULL to the verifier
+  if (key == 0) return 0;
+  __u32 k = *key;
+  PRINT(seq, "%u #%llu\n", k, ctx->meta->seq_num);
+  return k == 2;
 }
 
 // Key 1 prints more than the seq buffer holds; the others their key.
@@ -81,9 +83,11 @@ SEC("iter/bpf_map_elem")
 int too_big(struct iter_elem_ctx *ctx) {
   struct seq_file *seq = ctx->meta->seq;
   char chunk[500];
-  if (ctx->key == 0) return 0;
-  if (*ctx->key != 1) {
-    PRINT(seq, "%u\n", *ctx->key);
+  __u32 *key = ctx->key;
+  if (key == 0) return 0;
+  __u32 k = *key;
+  if (k != 1) {
+    PRINT(seq, "%u\n", k);
     return 0;
   }
   __builtin_memset(chunk, 'x', sizeof(chunk));
