@@ -345,3 +345,37 @@ SCENARIO("COMMON", "iter", "iter_bpf_map") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// The other walked types: LRU_HASH and PERCPU_HASH (zero seed: the kernel's
+// bucket order), LRU_PERCPU_HASH.
+SCENARIO("COMMON", "iter", "iter_hash_kinds") {
+  if (left_out(r)) return;
+  const int prog = load_prog(r, "dump_u64");
+  const int percpu_prog = load_prog(r, "dump_percpu");
+  if (prog < 0 || percpu_prog < 0) return;
+  struct Kind {
+    uint32_t type;
+    const char* name;
+  };
+  for (const Kind& k : {Kind{BPF_MAP_TYPE_LRU_HASH, "LRU_HASH"}, Kind{BPF_MAP_TYPE_PERCPU_HASH, "PERCPU_HASH"},
+                        Kind{BPF_MAP_TYPE_LRU_PERCPU_HASH, "LRU_PERCPU_HASH"}}) {
+    const bool percpu = k.type != BPF_MAP_TYPE_LRU_HASH;
+    const int map = r.create(k.type, 4, 8, 32, BPF_F_ZERO_SEED);
+    if (map < 0) continue;
+    for (uint32_t key : {9U, 2U, 17U, 4U}) {
+      Bytes v;
+      for (size_t cpu = 0; cpu * 8 < r.sys_value_size(k.type, 8); ++cpu) {
+        const Bytes one = u64b(key * 10ULL + cpu);
+        v.insert(v.end(), one.begin(), one.end());
+      }
+      r.update(map, u32b(key), v);
+    }
+    const int link = iter_link(r, percpu ? percpu_prog : prog, map, std::string(k.name) + " link");
+    if (link < 0) continue;
+    for (size_t chunk : {4096UL, 3UL}) read_iter(r, link, chunk, std::string(k.name) + " by " + std::to_string(chunk));
+  }
+}
+
+}  // namespace bpfemu::conformance
