@@ -379,3 +379,52 @@ SCENARIO("COMMON", "iter", "iter_hash_kinds") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+namespace {
+
+// BPF_PROG_LOAD of a TRACING program with insns, its expected attach type and
+// target id in the kernel's BTF, recorded under label: the fd or -errno.
+long load_tracing(Recorder& r, uint32_t attach, uint32_t btf_id, const std::vector<bpf_insn>& insns,
+                  const std::string& label) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = BPF_PROG_TYPE_TRACING;
+  a.expected_attach_type = attach;
+  a.attach_btf_id = btf_id;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>("GPL");
+  return r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true);
+}
+
+uint32_t btf_id_of(const char* name, uint32_t kind) {
+  static struct btf* vmlinux = btf__load_vmlinux_btf();
+  const int id = vmlinux != nullptr ? btf__find_by_name_kind(vmlinux, name, kind) : -1;
+  return id > 0 ? static_cast<uint32_t>(id) : 0;
+}
+
+}  // namespace
+
+// The seq helpers belong to iterator programs: a tp_btf program calling one
+// is refused at load. An iterator's target must be a bpf_iter_ function.
+SCENARIO("COMMON", "iter", "iter_program_load") {
+  const std::vector<bpf_insn> ret0 = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  std::vector<bpf_insn> calls;
+  for (uint8_t reg = BPF_REG_1; reg <= BPF_REG_5; ++reg) calls.push_back({BPF_ALU64 | BPF_MOV | BPF_K, reg, 0, 0, 0});
+  calls.push_back({BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_seq_write});
+  calls.insert(calls.end(), ret0.begin(), ret0.end());
+  const uint32_t sys_enter = btf_id_of("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
+  r.note("the kernel's BTF has btf_trace_sys_enter", sys_enter != 0);
+  if (sys_enter != 0) {
+    load_tracing(r, BPF_TRACE_RAW_TP, sys_enter, ret0, "tp_btf returning 0");
+    load_tracing(r, BPF_TRACE_RAW_TP, sys_enter, calls, "tp_btf calling bpf_seq_write");
+  }
+  if (left_out(r)) return;
+  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map_elem", BTF_KIND_FUNC), ret0, "iter/bpf_map_elem");
+  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map", BTF_KIND_FUNC), ret0, "iter/bpf_map");
+  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_fentry_test1", BTF_KIND_FUNC), ret0, "iter on a plain function");
+  load_tracing(r, BPF_TRACE_ITER, 0, ret0, "iter without attach_btf_id");
+}
+
+}  // namespace bpfemu::conformance
