@@ -428,3 +428,24 @@ SCENARIO("COMMON", "iter", "iter_program_load") {
 }
 
 }  // namespace bpfemu::conformance
+
+namespace bpfemu::conformance {
+
+// A walk does not mark LRU elements referenced: which ones a full map
+// evicts afterwards is what it would have been without the walk.
+SCENARIO("COMMON", "iter", "iter_lru_walk_keeps_references") {
+  if (left_out(r)) return;
+  const int prog = load_prog(r, "dump_u64");
+  if (prog < 0) return;
+  const int map = r.create(BPF_MAP_TYPE_LRU_HASH, 4, 8, 64, BPF_F_ZERO_SEED);
+  if (map < 0) return;
+  for (uint32_t k = 0; k < 64; ++k) r.update(map, u32b(k), u64b(k));
+  r.prog_lookup(map, 5);  // one element a program did reference
+  const int link = iter_link(r, prog, map, "LRU_HASH link");
+  if (link < 0) return;
+  read_iter(r, link, 4096, "LRU_HASH walk");
+  for (uint32_t k = 1000; k < 1040; ++k) r.update(map, u32b(k), u64b(k));
+  r.walk_set(map, 4);
+}
+
+}  // namespace bpfemu::conformance

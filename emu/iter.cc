@@ -105,10 +105,10 @@ bool elem_current(Session& s, Map& m, Obj* out) {
     return true;
   }
   out->key.assign(m.attr().key_size, 0);
-  if (s.have_key && helpers::map_lookup(m, s.cur_key.data()) == nullptr && s.have_ahead &&
-      helpers::map_lookup(m, s.ahead_key.data()) != nullptr)
+  if (s.have_key && m.ops().peek_value(m, s.cur_key.data()) == nullptr && s.have_ahead &&
+      m.ops().peek_value(m, s.ahead_key.data()) != nullptr)
     s.cur_key = s.ahead_key;  // the current element went: the one after it
-  if (s.have_key && helpers::map_lookup(m, s.cur_key.data()) != nullptr) {
+  if (s.have_key && m.ops().peek_value(m, s.cur_key.data()) != nullptr) {
     out->key = s.cur_key;
     return true;
   }
@@ -131,7 +131,7 @@ bool elem_next(Session& s, Map& m, Obj* out) {
     return elem_current(s, m, out);
   }
   out->key.assign(m.attr().key_size, 0);
-  if (helpers::map_lookup(m, s.cur_key.data()) == nullptr) {
+  if (m.ops().peek_value(m, s.cur_key.data()) == nullptr) {
     // The program deleted the current element: go on from the one after it.
     if (!s.have_ahead) {
       s.at_end = true;
@@ -251,7 +251,7 @@ int seq_show(Session& s, const Obj* obj, bool in_stop) {
           memcpy(percpu.data() + size_t{stride} * cpu, v, vsize);
       ctx[3] = reinterpret_cast<uint64_t>(percpu.data());
       env.memory.add(percpu.data(), percpu.size(), true);
-    } else if (void* v = helpers::map_lookup(*m, key.data()); v != nullptr) {
+    } else if (void* v = m->ops().peek_value(*m, key.data()); v != nullptr) {
       ctx[3] = reinterpret_cast<uint64_t>(v);  // the element itself: writes land in the map
       env.memory.add(v, vsize, true);
     }
