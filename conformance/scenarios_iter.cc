@@ -328,6 +328,20 @@ SCENARIO("COMMON", "iter", "iter_return_and_overflow") {
       }
     }
   }
+  // The call at the end overflowing: what came before it is read, then E2BIG.
+  const int big_end = load_prog(r, "big_end");
+  const int end_link = big_end >= 0 ? iter_link(r, big_end, array, "big_end link") : -1;
+  if (end_link >= 0) {
+    const int fd = iter_create(r, end_link, 0, "iter_create big_end");
+    if (fd >= 0) {
+      char buf[256];
+      for (int i = 0; i < 3; ++i) {
+        const ssize_t n = ::read(fd, buf, sizeof(buf));
+        r.note_text("big_end read " + std::to_string(i), n < 0 ? -errno : n,
+                    n > 0 ? std::string(buf, static_cast<size_t>(n)) : "");
+      }
+    }
+  }
   // The helpers' answers to good and bad formats.
   const int codes_link = iter_link(r, codes, array, "codes link");
   if (codes_link >= 0) read_iter(r, codes_link, 4096, "codes");

@@ -122,6 +122,27 @@ int codes(struct iter_elem_ctx *ctx) {
   rc[4] = bpf_seq_printf(seq, bad_char, sizeof(bad_char), args, 0);
   rc[5] = bpf_seq_write(seq, str, 3);
   PRINT(seq, "\n%lld %lld %lld %lld %lld %lld\n", rc[0], rc[1], rc[2], rc[3], rc[4], rc[5]);
+  // Strings and addresses read through pointers: an unreadable string, an
+  // IPv4 and an IPv6 address, a kernel string.
+  static const unsigned char ip[16] = {10, 0, 0, 1, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x2a};
+  PRINT(seq, "[%s] %pI4 %pi4 %pI6 %pi6 %pks\n", 8, (__u64)(unsigned long)ip, (__u64)(unsigned long)ip,
+        (__u64)(unsigned long)ip, (__u64)(unsigned long)ip, (__u64)(unsigned long)str);
+  return 0;
+}
+
+// The call at the end prints more than the buffer holds; the elements their key.
+SEC("iter/bpf_map_elem")
+int big_end(struct iter_elem_ctx *ctx) {
+  struct seq_file *seq = ctx->meta->seq;
+  char chunk[500];
+  __u32 *key = ctx->key;
+  if (key != 0) {
+    PRINT(seq, "%u\n", *key);
+    return 0;
+  }
+  __builtin_memset(chunk, 'y', sizeof(chunk));
+  long rc = 0;
+  for (int i = 0; i < 70 && rc == 0; i++) rc = bpf_seq_write(seq, chunk, sizeof(chunk));
   return 0;
 }
 
