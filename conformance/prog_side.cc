@@ -32,6 +32,8 @@ extern const unsigned char kProgMapInMap[];
 extern const unsigned long kProgMapInMapSize;
 extern const unsigned char kProgWq[];
 extern const unsigned long kProgWqSize;
+extern const unsigned char kProgIter[];
+extern const unsigned long kProgIterSize;
 extern const unsigned char kProgKptr[];
 extern const unsigned long kProgKptrSize;
 extern const unsigned char kProgGraph[];
@@ -156,6 +158,7 @@ class LibbpfProgSide final : public ProgSide {
     if (global_ != nullptr) bpf_object__close(global_);
     if (mim_ != nullptr) bpf_object__close(mim_);
     if (kptr_ != nullptr) bpf_object__close(kptr_);
+    if (iter_ != nullptr) bpf_object__close(iter_);
     if (graph_ != nullptr) bpf_object__close(graph_);
   }
 
@@ -441,6 +444,19 @@ class LibbpfProgSide final : public ProgSide {
     return 0;
   }
 
+  long iter_load() override {
+    BpfRouteScope scope(route_);
+    if (iter_ != nullptr) return -EALREADY;
+    long err = 0;
+    iter_ = load_bound(kProgIter, kProgIterSize, "prog_iter", -1, nullptr, &err);
+    return iter_ != nullptr ? 0 : err;
+  }
+
+  int iter_prog_fd(const char* name) override {
+    bpf_program* p = iter_ != nullptr ? bpf_object__find_program_by_name(iter_, name) : nullptr;
+    return p != nullptr ? bpf_program__fd(p) : -ENOENT;
+  }
+
   int kptr_map_fd(const char* name) override {
     bpf_map* map = kptr_ != nullptr ? bpf_object__find_map_by_name(kptr_, name) : nullptr;
     return map != nullptr ? bpf_map__fd(map) : -ENOENT;
@@ -501,6 +517,7 @@ class LibbpfProgSide final : public ProgSide {
   bpf_object* global_ = nullptr;
   bpf_object* mim_ = nullptr;
   bpf_object* kptr_ = nullptr;
+  bpf_object* iter_ = nullptr;
   bpf_object* graph_ = nullptr;
 };
 

@@ -75,6 +75,10 @@ class ProgSide {
   // *ret the helper's result (kMimNoInnerMap: the outer lookup found nothing).
   static constexpr long kMimNoInnerMap = -1000;
   virtual long mim_load() = 0;
+  // bpf/prog_iter.bpf.c: iterator programs. iter_load opens and loads it
+  // once: 0 or -errno. iter_prog_fd: one of its programs (owned by the object).
+  virtual long iter_load() = 0;
+  virtual int iter_prog_fd(const char* name) = 0;
   virtual int mim_map_fd(const char* name) = 0;
   virtual long mim_run(uint32_t outer, uint32_t op, uint32_t slot, uint32_t key, uint64_t* value, int64_t* ret) = 0;
 

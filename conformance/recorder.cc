@@ -259,6 +259,19 @@ long Recorder::prog_wq_codes() {
   return record("prog_wq_codes()", r, text);
 }
 
+long Recorder::prog_iter_load() {
+  long r = prog().iter_load();
+  errno = r < 0 ? static_cast<int>(-r) : 0;
+  return record("prog_iter_load()", r);
+}
+
+int Recorder::prog_iter_fd(const std::string& name) {
+  const int fd = prog().iter_prog_fd(name.c_str());
+  errno = fd < 0 ? -fd : 0;
+  record("prog_iter_fd(" + name + ")", fd >= 0 ? 1 : fd);
+  return fd;
+}
+
 long Recorder::prog_kptr_load() {
   long r = prog().kptr_load();
   errno = r < 0 ? static_cast<int>(-r) : 0;
@@ -367,6 +380,11 @@ int Recorder::record(std::string call, long ret, std::string out) {
   s.out = std::move(out);
   steps_.push_back(std::move(s));
   return static_cast<int>(ret);
+}
+
+void Recorder::note_text(const std::string& what, long value, const std::string& text) {
+  errno = 0;
+  record(what, value, text);
 }
 
 void Recorder::note(const std::string& what, long value) { record("note(" + what + ")", value); }

@@ -144,6 +144,10 @@ class Recorder {
   long prog_timer_codes();
   // bpf/prog_wq.bpf.c's run: the bpf_wq kfuncs' results.
   long prog_wq_codes();
+  // bpf/prog_iter.bpf.c (ProgSide::iter_*): load it once; one of its
+  // programs' fd (owned by the object).
+  long prog_iter_load();
+  int prog_iter_fd(const std::string& name);
   // bpf/prog_kptr.bpf.c (ProgSide::kptr_*): load it once; the fd of one of its
   // maps (owned by the object); one run of program `prog`.
   long prog_kptr_load();
@@ -177,6 +181,8 @@ class Recorder {
   void run_program(uint32_t type, const std::vector<bpf_insn>& insns, uint32_t repeat, const std::string& label);
   // Records an arbitrary observation computed by the scenario.
   void note(const std::string& what, long value);
+  // The same with text (what a read returned, say) compared beside the value.
+  void note_text(const std::string& what, long value, const std::string& text);
 
   // A pin path unique to this run, under /sys/fs/bpf (translated by the emulator).
   std::string pin_path(const std::string& leaf) const;

@@ -42,6 +42,9 @@ struct VmlinuxTypes {
   // The LSM hooks (members of lsm_static_calls_table, or of the older
   // security_hook_heads): an LSM program attaches to bpf_lsm_<hook>.
   std::set<std::string, std::less<>> lsm_hooks;
+  // struct bpf_map's members as this kernel lays them out (byte offset, size):
+  // what an iterator program reads through its ctx->map pointer.
+  std::map<std::string, std::pair<uint32_t, uint32_t>, std::less<>> bpf_map_fields;
 };
 // /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
 // BTF cannot be had.

@@ -174,6 +174,9 @@ class MapOps {
   virtual void* prog_lookup(Map&, const void*) const { return nullptr; }
   // bpf_map_lookup_percpu_elem: the value of CPU `cpu`.
   virtual void* prog_lookup_percpu(Map&, const void*, uint32_t) const { return nullptr; }
+  // The same pointer as prog_lookup without a program lookup's side effects
+  // (an LRU element's reference bit): what an iterator's walk hands out.
+  virtual void* peek_value(Map& map, const void* key) const { return prog_lookup(map, key); }
   virtual long prog_update(Map&, const void*, const void*, uint64_t) const { return -EINVAL; }
   virtual long prog_delete(Map&, const void*) const { return -EINVAL; }
   // bpf_map_push_elem / bpf_map_pop_elem / bpf_map_peek_elem (queue, stack, bloom filter).

@@ -12,6 +12,7 @@
 #include "core/uaccess.h"
 #include "emu/btf.h"
 #include "emu/prog_attach.h"
+#include "emu/iter.h"
 #include "emu/kernel.h"
 #include "emu/program.h"
 #include "emu/link.h"
@@ -63,6 +64,7 @@ constexpr Abi make_abi(int major, int minor, unsigned attr_size, bool v6_18) {
   a.end[BPF_RAW_TRACEPOINT_OPEN] = v6_18 ? 24 : 12;
   a.end[BPF_LINK_UPDATE] = 16;
   a.end[BPF_LINK_DETACH] = 4;
+  a.end[BPF_ITER_CREATE] = 8;  // link_fd, flags
   a.end[BPF_PROG_ATTACH] = v6_18 ? 32 : 20;  // expected_revision; 6.1: replace_bpf_fd
   a.end[BPF_PROG_DETACH] = v6_18 ? 32 : 12;  // expected_revision; 6.1: attach_type
   a.end[BPF_PROG_QUERY] = v6_18 ? 64 : 40;   // query.revision; 6.1: query.prog_attach_flags
@@ -319,9 +321,13 @@ long dispatch(int cmd, void* uattr, unsigned size, const BpfAttr& a) {
       memcpy(&link_fd, a.bytes, sizeof(link_fd));
       return sys_link_detach(link_fd);
     }
+    case BPF_ITER_CREATE: {
+      uint32_t w[2];
+      memcpy(w, a.bytes, sizeof(w));  // link_fd, flags
+      return sys_iter_create(w[0], w[1]);
+    }
     case BPF_TASK_FD_QUERY:
     case BPF_ENABLE_STATS:
-    case BPF_ITER_CREATE:
     case BPF_PROG_BIND_MAP:
     case 36:  // BPF_TOKEN_CREATE
     case 37:  // BPF_PROG_STREAM_READ_BY_FD

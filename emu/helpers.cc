@@ -20,12 +20,14 @@
 #include "core/cpu.h"
 #include "core/profile.h"
 #include "core/uaccess.h"
+#include "emu/bprintf.h"
 #include "emu/clock.h"
 #include "emu/graph.h"
 #include "emu/helpers_skb.h"
 #include "emu/helpers_stack.h"
 #include "emu/helpers_task.h"
 #include "emu/interpreter.h"
+#include "emu/iter.h"
 #include "emu/kfuncs.h"
 #include "emu/ksyms.h"
 #include "emu/prog_helpers.h"
@@ -652,63 +654,16 @@ bool skb_load_bytes(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
-// --- bpf_trace_printk: the kernel's few conversions, written to env.trace ---
+// --- bpf_trace_printk: the kernel's format rules (emu/bprintf.h), written to env.trace ---
 
 bool trace_printk(HelperCall& c, uint64_t* r0) {
   const uint32_t fmt_size = static_cast<uint32_t>(c.a[1]);
-  if (fmt_size == 0 || !readable(c, c.a[0], fmt_size, "bpf_trace_printk fmt")) return fmt_size == 0 ? (*r0 = ret(-EINVAL), true) : false;
-  const char* fmt = static_cast<const char*>(ptr(c.a[0]));
-  if (fmt[fmt_size - 1] != '\0') return *r0 = ret(-EINVAL), true;
+  if (fmt_size == 0) return *r0 = ret(-EINVAL), true;
+  if (!readable(c, c.a[0], fmt_size, "bpf_trace_printk fmt")) return false;
   std::string out;
-  int arg = 0;
-  for (const char* p = fmt; *p != '\0'; ++p) {
-    if (*p != '%') {
-      out += *p;
-      continue;
-    }
-    ++p;
-    if (*p == '%') {
-      out += '%';
-      continue;
-    }
-    int longs = 0;
-    while (*p == 'l') ++longs, ++p;
-    if (arg >= 3 || *p == '\0') return *r0 = ret(-EINVAL), true;
-    const uint64_t v = c.a[2 + arg++];
-    char buf[64];
-    switch (*p) {
-      case 'd': case 'i':
-        snprintf(buf, sizeof(buf), "%lld", longs ? static_cast<long long>(v) : static_cast<long long>(static_cast<int32_t>(v)));
-        break;
-      case 'u':
-        snprintf(buf, sizeof(buf), "%llu", longs ? static_cast<unsigned long long>(v) : static_cast<uint32_t>(v));
-        break;
-      case 'x':
-        snprintf(buf, sizeof(buf), "%llx", longs ? static_cast<unsigned long long>(v) : static_cast<uint32_t>(v));
-        break;
-      case 'c':
-        snprintf(buf, sizeof(buf), "%c", static_cast<char>(v));
-        break;
-      case 'p':
-        snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
-        break;
-      case 's': {
-        char s[256];
-        const long n = strncpy_from_user(s, static_cast<const char*>(ptr(v)), sizeof(s) - 1);
-        if (n < 0) {
-          snprintf(buf, sizeof(buf), "(efault)");
-        } else {
-          s[std::min<long>(n, sizeof(s) - 1)] = '\0';
-          out += s;
-          buf[0] = '\0';
-        }
-        break;
-      }
-      default:
-        return *r0 = ret(-EINVAL), true;
-    }
-    out += buf;
-  }
+  const uint64_t args[3] = {c.a[2], c.a[3], c.a[4]};
+  if (int e = bprintf_format(static_cast<const char*>(ptr(c.a[0])), fmt_size, args, 3, &out); e != 0)
+    return *r0 = ret(e), true;
   c.env.trace += out;
   if (out.empty() || out.back() != '\n') c.env.trace += '\n';  // one trace line per call, as trace_pipe shows it
   *r0 = out.size();
@@ -790,6 +745,8 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_spin_lock, spin_lock},
     {BPF_FUNC_spin_unlock, spin_unlock},
     {BPF_FUNC_get_stackid, get_stackid},
+    {BPF_FUNC_seq_printf, seq_printf},
+    {BPF_FUNC_seq_write, seq_write},
     {BPF_FUNC_get_stack, get_stack},
     {BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id},
     {BPF_FUNC_get_current_ancestor_cgroup_id, get_current_ancestor_cgroup_id},
@@ -801,7 +758,8 @@ constexpr Impl kImpls[] = {
 // of the 6.18 kernel: a non-GPL program calling each one).
 constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_printk,       BPF_FUNC_probe_read_str,
                                  BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
-                                 BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack};
+                                 BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack,
+                                 BPF_FUNC_seq_printf,         BPF_FUNC_seq_write};
 
 struct Table {
   HelperDef defs[kHelperCount];

@@ -127,6 +127,19 @@ int fill_perf_link_info(const Link& link, const LinkInfo& given, LinkInfo* info)
   return 0;
 }
 
+// iter: {u64 target_name, u32 target_name_len, then map {u32 map_id}} at 16.
+int fill_iter_link_info(const LinkHeader& h, const LinkInfo& given, LinkInfo* info) {
+  const uint64_t user_name = given.get64(16);
+  const uint32_t user_len = given.get32(24);
+  if ((user_name != 0) != (user_len != 0)) return log_reason(-EINVAL, "target_name and target_name_len go together");
+  const std::string name(h.tp_name, strnlen(h.tp_name, sizeof(h.tp_name)));
+  info->put32(24, static_cast<uint32_t>(name.size()) + 1);
+  if (user_name != 0)
+    if (int e = copy_name_out(user_name, user_len, name); e != 0) return e;
+  if (h.iter_map_id != 0) info->put32(28, h.iter_map_id);
+  return 0;
+}
+
 // kprobe_multi: {u64 addrs, u32 count, u32 flags, u64 missed, u64 cookies}
 // at 16. The arrays get min(count, the link's) entries (ENOSPC when fewer),
 // in the link's order; addresses as the emulator's kallsyms shows them.
@@ -548,6 +561,50 @@ int uprobe_multi_link_attach(Program& prog, uint32_t link_flags, const uint8_t* 
   });
 }
 
+// bpf_iter_link_attach: link_create.iter_info (at 16) and iter_info_len (at
+// 24) give a union bpf_iter_link_info (16 bytes) whose map.map_fd names the
+// map a bpf_map_elem iterator walks; other targets take none. The program's
+// largest key and value accesses are not checked against the map's sizes
+// (the kernel's EACCES): the emulator has no verifier to measure them.
+int iter_link_attach(Program& prog, uint32_t target_fd, uint32_t flags, const uint8_t* attr) {
+  constexpr uint32_t kIterLinkInfoSize = 16;
+  if (target_fd != 0 || flags != 0) return log_reason(-EINVAL, "iterator links take no target_fd and no flags");
+  const uint64_t uinfo = attr != nullptr ? attr_u64(attr, 16) : 0;
+  uint32_t len = attr != nullptr ? attr_u32(attr, 24) : 0;
+  if ((uinfo == 0) != (len == 0)) return log_reason(-EINVAL, "iter_info and iter_info_len go together");
+  uint8_t info[kIterLinkInfoSize] = {};
+  if (uinfo != 0) {
+    if (int e = check_uarg_tail_zero(reinterpret_cast<void*>(uinfo), kIterLinkInfoSize, &len, "bpf_iter_link_info");
+        e != 0)
+      return e;
+    if (copy_from_user(info, reinterpret_cast<void*>(uinfo), len) != 0) return -EFAULT;
+  }
+  if (prog.header().expected_attach_type != BPF_TRACE_ITER)
+    return log_reason(-ENOENT, "the program was not loaded as an iterator (no iterator target has its btf_id)");
+  const char* target = prog.header().attach_target + strlen("bpf_iter_");
+  if (strcmp(target, "bpf_map_elem") != 0) return publish_link(prog, BPF_LINK_TYPE_ITER, 0, target, 0);
+  // bpf_iter_attach_map: the map must be one whose elements the kernel walks.
+  const uint32_t map_fd = attr_u32(info, 0);
+  if (map_fd == 0) return log_reason(-EBADF, "iter_info.map.map_fd is 0: bpf_map_elem needs a map");
+  uint8_t access = 0;
+  int err = -EBADF;
+  Map* map = map_from_fd_checked(static_cast<int>(map_fd), &access, &err);
+  if (map == nullptr) return log_reason(err, "map_fd %u is not a map", map_fd);
+  const uint32_t mt = map->attr().map_type;
+  if (mt != BPF_MAP_TYPE_HASH && mt != BPF_MAP_TYPE_LRU_HASH && mt != BPF_MAP_TYPE_ARRAY &&
+      mt != BPF_MAP_TYPE_PERCPU_HASH && mt != BPF_MAP_TYPE_LRU_PERCPU_HASH && mt != BPF_MAP_TYPE_PERCPU_ARRAY)
+    return log_reason(-EINVAL, "bpf_map_elem iterators walk hash and array maps, not map type %u", mt);
+  map->obj_header().krefs.fetch_add(1);  // the link holds the map (dropped when the link goes)
+  const int fd = publish_link(prog, BPF_LINK_TYPE_ITER, 0, target, 0);
+  if (fd < 0) {
+    drop_object_ref(*map->store(), ObjKind::kMap, map->id());
+    return fd;
+  }
+  Link* link = link_from_fd(static_cast<uint32_t>(fd), &err);
+  if (link != nullptr) field(link->header().iter_map_id).store(map->id());
+  return fd;
+}
+
 // link_create's first check: whether prog_type may link with attach_type.
 bool attach_type_fits(uint32_t prog_type, uint32_t attach_type) {
   switch (prog_type) {
@@ -579,6 +636,7 @@ int sys_link_create(uint32_t prog_fd, uint32_t target, uint32_t attach_type, uin
   const uint32_t type = prog->header().prog_type;
   if (!attach_type_fits(type, attach_type))
     return log_reason(-EINVAL, "program type %u cannot be linked with attach type %u", type, attach_type);
+  if (type == BPF_PROG_TYPE_TRACING && attach_type == BPF_TRACE_ITER) return iter_link_attach(*prog, target, flags, attr);
   if (is_cgroup_prog_type(type)) return cgroup_link_create(*prog, target, attach_type, flags, relative, expected_revision);
   if (type == BPF_PROG_TYPE_SCHED_CLS && (attach_type == kTcxIngress || attach_type == kTcxEgress))
     return tcx_link_create(*prog, target, attach_type, flags, relative, expected_revision);
@@ -666,8 +724,9 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
   LinkHeader& h = const_cast<LinkHeader&>(link->header());
   if (h.type == BPF_LINK_TYPE_CGROUP) return cgroup_link_update(*link, *prog, old);
   if (h.type == kLinkTypeTcx) return tcx_link_update(*link, *prog, old);
-  if (h.type != BPF_LINK_TYPE_XDP) return log_reason(-EINVAL, "this kind of link cannot change its program");
-  if (field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
+  if (h.type != BPF_LINK_TYPE_XDP && h.type != BPF_LINK_TYPE_ITER)
+    return log_reason(-EINVAL, "this kind of link cannot change its program");
+  if (h.type == BPF_LINK_TYPE_XDP && field(h.ifindex).load() == 0) return log_reason(-ENOLINK, "the link was detached");
   uint32_t cur = field(h.prog_id).load();
   if (old != nullptr && old->id() != cur) return log_reason(-EPERM, "the link does not hold old_prog_fd's program");
   Object* held = view_of(*link->store(), ObjKind::kProg, cur, &err);
@@ -675,6 +734,10 @@ int sys_link_update(uint32_t link_fd, uint32_t new_prog_fd, uint32_t flags, uint
   const ProgHeader& was = static_cast<Program*>(held)->header();
   if (prog->header().prog_type != was.prog_type || prog->header().expected_attach_type != was.expected_attach_type)
     return log_reason(-EINVAL, "the new program's type or expected attach type differs from the link's");
+  // bpf_iter_link_replace: and the same iterator target. Iterators made
+  // before keep the program they were made with.
+  if (h.type == BPF_LINK_TYPE_ITER && prog->header().attach_btf_id != was.attach_btf_id)
+    return log_reason(-EINVAL, "the new program iterates over another target than the link's");
   if (prog->id() == cur) return 0;
   prog->obj_header().krefs.fetch_add(1);
   if (!field(h.prog_id).compare_exchange_strong(cur, prog->id())) {
@@ -760,6 +823,10 @@ int link_get_info(const Link& link, void* uinfo, uint32_t* info_len) {
       info.put32(20, 1);
       info.put32(24, h.target_btf_id);
       info.put64(32, h.cookie);
+      break;
+    case BPF_LINK_TYPE_ITER:  // bpf_iter_link_fill_link_info: the target's name, then the map's id
+      err = fill_iter_link_info(h, given, &info);
+      if (err != 0) return err;  // nothing of the struct is copied back then
       break;
     case BPF_LINK_TYPE_PERF_EVENT:  // bpf_perf_link_fill_tracepoint: the event's name, as tracefs lists it
       if (!active_profile().perf_link_info) break;
@@ -856,6 +923,13 @@ int link_fdinfo(const Link& link, char* buf, int size) {
                     link.id(), tag.c_str(), prog_id);
   if (h.type == kLinkTypeKprobeMulti || h.type == kLinkTypeUprobeMulti)
     return multi_link_fdinfo(link, tag, buf, size);
+  if (h.type == BPF_LINK_TYPE_ITER) {
+    char map_line[32] = "";
+    if (h.iter_map_id != 0) snprintf(map_line, sizeof(map_line), "map_id:\t%u\n", h.iter_map_id);
+    return snprintf(buf, static_cast<size_t>(size),
+                    "link_type:\titer\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\ntarget_name:\t%s\n%s",
+                    link.id(), tag.c_str(), prog_id, h.tp_name, map_line);
+  }
   if (h.type == BPF_LINK_TYPE_XDP)
     return snprintf(buf, static_cast<size_t>(size),
                     "link_type:\txdp\nlink_id:\t%u\nprog_tag:\t%s\nprog_id:\t%u\nifindex:\t%u\n", link.id(),

@@ -40,7 +40,7 @@ struct LinkHeader {
   uint32_t perf_event_id;  // perf links: the event (held), whose program the link attached
   uint32_t attach_type;    // tracing links: BPF_TRACE_FENTRY/FEXIT, BPF_MODIFY_RETURN or BPF_LSM_MAC
   uint32_t target_btf_id;  // tracing links: the function's id in the kernel's BTF
-  uint32_t pad2;
+  uint32_t iter_map_id;  // iterator links (tp_name: the target): bpf_map_elem's map (held), else 0
   uint64_t cgroup_id;  // cgroup links: the cgroup (0 once detached); attach_type says the hook
   // kprobe.multi and uprobe.multi links: how many functions or offsets, the
   // link's BPF_F_*_MULTI_RETURN flag, and for uprobes the file (as the

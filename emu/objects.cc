@@ -24,6 +24,7 @@
 #include "emu/fd_ops.h"
 #include "emu/btf.h"
 #include "emu/prog_attach.h"
+#include "emu/iter.h"
 #include "emu/link.h"
 #include "emu/local_obj.h"
 #include "emu/perf_event.h"
@@ -257,6 +258,8 @@ void release_refs(Store& store, ObjKind kind, int data_fd) {
       cgroup_link_remove(store, hdr.cgroup_id, hdr.attach_type, hdr.obj.id);
     if (hdr.type == kLinkTypeTcx && hdr.ifindex != 0)  // tcx_link_release
       tcx_link_remove(store, hdr.ifindex, hdr.attach_type, hdr.obj.id, hdr.prog_id);
+    if (hdr.type == BPF_LINK_TYPE_ITER && hdr.iter_map_id != 0)  // a bpf_map_elem link holds its map
+      drop_object_ref(store, ObjKind::kMap, hdr.iter_map_id);
     if (hdr.prog_id != 0) drop_object_ref(store, ObjKind::kProg, hdr.prog_id);
   } else if (kind == ObjKind::kPerfEvent) {
     PerfEventHeader hdr{};
@@ -492,6 +495,7 @@ int live_view_count(ObjKind kind) {
 }
 
 int sys_close(int fd) {
+  iter_forget(fd);  // an iterator fd is no handle, but holds its program
   Released r;
   {
     std::lock_guard<std::mutex> lock(g_mu);

@@ -24,6 +24,7 @@
 #include "emu/digest.h"
 #include "emu/helper_availability.h"
 #include "emu/interpreter.h"
+#include "emu/iter.h"
 #include "emu/kfuncs.h"
 #include "emu/objects.h"
 
@@ -99,9 +100,22 @@ int check_tracing_target(uint32_t type, uint32_t attach, uint32_t attach_btf_id,
     *target = it->second;
     return 0;
   }
+  if (type == BPF_PROG_TYPE_TRACING && attach == BPF_TRACE_ITER) {
+    // The function's name says the target: bpf_iter_<target>.
+    auto it = types->funcs.find(attach_btf_id);
+    if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
+    const std::string& func = it->second;
+    if (!std::string_view(func).starts_with("bpf_iter_"))
+      return log_reason(-EINVAL, "%s is no iterator target (bpf_iter_<target>)", func.c_str());
+    if (!iter_target_emulated(func.substr(9)))
+      return log_reason(-EINVAL, "iterator target %s is not emulated (bpf_map and bpf_map_elem are)",
+                        func.c_str() + 9);
+    *target = func;
+    return 0;
+  }
   if (type == BPF_PROG_TYPE_TRACING && attach != BPF_TRACE_FENTRY && attach != BPF_TRACE_FEXIT &&
       attach != BPF_MODIFY_RETURN)
-    return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit, fmod_ret and tp_btf are)",
+    return log_reason(-EINVAL, "tracing attach type %u is not emulated (fentry, fexit, fmod_ret, tp_btf and iter are)",
                       attach);
   auto it = types->funcs.find(attach_btf_id);
   if (it == types->funcs.end()) return log_reason(-EINVAL, "attach_btf_id %u is not a function", attach_btf_id);
@@ -207,6 +221,7 @@ class Checker {
  public:
   Checker(std::vector<bpf_insn>& insns, const void* ufd_array, uint32_t fd_array_cnt, bool gpl, uint32_t prog_type)
       : insns_(insns), ufd_array_(ufd_array), fd_array_cnt_(fd_array_cnt), gpl_(gpl), prog_type_(prog_type) {}
+  void set_iterator(bool iterator) { iterator_ = iterator; }
 
   // What the verifier's log says of the refusal, for the caller's log buffer
   // (libbpf's and bpftool's helper probes read it); empty when there is none.
@@ -383,6 +398,14 @@ class Checker {
       verifier_text_ = "invalid func unknown#" + std::to_string(in.imm);
       return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
     }
+    // The seq helpers are an iterator's (tracing_prog_func_proto has them
+    // for BPF_TRACE_ITER only; LSM programs share that table).
+    const bool seq_helper = in.imm == BPF_FUNC_seq_printf || in.imm == BPF_FUNC_seq_write ||
+                            in.imm == BPF_FUNC_seq_printf_btf;
+    if (seq_helper && (prog_type_ == BPF_PROG_TYPE_TRACING || prog_type_ == BPF_PROG_TYPE_LSM) && !iterator_) {
+      verifier_text_ = "unknown func bpf_" + std::string(h->name) + "#" + std::to_string(in.imm);
+      return log_reason(-EINVAL, "insn %u: %s: only iterator programs have it", i, verifier_text_.c_str());
+    }
     if (!helper_allowed_for_type(profile, prog_type_, static_cast<uint32_t>(in.imm))) {
       verifier_text_ = helper_refusal_text(profile, h->name, static_cast<uint32_t>(in.imm));
       return log_reason(-EINVAL, "insn %u: %s (program type %u)", i, verifier_text_.c_str(), prog_type_);
@@ -528,6 +551,7 @@ class Checker {
   uint32_t fd_array_cnt_;
   bool gpl_;  // the license is GPL-compatible
   uint32_t prog_type_;
+  bool iterator_ = false;  // a BPF_TRACE_ITER program
   std::string verifier_text_;
   std::vector<bool> second_half_;  // the second insns of ld_imm64s
   std::vector<const Map*> ld_maps_;  // the map an ld_imm64 of a map (not a value) loads, by insn
@@ -707,6 +731,7 @@ int sys_prog_load(const ProgLoadAttr& a) {
   uint8_t tag[8];
   prog_tag(insns, active_profile().prog_tag_sha256, tag);
   Checker checker(insns, a.fd_array, a.fd_array_cnt, gpl_compatible(license), a.prog_type);
+  checker.set_iterator(a.prog_type == BPF_PROG_TYPE_TRACING && attach == BPF_TRACE_ITER);
   if (int e = checker.run(&maps); e != 0) {
     write_failure_log(a, checker.verifier_text());
     return e;

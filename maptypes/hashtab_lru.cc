@@ -21,17 +21,21 @@ class HtabLruOps : public HtabOps {
  public:
   explicit HtabLruOps(bool percpu) : HtabOps(percpu, true) {}
 
-  void* prog_lookup(Map& map, const void* key) const override {
+  void* prog_lookup(Map& map, const void* key) const override { return find(map, key, true); }
+  void* peek_value(Map& map, const void* key) const override { return find(map, key, false); }
+
+ protected:
+  // The value of key (the current CPU's), marking the element referenced
+  // when a program looked it up.
+  void* find(Map& map, const void* key, bool mark) const {
     Htab h(map);
     uint32_t hv = h.hash(key);
     uint32_t idx = 0;
     h.find_optimistic(h.bucket(hv), hv, key, [&](uint32_t i) { idx = i; });
     if (idx == 0) return nullptr;
-    BpfLru::set_ref(node(h, idx));
+    if (mark) BpfLru::set_ref(node(h, idx));
     return percpu_ ? h.value_of(idx, map.current_cpu()) : h.value_of(idx);
   }
-
- protected:
   uint32_t lru_node_size() const override { return sizeof(LruNode); }
   uint64_t extra_size(const MapAttr& attr, uint32_t nr_cpus) const override {
     return BpfLru::footprint(nr_cpus, (attr.map_flags & BPF_F_NO_COMMON_LRU) != 0);

@@ -46,6 +46,7 @@ static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 is stat on t
 #include "core/log.h"
 #include "emu/bpf_syscall.h"
 #include "emu/fd_ops.h"
+#include "emu/iter.h"
 #include "emu/objects.h"
 #include "emu/perf_event.h"
 
@@ -193,6 +194,10 @@ BPFEMU_EXPORT long syscall(long number, ...) {
 BPFEMU_EXPORT int close(int fd) {
   if (!handle(fd)) {
     forget_poll_fd(fd);  // an epoll fd with handles in it
+    if (!in_emu()) {     // an iterator fd lets its program go
+      EmuScope scope;
+      emu::iter_forget(fd);
+    }
     return real_close(fd);
   }
   return close_handle(fd);
@@ -264,6 +269,13 @@ BPFEMU_EXPORT int fcntl64(int fd, int cmd, ...) {
 BPFEMU_EXPORT ssize_t read(int fd, void* buf, size_t n) {
   emu::ObjKind kind = emu::ObjKind::kNone;
   uint8_t access = 0;
+  if (!in_emu() && emu::iter_fds_open()) {  // an iterator's fd (BPF_ITER_CREATE): its program's output
+    EmuScope scope;
+    if (emu::is_iter_fd(fd)) {
+      const ssize_t r = emu::iter_read(fd, buf, n);
+      return r < 0 ? fail<ssize_t>(static_cast<int>(-r)) : r;
+    }
+  }
   if (handle(fd, &kind, &access)) {
     if (kind != emu::ObjKind::kPerfEvent) return fail<ssize_t>(read_errno(kind, access));
     EmuScope scope;
