@@ -71,6 +71,33 @@ long probe_pmu_type(Recorder& r, const char* pmu) {
   return n == 1 ? t : -EIO;
 }
 
+int load_prog(Recorder& r, uint32_t prog_type, uint32_t attach, uint32_t btf_id, const std::vector<bpf_insn>& insns,
+              const std::string& label, uint32_t prog_flags, const char* license) {
+  union bpf_attr a;
+  memset(&a, 0, sizeof(a));
+  a.prog_type = prog_type;
+  a.expected_attach_type = attach;
+  a.attach_btf_id = btf_id;
+  a.prog_flags = prog_flags;
+  a.insns = reinterpret_cast<uintptr_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uintptr_t>(license);
+  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+}
+
+std::string fdinfo_text_of(Recorder& r, int fd) {
+  std::string text;
+  if (!r.backend().emulated()) {
+    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  } else if (!emu::fdinfo_text(fd, &text)) {
+    text.clear();
+  }
+  return text;
+}
+
 Bytes u32(uint32_t v) {
   Bytes b(4);
   memcpy(b.data(), &v, 4);
@@ -581,15 +608,7 @@ void Recorder::run_program(uint32_t type, const std::vector<bpf_insn>& insns, ui
 int Recorder::memlock(int fd) { return fdinfo_line(fd, "memlock"); }
 
 int Recorder::fdinfo_line(int fd, const std::string& key) {
-  std::string text;
-  if (!b_.emulated()) {
-    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  } else if (!emu::fdinfo_text(fd, &text)) {
-    text.clear();
-  }
+  const std::string text = fdinfo_text_of(*this, fd);
   const size_t at = text.find(key + ":");
   if (at == std::string::npos) {
     errno = ENOENT;  // the same on both sides, whatever the last call left in errno

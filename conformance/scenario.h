@@ -45,6 +45,12 @@ void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std:
 // The type perf_event_open takes for PMU "kprobe" or "uprobe" on r's backend:
 // sysfs on the kernel, the emulator's answer there; negative when unreadable.
 long probe_pmu_type(Recorder& r, const char* pmu);
+// BPF_PROG_LOAD of insns as a program of prog_type with expected_attach_type
+// attach and attach_btf_id btf_id, recorded under label: the fd or -errno.
+int load_prog(Recorder& r, uint32_t prog_type, uint32_t attach, uint32_t btf_id, const std::vector<bpf_insn>& insns,
+              const std::string& label, uint32_t prog_flags = 0, const char* license = "GPL");
+// fd's fdinfo text on r's backend ("" when there is none).
+std::string fdinfo_text_of(Recorder& r, int fd);
 
 struct Step {
   std::string call;  // e.g. "update(k=01000000,flags=1)"

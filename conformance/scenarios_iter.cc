@@ -16,8 +16,6 @@
 
 #include <bpf/btf.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "conformance/scenario.h"
 #include "emu/fd_ops.h"
@@ -107,15 +105,7 @@ bool left_out(Recorder& r) {
 // Whether fd's fdinfo has the line `key:\t<value>` (value empty: a `key:`
 // line at all), noted under label.
 void fdinfo_has(Recorder& r, int fd, const std::string& key, const std::string& value, const std::string& label) {
-  std::string text;
-  if (!r.backend().emulated()) {
-    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  } else if (!emu::fdinfo_text(fd, &text)) {
-    text.clear();
-  }
+  const std::string text = fdinfo_text_of(r, fd);
   const std::string line = value.empty() ? key + ":" : key + ":\t" + value + "\n";  // empty: any such line
   r.note(label, text.find(line) != std::string::npos);
 }
@@ -397,21 +387,6 @@ SCENARIO("COMMON", "iter", "iter_hash_kinds") {
 namespace bpfemu::conformance {
 namespace {
 
-// BPF_PROG_LOAD of a TRACING program with insns, its expected attach type and
-// target id in the kernel's BTF, recorded under label: the fd or -errno.
-long load_tracing(Recorder& r, uint32_t attach, uint32_t btf_id, const std::vector<bpf_insn>& insns,
-                  const std::string& label) {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_TRACING;
-  a.expected_attach_type = attach;
-  a.attach_btf_id = btf_id;
-  a.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uintptr_t>("GPL");
-  return r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true);
-}
-
 uint32_t btf_id_of(const char* name, uint32_t kind) {
   static struct btf* vmlinux = btf__load_vmlinux_btf();
   const int id = vmlinux != nullptr ? btf__find_by_name_kind(vmlinux, name, kind) : -1;
@@ -431,14 +406,14 @@ SCENARIO("COMMON", "iter", "iter_program_load") {
   const uint32_t sys_enter = btf_id_of("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
   r.note("the kernel's BTF has btf_trace_sys_enter", sys_enter != 0);
   if (sys_enter != 0) {
-    load_tracing(r, BPF_TRACE_RAW_TP, sys_enter, ret0, "tp_btf returning 0");
-    load_tracing(r, BPF_TRACE_RAW_TP, sys_enter, calls, "tp_btf calling bpf_seq_write");
+    load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, sys_enter, ret0, "tp_btf returning 0");
+    load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, sys_enter, calls, "tp_btf calling bpf_seq_write");
   }
   if (left_out(r)) return;
-  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map_elem", BTF_KIND_FUNC), ret0, "iter/bpf_map_elem");
-  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map", BTF_KIND_FUNC), ret0, "iter/bpf_map");
-  load_tracing(r, BPF_TRACE_ITER, btf_id_of("bpf_fentry_test1", BTF_KIND_FUNC), ret0, "iter on a plain function");
-  load_tracing(r, BPF_TRACE_ITER, 0, ret0, "iter without attach_btf_id");
+  load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map_elem", BTF_KIND_FUNC), ret0, "iter/bpf_map_elem");
+  load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, btf_id_of("bpf_iter_bpf_map", BTF_KIND_FUNC), ret0, "iter/bpf_map");
+  load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, btf_id_of("bpf_fentry_test1", BTF_KIND_FUNC), ret0, "iter on a plain function");
+  load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, 0, ret0, "iter without attach_btf_id");
 }
 
 }  // namespace bpfemu::conformance

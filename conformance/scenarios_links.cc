@@ -400,15 +400,7 @@ uint32_t vmlinux_id(const char* name, uint32_t kind) {
 
 int load_tracing(Recorder& r, uint32_t attach, uint32_t btf_id, const std::string& label) {
   const std::vector<bpf_insn> insns = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = BPF_PROG_TYPE_TRACING;
-  a.expected_attach_type = attach;
-  a.attach_btf_id = btf_id;
-  a.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uintptr_t>("GPL");
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
+  return load_prog(r, BPF_PROG_TYPE_TRACING, attach, btf_id, insns, label);
 }
 
 

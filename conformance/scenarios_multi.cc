@@ -17,7 +17,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,15 +79,7 @@ long kprobe_multi(Recorder& r, const KprobeMulti& k, const std::string& label) {
 
 // The fdinfo lines after prog_id (the link type's own), each as a row.
 void note_fdinfo(Recorder& r, int fd, const std::string& label) {
-  std::string text;
-  if (!r.backend().emulated()) {
-    std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  } else if (!emu::fdinfo_text(fd, &text)) {
-    text.clear();
-  }
+  const std::string text = fdinfo_text_of(r, fd);
   std::istringstream lines(text);
   std::string line;
   bool after = false;

@@ -24,17 +24,6 @@ namespace in = insn;
 constexpr uint32_t S = BPF_MAP_TYPE_STACK_TRACE;
 constexpr uint32_t kBuildId = sizeof(bpf_stack_build_id);
 
-int load(Recorder& r, uint32_t type, const std::vector<bpf_insn>& insns, const std::string& label,
-         const char* license = "GPL") {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uintptr_t>(license);
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
-}
-
 // r0 = bpf_get_stackid(ctx, map, ctx[0]), or with flags 0 (constant_flags:
 // for program types whose context has no u64 at offset 0 a program may read).
 std::vector<bpf_insn> stackid_prog(int map, bool constant_flags = false) {
@@ -173,15 +162,15 @@ SCENARIO("STACK_TRACE", "prog", "load_rules") {
   const int stacks = r.create(S, 4, 64, 8);
   const int array = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
   if (stacks < 0 || array < 0) return;
-  load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, stackid_prog(stacks), "raw_tp get_stackid");
-  load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, stackid_prog(array), "raw_tp get_stackid on an array");
-  load(r, BPF_PROG_TYPE_KPROBE, stackid_prog(stacks, true), "kprobe get_stackid");
-  load(r, BPF_PROG_TYPE_TRACEPOINT, stackid_prog(stacks, true), "tracepoint get_stackid");
-  load(r, BPF_PROG_TYPE_TRACEPOINT, stackid_prog(stacks, true), "tracepoint get_stackid, not GPL", "MIT");
-  load(r, BPF_PROG_TYPE_PERF_EVENT, stackid_prog(stacks, true), "perf_event get_stackid");
-  load(r, BPF_PROG_TYPE_PERF_EVENT, stackid_prog(stacks, true), "perf_event get_stackid, not GPL", "MIT");
-  load(r, BPF_PROG_TYPE_SOCKET_FILTER, stackid_prog(stacks, true), "socket_filter get_stackid");
-  load(r, BPF_PROG_TYPE_XDP, stackid_prog(stacks, true), "xdp get_stackid");
+  load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, stackid_prog(stacks), "raw_tp get_stackid");
+  load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, stackid_prog(array), "raw_tp get_stackid on an array");
+  load_prog(r, BPF_PROG_TYPE_KPROBE, 0, 0, stackid_prog(stacks, true), "kprobe get_stackid");
+  load_prog(r, BPF_PROG_TYPE_TRACEPOINT, 0, 0, stackid_prog(stacks, true), "tracepoint get_stackid");
+  load_prog(r, BPF_PROG_TYPE_TRACEPOINT, 0, 0, stackid_prog(stacks, true), "tracepoint get_stackid, not GPL", 0, "MIT");
+  load_prog(r, BPF_PROG_TYPE_PERF_EVENT, 0, 0, stackid_prog(stacks, true), "perf_event get_stackid");
+  load_prog(r, BPF_PROG_TYPE_PERF_EVENT, 0, 0, stackid_prog(stacks, true), "perf_event get_stackid, not GPL", 0, "MIT");
+  load_prog(r, BPF_PROG_TYPE_SOCKET_FILTER, 0, 0, stackid_prog(stacks, true), "socket_filter get_stackid");
+  load_prog(r, BPF_PROG_TYPE_XDP, 0, 0, stackid_prog(stacks, true), "xdp get_stackid");
   std::vector<bpf_insn> lookup;
   lookup.push_back(in::make(BPF_ST | BPF_MEM | BPF_W, BPF_REG_10, 0, -4, 0));
   in::ld_map(lookup, BPF_REG_1, stacks);
@@ -190,9 +179,9 @@ SCENARIO("STACK_TRACE", "prog", "load_rules") {
   lookup.push_back(in::call(BPF_FUNC_map_lookup_elem));
   lookup.push_back(in::mov(BPF_REG_0, 0));
   lookup.push_back(in::exit());
-  load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, lookup, "raw_tp lookup in a stack map");
-  load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, get_stack_prog(array), "raw_tp get_stack");
-  load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, get_stack_prog(array), "raw_tp get_stack, not GPL", "MIT");
+  load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, lookup, "raw_tp lookup in a stack map");
+  load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, get_stack_prog(array), "raw_tp get_stack");
+  load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, get_stack_prog(array), "raw_tp get_stack, not GPL", 0, "MIT");
 }
 
 // bpf_get_stackid's answers that no stack decides: unknown flags, and skips
@@ -201,7 +190,7 @@ SCENARIO("STACK_TRACE", "prog", "load_rules") {
 SCENARIO("STACK_TRACE", "prog", "get_stackid_codes") {
   const int stacks = r.create(S, 4, 64, 8);
   if (stacks < 0) return;
-  const int prog = load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, stackid_prog(stacks), "load");
+  const int prog = load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, stackid_prog(stacks), "load");
   if (prog < 0) return;
   for (uint64_t flags : {uint64_t{BPF_F_USER_BUILD_ID}, uint64_t{1} << 12, uint64_t{1} << 32,
                          uint64_t{BPF_F_USER_STACK | BPF_F_USER_BUILD_ID}, uint64_t{255}, uint64_t{127},
@@ -216,7 +205,7 @@ SCENARIO("STACK_TRACE", "prog", "get_stackid_codes") {
 SCENARIO("STACK_TRACE", "prog", "get_stack_codes") {
   const int out = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 3);
   if (out < 0) return;
-  const int prog = load(r, BPF_PROG_TYPE_RAW_TRACEPOINT, get_stack_prog(out), "load");
+  const int prog = load_prog(r, BPF_PROG_TYPE_RAW_TRACEPOINT, 0, 0, get_stack_prog(out), "load");
   if (prog < 0) return;
   struct Case {
     uint64_t flags, size;

@@ -56,20 +56,6 @@ std::vector<bpf_insn> record_word(int map, int32_t slot, int16_t word, int32_t r
 
 std::vector<bpf_insn> returns(int32_t ret) { return {in::mov(BPF_REG_0, ret), in::exit()}; }
 
-int load(Recorder& r, uint32_t type, uint32_t attach, uint32_t btf_id, const std::vector<bpf_insn>& insns,
-         const std::string& label, uint32_t flags = 0, const char* license = "GPL") {
-  union bpf_attr a;
-  memset(&a, 0, sizeof(a));
-  a.prog_type = type;
-  a.expected_attach_type = attach;
-  a.attach_btf_id = btf_id;
-  a.prog_flags = flags;
-  a.insns = reinterpret_cast<uintptr_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uintptr_t>(license);
-  return static_cast<int>(r.raw(label, BPF_PROG_LOAD, &a, sizeof(a), true));
-}
-
 int link(Recorder& r, int prog, uint32_t attach, const std::string& label) {
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
@@ -116,7 +102,7 @@ SCENARIO("COMMON", "tracing", "test_run_attrs") {
   const uint32_t tp = kernel_type("btf_trace_sys_enter", BTF_KIND_TYPEDEF);
   r.note("the kernel's BTF has btf_trace_sys_enter", tp > 0);
   if (tp == 0) return;
-  const int prog = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tp, returns(0), "tp_btf");
+  const int prog = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, tp, returns(0), "tp_btf");
   if (prog < 0) return;
   test_run(r, prog, "tp_btf test run");
   uint64_t ctx[2] = {1, 2};
@@ -164,9 +150,9 @@ SCENARIO("COMMON", "tracing", "fentry_test_run") {
   }
   const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);
   if (map < 0) return;
-  const int entry1 = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t1, record_word(map, 0, 0, 0), "fentry test1");
-  const int exit2 = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, t2, record_word(map, 1, 2, 0), "fexit test2");
-  const int entry6 = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t6, record_word(map, 2, 5, 0), "fentry test6");
+  const int entry1 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t1, record_word(map, 0, 0, 0), "fentry test1");
+  const int exit2 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, t2, record_word(map, 1, 2, 0), "fexit test2");
+  const int entry6 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t6, record_word(map, 2, 5, 0), "fentry test6");
   if (entry1 < 0 || exit2 < 0 || entry6 < 0) return;
   test_run(r, entry1, "nothing linked");
   dump(r, map, 4);
@@ -187,7 +173,7 @@ SCENARIO("COMMON", "tracing", "fentry_test_run") {
   a.test.batch_size = 1;
   test_run(r, exit2, a, "batch_size");
   // fmod_ret on bpf_fentry_test1: the kernel lets its return be modified.
-  const int mod1 = load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, t1, returns(7), "fmod_ret test1 returning 7");
+  const int mod1 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, t1, returns(7), "fmod_ret test1 returning 7");
   if (mod1 >= 0) {
     const int lm = link(r, mod1, BPF_MODIFY_RETURN, "link fmod_ret test1");
     r.update(map, u32(1), u64(0));
@@ -218,18 +204,18 @@ SCENARIO("COMMON", "tracing", "fmod_ret") {
     r.note("left out: this host refuses every fentry load (EPERM, a security policy)", 1);
     return;
   }
-  drop(r, load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, t2, returns(0), "fmod_ret on bpf_fentry_test2"));
-  drop(r, load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, sec, returns(0), "fmod_ret on security_file_open"));
-  drop(r, load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, returns(0), "sleepable fmod_ret", BPF_F_SLEEPABLE));
-  drop(r, load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t2, returns(0), "sleepable fentry on test2", BPF_F_SLEEPABLE));
-  drop(r, load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, kernel_func("bpf_fentry_test1"), returns(0),
+  drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, t2, returns(0), "fmod_ret on bpf_fentry_test2"));
+  drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, sec, returns(0), "fmod_ret on security_file_open"));
+  drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, returns(0), "sleepable fmod_ret", BPF_F_SLEEPABLE));
+  drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t2, returns(0), "sleepable fentry on test2", BPF_F_SLEEPABLE));
+  drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, kernel_func("bpf_fentry_test1"), returns(0),
                "sleepable fentry on test1", BPF_F_SLEEPABLE));
   const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 4);
   if (map < 0) return;
-  const int zero = load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, record_word(map, 0, 2, 0), "fmod_ret 0");
-  const int five = load(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, record_word(map, 1, 2, 5), "fmod_ret 5");
-  const int fexit = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, mrt, record_word(map, 2, 2, 0), "fexit");
-  const int fentry = load(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, mrt, record_word(map, 3, 0, 0), "fentry");
+  const int zero = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, record_word(map, 0, 2, 0), "fmod_ret 0");
+  const int five = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, record_word(map, 1, 2, 5), "fmod_ret 5");
+  const int fexit = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, mrt, record_word(map, 2, 2, 0), "fexit");
+  const int fentry = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, mrt, record_word(map, 3, 0, 0), "fentry");
   if (zero < 0 || five < 0 || fexit < 0 || fentry < 0) return;
   test_run(r, zero, "nothing linked");
   test_run(r, fentry, "an fentry program's run calls the fentry tests");
@@ -274,7 +260,7 @@ SCENARIO("COMMON", "tracing", "lsm") {
   }
   auto try_load = [&](uint32_t attach, uint32_t id, int32_t ret, const std::string& label, uint32_t flags = 0,
                       const char* license = "GPL") {
-    drop(r, load(r, BPF_PROG_TYPE_LSM, attach, id, returns(ret), label, flags, license));
+    drop(r, load_prog(r, BPF_PROG_TYPE_LSM, attach, id, returns(ret), label, flags, license));
   };
   try_load(BPF_LSM_MAC, 0, 0, "no btf_id");
   try_load(BPF_LSM_MAC, file_open, 0, "not GPL", 0, "Proprietary");
@@ -294,8 +280,8 @@ SCENARIO("COMMON", "tracing", "lsm") {
   try_load(BPF_LSM_MAC, task_free, 0, "sleepable task_free", BPF_F_SLEEPABLE);
   try_load(BPF_LSM_MAC, kernel_func("bpf_lsm_bprm_committed_creds"), 0, "sleepable bprm_committed_creds",
            BPF_F_SLEEPABLE);
-  const int prog = load(r, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, file_open, returns(0), "file_open");
-  const int other = load(r, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, task_free, returns(0), "task_free");
+  const int prog = load_prog(r, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, file_open, returns(0), "file_open");
+  const int other = load_prog(r, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, task_free, returns(0), "task_free");
   if (prog < 0 || other < 0) return;
   bpf_prog_info pinfo{};
   uint32_t plen = sizeof(pinfo);
