@@ -2,9 +2,9 @@
 // attached program never runs by itself here -- a test fires the hook it is
 // attached to (bpfemu_raw_tracepoint_fire) and every program linked there runs.
 //
-// Two kinds are emulated: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN; the
+// The kinds emulated: raw tracepoints (BPF_RAW_TRACEPOINT_OPEN; the
 // tracepoint must exist in the running kernel's BTF, a btf_trace_<name>
-// typedef, when that BTF can be read, as the kernel requires it to exist) and
+// typedef, when that BTF can be read, as the kernel requires it to exist),
 // cgroup links (BPF_LINK_CREATE with a cgroup attach type, emu/prog_attach.h),
 // XDP links (BPF_LINK_CREATE with BPF_XDP on a network device of this host,
 // one per device, as libbpf's bpf_program__attach_xdp makes them; detach and
@@ -14,7 +14,8 @@
 // tp_btf: a raw tracepoint link), made by BPF_LINK_CREATE or
 // BPF_RAW_TRACEPOINT_OPEN, and kprobe.multi and uprobe.multi links
 // (BPF_LINK_CREATE with BPF_TRACE_KPROBE_MULTI / BPF_TRACE_UPROBE_MULTI: many
-// functions, or offsets of one file, each with a cookie).
+// functions, or offsets of one file, each with a cookie; emu/link_multi.cc),
+// and iterator links (BPF_TRACE_ITER, emu/iter.h).
 #pragma once
 
 #include <cstdint>
