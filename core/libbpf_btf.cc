@@ -89,7 +89,9 @@ const VmlinuxTypes* vmlinux_types() {
             if (const char* hook = lib->name_by_offset(btf.get(), m[i].name_off); hook != nullptr && *hook != '\0')
               out->lsm_hooks.insert(hook);
         }
-        if (strcmp(name, "bpf_map") == 0) {
+        for (const char* wanted : kStructsWithFields) {
+          if (strcmp(name, wanted) != 0) continue;
+          VmlinuxTypes::FieldMap& fields = out->struct_fields[name];
           const auto* m = reinterpret_cast<const btf_member*>(t + 1);
           const bool bitfields = BTF_INFO_KFLAG(t->info) != 0;
           for (uint32_t i = 0; i < BTF_INFO_VLEN(t->info); ++i) {
@@ -97,7 +99,7 @@ const VmlinuxTypes* vmlinux_types() {
             const uint32_t bits = bitfields ? BTF_MEMBER_BIT_OFFSET(m[i].offset) : m[i].offset;
             const long long size = lib->resolve_size(btf.get(), m[i].type);
             if (field != nullptr && *field != '\0' && bits % 8 == 0 && size > 0)
-              out->bpf_map_fields.emplace(field, std::make_pair(bits / 8, static_cast<uint32_t>(size)));
+              fields.emplace(field, std::make_pair(bits / 8, static_cast<uint32_t>(size)));
           }
         }
       } else if (BTF_INFO_KIND(t->info) == BTF_KIND_TYPEDEF && strncmp(name, "btf_trace_", 10) == 0) {

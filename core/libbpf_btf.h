@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -42,10 +43,20 @@ struct VmlinuxTypes {
   // The LSM hooks (members of lsm_static_calls_table, or of the older
   // security_hook_heads): an LSM program attaches to bpf_lsm_<hook>.
   std::set<std::string, std::less<>> lsm_hooks;
-  // struct bpf_map's members as this kernel lays them out (byte offset, size):
-  // what an iterator program reads through its ctx->map pointer.
-  std::map<std::string, std::pair<uint32_t, uint32_t>, std::less<>> bpf_map_fields;
+  // The members of the kernel structs the emulator lays out for programs to
+  // read (kStructsWithFields: an iterator's ctx->map, the current task and
+  // its cred), by struct and member name: (byte offset, size).
+  using FieldMap = std::map<std::string, std::pair<uint32_t, uint32_t>, std::less<>>;
+  std::map<std::string, FieldMap, std::less<>> struct_fields;
+  // One member, or nullptr when this kernel's struct has no such member.
+  const std::pair<uint32_t, uint32_t>* field(std::string_view strct, std::string_view member) const {
+    auto s = struct_fields.find(strct);
+    if (s == struct_fields.end()) return nullptr;
+    auto m = s->second.find(member);
+    return m == s->second.end() ? nullptr : &m->second;
+  }
 };
+inline constexpr const char* kStructsWithFields[] = {"bpf_map", "task_struct", "cred"};
 // /sys/kernel/btf/vmlinux, parsed once per process; nullptr when libbpf or the
 // BTF cannot be had.
 const VmlinuxTypes* vmlinux_types();

@@ -751,6 +751,8 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_get_current_cgroup_id, get_current_cgroup_id},
     {BPF_FUNC_get_current_ancestor_cgroup_id, get_current_ancestor_cgroup_id},
     {BPF_FUNC_get_ns_current_pid_tgid, get_ns_current_pid_tgid},
+    {BPF_FUNC_get_current_task, get_current_task},
+    {BPF_FUNC_get_current_task_btf, get_current_task_btf},
     {BPF_FUNC_kptr_xchg, kptr_xchg},
 };
 
@@ -759,7 +761,8 @@ constexpr Impl kImpls[] = {
 constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_printk,       BPF_FUNC_probe_read_str,
                                  BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
                                  BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack,
-                                 BPF_FUNC_seq_printf,         BPF_FUNC_seq_write};
+                                 BPF_FUNC_seq_printf,         BPF_FUNC_seq_write,        BPF_FUNC_get_current_task,
+                                 BPF_FUNC_get_current_task_btf};
 
 struct Table {
   HelperDef defs[kHelperCount];

@@ -1,6 +1,7 @@
 // What a program learns of the task it runs in: its cgroup v2 ids
 // (bpf_get_current_cgroup_id, bpf_get_current_ancestor_cgroup_id) and its
-// pid and tgid in a pid namespace it names (bpf_get_ns_current_pid_tgid).
+// pid and tgid in a pid namespace it names (bpf_get_ns_current_pid_tgid), and
+// its task_struct (bpf_get_current_task, bpf_get_current_task_btf).
 // The emulator's current task is the calling thread, so the answers are that
 // thread's, read from /proc and the cgroup2 mount as the kernel knows them: a
 // cgroup's id is its kernfs inode, the root's is 1.
@@ -8,14 +9,19 @@
 
 #include <linux/bpf.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "core/libbpf_btf.h"
 
 namespace bpfemu::emu::interp {
 namespace {
@@ -74,7 +80,148 @@ uint64_t cgroup_id_at(const std::vector<std::string>& parts, size_t level) {
   return stat(dir.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
+// --- the current task_struct ---
+//
+// The kernel hands a tracing program a pointer to the running task, which the
+// program reads with bpf_probe_read_kernel (or directly, from the _btf
+// variant), at the offsets libbpf's CO-RE takes from the running kernel's BTF.
+// The emulator lays out the same structs from that BTF, zeroed but for what
+// /proc says of the thread: pid, tgid, comm, the thread group's leader, the
+// parent process (real_parent and parent) and the credentials (cred and
+// real_cred: the uids and gids). Every other member reads as zero, and the
+// parent's own parent pointer is NULL.
+
+struct TaskIdentity {
+  int32_t pid = 0, tgid = 0;
+  char comm[16] = {};
+  uint32_t uids[4] = {}, gids[4] = {};  // real, effective, saved, filesystem
+};
+
+// One task as /proc/<dir> describes it ("self/task/<tid>", "self", "<ppid>").
+TaskIdentity read_identity(const std::string& dir) {
+  TaskIdentity id;
+  if (FILE* f = fopen(("/proc/" + dir + "/comm").c_str(), "re")) {
+    if (fgets(id.comm, sizeof(id.comm), f) == nullptr) id.comm[0] = '\0';
+    fclose(f);
+    id.comm[strcspn(id.comm, "\n")] = '\0';
+  }
+  if (FILE* f = fopen(("/proc/" + dir + "/status").c_str(), "re")) {
+    char line[256];
+    while (fgets(line, sizeof(line), f) != nullptr) {
+      uint32_t* ids = strncmp(line, "Uid:", 4) == 0 ? id.uids : strncmp(line, "Gid:", 4) == 0 ? id.gids : nullptr;
+      if (ids != nullptr) sscanf(line + 4, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]);
+      if (strncmp(line, "Pid:", 4) == 0) sscanf(line + 4, "%d", &id.pid);
+      if (strncmp(line, "Tgid:", 5) == 0) sscanf(line + 5, "%d", &id.tgid);
+    }
+    fclose(f);
+  }
+  return id;
+}
+
+// A struct laid out as the running kernel lays it out.
+class KernelStruct {
+ public:
+  KernelStruct(const VmlinuxTypes& vm, const char* name) : vm_(vm), name_(name) {
+    auto it = vm.struct_sizes.find(name);
+    bytes_.assign(it == vm.struct_sizes.end() ? 0 : it->second, 0);
+  }
+  void clear() { std::fill(bytes_.begin(), bytes_.end(), 0); }
+  void put(const char* member, const void* v, size_t n) {
+    const auto* f = vm_.field(name_, member);
+    if (f != nullptr && f->first + std::min<size_t>(n, f->second) <= bytes_.size())
+      memcpy(bytes_.data() + f->first, v, std::min<size_t>(n, f->second));
+  }
+  void put_ptr(const char* member, const KernelStruct* target) {
+    const uint64_t p = target == nullptr ? 0 : reinterpret_cast<uint64_t>(target->data());
+    put(member, &p, sizeof(p));
+  }
+  const uint8_t* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+
+ private:
+  const VmlinuxTypes& vm_;
+  const char* name_;
+  std::vector<uint8_t> bytes_;
+};
+
+// The calling thread's task, its group leader and its parent process, each
+// with its cred; laid out once per thread and refreshed on every call (a
+// thread may be renamed or reparented), so the addresses stay the same.
+struct CurrentTask {
+  explicit CurrentTask(const VmlinuxTypes& vm)
+      : self(vm, "task_struct"), leader(vm, "task_struct"), parent(vm, "task_struct"),
+        self_cred(vm, "cred"), leader_cred(vm, "cred"), parent_cred(vm, "cred") {}
+  KernelStruct self, leader, parent, self_cred, leader_cred, parent_cred;
+
+  void refresh() {
+    const long tid = syscall(SYS_gettid);
+    const bool is_leader = tid == getpid();
+    fill(self, self_cred, read_identity("self/task/" + std::to_string(tid)), is_leader ? &self : &leader, &parent);
+    fill(leader, leader_cred, read_identity("self"), &leader, &parent);
+    fill(parent, parent_cred, read_identity(std::to_string(getppid())), &parent, nullptr);
+  }
+  template <typename F>
+  void for_each(F f) const {
+    for (const KernelStruct* s : {&self, &leader, &parent, &self_cred, &leader_cred, &parent_cred}) f(*s);
+  }
+
+ private:
+  static void fill(KernelStruct& task, KernelStruct& cred, const TaskIdentity& id, const KernelStruct* group_leader,
+                   const KernelStruct* parent) {
+    task.clear();
+    task.put("pid", &id.pid, sizeof(id.pid));
+    task.put("tgid", &id.tgid, sizeof(id.tgid));
+    task.put("comm", id.comm, sizeof(id.comm));
+    task.put_ptr("group_leader", group_leader);
+    task.put_ptr("real_parent", parent);
+    task.put_ptr("parent", parent);
+    task.put_ptr("cred", &cred);
+    task.put_ptr("real_cred", &cred);
+    cred.clear();
+    const char* uid_fields[] = {"uid", "euid", "suid", "fsuid"};
+    const char* gid_fields[] = {"gid", "egid", "sgid", "fsgid"};
+    for (int i = 0; i < 4; ++i) {
+      cred.put(uid_fields[i], &id.uids[i], sizeof(id.uids[i]));
+      cred.put(gid_fields[i], &id.gids[i], sizeof(id.gids[i]));
+    }
+  }
+};
+
+// The thread's task, refreshed; nullptr (the run stopped with the reason)
+// when the kernel's BTF cannot be read to lay it out.
+const CurrentTask* current_task(HelperCall& c, const char* helper) {
+  const VmlinuxTypes* vm = vmlinux_types();
+  if (vm == nullptr || vm->field("task_struct", "pid") == nullptr || vm->field("cred", "uid") == nullptr) {
+    c.m.fault("%s: the kernel's BTF (/sys/kernel/btf/vmlinux, read with libbpf) is needed to lay out task_struct",
+              helper);
+    return nullptr;
+  }
+  thread_local std::unique_ptr<CurrentTask> task;
+  if (task == nullptr) task = std::make_unique<CurrentTask>(*vm);
+  task->refresh();
+  return task.get();
+}
+
 }  // namespace
+
+// bpf_get_current_task(): the task as an integer, read with
+// bpf_probe_read_kernel.
+bool get_current_task(HelperCall& c, uint64_t* r0) {
+  const CurrentTask* t = current_task(c, "bpf_get_current_task");
+  if (t == nullptr) return false;
+  *r0 = reinterpret_cast<uint64_t>(t->self.data());
+  return true;
+}
+
+// bpf_get_current_task_btf(): a BTF pointer, which the program may also load
+// from directly, and the tasks and creds it points to.
+bool get_current_task_btf(HelperCall& c, uint64_t* r0) {
+  const CurrentTask* t = current_task(c, "bpf_get_current_task_btf");
+  if (t == nullptr) return false;
+  t->for_each([&c](const KernelStruct& s) { c.env.memory.add(s.data(), s.size(), false); });
+  *r0 = reinterpret_cast<uint64_t>(t->self.data());
+  return true;
+}
 
 bool get_current_cgroup_id(HelperCall&, uint64_t* r0) {
   const std::vector<std::string> parts = cgroup_path();

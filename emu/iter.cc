@@ -193,9 +193,9 @@ std::vector<uint8_t> map_struct(const Map& m) {
   std::vector<uint8_t> out(size, 0);
   if (types == nullptr) return out;
   auto put = [&](const char* field, const void* v, uint32_t n) {
-    auto it = types->bpf_map_fields.find(field);
-    if (it == types->bpf_map_fields.end() || it->second.first + it->second.second > size) return;
-    memcpy(out.data() + it->second.first, v, std::min(n, it->second.second));
+    const auto* f = types->field("bpf_map", field);
+    if (f == nullptr || f->first + f->second > size) return;
+    memcpy(out.data() + f->first, v, std::min(n, f->second));
   };
   const MapAttr& a = m.attr();
   const uint32_t id = m.id();
