@@ -670,6 +670,41 @@ bool trace_printk(HelperCall& c, uint64_t* r0) {
   return true;
 }
 
+// --- bpf_snprintf(str, str_size, fmt, data, data_len) ---
+// The same format rules with up to 12 arguments: the length of the whole
+// text plus its NUL, of which str gets what fits (cut, NUL-terminated).
+
+constexpr uint32_t kMaxSnprintfArgs = 12;  // the kernel's MAX_BPRINTF_VARARGS
+
+bool snprintf_helper(HelperCall& c, uint64_t* r0) {
+  const auto str_size = static_cast<uint32_t>(c.a[1]);
+  const auto data_len = static_cast<uint32_t>(c.a[4]);
+  if (str_size != 0 && !writable(c, c.a[0], str_size, "bpf_snprintf str")) return false;
+  // fmt is a read-only map's value to the verifier, NUL-terminated within
+  // it: here, the NUL must be within the value or data range fmt points into.
+  uint64_t lo = 0, hi = 0;
+  bool unused = false;
+  if (!readable(c, c.a[2], 1, "bpf_snprintf fmt")) return false;
+  c.env.memory.last_hit(&lo, &hi, &unused);
+  if (c.a[2] < lo || c.a[2] >= hi) return c.m.fault("bpf_snprintf: fmt is not in a map value");
+  const auto fmt_room = static_cast<uint32_t>(std::min<uint64_t>(hi - c.a[2], UINT32_MAX));
+  if ((data_len & 7) != 0 || data_len > kMaxSnprintfArgs * 8 || (data_len != 0 && c.a[3] == 0))
+    return *r0 = ret(-EINVAL), true;
+  if (data_len != 0 && !readable(c, c.a[3], data_len, "bpf_snprintf data")) return false;
+  uint64_t args[kMaxSnprintfArgs] = {};
+  if (data_len != 0) memcpy(args, ptr(c.a[3]), data_len);
+  std::string out;
+  if (int e = bprintf_format(static_cast<const char*>(ptr(c.a[2])), fmt_room, args, data_len / 8, &out); e != 0)
+    return *r0 = ret(e), true;
+  if (str_size != 0) {
+    const size_t n = std::min<size_t>(out.size(), str_size - 1);
+    memcpy(ptr(c.a[0]), out.data(), n);
+    static_cast<char*>(ptr(c.a[0]))[n] = '\0';
+  }
+  *r0 = out.size() + 1;
+  return true;
+}
+
 // bpf_tail_call replaces the running program, so the machine does it itself
 // (Machine::tail_call); this entry only says that it is emulated.
 bool tail_call(HelperCall& c, uint64_t*) { return c.m.fault("bpf_tail_call reached the helper table"); }
@@ -754,6 +789,7 @@ constexpr Impl kImpls[] = {
     {BPF_FUNC_get_current_task, get_current_task},
     {BPF_FUNC_get_current_task_btf, get_current_task_btf},
     {BPF_FUNC_kptr_xchg, kptr_xchg},
+    {BPF_FUNC_snprintf, snprintf_helper},
 };
 
 // The emulated helpers the kernel reserves for GPL-compatible programs (asked
@@ -762,7 +798,7 @@ constexpr uint32_t kGplOnly[] = {BPF_FUNC_probe_read,          BPF_FUNC_trace_pr
                                  BPF_FUNC_probe_read_user,     BPF_FUNC_probe_read_kernel,  BPF_FUNC_probe_read_user_str,
                                  BPF_FUNC_probe_read_kernel_str, BPF_FUNC_get_stackid,      BPF_FUNC_get_stack,
                                  BPF_FUNC_seq_printf,         BPF_FUNC_seq_write,        BPF_FUNC_get_current_task,
-                                 BPF_FUNC_get_current_task_btf};
+                                 BPF_FUNC_get_current_task_btf, BPF_FUNC_snprintf};
 
 struct Table {
   HelperDef defs[kHelperCount];

@@ -20,6 +20,7 @@
 #include "core/map_ops.h"
 #include "core/map_types.h"
 #include "core/uaccess.h"
+#include "emu/bprintf.h"
 #include "emu/btf_targets.h"
 #include "emu/digest.h"
 #include "emu/helper_availability.h"
@@ -452,31 +453,71 @@ class Checker {
     }
   }
 
-  int outer_map_refusal(uint32_t i, const char* name) {
-    const int32_t func = insns_[i].imm;
-    const uint8_t map_reg = func == BPF_FUNC_get_stackid ? BPF_REG_2 : BPF_REG_1;
+  // The last instruction before insn i that writes reg, in the straight-line
+  // code leading to i; -1 when a jump comes first (a branch ends
+  // straight-line code; a call clobbers r1-r5) or nothing writes it.
+  int64_t last_write(uint32_t i, uint8_t reg) const {
     for (uint32_t j = i; j-- > 0;) {
       const bpf_insn& in = insns_[j];
       if (second_half_[j]) continue;
-      if (is_jump(in)) return 0;  // a branch ends straight-line code; a call clobbers r1-r5
+      if (is_jump(in)) return -1;
       const uint8_t cls = BPF_CLASS(in.code);
-      if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == map_reg) {
-        const Map* m = j < ld_maps_.size() ? ld_maps_[j] : nullptr;
-        if (m == nullptr) return 0;
-        // record_func_map, before the compatibility check: a map programs may
-        // only read (devmaps are made so) takes no writes.
-        if ((m->attr().map_flags & BPF_F_RDONLY_PROG) &&
-            (func == BPF_FUNC_map_delete_elem || func == BPF_FUNC_map_update_elem || func == BPF_FUNC_map_push_elem ||
-             func == BPF_FUNC_map_pop_elem)) {
-          verifier_text_ = "write into map forbidden";
-          return log_reason(-EACCES, "insn %u: %s", i, verifier_text_.c_str());
-        }
-        const uint32_t type = m->attr().map_type;
-        if (map_func_compatible(type, func)) return 0;
-        verifier_text_ = "cannot pass map_type " + std::to_string(type) + " into func bpf_" + name + "#" +
-                         std::to_string(func);
-        return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
-      }
+      if ((cls == BPF_LD || cls == BPF_LDX || cls == BPF_ALU || cls == BPF_ALU64) && in.dst_reg == reg) return j;
+    }
+    return -1;
+  }
+
+  int outer_map_refusal(uint32_t i, const char* name) {
+    const int32_t func = insns_[i].imm;
+    if (func == BPF_FUNC_snprintf) return snprintf_refusal(i);
+    const int64_t j = last_write(i, func == BPF_FUNC_get_stackid ? BPF_REG_2 : BPF_REG_1);
+    const Map* m = j >= 0 && static_cast<size_t>(j) < ld_maps_.size() ? ld_maps_[j] : nullptr;
+    if (m == nullptr) return 0;
+    // record_func_map, before the compatibility check: a map programs may
+    // only read (devmaps are made so) takes no writes.
+    if ((m->attr().map_flags & BPF_F_RDONLY_PROG) &&
+        (func == BPF_FUNC_map_delete_elem || func == BPF_FUNC_map_update_elem || func == BPF_FUNC_map_push_elem ||
+         func == BPF_FUNC_map_pop_elem)) {
+      verifier_text_ = "write into map forbidden";
+      return log_reason(-EACCES, "insn %u: %s", i, verifier_text_.c_str());
+    }
+    const uint32_t type = m->attr().map_type;
+    if (map_func_compatible(type, func)) return 0;
+    verifier_text_ =
+        "cannot pass map_type " + std::to_string(type) + " into func bpf_" + name + "#" + std::to_string(func);
+    return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+  }
+
+  // check_reg_const_str and check_bpf_snprintf_call, with the arguments found
+  // as compilers emit them: r3 an ld_imm64 of a map value, r5 a mov of a
+  // constant. The format must lie NUL-terminated in a frozen read-only map,
+  // data_len be a whole number of u64s, and the format need no more
+  // arguments than that.
+  int snprintf_refusal(uint32_t i) {
+    const int64_t fmt_at = last_write(i, BPF_REG_3);
+    Map* m = fmt_at >= 0 && static_cast<size_t>(fmt_at) < ld_values_.size() ? ld_values_[fmt_at] : nullptr;
+    if (m == nullptr) return 0;
+    if (!(m->attr().map_flags & BPF_F_RDONLY_PROG) || !m->frozen()) {
+      verifier_text_ = "R3 does not point to a readonly map'";
+      return log_reason(-EACCES, "insn %u: %s", i, verifier_text_.c_str());
+    }
+    const uint32_t zero = 0, off = static_cast<uint32_t>(insns_[fmt_at + 1].imm);
+    const auto* value = static_cast<const char*>(m->ops().prog_lookup(*m, &zero));
+    if (value == nullptr || off >= m->attr().value_size) return 0;
+    const uint32_t room = m->attr().value_size - off;
+    if (memchr(value + off, '\0', room) == nullptr) {
+      verifier_text_ = "string is not zero-terminated";
+      return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
+    }
+    const int64_t len_at = last_write(i, BPF_REG_5);
+    if (len_at < 0 || BPF_OP(insns_[len_at].code) != BPF_MOV || BPF_SRC(insns_[len_at].code) != BPF_K) return 0;
+    const auto data_len = static_cast<uint32_t>(insns_[len_at].imm);
+    if (data_len % 8 != 0) return log_reason(-EINVAL, "insn %u: bpf_snprintf data_len %u is not a multiple of 8", i, data_len);
+    const std::vector<uint64_t> no_args(data_len / 8, 0);
+    std::string unused;
+    if (bprintf_format(value + off, room, no_args.data(), data_len / 8, &unused) != 0) {
+      verifier_text_ = "Invalid format string";
+      return log_reason(-EINVAL, "insn %u: %s", i, verifier_text_.c_str());
     }
     return 0;
   }
@@ -533,7 +574,10 @@ class Checker {
           maps->push_back(m);
         }
         in.imm = static_cast<int32_t>(m->id());
-        if (!value) {
+        if (value) {
+          if (ld_values_.size() <= i) ld_values_.resize(insns_.size(), nullptr);
+          ld_values_[i] = m;
+        } else {
           if (ld_maps_.size() <= i) ld_maps_.resize(insns_.size(), nullptr);
           ld_maps_[i] = m;
         }
@@ -554,7 +598,8 @@ class Checker {
   bool iterator_ = false;  // a BPF_TRACE_ITER program
   std::string verifier_text_;
   std::vector<bool> second_half_;  // the second insns of ld_imm64s
-  std::vector<const Map*> ld_maps_;  // the map an ld_imm64 of a map (not a value) loads, by insn
+  std::vector<const Map*> ld_maps_;    // the map an ld_imm64 of a map (not a value) loads, by insn
+  std::vector<Map*> ld_values_;        // the map whose value an ld_imm64 of a map value points into, by insn
 };
 
 // The program types that may not use a map whose value holds a bpf_spin_lock,

@@ -3,7 +3,7 @@
 // direct loads from bpf_get_current_task_btf) and sends what it read through a
 // ring buffer. The test fires its raw tracepoint from the main thread and from
 // a named thread and compares the event with what the process knows of
-// itself. Linked with libbpfemu before libbpf, as bpf_object_test.cc is.
+// itself, and the line it formats with BPF_SNPRINTF. Linked with libbpfemu before libbpf, as bpf_object_test.cc is.
 #include <errno.h>
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -29,6 +29,8 @@ struct ExecEvent {  // struct exec_event in bpf/exec_snoop.bpf.c
   char comm[16];
   int btf_pid, btf_tgid, btf_ppid;
   char btf_comm[16];
+  char line[48];
+  long line_len;
 };
 
 int collect(void* ctx, void* data, size_t size) {
@@ -89,6 +91,9 @@ TEST_F(ExecSnoop, MainThreadSeesItsProcessParentAndCreds) {
   EXPECT_EQ(e.btf_tgid, e.tgid);
   EXPECT_EQ(e.btf_ppid, getppid());
   EXPECT_STREQ(e.btf_comm, e.comm);
+  const std::string line = std::string(e.comm) + "[" + std::to_string(getpid()) + "] ppid " + std::to_string(getppid());
+  EXPECT_EQ(e.line, line);
+  EXPECT_EQ(e.line_len, static_cast<long>(line.size() + 1)) << "bpf_snprintf counts the NUL";
 }
 
 // Another thread is its own task (its tid, its name) in the same thread group,

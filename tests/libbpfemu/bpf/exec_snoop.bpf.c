@@ -1,7 +1,8 @@
 // What an execsnoop-style tool reads of the task that runs it, written as such
 // tools write it: CO-RE reads through bpf_get_current_task() and direct loads
 // through bpf_get_current_task_btf(), against local struct definitions that
-// libbpf relocates to the running kernel's layout (no vmlinux.h).
+// libbpf relocates to the running kernel's layout (no vmlinux.h); and a line
+// formatted with BPF_SNPRINTF (bpf_snprintf, its format in .rodata).
 // exec_snoop_test.cc fires it on the emulator.
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -32,6 +33,8 @@ struct exec_event {
   char comm[16];
   int btf_pid, btf_tgid, btf_ppid;
   char btf_comm[16];
+  char line[48];  // "comm[tgid] ppid N", by BPF_SNPRINTF
+  long line_len;
 };
 
 struct {
@@ -57,6 +60,7 @@ int on_exec(void *ctx) {
   e->btf_tgid = t->tgid;
   e->btf_ppid = t->real_parent->tgid;
   __builtin_memcpy(e->btf_comm, t->comm, sizeof(e->btf_comm));
+  e->line_len = BPF_SNPRINTF(e->line, sizeof(e->line), "%s[%d] ppid %d", e->comm, e->tgid, e->ppid);
   bpf_ringbuf_submit(e, 0);
   return 0;
 }
