@@ -191,6 +191,49 @@ SCENARIO("COMMON", "tracing", "fentry_test_run") {
   r.close(entry6);
 }
 
+// Loads through the BTF pointers an fentry program is given: the kernel
+// makes them BPF_PROBE_MEM loads, which read 0 where nothing can be read. A
+// test run calls bpf_fentry_test7(NULL) and bpf_fentry_test8(&arg) with
+// arg.a NULL; the programs read arg->a, and on test8 also arg->a->a (a
+// load through NULL), then mark that they ran to the end.
+std::vector<bpf_insn> chase_pointers(int map, int32_t first_slot, int depth) {
+  std::vector<bpf_insn> p;
+  p.push_back(in::make(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_6, BPF_REG_1, 0, 0));  // the argument
+  for (int i = 0; i < depth; ++i) {
+    p.push_back(in::make(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_6, BPF_REG_6, 0, 0));  // ->a
+    in::store_slot(p, map, first_slot + i, BPF_REG_6);
+  }
+  p.push_back(in::mov(BPF_REG_7, 1));
+  in::store_slot(p, map, first_slot + depth, BPF_REG_7);
+  p.push_back(in::mov(BPF_REG_0, 0));
+  p.push_back(in::exit());
+  return p;
+}
+
+SCENARIO("COMMON", "tracing", "btf_pointer_loads") {
+  const uint32_t t7 = kernel_func("bpf_fentry_test7"), t8 = kernel_func("bpf_fentry_test8");
+  r.note("the kernel's BTF has bpf_fentry_test7 and 8", t7 != 0 && t8 != 0);
+  if (t7 == 0 || t8 == 0) return;
+  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t7)) {
+    r.note("left out: this host refuses every fentry load (EPERM, a security policy)", 1);
+    return;
+  }
+  const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);
+  if (map < 0) return;
+  for (uint32_t slot = 0; slot < 5; ++slot) r.update(map, u32(slot), u64(0xdead));
+  const int p7 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t7, chase_pointers(map, 0, 1), "fentry test7");
+  const int p8 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t8, chase_pointers(map, 2, 2), "fentry test8");
+  if (p7 < 0 || p8 < 0) return;
+  const int l7 = link(r, p7, BPF_TRACE_FENTRY, "link fentry test7");
+  const int l8 = link(r, p8, BPF_TRACE_FENTRY, "link fentry test8");
+  test_run(r, p7, "test run");
+  dump(r, map, 5);
+  drop(r, l7);
+  drop(r, l8);
+  r.close(p7);
+  r.close(p8);
+}
+
 // fmod_ret: which functions take it, and the test run of an fmod_ret program
 // calling bpf_modify_return_test(1, &b) (and bpf_modify_return_test2 on newer
 // kernels): the programs' non-zero return replaces the function's and skips

@@ -133,6 +133,7 @@ Code::Code(const bpf_insn* insns, uint32_t n) {
       case OpKind::CallHelper:
       case OpKind::CallLookup:
         op.imm = reinterpret_cast<uint64_t>(helper_by_id(static_cast<uint32_t>(in.imm)));
+        if (in.imm == BPF_FUNC_get_current_task_btf) takes_btf_pointers_ = true;
         break;
       case OpKind::LdImm64:
         op.imm = static_cast<uint32_t>(in.imm) | (uint64_t{static_cast<uint32_t>(insns[i + 1].imm)} << 32);

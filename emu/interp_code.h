@@ -61,12 +61,16 @@ class Code {
   const Op* ops() const { return ops_.data(); }
   // ld_imm64s of maps or map values: each has a slot in the machine's cache.
   uint32_t map_loads() const { return map_loads_; }
+  // Whether the program asks for a BTF pointer (bpf_get_current_task_btf),
+  // which it may load from directly as the kernel's BPF_PROBE_MEM loads do.
+  bool takes_btf_pointers() const { return takes_btf_pointers_; }
 
  private:
   void fuse_pairs(uint32_t n);
 
   std::vector<Op> ops_;
   uint32_t map_loads_ = 0;
+  bool takes_btf_pointers_ = false;
 };
 
 }  // namespace bpfemu::emu::interp

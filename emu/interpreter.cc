@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/map_ops.h"
+#include "core/uaccess.h"
 #include "emu/kfuncs.h"
 #include "emu/local_obj.h"
 #include "emu/objects.h"
@@ -232,6 +233,8 @@ void Machine::set_program(const Program& prog) {
   n_ = prog.header().insn_cnt;
   code_ = &prog.code();
   map_loads_.assign(code_->map_loads(), 0);
+  const uint32_t type = prog.header().prog_type;
+  probe_loads_ = type == BPF_PROG_TYPE_TRACING || type == BPF_PROG_TYPE_LSM || code_->takes_btf_pointers();
 }
 
 bool Machine::fault(const char* fmt, ...) {
@@ -246,14 +249,17 @@ bool Machine::fault(const char* fmt, ...) {
   return false;
 }
 
-bool Machine::check(uint64_t addr, uint64_t size, bool write, const char* what) {
-  if (size == 0) return true;  // a helper's _OR_ZERO size: nothing is touched
+bool Machine::in_bounds(uint64_t addr, uint64_t size, bool write) const {
   // The stack: frame d's 512 bytes lie below frame d-1's; a frame may use its
   // own and its callers' (stack pointers passed down), never a callee's.
   const auto top = reinterpret_cast<uint64_t>(stack_) + kMaxFrames * kFrameSize;
   const uint64_t bottom = top - static_cast<uint64_t>(depth_ + 1) * kFrameSize;
   if (addr >= bottom && addr + size <= top && addr + size > addr) return true;
-  if (env_.memory.allows(addr, size, write)) return true;
+  return env_.memory.allows(addr, size, write);
+}
+
+bool Machine::check(uint64_t addr, uint64_t size, bool write, const char* what) {
+  if (size == 0 || in_bounds(addr, size, write)) return true;  // size 0: a helper's _OR_ZERO size
   return fault("%s of %llu bytes at 0x%llx is outside the program's memory", what, (unsigned long long)size,
                (unsigned long long)addr);
 }
@@ -276,6 +282,16 @@ bool Machine::load(uint64_t addr, uint32_t size, uint64_t* out) {
   if (env_.ctx_model != nullptr && addr >= ctx && addr < ctx + env_.ctx_size &&
       env_.ctx_model->load(static_cast<uint32_t>(addr - ctx), size, out))
     return true;
+  if (probe_loads_ && !in_bounds(addr, size, false)) {
+    const auto stack = reinterpret_cast<uint64_t>(stack_);
+    const bool stack_block = addr < stack + sizeof(stack_) && addr + size > stack;
+    if (!stack_block) {
+      uint64_t v = 0;
+      if (copy_from_user(&v, reinterpret_cast<const void*>(addr), size) != 0) v = 0;
+      *out = v;
+      return true;
+    }
+  }
   if (!check(addr, size, false, "load")) return false;
   const auto* p = reinterpret_cast<const uint8_t*>(addr);
   switch (size) {

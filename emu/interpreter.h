@@ -287,6 +287,9 @@ class Machine {
   bool helper(int32_t id, uint64_t* regs);
   bool kfunc(const bpf_insn& in, uint64_t* regs);
   bool load(uint64_t addr, uint32_t size, uint64_t* out);
+  // Whether [addr, addr + size) is the program's: its frames of the stack,
+  // or the memory of this run.
+  bool in_bounds(uint64_t addr, uint64_t size, bool write) const;
   bool store(uint64_t addr, uint32_t size, uint64_t v);
   bool atomic(const bpf_insn& in, uint64_t* regs);
   bool ld_imm64(uint32_t pc, const bpf_insn* in, uint64_t* out);
@@ -316,6 +319,11 @@ class Machine {
   uint32_t pc_ = 0;  // the instruction being executed, for fault messages
   uint32_t tail_calls_ = 0;
   int depth_ = 0;    // call frames in use
+  // Loads outside the program's memory read kernel memory, as the
+  // kernel's loads through BTF pointers do (BPF_PROBE_MEM): fault-safe,
+  // 0 when unreadable. Tracing and LSM programs, and programs that take a
+  // BTF pointer from a helper; stores and the stack stay checked.
+  bool probe_loads_ = false;
   alignas(16) uint8_t stack_[8 * 512];  // MAX_CALL_FRAMES frames of MAX_BPF_STACK bytes
 };
 

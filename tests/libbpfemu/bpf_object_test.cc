@@ -232,6 +232,28 @@ TEST(TracingPrograms, FentryFexitAndTpBtfRunWhenFired) {
   tracing_demo__destroy(skel);
 }
 
+// The fentry program loads name->name straight from its argument: through
+// a real struct it reads the name; through a bad pointer (NULL, or an
+// address nothing is mapped at) the load reads 0, as the kernel's loads
+// through BTF pointers do, and the run goes on.
+TEST(TracingPrograms, FentryLoadsThroughItsPointerArgument) {
+  tracing_demo* skel = tracing_demo__open_and_load();
+  ASSERT_NE(skel, nullptr) << strerror(errno);
+  ASSERT_EQ(tracing_demo__attach(skel), 0) << strerror(errno);
+  static const char kPath[] = "/tmp/victim";
+  const char* const filename[1] = {kPath};  // struct filename starts with its name
+  uint64_t args[2] = {static_cast<uint64_t>(-100), reinterpret_cast<uint64_t>(filename)};
+  ASSERT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, 0, 0), 4);
+  EXPECT_STREQ(skel->bss->unlinked, kPath);
+  EXPECT_EQ(skel->bss->unlinked_len, static_cast<long>(sizeof(kPath)));
+  for (uint64_t bad : {uint64_t{0}, uint64_t{8}, uint64_t{0xdead000000000000}}) {
+    args[1] = bad;
+    ASSERT_EQ(bpfemu_function_fire("do_unlinkat", args, 2, 0, 0), 4) << "no fault through 0x" << std::hex << bad;
+    EXPECT_EQ(skel->bss->unlinked_len, -EFAULT) << "name->name read 0, which bpf_probe_read_kernel_str refuses";
+  }
+  tracing_demo__destroy(skel);
+}
+
 // kprobes and kretprobes: attached by the skeleton (libbpf opens kprobe
 // perf events, reading the PMU type from sysfs, which the emulator answers on
 // kernels without kprobes), fired with the function's arguments in pt_regs.

@@ -12,10 +12,24 @@ __u64 exit_ret;
 __u64 enters;
 __u64 last_syscall;
 
+// The kernel's struct filename, as much as the program reads (libbpf
+// relocates the member to the running kernel's offset).
+struct filename {
+  const char *name;
+} __attribute__((preserve_access_index));
+
+char unlinked[32];
+long unlinked_len;
+
 SEC("fentry/do_unlinkat")
 int on_unlink_entry(__u64 *ctx) {
   entered_dfd = ctx[0];
   enters++;
+  // A direct load through the pointer argument, as libbpf-bootstrap's fentry
+  // example reads name->name: the kernel makes it a BPF_PROBE_MEM load, which
+  // reads 0 from a bad pointer instead of faulting.
+  const struct filename *name = (const struct filename *)ctx[1];
+  unlinked_len = bpf_probe_read_kernel_str(unlinked, sizeof(unlinked), name->name);
   return 0;
 }
 
