@@ -512,7 +512,8 @@ class Checker {
     const int64_t len_at = last_write(i, BPF_REG_5);
     if (len_at < 0 || BPF_OP(insns_[len_at].code) != BPF_MOV || BPF_SRC(insns_[len_at].code) != BPF_K) return 0;
     const auto data_len = static_cast<uint32_t>(insns_[len_at].imm);
-    if (data_len % 8 != 0) return log_reason(-EINVAL, "insn %u: bpf_snprintf data_len %u is not a multiple of 8", i, data_len);
+    if (data_len % 8 != 0)
+      return log_reason(-EINVAL, "insn %u: bpf_snprintf data_len %u is not a multiple of 8", i, data_len);
     const std::vector<uint64_t> no_args(data_len / 8, 0);
     std::string unused;
     if (bprintf_format(value + off, room, no_args.data(), data_len / 8, &unused) != 0) {
@@ -598,8 +599,8 @@ class Checker {
   bool iterator_ = false;  // a BPF_TRACE_ITER program
   std::string verifier_text_;
   std::vector<bool> second_half_;  // the second insns of ld_imm64s
-  std::vector<const Map*> ld_maps_;    // the map an ld_imm64 of a map (not a value) loads, by insn
-  std::vector<Map*> ld_values_;        // the map whose value an ld_imm64 of a map value points into, by insn
+  std::vector<const Map*> ld_maps_;  // the map an ld_imm64 of a map (not a value) loads, by insn
+  std::vector<Map*> ld_values_;      // the map whose value an ld_imm64 of a map value points into, by insn
 };
 
 // The program types that may not use a map whose value holds a bpf_spin_lock,
