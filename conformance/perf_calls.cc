@@ -7,7 +7,10 @@
 #include <linux/bpf.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "emu/fd_ops.h"
 #include "emu/objects.h"
@@ -70,6 +73,17 @@ int perf_link_info(Recorder& r, int link, unsigned char* raw, char* name, uint32
   const int rc = r.backend().obj_get_info_by_fd(link, raw, len);
   r.note("link info", rc);
   return rc == 0 ? 0 : -errno;
+}
+
+std::string write_probe_target(Recorder& r, const std::string& prefix) {
+  const std::string file = "/tmp/" + prefix + "-" + std::to_string(getpid());
+  FILE* f = fopen(file.c_str(), "we");
+  if (f == nullptr) return "";
+  const std::vector<char> bytes(4096, '\x90');
+  const bool written = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  fclose(f);
+  r.note("target written", written);
+  return file;
 }
 
 }  // namespace bpfemu::conformance

@@ -30,4 +30,9 @@ int perf_link(Recorder& r, int prog, int event, uint32_t flags, const std::strin
 // is noted as "link info". 0 or -errno.
 int perf_link_info(Recorder& r, int link, unsigned char* raw, char* name, uint32_t name_len, uint32_t* len);
 
+// Writes a 4096-byte file of NOPs, /tmp/<prefix>-<pid>, for uprobes to be
+// placed in (no process maps it), noting "target written": its path, or ""
+// when it cannot be created. The caller unlinks it.
+std::string write_probe_target(Recorder& r, const std::string& prefix);
+
 }  // namespace bpfemu::conformance

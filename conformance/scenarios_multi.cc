@@ -217,13 +217,8 @@ SCENARIO("COMMON", "link", "uprobe_order") {
 }
 
 SCENARIO("COMMON", "link", "uprobe_multi") {
-  const std::string file = "/tmp/bpfemu-uprobe-multi-target-" + std::to_string(getpid());
-  FILE* f = fopen(file.c_str(), "we");
-  if (f == nullptr) return;
-  const std::vector<char> bytes(4096, '\x90');
-  const bool written = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  fclose(f);
-  r.note("target written", written);
+  const std::string file = write_probe_target(r, "bpfemu-uprobe-multi-target");
+  if (file.empty()) return;
   const int prog = load_kprobe(r, kUprobeMulti, "load uprobe.multi program");
   const int plain = load_kprobe(r, 0, "load plain kprobe program");
   const int kmulti = load_kprobe(r, BPF_TRACE_KPROBE_MULTI, "load kprobe.multi program");

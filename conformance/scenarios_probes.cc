@@ -93,13 +93,8 @@ SCENARIO("COMMON", "link", "uprobe_perf_event") {
   const long type = probe_pmu_type(r, "uprobe");
   r.note("uprobe PMU type readable", type < 0 ? type : 1);
   if (type < 0) return;
-  const std::string file = "/tmp/bpfemu-uprobe-target-" + std::to_string(getpid());
-  FILE* f = fopen(file.c_str(), "we");
-  if (f == nullptr) return;
-  const std::vector<char> bytes(4096, '\x90');
-  const bool written = fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  fclose(f);
-  r.note("target written", written);
+  const std::string file = write_probe_target(r, "bpfemu-uprobe-target");
+  if (file.empty()) return;
   const char* p = file.c_str();
   std::vector<int> events;
   auto keep = [&](int fd) {
