@@ -326,6 +326,17 @@ void limit_map_size(BpfAttr& a) {
     a.create.max_entries = static_cast<uint32_t>(std::max<uint64_t>(1, (16u << 20) / (per_entry * 2)));
 }
 
+// A test run repeated 2^28 times is the kernel's answer too (it only stops
+// early for a signal), only slow: the fuzzer keeps repeats small enough that
+// an input never runs for seconds.
+void limit_repeat(BpfAttr& a) {
+  emu::TestRunAttr t;
+  memcpy(&t, a.bytes, sizeof(t));
+  if (t.repeat <= 1000) return;
+  t.repeat = 1000 + t.repeat % 1000;
+  memcpy(a.bytes, &t, sizeof(t));
+}
+
 void Session::call() {
   const uint8_t sel = in_.u8();
   const int cmd = sel == 255 ? static_cast<int>(in_.u32()) : sel % 38;
@@ -343,6 +354,7 @@ void Session::call() {
     memcpy(attr_ + off, &v, width);
   }
   if (cmd == BPF_MAP_CREATE) limit_map_size(a);
+  if (cmd == BPF_PROG_TEST_RUN) limit_repeat(a);
   unsigned size = emu::bpf_attr_size();
   switch ((shape >> 4) % 8) {
     case 4: size = 144; break;                      // the 6.1 kernel's union bpf_attr

@@ -52,6 +52,11 @@ for fuzzer in "${fuzzers[@]}"; do
     grep -E "MISMATCH|INVARIANT|ERROR|SUMMARY|DONE|Done|stat::number_of_executed_units|stat::peak_rss_mb|runtime error"
   s=${PIPESTATUS[0]}
   set -e
-  if [[ $s != 0 ]]; then status=$s; fi
+  if [[ $s != 0 ]]; then
+    status=$s
+    # The finding's stack and the input's name, for a CI log that keeps nothing else.
+    echo "== $name failed (exit $s); the end of $work/fuzz-last-$name.log:"
+    tail -n 60 "$work/fuzz-last-$name.log"
+  fi
 done
 exit "$status"
