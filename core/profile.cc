@@ -13,9 +13,9 @@ namespace {
 // Ordered oldest to newest. Only versions we can check against a real kernel
 // (the host's 6.18, and 6.1 in the VM runner) get a profile.
 constexpr KernelProfile kProfiles[] = {
-    {"6.1", 6, 1, false, false, 88, 48, false, 40, true, true, true, true, false, false, false, false, false, 32,
+    {"6.1", 6, 1, false, false, 88, 48, false, 40, true, true, true, true, false, false, false, false, false, 32, 32,
      {0, 0, 0, 0, 0, 0, 0, 0}, false, false, 44, false, false, false, 8192, 8, false, true, false, false, false, false},
-    {"6.18", 6, 18, true, true, 104, 64, true, 24, false, false, false, false, true, true, true, true, true, 216,
+    {"6.18", 6, 18, true, true, 104, 64, true, 24, false, false, false, false, true, true, true, true, true, 216, 255,
      {312, 896, 48, 312, 312, 304, 320, 16}, true, true, 58, true, true, true, 256, 10, true, true, true, true, true, true},
 };
 

@@ -98,6 +98,11 @@ struct KernelProfile {
   // before the packet, in u32 steps. 6.18 allows all of the headroom but the
   // xdp_frame (256 - 40); 6.1 allows 32 bytes.
   uint32_t xdp_test_meta_max;
+  // bpf_xdp_adjust_meta's bound on the metadata it leaves (the kernel's
+  // xdp_metalen_invalid): 32 bytes on 6.1; on 6.18 the most a u8
+  // skb_shared_info.meta_len holds, 255, so in practice the headroom decides.
+  // Checked on 6.18 (host) and 6.1 (VM runner; COMMON/prog/xdp_md_context_and_metadata).
+  uint32_t xdp_meta_max;
   // The structure sizes of this version as one build had them (read from its
   // BTF); struct_sizes() prefers the running kernel's own.
   KernelStructSizes sizes;

@@ -535,14 +535,14 @@ bool xdp_adjust_head(HelperCall& c, uint64_t* r0) {
 }
 
 // bpf_xdp_adjust_meta: metadata grows into the headroom (or shrinks) in u32s,
-// at most 32 bytes, never into the xdp_frame or past the packet's start.
+// up to the profile's bound, never into the xdp_frame or past the packet's start.
 bool xdp_adjust_meta(HelperCall& c, uint64_t* r0) {
   XdpBuff* x = xdp_of(c, "bpf_xdp_adjust_meta");
   if (x == nullptr) return false;
   uint8_t* meta = x->data_meta + static_cast<int32_t>(c.a[1]);
   if (meta < x->hard_start + kXdpFrameSize || meta > x->data) return *r0 = ret(-EINVAL), true;
   const uint64_t metalen = static_cast<uint64_t>(x->data - meta);
-  if ((metalen & 3) != 0 || metalen > 32) return *r0 = ret(-EACCES), true;
+  if ((metalen & 3) != 0 || metalen > active_profile().xdp_meta_max) return *r0 = ret(-EACCES), true;
   move_packet(c, *x, meta, x->data, x->data_end);
   *r0 = 0;
   return true;
