@@ -576,6 +576,31 @@ void run_xdp(Recorder& r, int prog, const uint32_t* md, uint32_t md_size, uint32
   }
 }
 
+// An XDP program making three helper calls on its context, each with one
+// constant argument; it returns their results * 256, * 16 and * 1 (small
+// signed numbers).
+struct XdpCall {
+  int32_t helper, arg;
+};
+std::vector<bpf_insn> three_xdp_calls(XdpCall a, XdpCall b, XdpCall c) {
+  return {insn::movr(BPF_REG_6, BPF_REG_1),
+          insn::mov(BPF_REG_2, a.arg),
+          insn::call(a.helper),
+          insn::movr(BPF_REG_7, BPF_REG_0),
+          insn::movr(BPF_REG_1, BPF_REG_6),
+          insn::mov(BPF_REG_2, b.arg),
+          insn::call(b.helper),
+          insn::movr(BPF_REG_8, BPF_REG_0),
+          insn::movr(BPF_REG_1, BPF_REG_6),
+          insn::mov(BPF_REG_2, c.arg),
+          insn::call(c.helper),
+          insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 8),
+          insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_8, 0, 0, 4),
+          insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
+          insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
+          insn::exit()};
+}
+
 }  // namespace
 
 // XDP test runs with an xdp_md in ctx_in (metadata before the packet, the
@@ -609,45 +634,15 @@ SCENARIO("COMMON", "prog", "xdp_md_context_and_metadata") {
       insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 4),
       insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
       insn::exit()};
-  // bpf_xdp_adjust_meta with bad lengths: 6 bytes (not u32s), 36 (too long),
-  // then +8 past the packet's start; returns the three results * 256, 16, 1.
-  std::vector<bpf_insn> bad_meta = {
-      insn::movr(BPF_REG_6, BPF_REG_1),
-      insn::mov(BPF_REG_2, -6),
-      insn::call(BPF_FUNC_xdp_adjust_meta),
-      insn::movr(BPF_REG_7, BPF_REG_0),
-      insn::movr(BPF_REG_1, BPF_REG_6),
-      insn::mov(BPF_REG_2, -36),
-      insn::call(BPF_FUNC_xdp_adjust_meta),
-      insn::movr(BPF_REG_8, BPF_REG_0),
-      insn::movr(BPF_REG_1, BPF_REG_6),
-      insn::mov(BPF_REG_2, 8),
-      insn::call(BPF_FUNC_xdp_adjust_meta),
-      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 8),
-      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_8, 0, 0, 4),
-      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
-      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
-      insn::exit()};
+  // bpf_xdp_adjust_meta with bad lengths: 6 bytes (not u32s), 36 (too long
+  // on 6.1), then +8 (past the packet's start where the second failed).
+  const std::vector<bpf_insn> bad_meta = three_xdp_calls(
+      {BPF_FUNC_xdp_adjust_meta, -6}, {BPF_FUNC_xdp_adjust_meta, -36}, {BPF_FUNC_xdp_adjust_meta, 8});
   // bpf_xdp_adjust_head(ctx, 40), then bpf_xdp_adjust_meta by -256 and -252:
   // with the packet's start moved on, the headroom no longer bounds the
   // metadata and the kernel's own limit answers (32 bytes on 6.1, 255 on 6.18).
-  std::vector<bpf_insn> big_meta = {
-      insn::movr(BPF_REG_6, BPF_REG_1),
-      insn::mov(BPF_REG_2, 40),
-      insn::call(BPF_FUNC_xdp_adjust_head),
-      insn::movr(BPF_REG_7, BPF_REG_0),
-      insn::movr(BPF_REG_1, BPF_REG_6),
-      insn::mov(BPF_REG_2, -256),
-      insn::call(BPF_FUNC_xdp_adjust_meta),
-      insn::movr(BPF_REG_8, BPF_REG_0),
-      insn::movr(BPF_REG_1, BPF_REG_6),
-      insn::mov(BPF_REG_2, -252),
-      insn::call(BPF_FUNC_xdp_adjust_meta),
-      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_7, 0, 0, 8),
-      insn::make(BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_8, 0, 0, 4),
-      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_7, 0, 0),
-      insn::make(BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_0, BPF_REG_8, 0, 0),
-      insn::exit()};
+  const std::vector<bpf_insn> big_meta = three_xdp_calls(
+      {BPF_FUNC_xdp_adjust_head, 40}, {BPF_FUNC_xdp_adjust_meta, -256}, {BPF_FUNC_xdp_adjust_meta, -252});
   // Returns data_end - data: the packet's length as the program sees it.
   std::vector<bpf_insn> length = {insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 0, 0),
                                   insn::make(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_0, BPF_REG_1, 4, 0),
