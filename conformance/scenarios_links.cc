@@ -668,7 +668,11 @@ SCENARIO("COMMON", "prog", "xdp_md_context_and_metadata") {
   const int mv = r.load_program(BPF_PROG_TYPE_XDP, mover, "load mover");
   const int bm = r.load_program(BPF_PROG_TYPE_XDP, bad_meta, "load bad_meta");
   const int big = r.load_program(BPF_PROG_TYPE_XDP, big_meta, "load big_meta");
-  if (rd < 0) return;
+  if (rd < 0) {
+    for (int fd : {mv, bm, big})
+      if (fd >= 0) r.close(fd);
+    return;
+  }
   run_xdp(r, rd, nullptr, 0, 64, "no xdp_md");
   const uint32_t meta8[6] = {8, 64, 0, 0, 0, 0};
   run_xdp(r, rd, meta8, sizeof(meta8), 64, "8 bytes of metadata");
