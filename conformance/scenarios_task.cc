@@ -136,6 +136,17 @@ class TaskReader {
     read(BPF_REG_7, off, 8, false);
     insns.push_back(in::movr(BPF_REG_9, BPF_REG_8));
   }
+  // r9 = the pointer at r9's offset `off` (one step along a chain).
+  void step(int32_t off) {
+    read(BPF_REG_9, off, 8, false);
+    insns.push_back(in::movr(BPF_REG_9, BPF_REG_8));
+  }
+  // Records r9's pointer at `off` minus r9: 0 when it points to itself.
+  void points_to_itself(int32_t off) {
+    read(BPF_REG_9, off, 8, false);
+    insns.push_back(in::make(BPF_ALU64 | BPF_SUB | BPF_X, BPF_REG_8, BPF_REG_9, 0, 0));
+    in::store_slot(insns, out_, slot_++, BPF_REG_8);
+  }
   // Records whether the pointers at two offsets of the task are equal.
   void same_pointer(int32_t a, int32_t b) {
     read(BPF_REG_7, a, 8, false);
@@ -178,6 +189,29 @@ std::vector<bpf_insn> task_read_prog(int out, bool direct, const TaskOffsets& o,
   return t.insns;
 }
 
+// Up the real_parent chain from the parent, as process-tree tools walk it:
+// each generation's tgid, and at the top, whether the task reached is its own
+// parent (the kernel's first task is) and its comm. Not the
+// pids: real_parent is the thread that forked, which /proc does not tell
+// (this host's init forks from a thread of its own).
+std::vector<bpf_insn> ancestry_prog(int out, bool direct, const TaskOffsets& o, int32_t* slots) {
+  constexpr int kGenerations = 12;
+  TaskReader t(out, direct);
+  t.get_task();
+  t.follow(o.real_parent);
+  for (int g = 0; g < kGenerations; ++g) {
+    t.step(o.real_parent);
+    t.read(BPF_REG_9, o.tgid, 4);
+  }
+  t.points_to_itself(o.real_parent);
+  t.points_to_itself(o.group_leader);
+  t.read(BPF_REG_9, o.comm, 8);
+  t.read(BPF_REG_9, o.comm + 8, 8);
+  t.finish();
+  *slots = t.slots();
+  return t.insns;
+}
+
 }  // namespace
 
 // The task a raw tracepoint's test run sees, read as tracing tools read it.
@@ -185,30 +219,39 @@ SCENARIO("COMMON", "prog", "current_task_struct") {
   const TaskOffsets o = task_offsets();
   r.note("the kernel's BTF has the task_struct and cred members", o.complete());
   if (!o.complete()) return;
-  int32_t probe_slots = 0, direct_slots = 0;
-  task_read_prog(-1, false, o, &probe_slots);
-  task_read_prog(-1, true, o, &direct_slots);
-  const int out = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, static_cast<uint32_t>(std::max(probe_slots, direct_slots)));
-  if (out < 0) return;
+  using Builder = std::vector<bpf_insn> (*)(int, bool, const TaskOffsets&, int32_t*);
   struct Variant {
-    const char* what;
+    std::string what;
     bool direct;
-    int32_t slots;
+    Builder build;
   };
-  for (const Variant& v : {Variant{"bpf_get_current_task + bpf_probe_read_kernel", false, probe_slots},
-                           Variant{"bpf_get_current_task_btf, direct loads", true, direct_slots}}) {
-    int32_t unused = 0;
-    const std::vector<bpf_insn> insns = task_read_prog(out, v.direct, o, &unused);
-    const int prog = r.load_program(BPF_PROG_TYPE_RAW_TRACEPOINT, insns, std::string(v.what) + ": load");
+  std::vector<Variant> variants;
+  for (const auto& [name, build] : {std::pair<const char*, Builder>{"", task_read_prog},
+                                    std::pair<const char*, Builder>{", the ancestry", ancestry_prog}}) {
+    variants.push_back({std::string("bpf_get_current_task + bpf_probe_read_kernel") + name, false, build});
+    variants.push_back({std::string("bpf_get_current_task_btf, direct loads") + name, true, build});
+  }
+  int32_t max_slots = 0;
+  for (const Variant& v : variants) {
+    int32_t n = 0;
+    v.build(-1, v.direct, o, &n);
+    max_slots = std::max(max_slots, n);
+  }
+  const int out = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, static_cast<uint32_t>(max_slots));
+  if (out < 0) return;
+  for (const Variant& v : variants) {
+    int32_t slots = 0;
+    const std::vector<bpf_insn> insns = v.build(out, v.direct, o, &slots);
+    const int prog = r.load_program(BPF_PROG_TYPE_RAW_TRACEPOINT, insns, v.what + ": load");
     if (prog < 0) continue;
-    for (int32_t slot = 0; slot < v.slots; ++slot) r.update(out, u32(static_cast<uint32_t>(slot)), u64(0xdead));
+    for (int32_t slot = 0; slot < slots; ++slot) r.update(out, u32(static_cast<uint32_t>(slot)), u64(0xdead));
     // Under a filesystem uid and gid of its own, which only this thread's
     // creds hold (and which keep the capabilities a test run needs).
     const long fsuid = syscall(SYS_setfsuid, 1234), fsgid = syscall(SYS_setfsgid, 4321);
-    run_with_args(r, prog, {0}, std::string(v.what) + ": run");
+    run_with_args(r, prog, {0}, v.what + ": run");
     syscall(SYS_setfsgid, fsgid);
     syscall(SYS_setfsuid, fsuid);
-    for (int32_t slot = 0; slot < v.slots; ++slot) r.lookup(out, u32(static_cast<uint32_t>(slot)));
+    for (int32_t slot = 0; slot < slots; ++slot) r.lookup(out, u32(static_cast<uint32_t>(slot)));
     r.close(prog);
   }
   // Both helpers are GPL-only.

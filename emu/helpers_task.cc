@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,11 +89,12 @@ uint64_t cgroup_id_at(const std::vector<std::string>& parts, size_t level) {
 // The emulator lays out the same structs from that BTF, zeroed but for what
 // /proc says of the thread: pid, tgid, comm, the thread group's leader, the
 // parent process (real_parent and parent) and the credentials (cred and
-// real_cred: the uids and gids). Every other member reads as zero, and the
-// parent's own parent pointer is NULL.
+// real_cred: the uids and gids). Every other member reads as zero. The
+// parent's parents follow up to init, whose parent is the kernel's first task
+// (pid 0, "swapper/0", its own parent), as on the kernel.
 
 struct TaskIdentity {
-  int32_t pid = 0, tgid = 0;
+  int32_t pid = 0, tgid = 0, ppid = -1;  // ppid -1: /proc did not say
   char comm[16] = {};
   uint32_t uids[4] = {}, gids[4] = {};  // real, effective, saved, filesystem
 };
@@ -112,9 +114,18 @@ TaskIdentity read_identity(const std::string& dir) {
       if (ids != nullptr) sscanf(line + 4, "%u %u %u %u", &ids[0], &ids[1], &ids[2], &ids[3]);
       if (strncmp(line, "Pid:", 4) == 0) sscanf(line + 4, "%d", &id.pid);
       if (strncmp(line, "Tgid:", 5) == 0) sscanf(line + 5, "%d", &id.tgid);
+      if (strncmp(line, "PPid:", 5) == 0) sscanf(line + 5, "%d", &id.ppid);
     }
     fclose(f);
   }
+  return id;
+}
+
+// The kernel's first task (init_task), the idle task of CPU 0: every
+// process's ancestor, its own parent, with the root's credentials.
+TaskIdentity first_task_identity() {
+  TaskIdentity id;
+  snprintf(id.comm, sizeof(id.comm), "swapper/0");
   return id;
 }
 
@@ -144,37 +155,69 @@ class KernelStruct {
   std::vector<uint8_t> bytes_;
 };
 
-// The calling thread's task, its group leader and its parent process, each
-// with its cred; laid out once per thread and refreshed on every call (a
-// thread may be renamed or reparented), so the addresses stay the same.
+// A task with its cred.
+struct TaskNode {
+  explicit TaskNode(const VmlinuxTypes& vm) : task(vm, "task_struct"), cred(vm, "cred") {}
+  KernelStruct task, cred;
+};
+
+// The calling thread's task, its group leader and its parent process's
+// ancestry up to the first task, each with its cred; laid out once per thread
+// and refreshed on every call (a thread may be renamed or reparented), so the
+// addresses stay the same. Above the parent, /proc is read again only when
+// the parent changed: a walk of the whole ancestry on every call would cost
+// a few file reads per generation.
 struct CurrentTask {
-  explicit CurrentTask(const VmlinuxTypes& vm)
-      : self(vm, "task_struct"), leader(vm, "task_struct"), parent(vm, "task_struct"),
-        self_cred(vm, "cred"), leader_cred(vm, "cred"), parent_cred(vm, "cred") {}
-  KernelStruct self, leader, parent, self_cred, leader_cred, parent_cred;
+  explicit CurrentTask(const VmlinuxTypes& vm) : vm_(vm), self(vm), leader(vm) {}
 
   void refresh() {
     const long tid = syscall(SYS_gettid);
     const bool is_leader = tid == getpid();
-    fill(self, self_cred, read_identity("self/task/" + std::to_string(tid)), is_leader ? &self : &leader, &parent);
-    fill(leader, leader_cred, read_identity("self"), &leader, &parent);
-    fill(parent, parent_cred, read_identity(std::to_string(getppid())), &parent, nullptr);
+    const pid_t ppid = getppid();
+    TaskNode* parent = ancestor(0);
+    fill(self, read_identity("self/task/" + std::to_string(tid)), is_leader ? &self : &leader, parent);
+    fill(leader, read_identity("self"), &leader, parent);
+    const bool walk_up = ppid != last_ppid_ || ancestors_.size() < 2;
+    last_ppid_ = ppid;
+    pid_t pid = ppid;
+    for (size_t level = 0; level < kMaxGenerations; ++level) {
+      TaskNode& node = *ancestor(level);
+      const TaskIdentity id = pid == 0 ? first_task_identity() : read_identity(std::to_string(pid));
+      if (pid == 0 || id.ppid < 0) {  // the first task, or one /proc does not show: the walk ends
+        fill(node, id, &node, pid == 0 ? &node : nullptr);
+        break;
+      }
+      fill(node, id, &node, ancestor(level + 1));
+      if (!walk_up) break;
+      pid = id.ppid;
+    }
   }
   template <typename F>
   void for_each(F f) const {
-    for (const KernelStruct* s : {&self, &leader, &parent, &self_cred, &leader_cred, &parent_cred}) f(*s);
+    for (const TaskNode* n : {&self, &leader}) f(*n);
+    for (const TaskNode& n : ancestors_) f(n);
   }
+  const TaskNode& task() const { return self; }
 
  private:
-  static void fill(KernelStruct& task, KernelStruct& cred, const TaskIdentity& id, const KernelStruct* group_leader,
-                   const KernelStruct* parent) {
+  static constexpr size_t kMaxGenerations = 64;  // past it, a NULL parent
+
+  // The node of the parent's ancestor `level` generations up (0: the parent).
+  TaskNode* ancestor(size_t level) {
+    if (level >= kMaxGenerations) return nullptr;
+    while (ancestors_.size() <= level) ancestors_.emplace_back(vm_);
+    return &ancestors_[level];
+  }
+  static void fill(TaskNode& node, const TaskIdentity& id, const TaskNode* group_leader, const TaskNode* parent) {
+    KernelStruct& task = node.task;
+    KernelStruct& cred = node.cred;
     task.clear();
     task.put("pid", &id.pid, sizeof(id.pid));
     task.put("tgid", &id.tgid, sizeof(id.tgid));
     task.put("comm", id.comm, sizeof(id.comm));
-    task.put_ptr("group_leader", group_leader);
-    task.put_ptr("real_parent", parent);
-    task.put_ptr("parent", parent);
+    task.put_ptr("group_leader", group_leader == nullptr ? nullptr : &group_leader->task);
+    task.put_ptr("real_parent", parent == nullptr ? nullptr : &parent->task);
+    task.put_ptr("parent", parent == nullptr ? nullptr : &parent->task);
     task.put_ptr("cred", &cred);
     task.put_ptr("real_cred", &cred);
     cred.clear();
@@ -185,6 +228,11 @@ struct CurrentTask {
       cred.put(gid_fields[i], &id.gids[i], sizeof(id.gids[i]));
     }
   }
+
+  const VmlinuxTypes& vm_;
+  TaskNode self, leader;
+  std::deque<TaskNode> ancestors_;  // a deque: nodes keep their addresses as it grows
+  pid_t last_ppid_ = -1;
 };
 
 // The thread's task, refreshed; nullptr (the run stopped with the reason)
@@ -209,7 +257,7 @@ const CurrentTask* current_task(HelperCall& c, const char* helper) {
 bool get_current_task(HelperCall& c, uint64_t* r0) {
   const CurrentTask* t = current_task(c, "bpf_get_current_task");
   if (t == nullptr) return false;
-  *r0 = reinterpret_cast<uint64_t>(t->self.data());
+  *r0 = reinterpret_cast<uint64_t>(t->task().task.data());
   return true;
 }
 
@@ -218,8 +266,11 @@ bool get_current_task(HelperCall& c, uint64_t* r0) {
 bool get_current_task_btf(HelperCall& c, uint64_t* r0) {
   const CurrentTask* t = current_task(c, "bpf_get_current_task_btf");
   if (t == nullptr) return false;
-  t->for_each([&c](const KernelStruct& s) { c.env.memory.add(s.data(), s.size(), false); });
-  *r0 = reinterpret_cast<uint64_t>(t->self.data());
+  t->for_each([&c](const TaskNode& n) {
+    c.env.memory.add(n.task.data(), n.task.size(), false);
+    c.env.memory.add(n.cred.data(), n.cred.size(), false);
+  });
+  *r0 = reinterpret_cast<uint64_t>(t->task().task.data());
   return true;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -31,6 +32,8 @@ struct ExecEvent {  // struct exec_event in bpf/exec_snoop.bpf.c
   char btf_comm[16];
   char line[48];
   long line_len;
+  int gppid, top_pid;
+  char top_comm[16];
 };
 
 int collect(void* ctx, void* data, size_t size) {
@@ -70,6 +73,18 @@ class ExecSnoop : public ::testing::Test {
   std::vector<ExecEvent> events_;
 };
 
+// The parent of process `pid` as /proc/<pid>/status says, or -1.
+int parent_of(int pid) {
+  FILE* f = fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "re");
+  if (f == nullptr) return -1;
+  char line[256];
+  int ppid = -1;
+  while (fgets(line, sizeof(line), f) != nullptr)
+    if (sscanf(line, "PPid: %d", &ppid) == 1) break;
+  fclose(f);
+  return ppid;
+}
+
 std::string thread_name() {
   char name[16] = {};
   return prctl(PR_GET_NAME, name) == 0 ? name : "";
@@ -94,6 +109,11 @@ TEST_F(ExecSnoop, MainThreadSeesItsProcessParentAndCreds) {
   const std::string line = std::string(e.comm) + "[" + std::to_string(getpid()) + "] ppid " + std::to_string(getppid());
   EXPECT_EQ(e.line, line);
   EXPECT_EQ(e.line_len, static_cast<long>(line.size() + 1)) << "bpf_snprintf counts the NUL";
+  const int gppid = parent_of(getppid());
+  ASSERT_GE(gppid, 0) << "/proc/" << getppid() << "/status has no PPid";
+  EXPECT_EQ(e.gppid, gppid);
+  EXPECT_EQ(e.top_pid, 0) << "the chain ends at the kernel's first task";
+  EXPECT_STREQ(e.top_comm, "swapper/0");
 }
 
 // Another thread is its own task (its tid, its name) in the same thread group,

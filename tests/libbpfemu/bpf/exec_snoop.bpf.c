@@ -35,6 +35,9 @@ struct exec_event {
   char btf_comm[16];
   char line[48];  // "comm[tgid] ppid N", by BPF_SNPRINTF
   long line_len;
+  int gppid;        // the parent's parent
+  int top_pid;      // the task at the top of the real_parent chain
+  char top_comm[16];
 };
 
 struct {
@@ -60,6 +63,13 @@ int on_exec(void *ctx) {
   e->btf_tgid = t->tgid;
   e->btf_ppid = t->real_parent->tgid;
   __builtin_memcpy(e->btf_comm, t->comm, sizeof(e->btf_comm));
+  // The process tree as far up as it goes: the kernel's first task is its
+  // own parent.
+  e->gppid = BPF_CORE_READ(task, real_parent, real_parent, tgid);
+  struct task_struct *top = t;
+  for (int i = 0; i < 64 && top->real_parent != top; i++) top = top->real_parent;
+  e->top_pid = top->pid;
+  __builtin_memcpy(e->top_comm, top->comm, sizeof(e->top_comm));
   e->line_len = BPF_SNPRINTF(e->line, sizeof(e->line), "%s[%d] ppid %d", e->comm, e->tgid, e->ppid);
   bpf_ringbuf_submit(e, 0);
   return 0;
