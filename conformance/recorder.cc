@@ -32,7 +32,7 @@ std::string fs_path(Backend& b, const std::string& path) {
 }  // namespace
 
 
-bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id) {
+bool host_refuses(Recorder& r, uint32_t prog_type, uint32_t attach, uint32_t btf_id, const std::string& rows) {
   const bpf_insn insns[] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
   union bpf_attr a;
   memset(&a, 0, sizeof(a));
@@ -47,7 +47,12 @@ bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id) {
     close(static_cast<int>(fd));
     return false;
   }
-  return errno == EPERM && geteuid() == 0;
+  if (errno != EPERM || geteuid() != 0) return false;
+  const char* kind = prog_type == BPF_PROG_TYPE_LSM ? "LSM" : attach == BPF_TRACE_FENTRY ? "fentry" : "tracing";
+  r.note((rows.empty() ? "" : rows + " ") + "left out: this host refuses every " + kind +
+             " load (EPERM, a security policy)",
+         1);
+  return true;
 }
 
 void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label) {

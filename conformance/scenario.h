@@ -37,8 +37,9 @@ Bytes lpm_key(uint32_t prefixlen, const Bytes& data);
 // Whether the kernel refuses every program load of this kind by policy (EPERM
 // before the verifier, as root: an LSM on some hosts refuses all fentry, fmod_ret
 // and LSM loads): a fact about the host, asked of it directly, so the rows
-// that need such loads are left out on both sides there.
-bool host_refuses(uint32_t prog_type, uint32_t attach, uint32_t btf_id);
+// that need such loads are left out on both sides there. When it does, that
+// is noted ("<rows> left out: this host refuses every <kind> load ...").
+bool host_refuses(Recorder& r, uint32_t prog_type, uint32_t attach, uint32_t btf_id, const std::string& rows = "");
 // BPF_PROG_TEST_RUN of program fd `prog` with ctx_in = args (a raw tracepoint's
 // u64 arguments), recorded under label, its retval noted.
 void run_with_args(Recorder& r, int prog, std::vector<uint64_t> args, const std::string& label);

@@ -95,10 +95,7 @@ bool left_out(Recorder& r) {
   const int id = vmlinux != nullptr ? btf__find_by_name_kind(vmlinux, "bpf_iter_bpf_map_elem", BTF_KIND_FUNC) : -1;
   r.note("the kernel's BTF has bpf_iter_bpf_map_elem", id > 0);
   if (id <= 0) return true;
-  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, static_cast<uint32_t>(id))) {
-    r.note("left out: this host refuses every tracing load (EPERM, a security policy)", 1);
-    return true;
-  }
+  if (host_refuses(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_ITER, static_cast<uint32_t>(id))) return true;
   return r.prog_iter_load() != 0;
 }
 

@@ -144,10 +144,7 @@ SCENARIO("COMMON", "tracing", "fentry_test_run") {
                  t6 = kernel_func("bpf_fentry_test6");
   r.note("the kernel's BTF has the test functions", t1 != 0 && t2 != 0 && t6 != 0);
   if (t1 == 0 || t2 == 0 || t6 == 0) return;
-  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t1)) {
-    r.note("left out: this host refuses every fentry load (EPERM, a security policy)", 1);
-    return;
-  }
+  if (host_refuses(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t1)) return;
   const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);
   if (map < 0) return;
   const int entry1 = load_prog(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t1, record_word(map, 0, 0, 0), "fentry test1");
@@ -214,10 +211,7 @@ SCENARIO("COMMON", "tracing", "btf_pointer_loads") {
   const uint32_t t7 = kernel_func("bpf_fentry_test7"), t8 = kernel_func("bpf_fentry_test8");
   r.note("the kernel's BTF has bpf_fentry_test7 and 8", t7 != 0 && t8 != 0);
   if (t7 == 0 || t8 == 0) return;
-  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t7)) {
-    r.note("left out: this host refuses every fentry load (EPERM, a security policy)", 1);
-    return;
-  }
+  if (host_refuses(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t7)) return;
   const int map = r.create(BPF_MAP_TYPE_ARRAY, 4, 8, 8);
   if (map < 0) return;
   for (uint32_t slot = 0; slot < 5; ++slot) r.update(map, u32(slot), u64(0xdead));
@@ -243,10 +237,7 @@ SCENARIO("COMMON", "tracing", "fmod_ret") {
                  sec = kernel_func("security_file_open");
   r.note("the kernel's BTF has the targets", mrt != 0 && t2 != 0 && sec != 0);
   if (mrt == 0 || t2 == 0 || sec == 0) return;
-  if (host_refuses(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t2)) {
-    r.note("left out: this host refuses every fentry load (EPERM, a security policy)", 1);
-    return;
-  }
+  if (host_refuses(r, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, t2)) return;
   drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, t2, returns(0), "fmod_ret on bpf_fentry_test2"));
   drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, sec, returns(0), "fmod_ret on security_file_open"));
   drop(r, load_prog(r, BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, mrt, returns(0), "sleepable fmod_ret", BPF_F_SLEEPABLE));
@@ -297,10 +288,7 @@ SCENARIO("COMMON", "tracing", "lsm") {
   const uint32_t file_open = kernel_func("bpf_lsm_file_open"), task_free = kernel_func("bpf_lsm_task_free");
   r.note("the kernel's BTF has the BPF LSM hooks", file_open != 0 && task_free != 0);
   if (file_open == 0 || task_free == 0) return;
-  if (host_refuses(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, file_open)) {
-    r.note("left out: this host refuses every LSM load (EPERM, a security policy)", 1);
-    return;
-  }
+  if (host_refuses(r, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, file_open)) return;
   auto try_load = [&](uint32_t attach, uint32_t id, int32_t ret, const std::string& label, uint32_t flags = 0,
                       const char* license = "GPL") {
     drop(r, load_prog(r, BPF_PROG_TYPE_LSM, attach, id, returns(ret), label, flags, license));
